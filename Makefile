@@ -1,0 +1,105 @@
+# gitopsfs - plain GNU make. `make deps` installs what the build needs on
+# Debian 12; `make check` builds with AddressSanitizer and UBSan and runs
+# every test; `make demo` mounts a demo cluster at ./demo/mnt.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+V ?= 0
+
+PKGS := fuse3 libgit2 libcurl yaml-0.1 jansson
+# Queried once per make run (lazily, so `make deps` works before the
+# libraries are installed).
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $$(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
+
+CC ?= gcc
+OPT ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wno-format-truncation
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# FUSE_USE_VERSION is set here and nowhere else.
+DEFS := -D_GNU_SOURCE -DFUSE_USE_VERSION=35 -DGFS_VERSION=\"$(VERSION)\"
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(DEFS) -Iinclude $(PKG_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
+LDLIBS = $(PKG_LIBS) -lpthread $(EXTRA_LDFLAGS)
+
+ifeq ($(V),0)
+Q := @
+quiet = @printf '  %-6s %s\n' $(1) $(2);
+else
+Q :=
+quiet =
+endif
+
+LIB_SRCS := $(sort $(wildcard lib/*.c kube/*.c render/*.c cache/*.c apply/*.c fs/*.c sync/*.c))
+CLI_SRCS := $(sort $(wildcard cli/*.c))
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+LIBGFS := $(BUILD)/libgfs.a
+BIN := $(BUILD)/gitopsfs
+
+.PHONY: all check unit-tests deps demo demo-stop install uninstall clean format bench lint
+all: $(BIN)
+
+# Rebuild everything when the flags change.
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(ALL_CFLAGS) $(LDLIBS)' | cmp -s - $@ || echo '$(ALL_CFLAGS) $(LDLIBS)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(call quiet,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBGFS): $(LIB_OBJS)
+	$(call quiet,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CLI_OBJS) $(LIBGFS)
+	$(call quiet,LINK,$@)$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(LIBGFS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBGFS) $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(call quiet,LINK,$@)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBGFS) $(LDLIBS)
+
+unit-tests: $(TEST_BINS)
+
+# The whole suite, built with sanitizers in its own build directory.
+check:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/san EXTRA_CFLAGS='$(SAN_FLAGS)' \
+		EXTRA_LDFLAGS='$(SAN_FLAGS)' OPT='-O1 -g' all unit-tests
+	$(Q)GFS_BUILD=build/san tests/run.sh
+
+deps:
+	$(Q)packaging/install-deps.sh
+
+demo: all
+	$(Q)tests/demo/demo.sh start
+
+demo-stop:
+	$(Q)tests/demo/demo.sh stop
+
+bench: all
+	$(Q)bench/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/gitopsfs
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/gitopsfs
+
+format:
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(wildcard include/*.h tests/unit/*.h)
+
+lint:
+	cppcheck --quiet --enable=warning,performance,portability --inline-suppr \
+		--error-exitcode=1 -Iinclude $(LIB_SRCS) $(CLI_SRCS)
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

@@ -1,0 +1,825 @@
+/*
+ * store.c - the object cache and the directory tree derived from it.
+ * See gfs_store.h for the contract; tree.c-style helpers are at the top,
+ * the informer callbacks below, the queries at the end.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gfs_path.h"
+#include "gfs_render.h"
+#include "gfs_store.h"
+
+#define GFS_STORE_MAX_SUBSCRIBERS 8
+#define GFS_RENDER_LIMIT (64u << 20)
+
+struct gfs_node {
+	char *name; /* one path component; "" for the root */
+	struct gfs_node *parent;
+	bool is_dir;
+	uint64_t ino;
+	int64_t mtime_ns;
+	uint64_t version;
+	struct gfs_map *children;    /* dirs: name -> struct gfs_node* */
+	struct gfs_blob *content;    /* files: rendered bytes */
+	struct gfs_blob *live;       /* files: compact JSON of the live object */
+	uint64_t seen;               /* files: store->mark when last upserted */
+	uint32_t mode;
+	bool hidden;                 /* files: deletion pending, invisible */
+};
+
+/* What the store knows of one watched resource. */
+struct gfs_known_resource {
+	bool namespaced;
+	uint64_t list_start; /* mark at the last list_begin, per resource */
+};
+
+struct gfs_store {
+	pthread_rwlock_t lock;
+	/* Guarded by lock: */
+	struct gfs_node *root;
+	struct gfs_map *resources; /* dirname -> struct gfs_known_resource* */
+	uint64_t objects;
+	uint64_t mark;
+	uint64_t unhealthy;
+	int64_t last_change_ns;
+	char last_error[512];
+	/* Immutable after creation / before informers start: */
+	const struct gfs_filter *filter;
+	char **namespaces; /* NULL-terminated copy, or NULL */
+	struct {
+		gfs_store_change_cb cb;
+		void *payload;
+	} subs[GFS_STORE_MAX_SUBSCRIBERS];
+	int n_subs;
+	gfs_store_prepare_cb prepare;
+	void *prepare_payload;
+};
+
+/* Changes collected under the lock and delivered after it. */
+struct gfs_pending {
+	struct {
+		char *path;
+		enum gfs_entry_type type;
+		enum gfs_change change;
+	} items[8];
+	int n;
+};
+
+/* ---- nodes ---------------------------------------------------------------- */
+
+static struct gfs_node *gfs_node_new(struct gfs_node *parent, const char *name,
+				     bool is_dir, const char *path)
+{
+	struct gfs_node *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->name = strdup(name);
+	n->parent = parent;
+	n->is_dir = is_dir;
+	n->ino = gfs_hash64(path, strlen(path)) | 2; /* never 0 or 1 (root) */
+	n->mode = is_dir ? 0755 : 0644;
+	if (is_dir)
+		n->children = gfs_map_new();
+	if (!n->name || (is_dir && !n->children)) {
+		free(n->name);
+		gfs_map_free(n->children);
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+static int gfs_node_free_cb(const char *key, void *value, void *payload);
+
+static void gfs_node_free(struct gfs_node *n)
+{
+	if (!n)
+		return;
+	if (n->children) {
+		gfs_map_foreach(n->children, gfs_node_free_cb, NULL);
+		gfs_map_free(n->children);
+	}
+	gfs_blob_unref(n->content);
+	gfs_blob_unref(n->live);
+	free(n->name);
+	free(n);
+}
+
+static int gfs_node_free_cb(const char *key, void *value, void *payload)
+{
+	gfs_node_free(value);
+	return 0;
+}
+
+static struct gfs_node *gfs_node_walk(struct gfs_node *root, const char *path)
+{
+	struct gfs_node *n = root;
+	char part[GFS_PATH_MAX];
+	const char *p = path;
+	while (*p && n) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len == 0 || len >= sizeof(part) || !n->is_dir)
+			return NULL;
+		memcpy(part, p, len);
+		part[len] = '\0';
+		n = gfs_map_get(n->children, part);
+		p = slash ? slash + 1 : p + len;
+	}
+	return n;
+}
+
+/* gfs_node_walk for queries: hidden files do not exist. */
+static struct gfs_node *gfs_node_find(struct gfs_node *root, const char *path)
+{
+	struct gfs_node *n = gfs_node_walk(root, path);
+	return n && n->hidden ? NULL : n;
+}
+
+static void gfs_node_attr(const struct gfs_node *n, struct gfs_entry_attr *a)
+{
+	a->type = n->is_dir ? GFS_ENTRY_DIR : GFS_ENTRY_FILE;
+	a->ino = n->parent ? n->ino : 1;
+	a->size = n->is_dir ? 0 : n->content->len;
+	a->mtime_ns = n->mtime_ns;
+	a->mode = n->mode;
+	a->version = n->version;
+}
+
+static void gfs_pending_add(struct gfs_pending *p, const char *path,
+			    enum gfs_entry_type type, enum gfs_change change)
+{
+	if (p->n >= (int)GFS_ARRAY_SIZE(p->items))
+		return; /* at most a file and its few parents per change */
+	p->items[p->n].path = strdup(path);
+	if (!p->items[p->n].path)
+		return;
+	p->items[p->n].type = type;
+	p->items[p->n].change = change;
+	p->n++;
+}
+
+static void gfs_pending_deliver(struct gfs_store *s, struct gfs_pending *p)
+{
+	for (int i = 0; i < p->n; i++) {
+		for (int j = 0; j < s->n_subs; j++)
+			s->subs[j].cb(s->subs[j].payload, p->items[i].path,
+				      p->items[i].type, p->items[i].change);
+		free(p->items[i].path);
+	}
+	p->n = 0;
+}
+
+/* Finds or creates the directory chain "a/b"; records new directories in
+ * pending. Returns NULL on out-of-memory. */
+static struct gfs_node *gfs_store_mkdirs(struct gfs_store *s, const char *a,
+					 const char *b, int64_t mtime,
+					 struct gfs_pending *pending)
+{
+	const char *parts[2] = {a, b};
+	struct gfs_node *dir = s->root;
+	char path[GFS_PATH_MAX] = "";
+	for (int i = 0; i < 2; i++) {
+		size_t used = strlen(path);
+		snprintf(path + used, sizeof(path) - used, "%s%s", i ? "/" : "", parts[i]);
+		struct gfs_node *child = gfs_map_get(dir->children, parts[i]);
+		if (!child) {
+			int err = 0;
+			child = gfs_node_new(dir, parts[i], true, path);
+			if (!child)
+				return NULL;
+			gfs_map_put(dir->children, parts[i], child, &err);
+			if (err) {
+				gfs_node_free(child);
+				return NULL;
+			}
+			child->mtime_ns = mtime;
+			dir->version++;
+			gfs_pending_add(pending, path, GFS_ENTRY_DIR, GFS_CHANGE_ADDED);
+		}
+		dir = child;
+	}
+	return dir;
+}
+
+/* Removes a file node and every directory left empty above it. */
+static void gfs_store_unlink(struct gfs_store *s, struct gfs_node *n, const char *path,
+			     struct gfs_pending *pending)
+{
+	char p[GFS_PATH_MAX];
+	snprintf(p, sizeof(p), "%s", path);
+	int64_t now = gfs_now_ns();
+	gfs_pending_add(pending, p, GFS_ENTRY_FILE, GFS_CHANGE_REMOVED);
+	s->objects--;
+	while (n->parent) {
+		struct gfs_node *parent = n->parent;
+		gfs_map_del(parent->children, n->name);
+		gfs_node_free(n);
+		parent->version++;
+		parent->mtime_ns = now;
+		if (!parent->parent || gfs_map_count(parent->children) > 0)
+			break;
+		char *slash = strrchr(p, '/');
+		if (!slash)
+			break;
+		*slash = '\0';
+		gfs_pending_add(pending, p, GFS_ENTRY_DIR, GFS_CHANGE_REMOVED);
+		n = parent;
+	}
+}
+
+/* ---- creation -------------------------------------------------------------- */
+
+int gfs_store_new(struct gfs_store **out, const struct gfs_store_opts *opts)
+{
+	struct gfs_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	pthread_rwlock_init(&s->lock, NULL);
+	s->filter = opts->filter;
+	s->root = gfs_node_new(NULL, "", true, "");
+	s->resources = gfs_map_new();
+	if (!s->root || !s->resources)
+		goto fail;
+	s->root->mtime_ns = gfs_now_ns();
+	if (opts->namespaces) {
+		size_t n = 0;
+		while (opts->namespaces[n])
+			n++;
+		s->namespaces = calloc(n + 1, sizeof(char *));
+		if (!s->namespaces)
+			goto fail;
+		for (size_t i = 0; i < n; i++)
+			if (!(s->namespaces[i] = strdup(opts->namespaces[i])))
+				goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	gfs_store_free(s);
+	return gfs_error_set(-ENOMEM, "out of memory creating the cache");
+}
+
+static int gfs_free_value_cb(const char *key, void *value, void *payload)
+{
+	free(value);
+	return 0;
+}
+
+void gfs_store_free(struct gfs_store *s)
+{
+	if (!s)
+		return;
+	gfs_node_free(s->root);
+	if (s->resources) {
+		gfs_map_foreach(s->resources, gfs_free_value_cb, NULL);
+		gfs_map_free(s->resources);
+	}
+	if (s->namespaces)
+		for (char **p = s->namespaces; *p; p++)
+			free(*p);
+	free(s->namespaces);
+	pthread_rwlock_destroy(&s->lock);
+	free(s);
+}
+
+int gfs_store_subscribe(struct gfs_store *s, gfs_store_change_cb cb, void *payload)
+{
+	if (s->n_subs >= GFS_STORE_MAX_SUBSCRIBERS)
+		return -ENOSPC;
+	s->subs[s->n_subs].cb = cb;
+	s->subs[s->n_subs].payload = payload;
+	s->n_subs++;
+	return 0;
+}
+
+bool gfs_store_want_resource(void *payload, const struct gfs_resource *r)
+{
+	struct gfs_store *s = payload;
+	/* With a namespace filter, cluster-scoped objects are left out. */
+	if (s->namespaces && !r->namespaced)
+		return false;
+	return gfs_filter_resource_wanted(s->filter, r->dirname);
+}
+
+/* ---- informer callbacks ----------------------------------------------------- */
+
+static int64_t gfs_parse_time(const char *s)
+{
+	struct tm tm = {0};
+	if (!s)
+		return 0;
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		return 0;
+	return (int64_t)timegm(&tm) * 1000000000;
+}
+
+/* The object's last change according to its metadata: the newest
+ * managedFields time, else creationTimestamp. Stable across remounts. */
+static int64_t gfs_object_mtime(const json_t *obj)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	int64_t t = gfs_parse_time(json_string_value(json_object_get(md, "creationTimestamp")));
+	size_t i;
+	const json_t *mf;
+	json_array_foreach(json_object_get(md, "managedFields"), i, mf)
+	{
+		int64_t m = gfs_parse_time(json_string_value(json_object_get(mf, "time")));
+		if (m > t)
+			t = m;
+	}
+	return t ? t : gfs_now_ns();
+}
+
+static bool gfs_store_ns_allowed(const struct gfs_store *s, const char *ns)
+{
+	if (!s->namespaces)
+		return true;
+	if (!ns)
+		return false;
+	for (char **p = s->namespaces; *p; p++)
+		if (strcmp(*p, ns) == 0)
+			return true;
+	return false;
+}
+
+static void gfs_store_list_begin(void *payload, const struct gfs_resource *r,
+				 const char *ns)
+{
+	struct gfs_store *s = payload;
+	pthread_rwlock_wrlock(&s->lock);
+	struct gfs_known_resource *k = gfs_map_get(s->resources, r->dirname);
+	if (!k) {
+		int err = 0;
+		k = calloc(1, sizeof(*k));
+		if (k)
+			gfs_map_put(s->resources, r->dirname, k, &err);
+		if (err) {
+			free(k);
+			k = NULL;
+		}
+	}
+	if (k) {
+		k->namespaced = r->namespaced;
+		k->list_start = ++s->mark;
+	}
+	pthread_rwlock_unlock(&s->lock);
+}
+
+/* Removes a file at path if present (lock held). */
+static void gfs_store_remove_path(struct gfs_store *s, const char *path,
+				  struct gfs_pending *pending)
+{
+	struct gfs_node *n = gfs_node_walk(s->root, path);
+	if (n && !n->is_dir) {
+		gfs_store_unlink(s, n, path, pending);
+		s->last_change_ns = gfs_now_ns();
+	}
+}
+
+static int gfs_object_path(char *out, size_t outsz, const struct gfs_resource *r,
+			   const json_t *obj)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *name = json_string_value(json_object_get(md, "name"));
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	if (!name || !gfs_path_name_valid(name) || (r->namespaced && !ns) ||
+	    (ns && !gfs_path_name_valid(ns)))
+		return -EINVAL;
+	return gfs_path_format(out, outsz, r->namespaced ? ns : NULL, r->dirname, name);
+}
+
+/* Puts rendered bytes at path (lock held). Unchanged bytes change nothing
+ * but the live copy, so status-only updates are invisible. */
+static int gfs_store_put(struct gfs_store *s, const struct gfs_resource *r,
+			 const json_t *obj, const char *path, struct gfs_blob *content,
+			 struct gfs_blob *live, struct gfs_pending *pending)
+{
+	struct gfs_node *n = gfs_node_walk(s->root, path);
+	int64_t now = gfs_now_ns();
+	if (n && n->is_dir)
+		return -EISDIR;
+	if (n) {
+		n->seen = ++s->mark;
+		gfs_blob_unref(n->live);
+		n->live = gfs_blob_ref(live);
+		if (n->content->len == content->len &&
+		    memcmp(n->content->data, content->data, content->len) == 0)
+			return 0;
+		gfs_blob_unref(n->content);
+		n->content = gfs_blob_ref(content);
+		n->mtime_ns = now > n->mtime_ns ? now : n->mtime_ns + 1;
+		n->version++;
+		s->last_change_ns = now;
+		gfs_pending_add(pending, path, GFS_ENTRY_FILE, GFS_CHANGE_MODIFIED);
+		return 0;
+	}
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *name = strrchr(path, '/') + 1;
+	int64_t mtime = gfs_object_mtime(obj);
+	struct gfs_node *dir = gfs_store_mkdirs(s, r->namespaced ? ns : GFS_CLUSTER_DIR,
+						r->dirname, mtime, pending);
+	if (!dir)
+		return -ENOMEM;
+	n = gfs_node_new(dir, name, false, path);
+	if (!n)
+		return -ENOMEM;
+	int err = 0;
+	gfs_map_put(dir->children, name, n, &err);
+	if (err) {
+		gfs_node_free(n);
+		return err;
+	}
+	n->content = gfs_blob_ref(content);
+	n->live = gfs_blob_ref(live);
+	n->mtime_ns = mtime;
+	n->seen = ++s->mark;
+	if (s->filter->secrets == GFS_SECRETS_SHOW && gfs_render_is_secret(obj))
+		n->mode = 0600;
+	s->objects++;
+	s->last_change_ns = now;
+	/* A directory's mtime follows its newest entry so that it too is
+	 * stable across remounts. */
+	for (struct gfs_node *d = dir; d; d = d->parent) {
+		if (d->mtime_ns < mtime)
+			d->mtime_ns = mtime;
+	}
+	dir->version++;
+	gfs_pending_add(pending, path, GFS_ENTRY_FILE, GFS_CHANGE_ADDED);
+	return 0;
+}
+
+static void gfs_store_upsert(void *payload, const struct gfs_resource *r, json_t *obj)
+{
+	struct gfs_store *s = payload;
+	char path[GFS_PATH_MAX];
+	struct gfs_pending pending = {.n = 0};
+	struct gfs_buf out = GFS_BUF_INIT(GFS_RENDER_LIMIT);
+	struct gfs_blob *content = NULL, *live = NULL;
+	char *compact = NULL;
+
+	if (gfs_object_path(path, sizeof(path), r, obj) < 0)
+		return; /* a name that cannot be a file; nothing to show */
+	const char *ns = json_string_value(
+		json_object_get(json_object_get(obj, "metadata"), "namespace"));
+	bool wanted = gfs_store_ns_allowed(s, r->namespaced ? ns : NULL) &&
+		      gfs_filter_object_wanted(s->filter, r->dirname, obj);
+	if (wanted) {
+		struct gfs_render_opts ro = {.secrets = s->filter->secrets};
+		json_t *shown = s->prepare ? s->prepare(s->prepare_payload, path, obj) : NULL;
+		compact = json_dumps(obj, JSON_COMPACT);
+		int rrc = gfs_render_object(&out, shown ? shown : obj, &ro);
+		json_decref(shown);
+		if (rrc < 0 || !compact) {
+			gfs_warn("cannot render %s: %s", path, gfs_error_last());
+			goto out;
+		}
+		content = gfs_blob_new(out.data, out.len);
+		live = gfs_blob_new(compact, strlen(compact));
+		if (!content || !live)
+			goto out;
+	}
+	pthread_rwlock_wrlock(&s->lock);
+	if (wanted) {
+		int rc = gfs_store_put(s, r, obj, path, content, live, &pending);
+		if (rc < 0)
+			gfs_warn("cannot cache %s: %s", path, strerror(-rc));
+	} else {
+		/* E.g. an object that became owned by a controller. */
+		gfs_store_remove_path(s, path, &pending);
+	}
+	pthread_rwlock_unlock(&s->lock);
+	gfs_pending_deliver(s, &pending);
+out:
+	gfs_blob_unref(content);
+	gfs_blob_unref(live);
+	free(compact);
+	gfs_buf_release(&out);
+}
+
+static void gfs_store_remove(void *payload, const struct gfs_resource *r, json_t *obj)
+{
+	struct gfs_store *s = payload;
+	char path[GFS_PATH_MAX];
+	struct gfs_pending pending = {.n = 0};
+	if (gfs_object_path(path, sizeof(path), r, obj) < 0)
+		return;
+	pthread_rwlock_wrlock(&s->lock);
+	gfs_store_remove_path(s, path, &pending);
+	pthread_rwlock_unlock(&s->lock);
+	gfs_pending_deliver(s, &pending);
+}
+
+/* Sweeping a resource: collect the victims' paths under the lock, then
+ * remove them one by one (a map must not change during its walk). */
+struct gfs_sweep_ctx {
+	const char *dirname;
+	const char *ns;   /* only this namespace, or NULL for all */
+	uint64_t before;  /* files marked before this go; UINT64_MAX: all */
+	const char *top;  /* the namespace (or _cluster) being walked */
+	char **victims;
+	size_t n, cap;
+};
+
+static int gfs_sweep_file(const char *name, void *value, void *payload)
+{
+	struct gfs_sweep_ctx *ctx = payload;
+	struct gfs_node *file = value;
+	if (file->is_dir || file->seen >= ctx->before)
+		return 0;
+	if (ctx->n == ctx->cap) {
+		size_t cap = ctx->cap ? ctx->cap * 2 : 64;
+		char **v = realloc(ctx->victims, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		ctx->victims = v;
+		ctx->cap = cap;
+	}
+	char path[GFS_PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s/%s", ctx->top, ctx->dirname, name);
+	if (!(ctx->victims[ctx->n] = strdup(path)))
+		return -ENOMEM;
+	ctx->n++;
+	return 0;
+}
+
+static int gfs_sweep_top(const char *top, void *value, void *payload)
+{
+	struct gfs_sweep_ctx *ctx = payload;
+	struct gfs_node *topdir = value;
+	if (ctx->ns && strcmp(ctx->ns, top) != 0)
+		return 0;
+	struct gfs_node *resdir = topdir->is_dir ? gfs_map_get(topdir->children,
+							       ctx->dirname)
+						 : NULL;
+	if (!resdir || !resdir->is_dir)
+		return 0;
+	ctx->top = top;
+	return gfs_map_foreach(resdir->children, gfs_sweep_file, ctx);
+}
+
+static void gfs_store_sweep(struct gfs_store *s, const char *dirname, const char *ns,
+			    uint64_t before)
+{
+	struct gfs_sweep_ctx ctx = {.dirname = dirname, .ns = ns, .before = before};
+	pthread_rwlock_rdlock(&s->lock);
+	if (gfs_map_foreach(s->root->children, gfs_sweep_top, &ctx) < 0)
+		gfs_warn("out of memory while re-listing %s", dirname);
+	pthread_rwlock_unlock(&s->lock);
+	for (size_t i = 0; i < ctx.n; i++) {
+		struct gfs_pending pending = {.n = 0};
+		pthread_rwlock_wrlock(&s->lock);
+		struct gfs_node *n = gfs_node_walk(s->root, ctx.victims[i]);
+		/* Re-check: an upsert may have refreshed it meanwhile. */
+		if (n && !n->is_dir && n->seen < before)
+			gfs_store_remove_path(s, ctx.victims[i], &pending);
+		pthread_rwlock_unlock(&s->lock);
+		gfs_pending_deliver(s, &pending);
+		free(ctx.victims[i]);
+	}
+	free(ctx.victims);
+}
+
+static void gfs_store_list_end(void *payload, const struct gfs_resource *r,
+			       const char *ns)
+{
+	struct gfs_store *s = payload;
+	pthread_rwlock_rdlock(&s->lock);
+	struct gfs_known_resource *k = gfs_map_get(s->resources, r->dirname);
+	uint64_t start = k ? k->list_start : 0;
+	pthread_rwlock_unlock(&s->lock);
+	if (start)
+		gfs_store_sweep(s, r->dirname, r->namespaced ? ns : NULL, start);
+}
+
+static void gfs_store_resource_gone(void *payload, const struct gfs_resource *r)
+{
+	struct gfs_store *s = payload;
+	gfs_store_sweep(s, r->dirname, NULL, UINT64_MAX);
+	pthread_rwlock_wrlock(&s->lock);
+	free(gfs_map_del(s->resources, r->dirname));
+	pthread_rwlock_unlock(&s->lock);
+}
+
+static void gfs_store_health(void *payload, const struct gfs_resource *r, bool ok,
+			     const char *message)
+{
+	struct gfs_store *s = payload;
+	pthread_rwlock_wrlock(&s->lock);
+	if (ok) {
+		if (s->unhealthy > 0)
+			s->unhealthy--;
+	} else {
+		s->unhealthy++;
+		snprintf(s->last_error, sizeof(s->last_error), "%s: %s", r->dirname,
+			 message ? message : "failing");
+	}
+	pthread_rwlock_unlock(&s->lock);
+	if (ok)
+		gfs_info("%s: watching again", r->dirname);
+	else
+		gfs_error("%s: %s", r->dirname, message ? message : "failing");
+}
+
+const struct gfs_informer_ops gfs_store_informer_ops = {
+	.list_begin = gfs_store_list_begin,
+	.upsert = gfs_store_upsert,
+	.remove = gfs_store_remove,
+	.list_end = gfs_store_list_end,
+	.resource_gone = gfs_store_resource_gone,
+	.health = gfs_store_health,
+};
+
+/* ---- queries ------------------------------------------------------------------ */
+
+int gfs_store_stat(struct gfs_store *s, const char *path, struct gfs_entry_attr *out)
+{
+	int rc = -ENOENT;
+	pthread_rwlock_rdlock(&s->lock);
+	struct gfs_node *n = gfs_node_find(s->root, path);
+	if (n) {
+		gfs_node_attr(n, out);
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+int gfs_store_read(struct gfs_store *s, const char *path, struct gfs_blob **out,
+		   struct gfs_entry_attr *attr)
+{
+	int rc = -ENOENT;
+	pthread_rwlock_rdlock(&s->lock);
+	struct gfs_node *n = gfs_node_find(s->root, path);
+	if (n && n->is_dir) {
+		rc = -EISDIR;
+	} else if (n) {
+		*out = gfs_blob_ref(n->content);
+		if (attr)
+			gfs_node_attr(n, attr);
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+int gfs_store_live(struct gfs_store *s, const char *path, struct gfs_blob **out)
+{
+	int rc = -ENOENT;
+	pthread_rwlock_rdlock(&s->lock);
+	struct gfs_node *n = gfs_node_find(s->root, path);
+	if (n && !n->is_dir && n->live) {
+		*out = gfs_blob_ref(n->live);
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+struct gfs_list_ctx {
+	gfs_store_list_cb cb;
+	void *payload;
+};
+
+static int gfs_store_list_one(const char *name, void *value, void *payload)
+{
+	struct gfs_list_ctx *ctx = payload;
+	struct gfs_entry_attr a;
+	if (((struct gfs_node *)value)->hidden)
+		return 0;
+	gfs_node_attr(value, &a);
+	return ctx->cb(name, &a, ctx->payload);
+}
+
+int gfs_store_list(struct gfs_store *s, const char *path, gfs_store_list_cb cb,
+		   void *payload)
+{
+	int rc;
+	struct gfs_list_ctx ctx = {cb, payload};
+	pthread_rwlock_rdlock(&s->lock);
+	struct gfs_node *n = gfs_node_find(s->root, path);
+	if (!n)
+		rc = -ENOENT;
+	else if (!n->is_dir)
+		rc = -ENOTDIR;
+	else
+		rc = gfs_map_foreach(n->children, gfs_store_list_one, &ctx);
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+struct gfs_foreach_ctx {
+	gfs_store_file_cb cb;
+	void *payload;
+	char path[GFS_PATH_MAX];
+};
+
+static int gfs_store_foreach_node(struct gfs_foreach_ctx *ctx, struct gfs_node *n);
+
+static int gfs_store_foreach_child(const char *name, void *value, void *payload)
+{
+	struct gfs_foreach_ctx *ctx = payload;
+	size_t used = strlen(ctx->path);
+	snprintf(ctx->path + used, sizeof(ctx->path) - used, "%s%s", used ? "/" : "",
+		 name);
+	int rc = gfs_store_foreach_node(ctx, value);
+	ctx->path[used] = '\0';
+	return rc;
+}
+
+static int gfs_store_foreach_node(struct gfs_foreach_ctx *ctx, struct gfs_node *n)
+{
+	if (n->is_dir)
+		return gfs_map_foreach(n->children, gfs_store_foreach_child, ctx);
+	if (n->hidden)
+		return 0;
+	struct gfs_entry_attr a;
+	gfs_node_attr(n, &a);
+	return ctx->cb(ctx->path, n->content, &a, ctx->payload);
+}
+
+int gfs_store_foreach_file(struct gfs_store *s, gfs_store_file_cb cb, void *payload)
+{
+	struct gfs_foreach_ctx ctx = {.cb = cb, .payload = payload, .path = ""};
+	pthread_rwlock_rdlock(&s->lock);
+	int rc = gfs_store_foreach_node(&ctx, s->root);
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+bool gfs_store_is_managed_dir(struct gfs_store *s, const char *dirpath)
+{
+	char buf[GFS_PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", dirpath);
+	char *slash = strchr(buf, '/');
+	if (!slash || strchr(slash + 1, '/'))
+		return false;
+	*slash = '\0';
+	const char *top = buf, *dirname = slash + 1;
+	bool cluster = strcmp(top, GFS_CLUSTER_DIR) == 0;
+	if (!cluster && !gfs_path_name_valid(top))
+		return false;
+	const char *ns = cluster ? NULL : top;
+	if (!gfs_store_ns_allowed(s, ns))
+		return false;
+	pthread_rwlock_rdlock(&s->lock);
+	struct gfs_known_resource *k = gfs_map_get(s->resources, dirname);
+	bool known = k && k->namespaced == !cluster;
+	pthread_rwlock_unlock(&s->lock);
+	return known && gfs_filter_path_wanted(s->filter, dirname, ns, NULL);
+}
+
+bool gfs_store_is_managed_path(struct gfs_store *s, const char *path)
+{
+	struct gfs_path_parts parts;
+	if (gfs_path_parse(&parts, path) < 0)
+		return false;
+	char dir[GFS_PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/%s", parts.ns ? parts.ns : GFS_CLUSTER_DIR,
+		 parts.dirname);
+	return gfs_store_is_managed_dir(s, dir) &&
+	       gfs_filter_path_wanted(s->filter, parts.dirname, parts.ns, parts.name);
+}
+
+void gfs_store_get_stats(struct gfs_store *s, struct gfs_store_stats *out)
+{
+	pthread_rwlock_rdlock(&s->lock);
+	out->objects = s->objects;
+	out->resources = gfs_map_count(s->resources);
+	out->unhealthy = s->unhealthy;
+	out->last_change_ns = s->last_change_ns;
+	snprintf(out->last_error, sizeof(out->last_error), "%s", s->last_error);
+	pthread_rwlock_unlock(&s->lock);
+}
+
+void gfs_store_set_prepare(struct gfs_store *s, gfs_store_prepare_cb cb, void *payload)
+{
+	s->prepare = cb;
+	s->prepare_payload = payload;
+}
+
+int gfs_store_set_hidden(struct gfs_store *s, const char *path, bool hidden)
+{
+	struct gfs_pending pending = {.n = 0};
+	int rc = -ENOENT;
+	pthread_rwlock_wrlock(&s->lock);
+	struct gfs_node *n = gfs_node_walk(s->root, path);
+	if (n && !n->is_dir) {
+		rc = 0;
+		if (n->hidden != hidden) {
+			n->hidden = hidden;
+			n->parent->version++;
+			gfs_pending_add(&pending, path, GFS_ENTRY_FILE,
+					hidden ? GFS_CHANGE_REMOVED : GFS_CHANGE_ADDED);
+		}
+	}
+	pthread_rwlock_unlock(&s->lock);
+	gfs_pending_deliver(s, &pending);
+	return rc;
+}

@@ -1,0 +1,149 @@
+/*
+ * fs_internal.h - what the files of fs/ share: the inode table, the
+ * invalidation queue and the struct behind a mount. Not for other modules.
+ */
+#ifndef GFS_FS_INTERNAL_H
+#define GFS_FS_INTERNAL_H
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+
+#include "gfs_fs.h"
+
+/* ---- inode table (inodes.c) --------------------------------------------- */
+
+/* The kernel's view: every node id we handed out in a lookup, with its
+ * lookup count. Node ids are the stable inode numbers (a hash of the
+ * path), so an id alone tells the path, and the same path gets the same
+ * id on every mount. The table's own mutex guards it. */
+struct gfs_inodes;
+
+int gfs_inodes_new(struct gfs_inodes **out);
+void gfs_inodes_free(struct gfs_inodes *t);
+/* One more kernel reference to ino (created with path if new). */
+int gfs_inodes_remember(struct gfs_inodes *t, uint64_t ino, const char *path);
+/* The kernel dropped n references; the entry goes at zero. */
+void gfs_inodes_forget(struct gfs_inodes *t, uint64_t ino, uint64_t n);
+/* Copies ino's path into out; -ENOENT for an id the kernel cannot hold. */
+int gfs_inodes_path(struct gfs_inodes *t, uint64_t ino, char *out, size_t outsz);
+bool gfs_inodes_known(struct gfs_inodes *t, uint64_t ino);
+/* Records that an open of ino served content `version`; returns true when
+ * the previous open served the same version, i.e. the kernel's cached
+ * pages are still right (FOPEN_KEEP_CACHE). */
+bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version);
+/* The content version the last read-open of ino served, or 0. */
+uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino);
+
+/* The inode number of a path: the store's scheme, used for every entry. */
+uint64_t gfs_fs_ino(const char *path);
+
+/* ---- invalidation thread (notify.c) -------------------------------------- */
+
+struct gfs_notifier;
+
+int gfs_notifier_start(struct gfs_notifier **out, struct fuse_session *se,
+		       struct gfs_inodes *inodes);
+/* Queues a change (store subscriber signature; payload = notifier). */
+void gfs_notifier_change(void *payload, const char *path, enum gfs_entry_type type,
+			 enum gfs_change change);
+void gfs_notifier_stop(struct gfs_notifier *n);
+
+/* ---- what a path shows (ops.c) ------------------------------------------ */
+
+/* Long kernel cache lifetimes are safe: every change to what we serve is
+ * invalidated by notify.c. The special files change on their own and are
+ * never cached. */
+#define GFS_CACHE_SECONDS 86400.0
+#define GFS_META_DIR ".gitopsfs"
+#define GFS_SPECIAL_LIMIT (4u << 20)
+
+enum gfs_kind {
+	GFS_K_STORE_DIR,
+	GFS_K_STORE_FILE,
+	GFS_K_LOCAL,
+	GFS_K_GITFILE,
+	GFS_K_META_DIR,
+	GFS_K_STATUS,
+	GFS_K_ERRORS,
+	GFS_K_PENDING, /* a new object file being written, not applied yet */
+};
+
+struct gfs_res {
+	enum gfs_kind kind;
+	struct stat st;
+	uint64_t version;
+};
+
+/* An open file. Object files opened for writing collect the new bytes in
+ * `wbuf` and apply them on flush/fsync/release (write.c). */
+struct gfs_open {
+	enum gfs_kind kind;
+	struct gfs_blob *blob; /* store files and special files (reading) */
+	int fd;                /* local files */
+	bool writable;         /* an object file opened for writing */
+	bool dirty;            /* wbuf holds bytes not applied yet */
+	bool pending;          /* registered in gfs_fs.pending */
+	uint64_t expect_version;
+	struct gfs_buf wbuf;
+	char *path;
+};
+
+struct gfs_fs *gfs_req_fs(fuse_req_t req);
+int gfs_resolve(struct gfs_fs *fs, const char *path, struct gfs_res *r);
+int gfs_resolve_ino(struct gfs_fs *fs, fuse_ino_t ino, char *path, size_t pathsz,
+		    struct gfs_res *r);
+int gfs_child_path(char *out, size_t outsz, const char *parent, const char *name);
+double gfs_timeout(const struct gfs_res *r);
+void gfs_fill_store_attr(struct gfs_fs *fs, const struct gfs_entry_attr *a, struct stat *st);
+
+/* ---- writing (write.c) ----------------------------------------------------- */
+
+/* Opens an object or local file for writing; 0 or -errno. */
+int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
+		   fuse_ino_t ino, struct fuse_file_info *fi, struct gfs_open *of);
+/* A pending new object file at path, or false. Fills st. */
+bool gfs_write_pending_stat(struct gfs_fs *fs, const char *path, struct stat *st);
+void gfs_write_release(struct gfs_fs *fs, struct gfs_open *of);
+void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		   struct fuse_file_info *fi);
+void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		  struct fuse_file_info *fi);
+void gfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void gfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void gfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		    struct fuse_file_info *fi);
+void gfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void gfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void gfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void gfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   fuse_ino_t newparent, const char *newname, unsigned int flags);
+void gfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void gfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void gfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+/* ---- the mount ------------------------------------------------------------- */
+
+struct gfs_fs {
+	struct gfs_fs_opts opts; /* strings below are our copies */
+	char *local_dir;
+	char *gitfile; /* "gitdir: ...\n" */
+	char *mountpoint;
+	int local_fd; /* O_PATH-ish dir fd of local_dir */
+	uid_t uid;
+	gid_t gid;
+	int64_t start_ns;
+	struct fuse_session *se;
+	struct gfs_inodes *inodes;
+	struct gfs_notifier *notifier;
+	bool mounted;
+	pthread_mutex_t lock;
+	/* Guarded by lock: */
+	struct gfs_map *pending; /* path -> struct gfs_open* of new object files */
+	struct gfs_map *errors;  /* path -> char* last apply error (xattr) */
+};
+
+extern const struct fuse_lowlevel_ops gfs_fs_ops;
+
+#endif

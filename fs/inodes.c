@@ -1,0 +1,180 @@
+/*
+ * inodes.c - the table of node ids the kernel holds (lookup counts).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_internal.h"
+
+struct gfs_inode {
+	char *path;
+	uint64_t nlookup;
+	uint64_t served_version;
+	bool served;
+};
+
+struct gfs_inodes {
+	pthread_mutex_t lock;
+	struct gfs_map *map; /* "%016" PRIx64 ino -> struct gfs_inode*; guarded by lock */
+};
+
+uint64_t gfs_fs_ino(const char *path)
+{
+	if (!*path)
+		return FUSE_ROOT_ID;
+	/* Same scheme as the store: never 0 and never the root's 1. */
+	return gfs_hash64(path, strlen(path)) | 2;
+}
+
+static void gfs_ino_key(char key[17], uint64_t ino)
+{
+	snprintf(key, 17, "%016" PRIx64, ino);
+}
+
+int gfs_inodes_new(struct gfs_inodes **out)
+{
+	struct gfs_inodes *t = calloc(1, sizeof(*t));
+	if (!t || !(t->map = gfs_map_new())) {
+		free(t);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&t->lock, NULL);
+	*out = t;
+	return 0;
+}
+
+static int gfs_inode_free_cb(const char *key, void *value, void *payload)
+{
+	struct gfs_inode *i = value;
+	free(i->path);
+	free(i);
+	return 0;
+}
+
+void gfs_inodes_free(struct gfs_inodes *t)
+{
+	if (!t)
+		return;
+	gfs_map_foreach(t->map, gfs_inode_free_cb, NULL);
+	gfs_map_free(t->map);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+int gfs_inodes_remember(struct gfs_inodes *t, uint64_t ino, const char *path)
+{
+	char key[17];
+	int rc = 0;
+	if (ino == FUSE_ROOT_ID)
+		return 0;
+	gfs_ino_key(key, ino);
+	pthread_mutex_lock(&t->lock);
+	struct gfs_inode *i = gfs_map_get(t->map, key);
+	if (!i) {
+		i = calloc(1, sizeof(*i));
+		if (i && !(i->path = strdup(path))) {
+			free(i);
+			i = NULL;
+		}
+		if (i)
+			gfs_map_put(t->map, key, i, &rc);
+		else
+			rc = -ENOMEM;
+		if (rc < 0 && i) {
+			free(i->path);
+			free(i);
+			i = NULL;
+		}
+	} else if (strcmp(i->path, path) != 0) {
+		/* A hash collision between two live paths: vanishingly
+		 * rare with 64 bits, but say so rather than serve the
+		 * wrong file. */
+		gfs_warn("inode number collision: %s and %s", i->path, path);
+		rc = -EIO;
+		i = NULL;
+	}
+	if (i)
+		i->nlookup++;
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+void gfs_inodes_forget(struct gfs_inodes *t, uint64_t ino, uint64_t n)
+{
+	char key[17];
+	if (ino == FUSE_ROOT_ID)
+		return;
+	gfs_ino_key(key, ino);
+	pthread_mutex_lock(&t->lock);
+	struct gfs_inode *i = gfs_map_get(t->map, key);
+	if (i) {
+		i->nlookup = i->nlookup > n ? i->nlookup - n : 0;
+		if (i->nlookup == 0) {
+			gfs_map_del(t->map, key);
+			gfs_inode_free_cb(NULL, i, NULL);
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+int gfs_inodes_path(struct gfs_inodes *t, uint64_t ino, char *out, size_t outsz)
+{
+	char key[17];
+	int rc = -ENOENT;
+	if (ino == FUSE_ROOT_ID) {
+		out[0] = '\0';
+		return 0;
+	}
+	gfs_ino_key(key, ino);
+	pthread_mutex_lock(&t->lock);
+	struct gfs_inode *i = gfs_map_get(t->map, key);
+	if (i) {
+		rc = (size_t)snprintf(out, outsz, "%s", i->path) < outsz ? 0 : -ENAMETOOLONG;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+bool gfs_inodes_known(struct gfs_inodes *t, uint64_t ino)
+{
+	char key[17];
+	if (ino == FUSE_ROOT_ID)
+		return true;
+	gfs_ino_key(key, ino);
+	pthread_mutex_lock(&t->lock);
+	bool known = gfs_map_get(t->map, key) != NULL;
+	pthread_mutex_unlock(&t->lock);
+	return known;
+}
+
+bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version)
+{
+	char key[17];
+	bool keep = false;
+	gfs_ino_key(key, ino);
+	pthread_mutex_lock(&t->lock);
+	struct gfs_inode *i = gfs_map_get(t->map, key);
+	if (i) {
+		keep = i->served && i->served_version == version;
+		i->served = true;
+		i->served_version = version;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return keep;
+}
+
+uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino)
+{
+	char key[17];
+	uint64_t v = 0;
+	gfs_ino_key(key, ino);
+	pthread_mutex_lock(&t->lock);
+	struct gfs_inode *i = gfs_map_get(t->map, key);
+	if (i && i->served)
+		v = i->served_version;
+	pthread_mutex_unlock(&t->lock);
+	return v;
+}

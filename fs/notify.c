@@ -1,0 +1,152 @@
+/*
+ * notify.c - tells the kernel what changed, from a thread of its own.
+ *
+ * The store reports changes from informer threads; we queue them and a
+ * dedicated thread sends the invalidations, because a notify call made
+ * while the kernel waits on one of our request handlers can deadlock
+ * (fuse_lowlevel.h). Only inodes and entries the kernel holds are
+ * invalidated; -ENOENT from the kernel (it dropped the inode meanwhile,
+ * or we are unmounting) is not an error.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_internal.h"
+#include "gfs_path.h"
+
+struct gfs_change_item {
+	struct gfs_change_item *next;
+	enum gfs_change change;
+	char path[];
+};
+
+struct gfs_notifier {
+	struct fuse_session *se;
+	struct gfs_inodes *inodes;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	/* Guarded by lock: */
+	struct gfs_change_item *head, *tail;
+	size_t queued;
+	bool stop;
+};
+
+static void gfs_notifier_inval_entry(struct gfs_notifier *n, const char *path)
+{
+	char parent[GFS_PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", path);
+	char *slash = strrchr(parent, '/');
+	const char *name = slash ? slash + 1 : path;
+	if (slash)
+		*slash = '\0';
+	else
+		parent[0] = '\0';
+	uint64_t pino = gfs_fs_ino(parent);
+	if (!gfs_inodes_known(n->inodes, pino))
+		return;
+	int rc = fuse_lowlevel_notify_inval_entry(n->se, pino, name, strlen(name));
+	if (rc < 0 && rc != -ENOENT && rc != -ENODEV)
+		gfs_debug("invalidate entry %s: %s", path, strerror(-rc));
+	/* The directory's listing changed too (kernel readdir cache). */
+	rc = fuse_lowlevel_notify_inval_inode(n->se, pino, 0, 0);
+	if (rc < 0 && rc != -ENOENT && rc != -ENODEV)
+		gfs_debug("invalidate dir %s: %s", parent, strerror(-rc));
+}
+
+static void gfs_notifier_send(struct gfs_notifier *n, struct gfs_change_item *it)
+{
+	uint64_t ino = gfs_fs_ino(it->path);
+	if (it->change != GFS_CHANGE_MODIFIED) {
+		gfs_notifier_inval_entry(n, it->path);
+	}
+	if (gfs_inodes_known(n->inodes, ino)) {
+		int rc = fuse_lowlevel_notify_inval_inode(n->se, ino, 0, 0);
+		if (rc < 0 && rc != -ENOENT && rc != -ENODEV)
+			gfs_debug("invalidate %s: %s", it->path, strerror(-rc));
+	}
+}
+
+static void *gfs_notifier_main(void *arg)
+{
+	struct gfs_notifier *n = arg;
+	pthread_mutex_lock(&n->lock);
+	for (;;) {
+		while (!n->head && !n->stop)
+			pthread_cond_wait(&n->cond, &n->lock);
+		if (n->stop)
+			break;
+		struct gfs_change_item *it = n->head;
+		n->head = it->next;
+		if (!n->head)
+			n->tail = NULL;
+		n->queued--;
+		pthread_mutex_unlock(&n->lock);
+		gfs_notifier_send(n, it);
+		free(it);
+		pthread_mutex_lock(&n->lock);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+int gfs_notifier_start(struct gfs_notifier **out, struct fuse_session *se,
+		       struct gfs_inodes *inodes)
+{
+	struct gfs_notifier *n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->se = se;
+	n->inodes = inodes;
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->cond, NULL);
+	int rc = pthread_create(&n->thread, NULL, gfs_notifier_main, n);
+	if (rc) {
+		free(n);
+		return -rc;
+	}
+	*out = n;
+	return 0;
+}
+
+void gfs_notifier_change(void *payload, const char *path, enum gfs_entry_type type,
+			 enum gfs_change change)
+{
+	struct gfs_notifier *n = payload;
+	size_t len = strlen(path);
+	struct gfs_change_item *it = malloc(sizeof(*it) + len + 1);
+	if (!it)
+		return; /* the entry times out eventually; nothing else to do */
+	it->next = NULL;
+	it->change = change;
+	memcpy(it->path, path, len + 1);
+	pthread_mutex_lock(&n->lock);
+	if (n->tail)
+		n->tail->next = it;
+	else
+		n->head = it;
+	n->tail = it;
+	n->queued++;
+	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+}
+
+void gfs_notifier_stop(struct gfs_notifier *n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&n->lock);
+	n->stop = true;
+	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+	pthread_join(n->thread, NULL);
+	while (n->head) {
+		struct gfs_change_item *it = n->head;
+		n->head = it->next;
+		free(it);
+	}
+	pthread_mutex_destroy(&n->lock);
+	pthread_cond_destroy(&n->cond);
+	free(n);
+}

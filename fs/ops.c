@@ -1,0 +1,605 @@
+/*
+ * ops.c - the FUSE request handlers: resolve a path to what it shows
+ * (store object, store directory, ordinary local file, or one of the
+ * special entries), and answer from memory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "fs_internal.h"
+#include "gfs_path.h"
+
+/* A directory listing, built at opendir and served from memory. */
+struct gfs_dirent {
+	char *name;
+	struct stat st;
+	bool cacheable;
+};
+
+struct gfs_dirlist {
+	struct gfs_dirent *items;
+	size_t n, cap;
+};
+
+struct gfs_fs *gfs_req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void gfs_timespec(struct timespec *ts, int64_t ns)
+{
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+}
+
+void gfs_fill_store_attr(struct gfs_fs *fs, const struct gfs_entry_attr *a,
+				struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->ino;
+	st->st_mode = (a->type == GFS_ENTRY_DIR ? S_IFDIR : S_IFREG) | a->mode;
+	st->st_nlink = a->type == GFS_ENTRY_DIR ? 2 : 1;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_size = (off_t)a->size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	gfs_timespec(&st->st_mtim, a->mtime_ns);
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
+}
+
+static void gfs_fill_special_attr(struct gfs_fs *fs, const char *path, bool dir,
+				  size_t size, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = gfs_fs_ino(path);
+	st->st_mode = dir ? S_IFDIR | 0755 : S_IFREG | 0444;
+	st->st_nlink = dir ? 2 : 1;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_size = (off_t)size;
+	gfs_timespec(&st->st_mtim, fs->start_ns);
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
+}
+
+/* Renders a special file's current text. */
+static int gfs_special_text(struct gfs_fs *fs, enum gfs_kind kind, struct gfs_blob **out)
+{
+	struct gfs_buf b = GFS_BUF_INIT(GFS_SPECIAL_LIMIT);
+	int rc;
+	if (kind == GFS_K_GITFILE)
+		rc = gfs_buf_adds(&b, fs->gitfile);
+	else if (kind == GFS_K_STATUS)
+		rc = fs->opts.status_json ? fs->opts.status_json(fs->opts.payload, &b) : 0;
+	else
+		rc = fs->opts.errors_text ? fs->opts.errors_text(fs->opts.payload, &b) : 0;
+	if (rc == 0) {
+		*out = gfs_blob_new(b.data ? b.data : "", b.len);
+		rc = *out ? 0 : -ENOMEM;
+	}
+	gfs_buf_release(&b);
+	return rc;
+}
+
+static bool gfs_is_reserved_top(const char *name)
+{
+	return strcmp(name, ".git") == 0 || strcmp(name, GFS_META_DIR) == 0;
+}
+
+static int gfs_resolve_special(struct gfs_fs *fs, const char *path, struct gfs_res *r)
+{
+	enum gfs_kind kind;
+	if (strcmp(path, ".git") == 0)
+		kind = GFS_K_GITFILE;
+	else if (strcmp(path, GFS_META_DIR) == 0)
+		kind = GFS_K_META_DIR;
+	else if (strcmp(path, GFS_META_DIR "/status") == 0)
+		kind = GFS_K_STATUS;
+	else if (strcmp(path, GFS_META_DIR "/errors") == 0)
+		kind = GFS_K_ERRORS;
+	else if (strncmp(path, GFS_META_DIR "/", sizeof(GFS_META_DIR)) == 0)
+		return -ENOENT;
+	else
+		return 1; /* not special */
+	r->kind = kind;
+	r->version = 0;
+	size_t size = 0;
+	if (kind != GFS_K_META_DIR) {
+		struct gfs_blob *b = NULL;
+		int rc = gfs_special_text(fs, kind, &b);
+		if (rc < 0)
+			return rc;
+		size = b->len;
+		gfs_blob_unref(b);
+	}
+	gfs_fill_special_attr(fs, path, kind == GFS_K_META_DIR, size, &r->st);
+	return 0;
+}
+
+/* What `path` shows. Returns 0 or -ENOENT (or another -errno). */
+int gfs_resolve(struct gfs_fs *fs, const char *path, struct gfs_res *r)
+{
+	int rc = gfs_resolve_special(fs, path, r);
+	if (rc <= 0)
+		return rc;
+	if (gfs_write_pending_stat(fs, path, &r->st)) {
+		r->kind = GFS_K_PENDING;
+		r->version = 0;
+		return 0;
+	}
+	struct gfs_entry_attr a;
+	if (gfs_store_stat(fs->opts.store, path, &a) == 0) {
+		r->kind = a.type == GFS_ENTRY_DIR ? GFS_K_STORE_DIR : GFS_K_STORE_FILE;
+		r->version = a.version;
+		gfs_fill_store_attr(fs, &a, &r->st);
+		return 0;
+	}
+	if (gfs_store_is_managed_path(fs->opts.store, path))
+		return -ENOENT; /* an object the cluster does not have */
+	if (fstatat(fs->local_fd, *path ? path : ".", &r->st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	r->kind = GFS_K_LOCAL;
+	r->version = 0;
+	r->st.st_ino = gfs_fs_ino(path);
+	return 0;
+}
+
+int gfs_child_path(char *out, size_t outsz, const char *parent, const char *name)
+{
+	int n = snprintf(out, outsz, "%s%s%s", parent, *parent ? "/" : "", name);
+	return (n < 0 || (size_t)n >= outsz) ? -ENAMETOOLONG : 0;
+}
+
+double gfs_timeout(const struct gfs_res *r)
+{
+	return (r->kind == GFS_K_STATUS || r->kind == GFS_K_ERRORS) ? 0.0 : GFS_CACHE_SECONDS;
+}
+
+/* ---- lookup / forget / getattr -------------------------------------------- */
+
+static void gfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	char ppath[GFS_PATH_MAX], path[GFS_PATH_MAX];
+	struct gfs_res r;
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof(e));
+	int rc = gfs_inodes_path(fs->inodes, parent, ppath, sizeof(ppath));
+	if (rc == 0)
+		rc = gfs_child_path(path, sizeof(path), ppath, name);
+	if (rc == 0)
+		rc = gfs_resolve(fs, path, &r);
+	if (rc == -ENOENT) {
+		/* A cached negative entry: when the name appears, notify.c
+		 * invalidates it. */
+		e.ino = 0;
+		e.entry_timeout = GFS_CACHE_SECONDS;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (rc == 0)
+		rc = gfs_inodes_remember(fs->inodes, r.st.st_ino, path);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	e.ino = r.st.st_ino;
+	e.attr = r.st;
+	e.attr_timeout = gfs_timeout(&r);
+	e.entry_timeout = gfs_timeout(&r);
+	fuse_reply_entry(req, &e);
+}
+
+static void gfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	gfs_inodes_forget(gfs_req_fs(req)->inodes, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void gfs_op_forget_multi(fuse_req_t req, size_t count,
+				struct fuse_forget_data *forgets)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	for (size_t i = 0; i < count; i++)
+		gfs_inodes_forget(fs->inodes, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+int gfs_resolve_ino(struct gfs_fs *fs, fuse_ino_t ino, char *path, size_t pathsz,
+			   struct gfs_res *r)
+{
+	int rc = gfs_inodes_path(fs->inodes, ino, path, pathsz);
+	return rc < 0 ? rc : gfs_resolve(fs, path, r);
+}
+
+static void gfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	char path[GFS_PATH_MAX];
+	struct gfs_res r;
+	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fuse_reply_attr(req, &r.st, gfs_timeout(&r));
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	char path[GFS_PATH_MAX];
+	struct gfs_res r;
+	struct gfs_open *of = NULL;
+	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
+	if (rc < 0)
+		goto out;
+	of = calloc(1, sizeof(*of));
+	if (!of) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	of->kind = r.kind;
+	of->fd = -1;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		rc = gfs_write_open(fs, path, &r, ino, fi, of);
+		goto out;
+	}
+	switch (r.kind) {
+	case GFS_K_STORE_FILE: {
+		struct gfs_entry_attr a;
+		rc = gfs_store_read(fs->opts.store, path, &of->blob, &a);
+		/* Keep the kernel's pages only when they hold this version. */
+		if (rc == 0)
+			fi->keep_cache = gfs_inodes_note_open(fs->inodes, ino, a.version);
+		break;
+	}
+	case GFS_K_LOCAL:
+		of->fd = openat(fs->local_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		rc = of->fd < 0 ? -errno : 0;
+		break;
+	case GFS_K_GITFILE:
+	case GFS_K_STATUS:
+	case GFS_K_ERRORS:
+		rc = gfs_special_text(fs, r.kind, &of->blob);
+		fi->direct_io = r.kind != GFS_K_GITFILE;
+		break;
+	default:
+		rc = -EISDIR;
+	}
+out:
+	if (rc < 0) {
+		if (of)
+			gfs_write_release(fs, of);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)of;
+	fuse_reply_open(req, fi);
+}
+
+static void gfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	struct gfs_open *of = (struct gfs_open *)(uintptr_t)fi->fh;
+	if (of->writable) {
+		/* Reading back what this handle wrote so far. */
+		size_t len = of->wbuf.len;
+		size_t n = (uint64_t)off < len ? len - (size_t)off : 0;
+		fuse_reply_buf(req, n ? of->wbuf.data + off : NULL, n < size ? n : size);
+		return;
+	}
+	if (of->fd >= 0) {
+		struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		buf.buf[0].fd = of->fd;
+		buf.buf[0].pos = off;
+		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+		return;
+	}
+	const struct gfs_blob *b = of->blob;
+	if (off < 0 || (uint64_t)off >= b->len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	size_t n = b->len - (size_t)off;
+	fuse_reply_buf(req, b->data + off, n < size ? n : size);
+}
+
+static void gfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct gfs_open *of = (struct gfs_open *)(uintptr_t)fi->fh;
+	gfs_write_release(gfs_req_fs(req), of);
+	fuse_reply_err(req, 0);
+}
+
+static void gfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	char path[GFS_PATH_MAX], target[GFS_PATH_MAX];
+	struct gfs_res r;
+	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
+	if (rc == 0 && r.kind != GFS_K_LOCAL)
+		rc = -EINVAL;
+	ssize_t n = rc == 0 ? readlinkat(fs->local_fd, path, target, sizeof(target) - 1) : -1;
+	if (rc == 0 && n < 0)
+		rc = -errno;
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	target[n] = '\0';
+	fuse_reply_readlink(req, target);
+}
+
+/* ---- directories ------------------------------------------------------------- */
+
+static int gfs_dirlist_add(struct gfs_dirlist *l, const char *name, const struct stat *st,
+			   bool cacheable)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		struct gfs_dirent *items = realloc(l->items, cap * sizeof(*items));
+		if (!items)
+			return -ENOMEM;
+		l->items = items;
+		l->cap = cap;
+	}
+	if (!(l->items[l->n].name = strdup(name)))
+		return -ENOMEM;
+	l->items[l->n].st = *st;
+	l->items[l->n].cacheable = cacheable;
+	l->n++;
+	return 0;
+}
+
+static void gfs_dirlist_free(struct gfs_dirlist *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->items[i].name);
+	free(l->items);
+	free(l);
+}
+
+struct gfs_list_payload {
+	struct gfs_fs *fs;
+	struct gfs_dirlist *list;
+	struct gfs_map *seen; /* names already listed */
+};
+
+static int gfs_list_store_entry(const char *name, const struct gfs_entry_attr *a,
+				void *payload)
+{
+	struct gfs_list_payload *p = payload;
+	struct stat st;
+	int err = 0;
+	gfs_fill_store_attr(p->fs, a, &st);
+	gfs_map_put(p->seen, name, (void *)1, &err);
+	return err ? err : gfs_dirlist_add(p->list, name, &st, true);
+}
+
+/* Adds the ordinary files of the local directory that are not shadowed by
+ * a store entry, a managed path or a reserved top-level name. */
+static int gfs_list_local(struct gfs_list_payload *p, const char *path)
+{
+	struct gfs_fs *fs = p->fs;
+	int fd = openat(fs->local_fd, *path ? path : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(d))) {
+		char child[GFS_PATH_MAX];
+		struct stat st;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    gfs_map_get(p->seen, de->d_name) || (!*path && gfs_is_reserved_top(de->d_name)))
+			continue;
+		if (gfs_child_path(child, sizeof(child), path, de->d_name) < 0 ||
+		    gfs_store_is_managed_path(fs->opts.store, child))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		st.st_ino = gfs_fs_ino(child);
+		rc = gfs_dirlist_add(p->list, de->d_name, &st, true);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int gfs_dirlist_build(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
+			     struct gfs_dirlist **out)
+{
+	struct gfs_dirlist *l = calloc(1, sizeof(*l));
+	struct gfs_list_payload p = {fs, l, gfs_map_new()};
+	int rc = (!l || !p.seen) ? -ENOMEM : 0;
+	if (rc == 0 && !*path) {
+		struct gfs_res sr;
+		const char *specials[] = {".git", GFS_META_DIR};
+		for (size_t i = 0; i < 2 && rc == 0; i++) {
+			rc = gfs_resolve_special(fs, specials[i], &sr);
+			if (rc == 0)
+				rc = gfs_dirlist_add(l, specials[i], &sr.st, false);
+		}
+	}
+	if (rc == 0 && r->kind == GFS_K_META_DIR) {
+		struct gfs_res sr;
+		const char *names[] = {"status", "errors"};
+		for (size_t i = 0; i < 2 && rc == 0; i++) {
+			char child[GFS_PATH_MAX];
+			rc = gfs_child_path(child, sizeof(child), path, names[i]);
+			if (rc == 0)
+				rc = gfs_resolve_special(fs, child, &sr);
+			if (rc == 0)
+				rc = gfs_dirlist_add(l, names[i], &sr.st, false);
+		}
+	}
+	if (rc == 0 && r->kind == GFS_K_STORE_DIR) {
+		rc = gfs_store_list(fs->opts.store, path, gfs_list_store_entry, &p);
+		if (rc == -ENOENT)
+			rc = 0; /* vanished meanwhile: list what is left */
+	}
+	if (rc == 0 && r->kind != GFS_K_META_DIR)
+		rc = gfs_list_local(&p, path);
+	gfs_map_free(p.seen);
+	if (rc < 0) {
+		gfs_dirlist_free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+static void gfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	char path[GFS_PATH_MAX];
+	struct gfs_res r;
+	struct gfs_dirlist *l = NULL;
+	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
+	if (rc == 0 && !S_ISDIR(r.st.st_mode))
+		rc = -ENOTDIR;
+	if (rc == 0)
+		rc = gfs_dirlist_build(fs, path, &r, &l);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)l;
+	/* The kernel may keep the listing: directory changes are
+	 * invalidated by notify.c (local ones go through us anyway). */
+	fi->cache_readdir = r.kind != GFS_K_META_DIR;
+	fi->keep_cache = fi->cache_readdir;
+	fuse_reply_open(req, fi);
+}
+
+static void gfs_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			       struct fuse_file_info *fi, bool plus)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	struct gfs_dirlist *l = (struct gfs_dirlist *)(uintptr_t)fi->fh;
+	char *buf = malloc(size), ppath[GFS_PATH_MAX];
+	size_t used = 0;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (plus && gfs_inodes_path(fs->inodes, ino, ppath, sizeof(ppath)) < 0)
+		plus = false;
+	for (size_t i = (size_t)off; i < l->n; i++) {
+		const struct gfs_dirent *de = &l->items[i];
+		size_t n;
+		if (plus) {
+			char child[GFS_PATH_MAX];
+			struct fuse_entry_param e;
+			memset(&e, 0, sizeof(e));
+			e.ino = de->st.st_ino;
+			e.attr = de->st;
+			e.attr_timeout = de->cacheable ? GFS_CACHE_SECONDS : 0;
+			e.entry_timeout = e.attr_timeout;
+			n = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
+						   (off_t)i + 1);
+			if (n > size - used)
+				break;
+			/* An entry returned by readdirplus counts as a lookup. */
+			if (gfs_child_path(child, sizeof(child), ppath, de->name) == 0)
+				gfs_inodes_remember(fs->inodes, e.ino, child);
+		} else {
+			n = fuse_add_direntry(req, buf + used, size - used, de->name, &de->st,
+					      (off_t)i + 1);
+			if (n > size - used)
+				break;
+		}
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void gfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	gfs_readdir_common(req, ino, size, off, fi, false);
+}
+
+static void gfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			       struct fuse_file_info *fi)
+{
+	gfs_readdir_common(req, ino, size, off, fi, true);
+}
+
+static void gfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	gfs_dirlist_free((struct gfs_dirlist *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- the rest ---------------------------------------------------------------- */
+
+static void gfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void gfs_op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	/* Let the kernel keep what we serve; notify.c keeps it right. */
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	/* O_TRUNC arrives with open, not as a separate truncate: a file
+	 * is never seen empty between the two. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+}
+
+const struct fuse_lowlevel_ops gfs_fs_ops = {
+	.init = gfs_op_init,
+	.lookup = gfs_op_lookup,
+	.forget = gfs_op_forget,
+	.forget_multi = gfs_op_forget_multi,
+	.getattr = gfs_op_getattr,
+	.readlink = gfs_op_readlink,
+	.open = gfs_op_open,
+	.read = gfs_op_read,
+	.release = gfs_op_release,
+	.opendir = gfs_op_opendir,
+	.readdir = gfs_op_readdir,
+	.readdirplus = gfs_op_readdirplus,
+	.releasedir = gfs_op_releasedir,
+	.statfs = gfs_op_statfs,
+	.getxattr = gfs_op_getxattr,
+	.listxattr = gfs_op_listxattr,
+	.create = gfs_op_create,
+	.write = gfs_op_write,
+	.flush = gfs_op_flush,
+	.fsync = gfs_op_fsync,
+	.setattr = gfs_op_setattr,
+	.mkdir = gfs_op_mkdir,
+	.unlink = gfs_op_unlink,
+	.rmdir = gfs_op_rmdir,
+	.rename = gfs_op_rename,
+	.symlink = gfs_op_symlink,
+};

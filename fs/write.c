@@ -1,0 +1,687 @@
+/*
+ * write.c - the write side of the mount.
+ *
+ * Object files: the bytes written are collected per open file and applied
+ * through gfs_fs_opts.writer when the file is flushed (close), fsync'ed or
+ * released; a refusal becomes close()'s errno, the reason goes to the
+ * file's xattr user.gitopsfs.error, and the file goes on showing the live
+ * object. A temp file renamed onto an object path (editors, sed -i) is
+ * applied the same way. Unlinking an object file deletes the object
+ * (deferred, so git's unlink-then-create is an update).
+ *
+ * Ordinary files (every other path) are plain files in the local
+ * directory, never sent to the cluster.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs_internal.h"
+#include "gfs_path.h"
+
+#define GFS_XATTR_ERROR "user.gitopsfs.error"
+#define GFS_WRITE_LIMIT (8u << 20)
+
+static bool gfs_fs_writable(const struct gfs_fs *fs)
+{
+	return fs->opts.writer != NULL;
+}
+
+/* The parent's path and the child's path of a request. */
+static int gfs_req_child(struct gfs_fs *fs, fuse_ino_t parent, const char *name,
+			 char *ppath, char *path)
+{
+	int rc = gfs_inodes_path(fs->inodes, parent, ppath, GFS_PATH_MAX);
+	return rc < 0 ? rc : gfs_child_path(path, GFS_PATH_MAX, ppath, name);
+}
+
+/* ---- per-path apply errors (xattr) ------------------------------------------ */
+
+static void gfs_error_note(struct gfs_fs *fs, const char *path, const char *msg)
+{
+	char *copy = msg ? strdup(msg) : NULL;
+	int err = 0;
+	pthread_mutex_lock(&fs->lock);
+	char *old = copy ? gfs_map_put(fs->errors, path, copy, &err)
+			 : gfs_map_del(fs->errors, path);
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		free(copy);
+	free(old);
+}
+
+/* Tells the kernel to drop what it cached of path (from the notifier
+ * thread, never from this handler). */
+static void gfs_write_refresh(struct gfs_fs *fs, const char *path)
+{
+	gfs_notifier_change(fs->notifier, path, GFS_ENTRY_FILE, GFS_CHANGE_MODIFIED);
+}
+
+/* ---- local files ---------------------------------------------------------------- */
+
+/* Creates the local directories above path: its parents may exist only in
+ * the store (e.g. default/configmaps/) until an ordinary file goes there. */
+static int gfs_local_parents(struct gfs_fs *fs, const char *path)
+{
+	char buf[GFS_PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdirat(fs->local_fd, buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+static int gfs_local_read(struct gfs_fs *fs, const char *path, struct gfs_buf *out)
+{
+	int fd = openat(fs->local_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	char chunk[65536];
+	ssize_t n;
+	int rc = 0;
+	while (rc == 0 && (n = read(fd, chunk, sizeof(chunk))) > 0)
+		rc = gfs_buf_add(out, chunk, (size_t)n);
+	if (n < 0 && rc == 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* ---- pending new object files ---------------------------------------------------- */
+
+bool gfs_write_pending_stat(struct gfs_fs *fs, const char *path, struct stat *st)
+{
+	pthread_mutex_lock(&fs->lock);
+	struct gfs_open *of = gfs_map_get(fs->pending, path);
+	size_t size = of ? of->wbuf.len : 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (!of)
+		return false;
+	memset(st, 0, sizeof(*st));
+	st->st_ino = gfs_fs_ino(path);
+	st->st_mode = S_IFREG | 0644;
+	st->st_nlink = 1;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_size = (off_t)size;
+	int64_t now = gfs_now_ns();
+	st->st_mtim.tv_sec = now / 1000000000;
+	st->st_mtim.tv_nsec = now % 1000000000;
+	st->st_ctim = st->st_atim = st->st_mtim;
+	return true;
+}
+
+static void gfs_pending_drop(struct gfs_fs *fs, struct gfs_open *of)
+{
+	if (!of->pending)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	if (gfs_map_get(fs->pending, of->path) == of)
+		gfs_map_del(fs->pending, of->path);
+	pthread_mutex_unlock(&fs->lock);
+	of->pending = false;
+}
+
+/* ---- applying ------------------------------------------------------------------------ */
+
+/* Applies what of holds; returns 0 or -errno (the reason noted). */
+static int gfs_write_apply(struct gfs_fs *fs, struct gfs_open *of)
+{
+	if (!of->writable || !of->dirty)
+		return 0;
+	const struct gfs_fs_writer *w = fs->opts.writer;
+	of->dirty = false;
+	int rc = w->apply(w->payload, of->path, of->wbuf.data ? of->wbuf.data : "",
+			  of->wbuf.len, of->expect_version);
+	gfs_error_note(fs, of->path, rc < 0 ? gfs_error_last() : NULL);
+	if (rc == 0) {
+		/* Later writes through this handle build on what was applied. */
+		struct gfs_entry_attr a;
+		if (gfs_store_stat(fs->opts.store, of->path, &a) == 0)
+			of->expect_version = a.version;
+	}
+	gfs_pending_drop(fs, of);
+	gfs_write_refresh(fs, of->path);
+	return rc;
+}
+
+int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
+		   fuse_ino_t ino, struct fuse_file_info *fi, struct gfs_open *of)
+{
+	if (!gfs_fs_writable(fs))
+		return -EROFS;
+	switch (r->kind) {
+	case GFS_K_LOCAL: {
+		int flags = fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
+		of->fd = openat(fs->local_fd, path, flags | O_CLOEXEC | O_NOFOLLOW);
+		return of->fd < 0 ? -errno : 0;
+	}
+	case GFS_K_STORE_FILE:
+		break;
+	case GFS_K_PENDING:
+		return -EBUSY; /* another writer is creating it right now */
+	default:
+		return -EACCES;
+	}
+	of->writable = true;
+	of->expect_version = gfs_inodes_served(fs->inodes, ino);
+	gfs_buf_init(&of->wbuf, GFS_WRITE_LIMIT);
+	if (!(of->path = strdup(path)))
+		return -ENOMEM;
+	if (fi->flags & O_TRUNC) {
+		of->dirty = true;
+	} else {
+		struct gfs_blob *b = NULL;
+		int rc = gfs_store_read(fs->opts.store, path, &b, NULL);
+		if (rc == 0)
+			rc = gfs_buf_add(&of->wbuf, b->data, b->len);
+		gfs_blob_unref(b);
+		if (rc < 0)
+			return rc;
+	}
+	/* The bytes go to us, not the page cache: what other readers see is
+	 * the live object until it is applied. */
+	fi->direct_io = 1;
+	return 0;
+}
+
+void gfs_write_release(struct gfs_fs *fs, struct gfs_open *of)
+{
+	if (of->dirty && gfs_write_apply(fs, of) < 0)
+		gfs_warn("%s: not applied at close: %s", of->path, gfs_error_last());
+	gfs_pending_drop(fs, of);
+	if (of->fd >= 0)
+		close(of->fd);
+	gfs_blob_unref(of->blob);
+	gfs_buf_release(&of->wbuf);
+	free(of->path);
+	free(of);
+}
+
+/* ---- handlers ---------------------------------------------------------------------- */
+
+static void gfs_reply_entry_stat(fuse_req_t req, struct gfs_fs *fs, const char *path,
+				 const struct stat *st, struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof(e));
+	e.ino = st->st_ino;
+	e.attr = *st;
+	e.attr_timeout = fi && fi->direct_io ? 0 : GFS_CACHE_SECONDS;
+	e.entry_timeout = GFS_CACHE_SECONDS;
+	int rc = gfs_inodes_remember(fs->inodes, e.ino, path);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (fi) {
+		if (fuse_reply_create(req, &e, fi) != 0)
+			gfs_inodes_forget(fs->inodes, e.ino, 1);
+	} else {
+		fuse_reply_entry(req, &e);
+	}
+}
+
+/* create: a new object file (applied when closed) or a new local file. */
+void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		   struct fuse_file_info *fi)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	char ppath[GFS_PATH_MAX], path[GFS_PATH_MAX];
+	struct gfs_open *of = calloc(1, sizeof(*of));
+	struct stat st;
+	int rc = of ? gfs_req_child(fs, parent, name, ppath, path) : -ENOMEM;
+	if (rc == 0 && !gfs_fs_writable(fs))
+		rc = -EROFS;
+	if (rc < 0)
+		goto fail;
+	of->fd = -1;
+	if (gfs_store_is_managed_path(fs->opts.store, path)) {
+		struct gfs_res r;
+		if (gfs_resolve(fs, path, &r) == 0) {
+			/* O_CREAT on an existing object file: an ordinary open. */
+			if (fi->flags & O_EXCL) {
+				rc = -EEXIST;
+				goto fail;
+			}
+			of->kind = r.kind;
+			rc = gfs_write_open(fs, path, &r, r.st.st_ino, fi, of);
+			if (rc < 0)
+				goto fail;
+			st = r.st;
+		} else {
+			int err = 0;
+			of->kind = GFS_K_PENDING;
+			of->writable = of->dirty = true;
+			gfs_buf_init(&of->wbuf, GFS_WRITE_LIMIT);
+			if (!(of->path = strdup(path))) {
+				rc = -ENOMEM;
+				goto fail;
+			}
+			pthread_mutex_lock(&fs->lock);
+			gfs_map_put(fs->pending, path, of, &err);
+			pthread_mutex_unlock(&fs->lock);
+			if (err) {
+				rc = err;
+				goto fail;
+			}
+			of->pending = true;
+			fi->direct_io = 1;
+			gfs_write_pending_stat(fs, path, &st);
+		}
+	} else {
+		of->kind = GFS_K_LOCAL;
+		rc = gfs_local_parents(fs, path);
+		if (rc == 0) {
+			of->fd = openat(fs->local_fd, path,
+					(fi->flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW) & ~O_NOCTTY,
+					mode);
+			if (of->fd < 0 || fstat(of->fd, &st) < 0)
+				rc = -errno;
+		}
+		if (rc < 0)
+			goto fail;
+		st.st_ino = gfs_fs_ino(path);
+	}
+	fi->fh = (uint64_t)(uintptr_t)of;
+	gfs_reply_entry_stat(req, fs, path, &st, fi);
+	return;
+fail:
+	if (of)
+		gfs_write_release(fs, of);
+	fuse_reply_err(req, -rc);
+}
+
+/* Writes at any offset, as into a file: a gap is filled with zeros. */
+static int gfs_buf_write_at(struct gfs_buf *b, size_t off, const char *data, size_t size)
+{
+	static const char zeros[4096];
+	size_t end = off + size;
+	while (b->len < end) {
+		size_t n = end - b->len < sizeof(zeros) ? end - b->len : sizeof(zeros);
+		int rc = gfs_buf_add(b, zeros, n);
+		if (rc < 0)
+			return rc;
+	}
+	if (size)
+		memcpy(b->data + off, data, size);
+	return 0;
+}
+
+void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		  struct fuse_file_info *fi)
+{
+	struct gfs_open *of = (struct gfs_open *)(uintptr_t)fi->fh;
+	if (of->fd >= 0) {
+		ssize_t n = pwrite(of->fd, buf, size, off);
+		if (n < 0)
+			fuse_reply_err(req, errno);
+		else
+			fuse_reply_write(req, (size_t)n);
+		return;
+	}
+	if (!of->writable) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	if (off < 0 || (uint64_t)off + size > of->wbuf.limit) {
+		fuse_reply_err(req, EFBIG);
+		return;
+	}
+	int rc = gfs_buf_write_at(&of->wbuf, (size_t)off, buf, size);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	of->dirty = true;
+	fuse_reply_write(req, size);
+}
+
+void gfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct gfs_open *of = (struct gfs_open *)(uintptr_t)fi->fh;
+	int rc = gfs_write_apply(gfs_req_fs(req), of);
+	fuse_reply_err(req, -rc);
+}
+
+void gfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct gfs_open *of = (struct gfs_open *)(uintptr_t)fi->fh;
+	int rc = of->fd >= 0 ? (fdatasync(of->fd) < 0 ? -errno : 0)
+			     : gfs_write_apply(gfs_req_fs(req), of);
+	fuse_reply_err(req, -rc);
+}
+
+static void gfs_reply_attr_path(fuse_req_t req, struct gfs_fs *fs, const char *path)
+{
+	struct gfs_res r;
+	int rc = gfs_resolve(fs, path, &r);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &r.st, gfs_timeout(&r));
+}
+
+static int gfs_local_setattr(struct gfs_fs *fs, const char *path, struct stat *attr,
+			     int to_set, struct gfs_open *of)
+{
+	if ((to_set & FUSE_SET_ATTR_MODE) && fchmodat(fs->local_fd, path, attr->st_mode, 0) < 0)
+		return -errno;
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		int rc = 0;
+		if (of && of->fd >= 0) {
+			rc = ftruncate(of->fd, attr->st_size);
+		} else {
+			int fd = openat(fs->local_fd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+			rc = fd < 0 ? -1 : ftruncate(fd, attr->st_size);
+			if (fd >= 0)
+				close(fd);
+		}
+		if (rc < 0)
+			return -errno;
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+			ts[0].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_ATIME)
+			ts[0] = attr->st_atim;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			ts[1].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_MTIME)
+			ts[1] = attr->st_mtim;
+		if (utimensat(fs->local_fd, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+void gfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		    struct fuse_file_info *fi)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	struct gfs_open *of = fi ? (struct gfs_open *)(uintptr_t)fi->fh : NULL;
+	char path[GFS_PATH_MAX];
+	struct gfs_res r;
+	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
+	if (rc == 0 && !gfs_fs_writable(fs))
+		rc = -EROFS;
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (r.kind == GFS_K_LOCAL) {
+		rc = gfs_local_setattr(fs, path, attr, to_set, of);
+	} else if (to_set & FUSE_SET_ATTR_SIZE) {
+		/* Truncating an object file only makes sense as part of
+		 * rewriting it through an open handle. */
+		if (of && of->writable) {
+			if ((uint64_t)attr->st_size > of->wbuf.limit)
+				rc = -EFBIG;
+			else if ((size_t)attr->st_size <= of->wbuf.len)
+				of->wbuf.len = (size_t)attr->st_size;
+			else
+				rc = gfs_buf_write_at(&of->wbuf, (size_t)attr->st_size, "", 0);
+			of->dirty = true;
+		} else if ((uint64_t)attr->st_size != (uint64_t)r.st.st_size) {
+			rc = -EINVAL;
+		}
+	}
+	/* Mode, owner and times of an object file are the object's, not
+	 * the user's: accepted and ignored (cp -p, touch, git). */
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (of && of->writable) {
+		struct stat st = r.st;
+		st.st_size = (off_t)of->wbuf.len;
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
+	gfs_reply_attr_path(req, fs, path);
+}
+
+void gfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	char ppath[GFS_PATH_MAX], path[GFS_PATH_MAX];
+	struct gfs_res r;
+	int rc = gfs_req_child(fs, parent, name, ppath, path);
+	if (rc == 0)
+		rc = gfs_resolve(fs, path, &r);
+	if (rc == 0 && !gfs_fs_writable(fs))
+		rc = -EROFS;
+	if (rc == 0) {
+		switch (r.kind) {
+		case GFS_K_LOCAL:
+			rc = unlinkat(fs->local_fd, path, 0) < 0 ? -errno : 0;
+			break;
+		case GFS_K_STORE_FILE:
+			rc = fs->opts.writer->remove(fs->opts.writer->payload, path);
+			gfs_error_note(fs, path, rc < 0 ? gfs_error_last() : NULL);
+			break;
+		case GFS_K_PENDING:
+			rc = -EBUSY;
+			break;
+		default:
+			rc = -EPERM;
+		}
+	}
+	fuse_reply_err(req, -rc);
+}
+
+static int gfs_count_entry(const char *name, const struct gfs_entry_attr *a, void *payload)
+{
+	(*(size_t *)payload)++;
+	return 0;
+}
+
+void gfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	char ppath[GFS_PATH_MAX], path[GFS_PATH_MAX];
+	struct gfs_res r;
+	int rc = gfs_req_child(fs, parent, name, ppath, path);
+	if (rc == 0)
+		rc = gfs_resolve(fs, path, &r);
+	if (rc == 0 && !gfs_fs_writable(fs))
+		rc = -EROFS;
+	if (rc == 0 && r.kind == GFS_K_STORE_DIR) {
+		/* Objects still shown keep the directory; one whose objects
+		 * are all being deleted may go (its local part, if any). */
+		size_t entries = 0;
+		gfs_store_list(fs->opts.store, path, gfs_count_entry, &entries);
+		if (entries > 0)
+			rc = -ENOTEMPTY;
+		else if (unlinkat(fs->local_fd, path, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			rc = -errno;
+	} else if (rc == 0 && r.kind == GFS_K_LOCAL) {
+		rc = unlinkat(fs->local_fd, path, AT_REMOVEDIR) < 0 ? -errno : 0;
+	} else if (rc == 0) {
+		rc = -EPERM;
+	}
+	fuse_reply_err(req, -rc);
+}
+
+void gfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	char ppath[GFS_PATH_MAX], path[GFS_PATH_MAX];
+	struct gfs_res r;
+	struct stat st;
+	int rc = gfs_req_child(fs, parent, name, ppath, path);
+	if (rc == 0 && !gfs_fs_writable(fs))
+		rc = -EROFS;
+	if (rc == 0 && gfs_resolve(fs, path, &r) == 0)
+		rc = -EEXIST;
+	/* A directory is local until objects appear in it (a namespace
+	 * that the same checkout creates). */
+	if (rc == 0)
+		rc = gfs_local_parents(fs, path);
+	if (rc == 0 && mkdirat(fs->local_fd, path, mode) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = gfs_resolve(fs, path, &r);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	st = r.st;
+	gfs_reply_entry_stat(req, fs, path, &st, NULL);
+}
+
+void gfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	char ppath[GFS_PATH_MAX], path[GFS_PATH_MAX];
+	struct gfs_res r;
+	int rc = gfs_req_child(fs, parent, name, ppath, path);
+	if (rc == 0 && !gfs_fs_writable(fs))
+		rc = -EROFS;
+	if (rc == 0 && gfs_store_is_managed_path(fs->opts.store, path))
+		rc = -EPERM; /* an object file holds a manifest, not a link */
+	if (rc == 0)
+		rc = gfs_local_parents(fs, path);
+	if (rc == 0 && symlinkat(link, fs->local_fd, path) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = gfs_resolve(fs, path, &r);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	gfs_reply_entry_stat(req, fs, path, &r.st, NULL);
+}
+
+/* A local file renamed onto an object path is applied, then removed. */
+static int gfs_rename_apply(struct gfs_fs *fs, const char *src, const char *dst,
+			    fuse_ino_t dst_ino)
+{
+	struct gfs_buf b = GFS_BUF_INIT(GFS_WRITE_LIMIT);
+	const struct gfs_fs_writer *w = fs->opts.writer;
+	int rc = gfs_local_read(fs, src, &b);
+	if (rc == 0) {
+		rc = w->apply(w->payload, dst, b.data ? b.data : "", b.len,
+			      gfs_inodes_served(fs->inodes, dst_ino));
+		gfs_error_note(fs, dst, rc < 0 ? gfs_error_last() : NULL);
+		gfs_write_refresh(fs, dst);
+	}
+	if (rc == 0 && unlinkat(fs->local_fd, src, 0) < 0)
+		rc = -errno;
+	gfs_buf_release(&b);
+	return rc;
+}
+
+/* An object file renamed to an ordinary path (an editor's backup): the
+ * bytes are kept there, and the object is deleted - unless, as editors
+ * do, a new file is written at the old path right after. */
+static int gfs_rename_away(struct gfs_fs *fs, const char *src, const char *dst)
+{
+	struct gfs_blob *b = NULL;
+	int rc = gfs_store_read(fs->opts.store, src, &b, NULL);
+	if (rc == 0)
+		rc = gfs_local_parents(fs, dst);
+	int fd = rc == 0 ? openat(fs->local_fd, dst,
+				  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)
+			 : -1;
+	if (rc == 0 && fd < 0)
+		rc = -errno;
+	if (rc == 0 && write(fd, b->data, b->len) != (ssize_t)b->len)
+		rc = -EIO;
+	if (fd >= 0)
+		close(fd);
+	gfs_blob_unref(b);
+	if (rc == 0)
+		rc = fs->opts.writer->remove(fs->opts.writer->payload, src);
+	return rc;
+}
+
+void gfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	char sp[GFS_PATH_MAX], src[GFS_PATH_MAX], dp[GFS_PATH_MAX], dst[GFS_PATH_MAX];
+	struct gfs_res sr, dr;
+	int rc = gfs_req_child(fs, parent, name, sp, src);
+	if (rc == 0)
+		rc = gfs_req_child(fs, newparent, newname, dp, dst);
+	if (rc == 0 && !gfs_fs_writable(fs))
+		rc = -EROFS;
+	if (rc == 0)
+		rc = gfs_resolve(fs, src, &sr);
+	bool dst_exists = rc == 0 && gfs_resolve(fs, dst, &dr) == 0;
+	bool dst_managed = gfs_store_is_managed_path(fs->opts.store, dst);
+	if (rc == 0 && (flags & RENAME_EXCHANGE))
+		rc = -EINVAL;
+	else if (rc == 0 && (flags & RENAME_NOREPLACE) && dst_exists)
+		rc = -EEXIST;
+	if (rc < 0)
+		goto out;
+	if (sr.kind == GFS_K_LOCAL && S_ISREG(sr.st.st_mode) && dst_managed)
+		rc = gfs_rename_apply(fs, src, dst, dst_exists ? dr.st.st_ino : 0);
+	else if (sr.kind == GFS_K_STORE_FILE && !dst_managed)
+		rc = gfs_rename_away(fs, src, dst);
+	else if (sr.kind == GFS_K_LOCAL && !dst_managed) {
+		rc = gfs_local_parents(fs, dst);
+		if (rc == 0 && renameat(fs->local_fd, src, fs->local_fd, dst) < 0)
+			rc = -errno;
+	} else {
+		/* Object to object would change its name: copy and delete
+		 * instead (mv does that on EXDEV). */
+		rc = -EXDEV;
+	}
+out:
+	fuse_reply_err(req, -rc);
+}
+
+void gfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	char path[GFS_PATH_MAX], value[1024] = "";
+	if (strcmp(name, GFS_XATTR_ERROR) != 0 ||
+	    gfs_inodes_path(fs->inodes, ino, path, sizeof(path)) < 0) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	const char *msg = gfs_map_get(fs->errors, path);
+	if (msg)
+		snprintf(value, sizeof(value), "%s", msg);
+	pthread_mutex_unlock(&fs->lock);
+	size_t len = strlen(value);
+	if (!msg)
+		fuse_reply_err(req, ENODATA);
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, value, len);
+}
+
+void gfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	char path[GFS_PATH_MAX];
+	bool has = false;
+	if (gfs_inodes_path(fs->inodes, ino, path, sizeof(path)) == 0) {
+		pthread_mutex_lock(&fs->lock);
+		has = gfs_map_get(fs->errors, path) != NULL;
+		pthread_mutex_unlock(&fs->lock);
+	}
+	size_t len = has ? sizeof(GFS_XATTR_ERROR) : 0;
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, has ? GFS_XATTR_ERROR : NULL, len);
+}

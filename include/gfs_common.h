@@ -1,0 +1,124 @@
+/*
+ * gfs_common.h - small shared pieces every module uses: logging, the
+ * per-thread error message, a size-limited growable buffer, a refcounted
+ * immutable blob, and a string-keyed hash map.
+ *
+ * Conventions (see ../docs/design.md):
+ *  - functions return 0 on success or a negative errno;
+ *  - on failure they leave a human message in the per-thread error slot
+ *    (gfs_error_set), which callers may log or surface in .gitopsfs/errors;
+ *  - "out" parameters come first; anything returned through **out is the
+ *    caller's to free with the matching _free/_release function;
+ *  - every _free/_release accepts NULL.
+ */
+#ifndef GFS_COMMON_H
+#define GFS_COMMON_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GFS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- logging ---------------------------------------------------------- */
+
+enum gfs_log_level { GFS_LOG_ERROR, GFS_LOG_WARN, GFS_LOG_INFO, GFS_LOG_DEBUG };
+
+/* Set once at start-up. Messages at or below `level` go to stderr, or to
+ * the file `path` when not NULL (appended, line-buffered). */
+int gfs_log_init(enum gfs_log_level level, const char *path);
+void gfs_log(enum gfs_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define gfs_error(...) gfs_log(GFS_LOG_ERROR, __VA_ARGS__)
+#define gfs_warn(...) gfs_log(GFS_LOG_WARN, __VA_ARGS__)
+#define gfs_info(...) gfs_log(GFS_LOG_INFO, __VA_ARGS__)
+#define gfs_debug(...) gfs_log(GFS_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- per-thread error message ------------------------------------------ */
+
+/* Record why the current operation failed; returns `err` (a negative
+ * errno) so that `return gfs_error_set(-EINVAL, "...")` reads naturally.
+ * The message must never contain a token, key or Secret value. */
+int gfs_error_set(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The message of the last gfs_error_set on this thread ("" if none).
+ * Borrowed: valid until the next gfs_error_set on this thread. */
+const char *gfs_error_last(void);
+void gfs_error_clear(void);
+
+/* ---- growable buffer with a hard limit --------------------------------- */
+
+/* Everything read from the network or from a user's file goes through a
+ * gfs_buf, so that a hostile or broken peer cannot make us allocate
+ * without bound. The data is always NUL-terminated. */
+struct gfs_buf {
+	char *data; /* owned; NULL until the first append */
+	size_t len;
+	size_t cap;
+	size_t limit; /* appends past this fail with -EFBIG */
+};
+
+#define GFS_BUF_INIT(lim) {NULL, 0, 0, (lim)}
+void gfs_buf_init(struct gfs_buf *b, size_t limit);
+/* On error nothing is appended. */
+int gfs_buf_add(struct gfs_buf *b, const void *data, size_t len);
+int gfs_buf_adds(struct gfs_buf *b, const char *s);
+int gfs_buf_addf(struct gfs_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void gfs_buf_reset(struct gfs_buf *b); /* len = 0, keeps memory */
+/* Hands the data to the caller (free() it) and re-initialises b. */
+char *gfs_buf_detach(struct gfs_buf *b, size_t *len_out);
+void gfs_buf_release(struct gfs_buf *b);
+
+/* ---- refcounted immutable bytes ---------------------------------------- */
+
+/* Rendered files are blobs: the cache swaps in a new blob when an object
+ * changes, and a reader that holds a reference keeps reading the old
+ * bytes safely. */
+struct gfs_blob {
+	atomic_int refs;
+	size_t len;
+	char data[]; /* NUL-terminated for convenience */
+};
+
+/* Returns a blob with one reference, or NULL when out of memory. */
+struct gfs_blob *gfs_blob_new(const void *data, size_t len);
+struct gfs_blob *gfs_blob_ref(struct gfs_blob *b);
+void gfs_blob_unref(struct gfs_blob *b);
+
+/* ---- string-keyed hash map --------------------------------------------- */
+
+/* Open addressing, keys copied and owned by the map, values borrowed (the
+ * map never frees a value). Not thread-safe: the owner's lock guards it. */
+struct gfs_map;
+
+struct gfs_map *gfs_map_new(void);
+void gfs_map_free(struct gfs_map *m);
+void *gfs_map_get(const struct gfs_map *m, const char *key);
+/* Inserts or replaces; returns the old value (or NULL). On -ENOMEM through
+ * *err, the map is unchanged. */
+void *gfs_map_put(struct gfs_map *m, const char *key, void *value, int *err);
+/* Removes and returns the value, or NULL when absent. */
+void *gfs_map_del(struct gfs_map *m, const char *key);
+size_t gfs_map_count(const struct gfs_map *m);
+/* Calls fn for every entry in unspecified order; the map must not be
+ * changed during the walk. Stops early when fn returns non-zero and
+ * returns that value. */
+int gfs_map_foreach(const struct gfs_map *m,
+		    int (*fn)(const char *key, void *value, void *payload),
+		    void *payload);
+
+/* ---- misc --------------------------------------------------------------- */
+
+uint64_t gfs_hash64(const void *data, size_t len); /* FNV-1a 64 */
+int64_t gfs_now_ns(void); /* CLOCK_REALTIME in nanoseconds */
+int64_t gfs_monotonic_ms(void);
+/* Sleep that returns early (returning 1) when *stop becomes true. */
+int gfs_sleep_ms(unsigned ms, const atomic_bool *stop);
+char *gfs_strdup(const char *s); /* NULL-safe strdup */
+/* mkdir -p; returns 0 or -errno. */
+int gfs_mkdir_p(const char *path, unsigned mode);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * gfs_informer.h - keep a local copy of every resource current: for each
+ * list-and-watchable resource (and, with a namespace filter, each
+ * namespace), one thread lists it (paged with limit/continue) and then
+ * watches from the list's resourceVersion with bookmarks, re-listing on
+ * 410 Gone and backing off (exponential, capped, jittered) on 429, 5xx
+ * and dropped connections. The set of resources follows discovery: it is
+ * re-run when a CustomResourceDefinition changes and every
+ * `rediscover_seconds`, so a CRD created while running shows up without a
+ * restart, and informers of resources that went away are stopped.
+ *
+ * The informer owns no object store: it reports what it sees through
+ * gfs_informer_ops, called from its threads (several at once - the
+ * receiver locks). Objects are borrowed for the duration of a call.
+ */
+#ifndef GFS_INFORMER_H
+#define GFS_INFORMER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "gfs_kube.h"
+
+struct gfs_informer_ops {
+	/* A (re-)list of r in namespace ns (NULL: all namespaces) begins.
+	 * The receiver should mark r's objects in ns as unseen. */
+	void (*list_begin)(void *payload, const struct gfs_resource *r,
+			   const char *ns);
+	/* An object was listed, added or modified. */
+	void (*upsert)(void *payload, const struct gfs_resource *r, json_t *obj);
+	/* An object was deleted. */
+	void (*remove)(void *payload, const struct gfs_resource *r, json_t *obj);
+	/* The list is complete: objects of r in ns not upserted since
+	 * list_begin are gone. The first list_end of every informer marks it
+	 * synced. */
+	void (*list_end)(void *payload, const struct gfs_resource *r,
+			 const char *ns);
+	/* r is no longer served (its CRD was deleted): drop its objects. */
+	void (*resource_gone)(void *payload, const struct gfs_resource *r);
+	/* Health of one informer changed: ok=false with a message (no
+	 * secrets) when its list/watch fails, ok=true when it recovered. */
+	void (*health)(void *payload, const struct gfs_resource *r, bool ok,
+		       const char *message);
+};
+
+struct gfs_informer_opts {
+	const char *const *namespaces; /* NULL-terminated; NULL = all */
+	/* Return false to not watch a resource at all (e.g. events). May be
+	 * NULL (watch all). Called from informer threads. */
+	bool (*want)(void *payload, const struct gfs_resource *r);
+	unsigned rediscover_seconds; /* 0: default 60 */
+	unsigned page_size;          /* 0: default 500 */
+};
+
+struct gfs_informers;
+
+/* Runs discovery once (failing here fails the call: the caller reports
+ * it, e.g. "cannot reach https://...: connection refused"), then starts
+ * the threads. `ops` and `payload` must outlive the informers. */
+int gfs_informers_start(struct gfs_informers **out, struct gfs_kube_client *c,
+			const struct gfs_informer_opts *opts,
+			const struct gfs_informer_ops *ops, void *payload);
+
+/* Waits until every informer has completed its first list, or timeout_ms
+ * passes (-ETIMEDOUT, the per-thread error names the resources still
+ * loading and their last error). */
+int gfs_informers_wait_synced(struct gfs_informers *inf, unsigned timeout_ms);
+
+/* A snapshot copy of the resources currently watched (caller frees with
+ * gfs_resource_list_free). Used to map paths and kinds to resources. */
+int gfs_informers_resources(struct gfs_resource_list **out,
+			    struct gfs_informers *inf);
+
+/* Stops every thread (returns within about a second) and frees. */
+void gfs_informers_stop(struct gfs_informers *inf);
+
+#endif

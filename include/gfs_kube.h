@@ -1,0 +1,116 @@
+/*
+ * gfs_kube.h - talking to the Kubernetes API server (libcurl + jansson).
+ *
+ * A gfs_kube_client holds the resolved credentials and is shared by every
+ * thread (thread-safe, immutable after creation except the exec-plugin
+ * token cache, which it locks itself). Each thread that makes requests
+ * opens its own gfs_kube_conn (one libcurl easy handle: keep-alive
+ * connection reuse, TLS session reuse); a conn is used by one thread at a
+ * time.
+ *
+ * Errors: HTTP statuses map to errno in one place (gfs_kube_errno):
+ *   400/422 -EINVAL, 401/403 -EACCES, 404 -ENOENT, 409 -EEXIST
+ *   (AlreadyExists) or -EBUSY (Conflict), 410 -ESTALE (Gone),
+ *   429 -EAGAIN, 5xx -EIO, transport failures -ECONNREFUSED/-ETIMEDOUT/
+ *   -EHOSTUNREACH/-EPROTO (TLS). The per-thread error then holds the
+ *   server's Status message, e.g. "PUT .../web: 409 Conflict: the object
+ *   has been modified; please apply your changes to the latest version".
+ *
+ * Bodies are limited (GFS_KUBE_MAX_BODY); a bigger answer is -EFBIG.
+ */
+#ifndef GFS_KUBE_H
+#define GFS_KUBE_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "gfs_kubeconfig.h"
+
+#define GFS_KUBE_MAX_BODY (256u << 20)  /* one response or list page */
+#define GFS_KUBE_MAX_EVENT (16u << 20)  /* one watch event line */
+
+struct gfs_kube_client;
+struct gfs_kube_conn;
+
+/* Copies what it needs from creds (the caller may free creds after).
+ * Runs the exec plugin lazily, on the first request that needs it. */
+int gfs_kube_client_new(struct gfs_kube_client **out,
+			const struct gfs_kube_creds *creds);
+void gfs_kube_client_free(struct gfs_kube_client *c);
+/* "https://host:port" - borrowed, for messages. */
+const char *gfs_kube_client_server(const struct gfs_kube_client *c);
+
+int gfs_kube_conn_open(struct gfs_kube_conn **out, struct gfs_kube_client *c);
+void gfs_kube_conn_close(struct gfs_kube_conn *conn);
+
+/* One request. `path` is the URL path with query ("/api/v1/namespaces").
+ * `content_type` and `body` may be NULL (no body). On any HTTP answer,
+ * *status (if not NULL) gets the HTTP status and *out (if not NULL) the
+ * parsed JSON body (a new reference; NULL when the body is not JSON).
+ * Returns 0 for 2xx, otherwise the mapped -errno with the per-thread
+ * error set. Retries nothing: callers decide about back-off. */
+int gfs_kube_request(struct gfs_kube_conn *conn, json_t **out, long *status,
+		     const char *method, const char *path,
+		     const char *content_type, const char *body, size_t body_len);
+
+/* Watch event types. */
+enum gfs_watch_event { GFS_WATCH_ADDED, GFS_WATCH_MODIFIED, GFS_WATCH_DELETED,
+		       GFS_WATCH_BOOKMARK };
+
+/* Called for every event; obj is borrowed for the call. Return non-zero
+ * to end the watch early (gfs_kube_watch then returns 0). */
+typedef int (*gfs_watch_cb)(enum gfs_watch_event type, json_t *obj,
+			    void *payload);
+
+/* Streams `path` (which must already carry watch=1&resourceVersion=...)
+ * and calls cb per event until the server ends the stream (returns 0),
+ * the server sends an ERROR event or answers 410 (returns -ESTALE: the
+ * caller must re-list), *stop becomes true (returns 0, checked at least
+ * every second), or the connection fails (-errno). */
+int gfs_kube_watch(struct gfs_kube_conn *conn, const char *path,
+		   gfs_watch_cb cb, void *payload, const atomic_bool *stop);
+
+/* HTTP status to -errno, as documented above. `reason` is the Status
+ * object's reason field ("Conflict", "AlreadyExists") or NULL. */
+int gfs_kube_errno(long http_status, const char *reason);
+
+/* ---- discovery ---------------------------------------------------------- */
+
+/* One list-and-watchable resource at its group's preferred version. */
+struct gfs_resource {
+	char *group;    /* "" for the core group */
+	char *version;  /* "v1" */
+	char *resource; /* plural, "deployments" */
+	char *kind;     /* "Deployment" */
+	bool namespaced;
+	char *dirname;  /* "deployments.apps", or "configmaps" for core */
+	char *api_path; /* "/apis/apps/v1" or "/api/v1" */
+};
+
+struct gfs_resource_list {
+	struct gfs_resource *items; /* sorted by dirname */
+	size_t count;
+};
+
+/* Queries /api, /api/v1, /apis and each group's preferred version; keeps
+ * resources whose verbs include list and watch, skipping subresources.
+ * A group that fails to answer (e.g. an unavailable aggregated API) is
+ * skipped with a warning rather than failing everything. */
+int gfs_discovery_run(struct gfs_resource_list **out, struct gfs_kube_conn *conn);
+void gfs_resource_list_free(struct gfs_resource_list *l);
+/* Looks up by dirname ("deployments.apps"); borrowed, or NULL. */
+const struct gfs_resource *
+gfs_resource_list_find(const struct gfs_resource_list *l, const char *dirname);
+/* Looks up by apiVersion ("apps/v1", "v1") and kind; borrowed, or NULL.
+ * The version is not compared, only the group, so a manifest written for
+ * another served version still finds its resource. */
+const struct gfs_resource *
+gfs_resource_list_find_kind(const struct gfs_resource_list *l,
+			    const char *api_version, const char *kind);
+/* Deep copy of one resource into *dst (caller releases with
+ * gfs_resource_release). */
+int gfs_resource_copy(struct gfs_resource *dst, const struct gfs_resource *src);
+void gfs_resource_release(struct gfs_resource *r);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * gfs_path.h - the file layout of SPEC section 3, in both directions.
+ *
+ *   _cluster/<dirname>/<name>.yaml          cluster-scoped objects
+ *   <namespace>/<dirname>/<name>.yaml       namespaced objects
+ *
+ * where <dirname> is the plural resource with its group
+ * ("deployments.apps"; no suffix for the core group). Paths are relative
+ * to the mount's root, without a leading '/'.
+ */
+#ifndef GFS_PATH_H
+#define GFS_PATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define GFS_CLUSTER_DIR "_cluster"
+#define GFS_FILE_SUFFIX ".yaml"
+#define GFS_PATH_MAX 1024
+
+/* A path split into its parts; borrowed pointers into `buf`. */
+struct gfs_path_parts {
+	const char *ns; /* NULL for _cluster */
+	const char *dirname;
+	const char *name; /* without .yaml */
+	char buf[GFS_PATH_MAX];
+};
+
+/* Splits "ns/dirname/name.yaml" or "_cluster/dirname/name.yaml". Returns
+ * 0, or -EINVAL when the path does not have that shape (the caller then
+ * treats it as an ordinary file). Validates that ns and name could be
+ * Kubernetes names (no empty part, no leading '.'). */
+int gfs_path_parse(struct gfs_path_parts *out, const char *path);
+
+/* Writes the path of an object into out (size outsz). ns NULL for
+ * cluster-scoped. Returns 0 or -ENAMETOOLONG. */
+int gfs_path_format(char *out, size_t outsz, const char *ns, const char *dirname,
+		    const char *name);
+
+/* True when s is a valid DNS-1123 subdomain-ish object name as the API
+ * server would accept for most kinds (lowercase alnum, '-', '.', ':' for
+ * RBAC names), 1..253 bytes. */
+bool gfs_path_name_valid(const char *s);
+
+#endif

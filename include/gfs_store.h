@@ -1,0 +1,130 @@
+/*
+ * gfs_store.h - the in-memory cache the mount is served from.
+ *
+ * The store receives what the informers see (it provides their
+ * gfs_informer_ops), keeps for each shown object its rendered file bytes
+ * (rendered once per change, not per read), and derives the directory
+ * tree of SPEC section 3 from the objects it holds: a directory exists
+ * while it has an object below it. No read from the mount ever leads to
+ * an API request: every query below is answered from memory.
+ *
+ * Stable attributes: an entry's inode number is a hash of its path (the
+ * same across remounts), and its mtime changes only when its bytes do
+ * (a status-only update re-renders to the same bytes and changes
+ * nothing). A new object's mtime is its last change per metadata
+ * (newest managedFields time, else creationTimestamp); a later change
+ * gets the time it was seen.
+ *
+ * Locking: one rwlock guards the whole tree; queries take it shared,
+ * informer updates take it exclusive for a short swap (rendering happens
+ * before). Subscribers are called after the lock is released, from the
+ * informer thread that made the change; they must not block.
+ */
+#ifndef GFS_STORE_H
+#define GFS_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gfs_common.h"
+#include "gfs_filter.h"
+#include "gfs_informer.h"
+
+struct gfs_store;
+
+enum gfs_entry_type { GFS_ENTRY_DIR, GFS_ENTRY_FILE };
+
+struct gfs_entry_attr {
+	enum gfs_entry_type type;
+	uint64_t ino;
+	uint64_t size;
+	int64_t mtime_ns;
+	uint32_t mode;    /* permission bits: 0644, 0600 for shown Secrets, 0755 dirs */
+	uint64_t version; /* changes whenever the bytes (file) or entries (dir) do */
+};
+
+enum gfs_change { GFS_CHANGE_ADDED, GFS_CHANGE_MODIFIED, GFS_CHANGE_REMOVED };
+
+/* `path` is borrowed for the call. Called for files and for directories
+ * that appear or disappear. */
+typedef void (*gfs_store_change_cb)(void *payload, const char *path,
+				    enum gfs_entry_type type, enum gfs_change change);
+
+/* Optional hook run on each live object before rendering: returns a new
+ * reference to the object to render (e.g. without the defaults the
+ * server filled into what gitopsfs applied), or NULL to render it as is.
+ * Called from informer threads without the store's lock. */
+typedef json_t *(*gfs_store_prepare_cb)(void *payload, const char *path, const json_t *obj);
+
+struct gfs_store_opts {
+	const struct gfs_filter *filter; /* borrowed; must outlive the store */
+	const char *const *namespaces;   /* NULL-terminated or NULL (all) */
+};
+
+/* Installs the prepare hook; call before the informers start. */
+void gfs_store_set_prepare(struct gfs_store *s, gfs_store_prepare_cb cb, void *payload);
+
+/* Hides a file (true) or shows it again (false): a hidden file is absent
+ * from every query, as if deleted, while its deletion is pending. Returns
+ * -ENOENT when there is no such file. */
+int gfs_store_set_hidden(struct gfs_store *s, const char *path, bool hidden);
+
+int gfs_store_new(struct gfs_store **out, const struct gfs_store_opts *opts);
+void gfs_store_free(struct gfs_store *s);
+
+/* The informer callbacks; pass the store as their payload. */
+extern const struct gfs_informer_ops gfs_store_informer_ops;
+/* A gfs_informer_opts.want function for the store's filter (payload =
+ * store). */
+bool gfs_store_want_resource(void *payload, const struct gfs_resource *r);
+
+/* Registers a change subscriber (at most 8). Not thread-safe against
+ * itself: subscribe before the informers start. */
+int gfs_store_subscribe(struct gfs_store *s, gfs_store_change_cb cb, void *payload);
+
+/* ---- queries (thread-safe, never block on the network) ---------------- */
+
+/* path: "" for the root, "default", "default/configmaps/app.yaml".
+ * Returns 0 or -ENOENT. */
+int gfs_store_stat(struct gfs_store *s, const char *path, struct gfs_entry_attr *out);
+
+/* The current bytes of a file (a new reference for the caller to unref)
+ * and its attributes. -ENOENT, or -EISDIR for a directory. */
+int gfs_store_read(struct gfs_store *s, const char *path, struct gfs_blob **out,
+		   struct gfs_entry_attr *attr);
+
+/* Calls cb for each entry of directory `path` (under the shared lock: cb
+ * must not call back into the store). -ENOENT / -ENOTDIR. */
+typedef int (*gfs_store_list_cb)(const char *name, const struct gfs_entry_attr *attr,
+				 void *payload);
+int gfs_store_list(struct gfs_store *s, const char *path, gfs_store_list_cb cb,
+		   void *payload);
+
+/* Calls cb for every file, in no particular order (shared lock held). */
+typedef int (*gfs_store_file_cb)(const char *path, const struct gfs_blob *content,
+				 const struct gfs_entry_attr *attr, void *payload);
+int gfs_store_foreach_file(struct gfs_store *s, gfs_store_file_cb cb, void *payload);
+
+/* Is `dirpath` ("default/configmaps", "_cluster/namespaces") a directory
+ * whose *.yaml entries are objects the mount manages? False for unknown
+ * or excluded resources and for namespaces outside the namespace filter:
+ * such paths are ordinary files kept by gitopsfs. */
+bool gfs_store_is_managed_dir(struct gfs_store *s, const char *dirpath);
+/* Same question for a file path ("default/configmaps/app.yaml"). */
+bool gfs_store_is_managed_path(struct gfs_store *s, const char *path);
+
+/* The live object behind a file as the API server last sent it
+ * (compact JSON, a new reference), or -ENOENT. */
+int gfs_store_live(struct gfs_store *s, const char *path, struct gfs_blob **out);
+
+struct gfs_store_stats {
+	uint64_t objects;
+	uint64_t resources;
+	uint64_t unhealthy; /* informers currently failing */
+	int64_t last_change_ns;
+	char last_error[512]; /* newest informer failure, "" if none */
+};
+void gfs_store_get_stats(struct gfs_store *s, struct gfs_store_stats *out);
+
+#endif

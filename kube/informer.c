@@ -1,0 +1,348 @@
+/*
+ * informer.c - one list-and-watch loop: keeps the receiver's copy of one
+ * resource (in one namespace, or all) current.
+ *
+ * The thread lists (paged) when it has no resourceVersion, then watches
+ * from it with bookmarks. A watch that ends normally (the server's
+ * timeoutSeconds, a connection closed after a while) resumes from the
+ * last resourceVersion seen; 410 Gone means that version is too old and
+ * the thread lists again; any other failure backs off (exponential,
+ * jittered, capped) and retries from where it was. health() is reported
+ * when the state flips, not on every retry.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gfs_common.h"
+#include "gfs_informer.h"
+#include "gfs_kube.h"
+#include "informer_private.h"
+#include "kube_private.h"
+
+#define INF_WATCH_SECONDS 300 /* timeoutSeconds, +/- INF_WATCH_JITTER */
+#define INF_WATCH_JITTER 60
+/* A watch that ran this long before its connection broke counts as a
+ * normal end: resume at once, no back-off, no health flap. */
+#define INF_WATCH_HEALTHY_MS 5000
+/* A watch that ends cleanly but sooner than this, without any event, is
+ * suspicious. */
+#define INF_WATCH_SHORT_MS 1000
+#define INF_LIST_RESTARTS 3 /* expired continue tokens in a row */
+
+static void inf_call_health(struct gfs_informer *inf, bool ok, const char *msg)
+{
+	const struct gfs_informer_ops *ops = inf->set->ops;
+	if (ops->health)
+		ops->health(inf->set->payload, &inf->res, ok, msg);
+}
+
+/* ---- one informer: list ------------------------------------------------------ */
+
+/* List items carry no apiVersion/kind; the receiver wants whole objects. */
+static void inf_object_complete(const struct gfs_informer *inf, json_t *obj)
+{
+	char gv[300];
+	if (!json_object_get(obj, "apiVersion")) {
+		if (*inf->res.group)
+			snprintf(gv, sizeof(gv), "%s/%s", inf->res.group, inf->res.version);
+		else
+			snprintf(gv, sizeof(gv), "%s", inf->res.version);
+		json_object_set_new(obj, "apiVersion", json_string(gv));
+	}
+	if (!json_object_get(obj, "kind"))
+		json_object_set_new(obj, "kind", json_string(inf->res.kind));
+}
+
+static void inf_rv_set(struct gfs_informer *inf, const char *rv)
+{
+	char *copy;
+	if (!rv || !*rv || !(copy = strdup(rv)))
+		return; /* keep the old one: resuming a little early is harmless */
+	free(inf->rv);
+	inf->rv = copy;
+}
+
+static void inf_list_begin(struct gfs_informer *inf)
+{
+	if (inf->set->ops->list_begin)
+		inf->set->ops->list_begin(inf->set->payload, &inf->res, inf->ns);
+}
+
+/* Upserts one page's items; returns its continue token (borrowed from
+ * doc, NULL on the last page). */
+static const char *inf_list_page(struct gfs_informer *inf, json_t *doc)
+{
+	const struct gfs_informer_ops *ops = inf->set->ops;
+	size_t i;
+	json_t *item;
+	json_array_foreach(json_object_get(doc, "items"), i, item) {
+		if (!json_is_object(item))
+			continue;
+		inf_object_complete(inf, item);
+		if (ops->upsert)
+			ops->upsert(inf->set->payload, &inf->res, item);
+	}
+	const json_t *meta = json_object_get(doc, "metadata");
+	const char *cont = json_string_value(json_object_get(meta, "continue"));
+	inf_rv_set(inf, json_string_value(json_object_get(meta, "resourceVersion")));
+	return cont && *cont ? cont : NULL;
+}
+
+static int inf_list(struct gfs_informer *inf)
+{
+	char *cont = NULL, *path = NULL;
+	json_t *doc = NULL;
+	int restarts = 0, rc;
+	free(inf->rv);
+	inf->rv = NULL;
+	inf_list_begin(inf);
+	for (;;) {
+		char *esc = cont ? curl_easy_escape(NULL, cont, 0) : NULL;
+		free(path);
+		if (asprintf(&path, "%s?limit=%u%s%s", inf->base, inf->set->page_size,
+			     esc ? "&continue=" : "", esc ? esc : "") < 0)
+			path = NULL;
+		curl_free(esc);
+		if (!path) {
+			rc = gfs_error_set(-ENOMEM, "out of memory");
+			goto out;
+		}
+		json_decref(doc);
+		doc = NULL;
+		rc = gfs_kube_request(inf->conn, &doc, NULL, "GET", path, NULL, NULL, 0);
+		if (rc == -ESTALE && cont && restarts++ < INF_LIST_RESTARTS) {
+			/* The continue token expired (a slow list of a busy
+			 * resource): start over, consistently. */
+			free(cont);
+			cont = NULL;
+			inf_list_begin(inf);
+			continue;
+		}
+		if (rc < 0)
+			goto out;
+		const char *next = inf_list_page(inf, doc);
+		free(cont);
+		cont = gfs_strdup(next);
+		if (!next)
+			break;
+		if (!cont) {
+			rc = gfs_error_set(-ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (!inf->rv)
+		rc = gfs_error_set(-EPROTO, "GET %s: the list has no resourceVersion",
+				   inf->base);
+	else if (inf->set->ops->list_end)
+		inf->set->ops->list_end(inf->set->payload, &inf->res, inf->ns);
+out:
+	if (rc < 0) {
+		free(inf->rv);
+		inf->rv = NULL;
+	}
+	json_decref(doc);
+	free(cont);
+	free(path);
+	return rc;
+}
+
+/* ---- one informer: watch ----------------------------------------------------- */
+
+static int inf_event(enum gfs_watch_event type, json_t *obj, void *payload)
+{
+	struct gfs_informer *inf = payload;
+	const struct gfs_informer_ops *ops = inf->set->ops;
+	const json_t *meta = json_object_get(obj, "metadata");
+	inf->events++;
+	if (type != GFS_WATCH_BOOKMARK)
+		inf_object_complete(inf, obj);
+	if ((type == GFS_WATCH_ADDED || type == GFS_WATCH_MODIFIED) && ops->upsert)
+		ops->upsert(inf->set->payload, &inf->res, obj);
+	else if (type == GFS_WATCH_DELETED && ops->remove)
+		ops->remove(inf->set->payload, &inf->res, obj);
+	inf_rv_set(inf, json_string_value(json_object_get(meta, "resourceVersion")));
+	return 0;
+}
+
+static void inf_recovered(struct gfs_informer *inf);
+
+static void inf_watch_opened(void *payload)
+{
+	inf_recovered(payload);
+}
+
+static int inf_watch(struct gfs_informer *inf)
+{
+	static const struct gfs_watch_hooks hooks = {.opened = inf_watch_opened};
+	char *path = NULL;
+	unsigned timeout = INF_WATCH_SECONDS - INF_WATCH_JITTER +
+			   (unsigned)rand_r(&inf->seed) % (2 * INF_WATCH_JITTER + 1);
+	char *esc = curl_easy_escape(NULL, inf->rv, 0);
+	int rc;
+	if (!esc || asprintf(&path, "%s?watch=1&allowWatchBookmarks=true&"
+			     "resourceVersion=%s&timeoutSeconds=%u", inf->base,
+			     esc, timeout) < 0) {
+		curl_free(esc);
+		return gfs_error_set(-ENOMEM, "out of memory");
+	}
+	curl_free(esc);
+	int64_t t0 = gfs_monotonic_ms();
+	inf->events = 0;
+	rc = gfs_kube_watch_ex(inf->conn, path, inf_event, inf, &inf->stop, &hooks);
+	if (rc == -ECONNRESET &&
+	    (inf->events > 0 || gfs_monotonic_ms() - t0 >= INF_WATCH_HEALTHY_MS)) {
+		gfs_debug("watch %s ended: %s; resuming", inf->base, gfs_error_last());
+		rc = 0;
+	} else if (rc == 0 && inf->events == 0 && !atomic_load(&inf->stop) &&
+		   gfs_monotonic_ms() - t0 < INF_WATCH_SHORT_MS) {
+		/* A server that ends every watch at once would have us spin:
+		 * treat it as a failure, with back-off (client-go does too). */
+		rc = gfs_error_set(-EPROTO, "watch %s: the server ended it at once, "
+				   "without any event", inf->base);
+	}
+	free(path);
+	return rc;
+}
+
+/* ---- one informer: the loop -------------------------------------------------- */
+
+static void inf_recovered(struct gfs_informer *inf)
+{
+	inf->backoff_ms = 0;
+	if (!inf->unhealthy)
+		return;
+	inf->unhealthy = false;
+	gfs_info("%s%s%s: recovered", inf->res.dirname, inf->ns ? " in " : "",
+		 inf->ns ? inf->ns : "");
+	inf_call_health(inf, true, NULL);
+}
+
+static void inf_synced(struct gfs_informer *inf)
+{
+	struct gfs_informers *set = inf->set;
+	pthread_mutex_lock(&set->lock);
+	if (!inf->synced) {
+		inf->synced = true;
+		pthread_cond_broadcast(&set->synced_cond);
+	}
+	inf->last_error[0] = '\0';
+	pthread_mutex_unlock(&set->lock);
+}
+
+/* Records a failure, tells the receiver when this is news, and sleeps the
+ * back-off (returning early on stop). */
+static void inf_failed(struct gfs_informer *inf, int rc)
+{
+	char msg[300];
+	snprintf(msg, sizeof(msg), "%s", gfs_error_last());
+	if (!*msg)
+		snprintf(msg, sizeof(msg), "%s", strerror(-rc));
+	pthread_mutex_lock(&inf->set->lock);
+	snprintf(inf->last_error, sizeof(inf->last_error), "%s", msg);
+	pthread_mutex_unlock(&inf->set->lock);
+	if (!inf->unhealthy) {
+		inf->unhealthy = true;
+		gfs_warn("%s%s%s: %s; retrying with back-off", inf->res.dirname,
+			 inf->ns ? " in " : "", inf->ns ? inf->ns : "", msg);
+		inf_call_health(inf, false, msg);
+	}
+	unsigned d = inf->backoff_ms ? inf->backoff_ms * 2 : GFS_BACKOFF_MIN_MS;
+	if (d > GFS_BACKOFF_MAX_MS)
+		d = GFS_BACKOFF_MAX_MS;
+	inf->backoff_ms = d;
+	/* Equal jitter: between half and all of d, so that informers that
+	 * failed together do not come back together. */
+	gfs_sleep_ms(d / 2 + (unsigned)rand_r(&inf->seed) % (d / 2 + 1), &inf->stop);
+}
+
+/* One round: list if needed, then one watch. */
+static int inf_step(struct gfs_informer *inf)
+{
+	int rc;
+	if (!inf->conn) {
+		rc = gfs_kube_conn_open(&inf->conn, inf->set->client);
+		if (rc < 0)
+			return rc;
+		gfs_kube_conn_set_stop(inf->conn, &inf->stop);
+	}
+	if (!inf->rv) {
+		rc = inf_list(inf);
+		if (rc < 0)
+			return rc;
+		inf_recovered(inf);
+		inf_synced(inf);
+	}
+	rc = inf_watch(inf);
+	if (rc == -ESTALE) {
+		/* Our resourceVersion is too old: list again, no back-off. */
+		gfs_debug("%s: %s; listing again", inf->base, gfs_error_last());
+		free(inf->rv);
+		inf->rv = NULL;
+		return 0;
+	}
+	return rc;
+}
+
+void *gfs_informer_main(void *p)
+{
+	struct gfs_informer *inf = p;
+	while (!atomic_load(&inf->stop)) {
+		gfs_error_clear();
+		int rc = inf_step(inf);
+		if (rc < 0 && !atomic_load(&inf->stop))
+			inf_failed(inf, rc);
+	}
+	gfs_kube_conn_close(inf->conn);
+	inf->conn = NULL;
+	return NULL;
+}
+
+void gfs_informer_free(struct gfs_informer *inf)
+{
+	if (!inf)
+		return;
+	gfs_resource_release(&inf->res);
+	free(inf->ns);
+	free(inf->base);
+	free(inf->rv);
+	free(inf);
+}
+
+struct gfs_informer *gfs_informer_new(struct gfs_informers *set,
+				const struct gfs_resource *r, const char *ns)
+{
+	struct gfs_informer *inf = calloc(1, sizeof(*inf));
+	if (!inf || gfs_resource_copy(&inf->res, r) < 0) {
+		free(inf);
+		return NULL;
+	}
+	inf->set = set;
+	inf->ns = gfs_strdup(ns);
+	atomic_init(&inf->stop, false);
+	inf->seed = (unsigned)gfs_now_ns() ^ (unsigned)(uintptr_t)inf;
+	int n = ns ? asprintf(&inf->base, "%s/namespaces/%s/%s", r->api_path, ns,
+			      r->resource)
+		   : asprintf(&inf->base, "%s/%s", r->api_path, r->resource);
+	if (n < 0 || (ns && !inf->ns)) {
+		inf->base = n < 0 ? NULL : inf->base;
+		gfs_informer_free(inf);
+		return NULL;
+	}
+	return inf;
+}
+
+void gfs_informer_chain_stop(struct gfs_informer *chain)
+{
+	for (struct gfs_informer *i = chain; i; i = i->next)
+		atomic_store(&i->stop, true);
+	while (chain) {
+		struct gfs_informer *next = chain->next;
+		if (chain->started)
+			pthread_join(chain->thread, NULL);
+		gfs_informer_free(chain);
+		chain = next;
+	}
+}

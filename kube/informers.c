@@ -1,0 +1,508 @@
+/*
+ * informers.c - the set of informer threads, and the discoverer thread
+ * that keeps it in line with what the server serves.
+ *
+ * The discoverer watches CustomResourceDefinitions; once a burst of
+ * changes goes quiet (and every rediscover_seconds) it re-runs discovery
+ * and starts or stops informers to match, telling the receiver
+ * resource_gone() for what went away. Groups that fail to answer keep
+ * their informers: a flaky aggregated API must not make objects vanish.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gfs_common.h"
+#include "gfs_informer.h"
+#include "gfs_kube.h"
+#include "informer_private.h"
+#include "kube_private.h"
+
+#define DISCO_QUIET_MS 500   /* CRD events are coalesced until this quiet */
+#define DISCO_SETTLE_MS 3000 /* and discovery is checked again after this */
+#define CRD_PATH "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+/* ---- the set of informers ------------------------------------------------------ */
+
+/* Whether the receiver wants r. Called without set->lock (it is the
+ * receiver's code). With a namespace filter, cluster-scoped resources are
+ * left out (SPEC section 2). */
+static bool set_wants(struct gfs_informers *set, const struct gfs_resource *r)
+{
+	if (set->namespaces && !r->namespaced)
+		return false;
+	return !set->want || set->want(set->payload, r);
+}
+
+static bool resource_same(const struct gfs_resource *a, const struct gfs_resource *b)
+{
+	return strcmp(a->api_path, b->api_path) == 0 && strcmp(a->kind, b->kind) == 0 &&
+	       a->namespaced == b->namespaced;
+}
+
+/* Whether informer inf should go on, given the new discovery. A resource
+ * missing because its group did not answer is kept: a flaky aggregated
+ * API must not make its objects vanish. */
+static bool set_keeps(const struct gfs_informer *inf, const struct gfs_resource_list *l,
+		      const bool *wanted, char **failed)
+{
+	const struct gfs_resource *r = gfs_resource_list_find(l, inf->res.dirname);
+	if (!r)
+		return gfs_strv_has(failed, inf->res.group);
+	return wanted[r - l->items] && resource_same(r, &inf->res);
+}
+
+/* Takes out of the list the informers that must stop; returns them. */
+static struct gfs_informer *set_detach(struct gfs_informers *set,
+				   const struct gfs_resource_list *l,
+				   const bool *wanted, char **failed)
+{
+	struct gfs_informer *gone = NULL;
+	pthread_mutex_lock(&set->lock);
+	for (struct gfs_informer **pp = &set->informers; *pp;) {
+		struct gfs_informer *inf = *pp;
+		if (set_keeps(inf, l, wanted, failed)) {
+			pp = &inf->next;
+			continue;
+		}
+		*pp = inf->next;
+		inf->next = gone;
+		gone = inf;
+	}
+	pthread_mutex_unlock(&set->lock);
+	return gone;
+}
+
+/* Stops the detached informers and tells the receiver, once per resource,
+ * after their threads are gone (so no upsert can follow resource_gone). */
+static void set_retire(struct gfs_informers *set, struct gfs_informer *gone)
+{
+	struct gfs_resource_list told = {0};
+	struct gfs_resource *items = NULL;
+	size_t n = 0;
+	for (struct gfs_informer *i = gone; i; i = i->next)
+		n++;
+	if (n && !(items = calloc(n, sizeof(*items))))
+		n = 0;
+	told.items = items;
+	for (struct gfs_informer *i = gone; i && told.count < n; i = i->next) {
+		bool dup = false;
+		for (size_t k = 0; k < told.count; k++)
+			dup = dup || strcmp(items[k].dirname, i->res.dirname) == 0;
+		if (!dup && gfs_resource_copy(&items[told.count], &i->res) == 0)
+			told.count++;
+	}
+	gfs_informer_chain_stop(gone);
+	for (size_t k = 0; k < told.count; k++) {
+		gfs_info("%s is no longer served; dropping it", items[k].dirname);
+		if (set->ops->resource_gone)
+			set->ops->resource_gone(set->payload, &items[k]);
+		gfs_resource_release(&items[k]);
+	}
+	free(items);
+}
+
+static bool set_has(struct gfs_informers *set, const char *dirname)
+{
+	bool has = false;
+	pthread_mutex_lock(&set->lock);
+	for (struct gfs_informer *i = set->informers; i && !has; i = i->next)
+		has = strcmp(i->res.dirname, dirname) == 0;
+	pthread_mutex_unlock(&set->lock);
+	return has;
+}
+
+/* Starts the thread of one new informer and links it in. */
+static void set_launch(struct gfs_informers *set, const struct gfs_resource *r,
+		       const char *ns)
+{
+	struct gfs_informer *inf = gfs_informer_new(set, r, ns);
+	if (!inf) {
+		gfs_error("%s: out of memory; not watched", r->dirname);
+		return;
+	}
+	pthread_mutex_lock(&set->lock);
+	int err = pthread_create(&inf->thread, NULL, gfs_informer_main, inf);
+	if (err == 0) {
+		inf->started = true;
+		inf->next = set->informers;
+		set->informers = inf;
+	}
+	pthread_mutex_unlock(&set->lock);
+	if (err) {
+		gfs_error("%s: cannot start a thread: %s; not watched", r->dirname,
+			  strerror(err));
+		gfs_informer_free(inf);
+	}
+}
+
+static int resource_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct gfs_resource *)a)->dirname,
+		      ((const struct gfs_resource *)b)->dirname);
+}
+
+static bool list_has(const struct gfs_resource_list *l, const char *dirname)
+{
+	for (size_t k = 0; k < l->count; k++)
+		if (strcmp(l->items[k].dirname, dirname) == 0)
+			return true;
+	return false;
+}
+
+/* Rebuilds set->watched from the running informers' own copies (a kept
+ * informer of a group that did not answer is not in the new discovery). */
+static void set_snapshot(struct gfs_informers *set)
+{
+	struct gfs_resource_list *w = calloc(1, sizeof(*w)), *old = NULL;
+	size_t n = 0;
+	pthread_mutex_lock(&set->lock);
+	for (struct gfs_informer *i = set->informers; i; i = i->next)
+		n++;
+	if (w && n && !(w->items = calloc(n, sizeof(*w->items)))) {
+		free(w);
+		w = NULL;
+	}
+	for (struct gfs_informer *i = set->informers; w && i; i = i->next) {
+		if (!list_has(w, i->res.dirname) &&
+		    gfs_resource_copy(&w->items[w->count], &i->res) == 0)
+			w->count++;
+	}
+	if (w) {
+		if (w->count)
+			qsort(w->items, w->count, sizeof(*w->items), resource_cmp);
+		old = set->watched;
+		set->watched = w;
+	}
+	pthread_mutex_unlock(&set->lock);
+	if (!w)
+		gfs_error("out of memory updating the list of watched resources");
+	else
+		gfs_resource_list_free(old);
+}
+
+/* Makes the running informers match discovery's list l; `failed` names
+ * the groups that did not answer (their informers are kept). */
+static int set_apply(struct gfs_informers *set, const struct gfs_resource_list *l,
+		     char **failed)
+{
+	bool *wanted = calloc(l->count + 1, sizeof(*wanted));
+	if (!wanted)
+		return gfs_error_set(-ENOMEM, "out of memory");
+	for (size_t k = 0; k < l->count; k++)
+		wanted[k] = set_wants(set, &l->items[k]);
+	set_retire(set, set_detach(set, l, wanted, failed));
+	for (size_t k = 0; k < l->count; k++) {
+		const struct gfs_resource *r = &l->items[k];
+		if (!wanted[k] || set_has(set, r->dirname))
+			continue;
+		gfs_debug("watching %s", r->dirname);
+		if (!set->namespaces)
+			set_launch(set, r, NULL);
+		for (size_t n = 0; set->namespaces && set->namespaces[n]; n++)
+			set_launch(set, r, set->namespaces[n]);
+	}
+	set_snapshot(set);
+	free(wanted);
+	return 0;
+}
+
+/* ---- rediscovery ------------------------------------------------------------------ */
+
+static int set_rediscover(struct gfs_informers *set)
+{
+	struct gfs_resource_list *l = NULL;
+	char **failed = NULL;
+	int rc = gfs_discovery_run_ex(&l, &failed, set->disco_conn);
+	if (rc == 0)
+		rc = set_apply(set, l, failed);
+	gfs_resource_list_free(l);
+	gfs_strv_free(failed);
+	return rc;
+}
+
+static int disco_event(enum gfs_watch_event type, json_t *obj, void *payload)
+{
+	struct gfs_informers *set = payload;
+	const char *rv = json_string_value(
+		json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+	char *copy = rv && *rv ? strdup(rv) : NULL;
+	if (copy) {
+		free(set->crd_rv);
+		set->crd_rv = copy;
+	}
+	if (type != GFS_WATCH_BOOKMARK) {
+		set->crd_dirty = true;
+		set->crd_event_ms = gfs_monotonic_ms();
+	}
+	return 0;
+}
+
+/* Ends the CRD watch once a burst of changes has gone quiet, or when the
+ * periodic rediscovery is due. */
+static int disco_tick(void *payload)
+{
+	struct gfs_informers *set = payload;
+	int64_t now = gfs_monotonic_ms();
+	return (set->crd_dirty && now - set->crd_event_ms >= DISCO_QUIET_MS) ||
+	       now >= set->disco_next_ms;
+}
+
+/* Where the CRD watch starts: the resourceVersion of a one-item list. */
+static int disco_crd_rv(struct gfs_informers *set)
+{
+	json_t *doc = NULL;
+	int rc = gfs_kube_request(set->disco_conn, &doc, NULL, "GET",
+				  CRD_PATH "?limit=1", NULL, NULL, 0);
+	const char *rv = json_string_value(
+		json_object_get(json_object_get(doc, "metadata"), "resourceVersion"));
+	if (rc == 0 && (!rv || !(set->crd_rv = strdup(rv))))
+		rc = gfs_error_set(-EPROTO, "GET %s: no resourceVersion", CRD_PATH);
+	json_decref(doc);
+	return rc;
+}
+
+/* Watches CRDs until a change settles or `until` (monotonic ms) passes. */
+static int disco_crd_watch(struct gfs_informers *set, int64_t until)
+{
+	static const struct gfs_watch_hooks hooks = {.tick = disco_tick};
+	char *path = NULL;
+	int64_t left = until - gfs_monotonic_ms();
+	if (!set->crd_rv) {
+		int rc = disco_crd_rv(set);
+		if (rc < 0)
+			return rc;
+	}
+	if (left < 1000) {
+		gfs_sleep_ms(left > 0 ? (unsigned)left : 0, &set->stop);
+		return 0;
+	}
+	if (asprintf(&path, CRD_PATH "?watch=1&allowWatchBookmarks=true&"
+		     "resourceVersion=%s&timeoutSeconds=%lld", set->crd_rv,
+		     (long long)(left / 1000)) < 0)
+		return gfs_error_set(-ENOMEM, "out of memory");
+	set->disco_next_ms = until;
+	int rc = gfs_kube_watch_ex(set->disco_conn, path, disco_event, set,
+				   &set->stop, &hooks);
+	free(path);
+	return rc;
+}
+
+/* Runs discovery when due; returns when the next one is due. */
+static int64_t disco_maybe_run(struct gfs_informers *set, int64_t next)
+{
+	int64_t now = gfs_monotonic_ms();
+	if (!set->crd_dirty && now < next)
+		return next;
+	bool by_event = set->crd_dirty;
+	set->crd_dirty = false;
+	if (set_rediscover(set) < 0) {
+		gfs_warn("rediscovery failed: %s; trying again later", gfs_error_last());
+		return now + DISCO_SETTLE_MS;
+	}
+	/* A new CRD is served only once it is Established, which may come
+	 * just after the event: look again shortly. */
+	return now + (by_event ? DISCO_SETTLE_MS : (int64_t)set->rediscover_ms);
+}
+
+static void *disco_main(void *p)
+{
+	struct gfs_informers *set = p;
+	int64_t next = gfs_monotonic_ms() + set->rediscover_ms;
+	unsigned backoff = 0;
+	bool crd_watch = true;
+	while (!atomic_load(&set->stop)) {
+		gfs_error_clear();
+		next = disco_maybe_run(set, next);
+		int64_t left = next - gfs_monotonic_ms();
+		if (!crd_watch) {
+			gfs_sleep_ms(left > 0 ? (unsigned)left : 0, &set->stop);
+			continue;
+		}
+		int rc = disco_crd_watch(set, next);
+		if (rc == -ENOENT || rc == -EACCES) {
+			gfs_info("cannot watch CustomResourceDefinitions (%s); "
+				 "rediscovering every %u s", gfs_error_last(),
+				 set->rediscover_ms / 1000);
+			crd_watch = false;
+		} else if (rc == -ESTALE) {
+			free(set->crd_rv);
+			set->crd_rv = NULL;
+			set->crd_dirty = true; /* we may have missed a change */
+		} else if (rc < 0 && !atomic_load(&set->stop)) {
+			gfs_debug("CRD watch: %s", gfs_error_last());
+			backoff = backoff ? backoff * 2 : GFS_BACKOFF_MIN_MS;
+			backoff = backoff > GFS_BACKOFF_MAX_MS ? GFS_BACKOFF_MAX_MS : backoff;
+			gfs_sleep_ms(backoff, &set->stop);
+		} else {
+			backoff = 0;
+		}
+	}
+	return NULL;
+}
+
+/* ---- public ------------------------------------------------------------------------ */
+
+static int set_init(struct gfs_informers *set, struct gfs_kube_client *c,
+		    const struct gfs_informer_opts *opts)
+{
+	pthread_condattr_t ca;
+	set->client = c;
+	set->want = opts ? opts->want : NULL;
+	set->rediscover_ms = 1000u * (opts && opts->rediscover_seconds
+					      ? opts->rediscover_seconds : 60);
+	set->page_size = opts && opts->page_size ? opts->page_size : 500;
+	atomic_init(&set->stop, false);
+	pthread_mutex_init(&set->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&set->synced_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (opts && opts->namespaces) {
+		size_t n = 0;
+		while (opts->namespaces[n])
+			n++;
+		set->namespaces = calloc(n + 1, sizeof(char *));
+		for (size_t i = 0; set->namespaces && i < n; i++)
+			if (!(set->namespaces[i] = strdup(opts->namespaces[i])))
+				return gfs_error_set(-ENOMEM, "out of memory");
+		if (!set->namespaces)
+			return gfs_error_set(-ENOMEM, "out of memory");
+	}
+	int rc = gfs_kube_conn_open(&set->disco_conn, c);
+	if (rc == 0)
+		gfs_kube_conn_set_stop(set->disco_conn, &set->stop);
+	return rc;
+}
+
+int gfs_informers_start(struct gfs_informers **out, struct gfs_kube_client *c,
+			const struct gfs_informer_opts *opts,
+			const struct gfs_informer_ops *ops, void *payload)
+{
+	struct gfs_informers *set = calloc(1, sizeof(*set));
+	if (!set)
+		return gfs_error_set(-ENOMEM, "out of memory");
+	set->ops = ops;
+	set->payload = payload;
+	int rc = set_init(set, c, opts);
+	if (rc == 0)
+		rc = set_rediscover(set);
+	if (rc == 0) {
+		rc = -pthread_create(&set->discoverer, NULL, disco_main, set);
+		if (rc < 0)
+			gfs_error_set(rc, "cannot start the discovery thread: %s",
+				      strerror(-rc));
+		set->discoverer_started = rc == 0;
+	}
+	if (rc < 0) {
+		/* Keep the message of the failure, not of the clean-up. */
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s", gfs_error_last());
+		gfs_informers_stop(set);
+		return gfs_error_set(rc, "%s", msg);
+	}
+	*out = set;
+	return 0;
+}
+
+static bool set_all_synced(const struct gfs_informers *set)
+{
+	for (const struct gfs_informer *i = set->informers; i; i = i->next)
+		if (!i->synced)
+			return false;
+	return true;
+}
+
+/* "still loading after 5000 ms: pods (GET ...: 500 ...), ..." Called
+ * with set->lock held. */
+static int set_not_synced_error(const struct gfs_informers *set, unsigned ms)
+{
+	char msg[900];
+	size_t len = (size_t)snprintf(msg, sizeof(msg), "still loading after %u ms:", ms);
+	bool first = true;
+	for (const struct gfs_informer *i = set->informers; i && len < sizeof(msg); i = i->next) {
+		if (i->synced)
+			continue;
+		len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s %s%s%s%s%s%s",
+					first ? "" : ";", i->res.dirname,
+					i->ns ? " in " : "", i->ns ? i->ns : "",
+					*i->last_error ? " (" : "", i->last_error,
+					*i->last_error ? ")" : "");
+		first = false;
+	}
+	return gfs_error_set(-ETIMEDOUT, "%s", msg);
+}
+
+int gfs_informers_wait_synced(struct gfs_informers *set, unsigned timeout_ms)
+{
+	struct timespec deadline;
+	int rc = 0;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&set->lock);
+	while (!set_all_synced(set)) {
+		if (pthread_cond_timedwait(&set->synced_cond, &set->lock, &deadline) ==
+			    ETIMEDOUT &&
+		    !set_all_synced(set)) {
+			rc = set_not_synced_error(set, timeout_ms);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&set->lock);
+	return rc;
+}
+
+int gfs_informers_resources(struct gfs_resource_list **out,
+			    struct gfs_informers *set)
+{
+	struct gfs_resource_list *l = calloc(1, sizeof(*l));
+	int rc = 0;
+	if (!l)
+		return gfs_error_set(-ENOMEM, "out of memory");
+	pthread_mutex_lock(&set->lock);
+	const struct gfs_resource_list *w = set->watched;
+	if (w && w->count && !(l->items = calloc(w->count, sizeof(*l->items))))
+		rc = gfs_error_set(-ENOMEM, "out of memory");
+	for (size_t k = 0; rc == 0 && w && k < w->count; k++) {
+		rc = gfs_resource_copy(&l->items[k], &w->items[k]);
+		if (rc == 0)
+			l->count++;
+	}
+	pthread_mutex_unlock(&set->lock);
+	if (rc < 0) {
+		gfs_resource_list_free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+void gfs_informers_stop(struct gfs_informers *set)
+{
+	if (!set)
+		return;
+	atomic_store(&set->stop, true);
+	/* The discoverer first, so that it starts no informer behind us. */
+	if (set->discoverer_started)
+		pthread_join(set->discoverer, NULL);
+	pthread_mutex_lock(&set->lock);
+	struct gfs_informer *chain = set->informers;
+	set->informers = NULL;
+	pthread_mutex_unlock(&set->lock);
+	gfs_informer_chain_stop(chain);
+	gfs_kube_conn_close(set->disco_conn);
+	gfs_resource_list_free(set->watched);
+	gfs_strv_free(set->namespaces);
+	free(set->crd_rv);
+	pthread_cond_destroy(&set->synced_cond);
+	pthread_mutex_destroy(&set->lock);
+	free(set);
+}

@@ -1,0 +1,136 @@
+/*
+ * kube_private.h - what the files of kube/ share with each other and with
+ * nobody else: the exec credential plugin runner, the stop flag of a
+ * connection, and discovery's list of groups that did not answer.
+ *
+ * Not installed in include/: the public contract is gfs_kube.h,
+ * gfs_kubeconfig.h and gfs_informer.h.
+ */
+#ifndef GFS_KUBE_PRIVATE_H
+#define GFS_KUBE_PRIVATE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "gfs_common.h"
+#include "gfs_kube.h"
+#include "gfs_kubeconfig.h"
+
+/* ---- exec credential plugins (exec_credential.c) ------------------------ */
+
+/* What one run of an exec plugin gave us. Secrets: wiped on release. */
+struct gfs_exec_cred {
+	char *token;      /* status.token, or NULL */
+	char *cert_pem;   /* status.clientCertificateData, or NULL */
+	size_t cert_len;
+	char *key_pem;    /* status.clientKeyData, or NULL */
+	size_t key_len;
+	int64_t expiry_ns; /* status.expirationTimestamp; 0: never expires */
+};
+
+/* Runs the plugin (stdin /dev/null, its env plus KUBERNETES_EXEC_INFO),
+ * waits at most GFS_EXEC_TIMEOUT_MS and parses its ExecCredential.
+ * `user` only names the kubeconfig user in messages. On failure *out is
+ * untouched and the per-thread error says what went wrong (the plugin's
+ * stderr, never its stdout, which may hold a credential). */
+int gfs_exec_cred_run(struct gfs_exec_cred *out, const struct gfs_kube_exec *exec,
+		      const char *user);
+void gfs_exec_cred_release(struct gfs_exec_cred *c);
+/* Parses an ExecCredential document (exposed for the plugin runner and
+ * for messages about a wrong apiVersion). */
+int gfs_exec_cred_parse(struct gfs_exec_cred *out, const char *json, size_t len,
+			const char *want_api_version, const char *command);
+/* "2024-05-01T10:00:00Z" (RFC 3339, fraction and offset allowed) to ns
+ * since the epoch; -EINVAL when malformed. */
+int gfs_rfc3339_parse(int64_t *out_ns, const char *s);
+
+#define GFS_EXEC_TIMEOUT_MS 60000
+#define GFS_EXEC_MAX_OUTPUT (1u << 20)
+
+/* Overwrites then frees a secret (len 0: strlen); NULL-safe. */
+void gfs_secret_free(char *s, size_t len);
+/* Reads a whole file of at most `limit` bytes into *out (NUL-terminated,
+ * the caller frees). Returns 0 or -errno (-EFBIG when too big); sets no
+ * message: callers know what the file was for. */
+int gfs_kube_file_read(char **out, size_t *len, const char *path, size_t limit);
+
+/* ---- connections (client.c, watch.c) ------------------------------------ */
+
+/* One thread's connection. Everything is owned by that thread; only
+ * *stop is written by others. */
+struct gfs_kube_conn {
+	struct gfs_kube_client *client; /* borrowed, outlives the conn */
+	CURL *curl;                     /* keeps the connection alive between requests */
+	struct curl_slist *headers;     /* of the current transfer; wiped (token) */
+	char errbuf[CURL_ERROR_SIZE];
+	struct gfs_buf body;            /* the current response, GFS_KUBE_MAX_BODY */
+	bool body_overflow;             /* the answer was larger than body.limit */
+	const atomic_bool *stop;        /* gfs_kube_conn_set_stop; may be NULL */
+	const atomic_bool *xfer_stop;   /* the current watch's stop; may be NULL */
+	int64_t last_rx_ms;             /* monotonic time bytes last arrived */
+	int64_t idle_limit_ms;          /* abort after this long without bytes; 0: never */
+	bool idle_expired;              /* the transfer ended because of idle_limit_ms */
+	int (*tick)(void *payload);     /* the current watch's tick hook, or NULL */
+	void *tick_payload;
+	bool tick_ended;                /* the transfer ended because tick said so */
+};
+
+/* Extra hooks of gfs_kube_watch_ex, both optional, both called on the
+ * watching thread with the watch's payload. */
+struct gfs_watch_hooks {
+	/* The server accepted the watch (200): the stream is open. */
+	void (*opened)(void *payload);
+	/* About once a second (more often while data flows); non-zero ends
+	 * the watch, which then returns 0. Used to coalesce bursts. */
+	int (*tick)(void *payload);
+};
+
+/* gfs_kube_watch with hooks (may be NULL). */
+int gfs_kube_watch_ex(struct gfs_kube_conn *conn, const char *path,
+		      gfs_watch_cb cb, void *payload, const atomic_bool *stop,
+		      const struct gfs_watch_hooks *hooks);
+
+/* Makes every later request or watch on conn end within about a second
+ * of *stop becoming true (-ECANCELED for a request, 0 for a watch).
+ * `stop` is borrowed and must outlive the conn; NULL removes it. */
+void gfs_kube_conn_set_stop(struct gfs_kube_conn *conn, const atomic_bool *stop);
+
+/* Transport-level result of curl_easy_perform to -errno, with a message
+ * naming the server and what to check. The one mapping for CURLcode. */
+int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf);
+
+/* Prepares conn's easy handle for one transfer of `method` `path` (URL,
+ * TLS, credentials, headers, timeouts; the response goes to conn->body).
+ * `watch` drops the low-speed timeout. *auth_gen receives the generation
+ * of the exec credential used, for gfs_kube_client_auth_failed. */
+int gfs_kube_conn_prepare(struct gfs_kube_conn *conn, const char *method,
+			  const char *path, const char *content_type,
+			  bool watch, unsigned *auth_gen);
+/* True when the current transfer was aborted because a stop flag was set. */
+bool gfs_kube_conn_stopping(const struct gfs_kube_conn *conn);
+
+/* After a 401: forget the exec credential of generation `gen` so that the
+ * next prepare runs the plugin again. Returns true when the client has an
+ * exec plugin, i.e. when one retry may help. */
+bool gfs_kube_client_auth_failed(struct gfs_kube_client *c, unsigned gen);
+
+/* Sets the per-thread error for a non-2xx answer and returns its errno:
+ * "GET /path: 409 Conflict: <Status message>", plus a hint for 401. */
+int gfs_kube_status_error(const struct gfs_kube_conn *conn, const char *method,
+			  const char *path, long status, const json_t *body);
+
+/* ---- discovery (discovery.c) -------------------------------------------- */
+
+/* gfs_discovery_run, also giving the names of the API groups that did
+ * not answer (a NULL-terminated array the caller frees with
+ * gfs_strv_free; NULL when every group answered), so that rediscovery
+ * keeps their informers instead of treating them as gone. */
+int gfs_discovery_run_ex(struct gfs_resource_list **out, char ***failed_groups,
+			 struct gfs_kube_conn *conn);
+void gfs_strv_free(char **v);
+/* Whether `group` is in the NULL-terminated array v (NULL: no). */
+bool gfs_strv_has(char *const *v, const char *group);
+
+#endif

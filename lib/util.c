@@ -1,0 +1,74 @@
+/*
+ * util.c - hashing, clocks and an interruptible sleep.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "gfs_common.h"
+
+uint64_t gfs_hash64(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+int64_t gfs_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t gfs_monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int gfs_sleep_ms(unsigned ms, const atomic_bool *stop)
+{
+	/* Sleep in slices so a stop request is seen within 50 ms. */
+	while (ms > 0) {
+		if (stop && atomic_load(stop))
+			return 1;
+		unsigned slice = ms < 50 ? ms : 50;
+		struct timespec ts = {0, (long)slice * 1000000};
+		nanosleep(&ts, NULL);
+		ms -= slice;
+	}
+	return stop && atomic_load(stop) ? 1 : 0;
+}
+
+char *gfs_strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int gfs_mkdir_p(const char *path, unsigned mode)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs the Debian 12 packages gitopsfs needs to build, test and demo.
+# Idempotent: does nothing when everything is already installed.
+set -eu
+PKGS="build-essential pkg-config libfuse3-dev fuse3 libgit2-dev libcurl4-openssl-dev
+libyaml-dev libjansson-dev git python3 python3-yaml openssl curl procps psmisc bc"
+# kubectl drives the emulator in tests; Debian ships it as kubernetes-client.
+command -v kubectl >/dev/null 2>&1 || PKGS="$PKGS kubernetes-client"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && { echo "deps: all packages present"; exit 0; }
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "deps: installing$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,186 @@
+/*
+ * render.c - a live object to the bytes of its file (SPEC section 4):
+ * leave out what the server owns, redact Secrets, write canonical YAML.
+ *
+ * Everything works on a deep copy: the caller's object (often shared by
+ * the cache) is never modified.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gfs_render.h"
+#include "gfs_yaml.h"
+
+/* Walking deeper than this for nested metadata maps is not worth it:
+ * templates sit a few levels down, and jansson caps parsing at 2048. */
+#define GFS_RENDER_MAX_DEPTH 512
+
+static const char *const gfs_render_metadata_fields[] = {
+	"uid",		   "resourceVersion", "generation",
+	"creationTimestamp", "managedFields",   "selfLink",
+};
+
+static const char *const gfs_render_annotations[] = {
+	"kubectl.kubernetes.io/last-applied-configuration",
+	"deployment.kubernetes.io/revision",
+};
+
+/* Deletes the listed keys from object; true when any was there. */
+static bool gfs_render_keys_drop(json_t *object, const char *const *keys, size_t n)
+{
+	bool dropped = false;
+	for (size_t k = 0; k < n; k++)
+		dropped |= json_object_del(object, keys[k]) == 0;
+	return dropped;
+}
+
+/* The server fills "creationTimestamp: null" into every embedded object
+ * metadata (pod templates, volume claim templates); it is noise. Returns
+ * true when `value` is a map that this left empty, for the caller to
+ * remove. Maps inside lists stay, even when emptied: removing a list
+ * element would change the list. */
+static bool gfs_render_templates_strip(json_t *value, int depth)
+{
+	const char *key;
+	json_t *child;
+	void *tmp;
+	bool dropped = false;
+
+	if (depth > GFS_RENDER_MAX_DEPTH)
+		return false;
+	if (json_is_array(value)) {
+		for (size_t k = 0; k < json_array_size(value); k++)
+			gfs_render_templates_strip(json_array_get(value, k), depth + 1);
+		return false;
+	}
+	if (!json_is_object(value))
+		return false;
+	json_object_foreach_safe(value, tmp, key, child)
+	{
+		bool emptied = gfs_render_templates_strip(child, depth + 1);
+		if (strcmp(key, "metadata") == 0 && json_is_object(child) &&
+		    json_is_null(json_object_get(child, "creationTimestamp"))) {
+			json_object_del(child, "creationTimestamp");
+			emptied = json_object_size(child) == 0;
+		}
+		if (emptied) {
+			json_object_del(value, key);
+			dropped = true;
+		}
+	}
+	return dropped && json_object_size(value) == 0;
+}
+
+/* metadata's server-owned fields and annotations. */
+static void gfs_render_metadata_strip(json_t *obj)
+{
+	json_t *metadata = json_object_get(obj, "metadata");
+	json_t *annotations = json_object_get(metadata, "annotations");
+	bool dropped;
+
+	if (!json_is_object(metadata))
+		return;
+	dropped = gfs_render_keys_drop(metadata, gfs_render_metadata_fields,
+				       GFS_ARRAY_SIZE(gfs_render_metadata_fields));
+	if (json_is_object(annotations) &&
+	    gfs_render_keys_drop(annotations, gfs_render_annotations,
+				 GFS_ARRAY_SIZE(gfs_render_annotations)) &&
+	    json_object_size(annotations) == 0) {
+		json_object_del(metadata, "annotations");
+		dropped = true;
+	}
+	if (dropped && json_object_size(metadata) == 0)
+		json_object_del(obj, "metadata");
+}
+
+/* GFS_REDACTED_PREFIX and the first 16 hex digits of SHA-256 of the
+ * value: the string as the API returns it (for data, the base64 text),
+ * or the compact JSON of anything else, so no value is ever shown. */
+static json_t *gfs_render_value_redact(const json_t *value)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char digest[32];
+	char text[sizeof(GFS_REDACTED_PREFIX) + 16];
+	char *dumped = NULL;
+
+	if (json_is_string(value)) {
+		gfs_sha256(digest, json_string_value(value), json_string_length(value));
+	} else {
+		dumped = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
+		if (!dumped)
+			return NULL;
+		gfs_sha256(digest, dumped, strlen(dumped));
+		free(dumped);
+	}
+	size_t n = strlen(GFS_REDACTED_PREFIX);
+	memcpy(text, GFS_REDACTED_PREFIX, n);
+	for (int k = 0; k < 8; k++) {
+		text[n++] = hex[digest[k] >> 4];
+		text[n++] = hex[digest[k] & 0xF];
+	}
+	text[n] = '\0';
+	return json_string(text);
+}
+
+/* Replaces every value of data and stringData; -ENOMEM leaves some
+ * values unredacted, so the caller must then drop the copy. */
+static int gfs_render_secret_redact(json_t *secret)
+{
+	static const char *const fields[] = {"data", "stringData"};
+
+	for (size_t f = 0; f < GFS_ARRAY_SIZE(fields); f++) {
+		json_t *map = json_object_get(secret, fields[f]);
+		if (!json_is_object(map))
+			continue;
+		for (void *it = json_object_iter(map); it; it = json_object_iter_next(map, it)) {
+			json_t *redacted = gfs_render_value_redact(json_object_iter_value(it));
+			if (!redacted || json_object_iter_set_new(map, it, redacted) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+bool gfs_render_is_secret(const json_t *obj)
+{
+	const char *api = json_string_value(json_object_get(obj, "apiVersion"));
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	return api && kind && strcmp(api, "v1") == 0 && strcmp(kind, "Secret") == 0;
+}
+
+json_t *gfs_render_strip(const json_t *obj, const struct gfs_render_opts *opts)
+{
+	enum gfs_secrets_mode mode = opts ? opts->secrets : GFS_SECRETS_REDACT;
+	json_t *copy = json_deep_copy(obj);
+
+	if (!copy || !json_is_object(copy))
+		return copy;
+	json_object_del(copy, "status");
+	gfs_render_metadata_strip(copy);
+	gfs_render_templates_strip(copy, 0);
+	if (mode == GFS_SECRETS_REDACT && gfs_render_is_secret(copy) &&
+	    gfs_render_secret_redact(copy) < 0) {
+		json_decref(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+int gfs_render_object(struct gfs_buf *out, const json_t *obj,
+		      const struct gfs_render_opts *opts)
+{
+	json_t *stripped = NULL;
+	int rc;
+
+	stripped = gfs_render_strip(obj, opts);
+	if (!stripped) {
+		rc = gfs_error_set(-ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = gfs_yaml_emit(out, stripped);
+out:
+	json_decref(stripped);
+	return rc;
+}

@@ -1,0 +1,348 @@
+/*
+ * gitstate.c - gitopsfs's clone of REPO in the state directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <git2.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gfs_gitstate.h"
+#include "gfs_path.h"
+
+struct gfs_gitstate {
+	git_repository *repo;
+	char *state_dir;
+	char *gitdir;
+	char *local_dir;
+	char *worktree;
+	char head[GIT_OID_HEXSZ + 1];
+};
+
+/* libgit2's errors to ours, in one place. */
+static int gfs_git_fail(int gerr, const char *what)
+{
+	const git_error *e = git_error_last();
+	int rc = gerr == GIT_ENOTFOUND ? -ENOENT : gerr == GIT_EEXISTS ? -EEXIST : -EIO;
+	return gfs_error_set(rc, "%s: %s", what, e && e->message ? e->message : "git error");
+}
+
+static void gfs_git_init_once(void)
+{
+	git_libgit2_init();
+}
+
+char *gfs_gitstate_default_dir(const char *abs_mountpoint)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *copy = strdup(abs_mountpoint), *out = NULL;
+	if (!copy)
+		return NULL;
+	uint64_t h = gfs_hash64(abs_mountpoint, strlen(abs_mountpoint));
+	const char *base = basename(copy);
+	int n;
+	if (xdg && *xdg)
+		n = asprintf(&out, "%s/gitopsfs/%s-%08" PRIx32, xdg, base, (uint32_t)h);
+	else
+		n = asprintf(&out, "%s/.local/state/gitopsfs/%s-%08" PRIx32,
+			     home ? home : "/tmp", base, (uint32_t)h);
+	free(copy);
+	return n < 0 ? NULL : out;
+}
+
+static int gfs_mkdirs(const char *path)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+				return -errno;
+			*p = '/';
+		}
+	}
+	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* The origin of an existing clone must be REPO: a state directory holds
+ * one repository's history. */
+static int gfs_gitstate_check_origin(struct gfs_gitstate *gs, const char *repo)
+{
+	git_remote *origin = NULL;
+	int rc = git_remote_lookup(&origin, gs->repo, "origin");
+	if (rc < 0)
+		return gfs_git_fail(rc, "state directory has no origin");
+	const char *url = git_remote_url(origin);
+	char *want = realpath(repo, NULL);
+	bool same = strcmp(url, repo) == 0 || (want && strcmp(url, want) == 0);
+	if (!same) {
+		char *have = realpath(url, NULL);
+		same = have && want && strcmp(have, want) == 0;
+		free(have);
+	}
+	if (!same)
+		rc = gfs_error_set(-EEXIST,
+				   "state directory %s holds a clone of %s, not %s; "
+				   "pass another --state-dir or remove it",
+				   gs->state_dir, url, repo);
+	free(want);
+	git_remote_free(origin);
+	return rc < 0 ? rc : 0;
+}
+
+static int gfs_gitstate_clone(struct gfs_gitstate *gs, const char *repo,
+			      const char *branch)
+{
+	git_clone_options co;
+	git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION);
+	co.bare = 1; /* the work tree is the mount, not a checkout */
+	co.checkout_branch = branch;
+	gfs_info("cloning %s into %s", repo, gs->gitdir);
+	int rc = git_clone(&gs->repo, repo, gs->gitdir, &co);
+	if (rc < 0)
+		return gfs_git_fail(rc, "cannot clone the Git repository");
+	return 0;
+}
+
+static int gfs_gitstate_configure(struct gfs_gitstate *gs)
+{
+	git_config *cfg = NULL;
+	char path[4096];
+	int rc = git_repository_config(&cfg, gs->repo);
+	if (rc == 0)
+		rc = git_config_set_bool(cfg, "core.bare", 0);
+	if (rc == 0)
+		rc = git_config_set_string(cfg, "core.worktree", gs->worktree);
+	git_config_free(cfg);
+	if (rc < 0)
+		return gfs_git_fail(rc, "cannot configure the clone");
+	/* .gitopsfs/ is ours, never the user's: hide it from git without
+	 * putting a .gitignore into their repository. */
+	snprintf(path, sizeof(path), "%s/info", gs->gitdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/info/exclude", gs->gitdir);
+	FILE *f = fopen(path, "r");
+	char line[256];
+	bool present = false;
+	while (f && fgets(line, sizeof(line), f))
+		present |= strcmp(line, "/.gitopsfs/\n") == 0;
+	if (f)
+		fclose(f);
+	if (!present && (f = fopen(path, "a"))) {
+		fputs("# gitopsfs status files\n/.gitopsfs/\n", f);
+		fclose(f);
+	}
+	return 0;
+}
+
+static void gfs_gitstate_read_head(struct gfs_gitstate *gs)
+{
+	git_oid oid;
+	gs->head[0] = '\0';
+	if (git_reference_name_to_id(&oid, gs->repo, "HEAD") == 0)
+		git_oid_tostr(gs->head, sizeof(gs->head), &oid);
+}
+
+int gfs_gitstate_open(struct gfs_gitstate **out, const char *repo, const char *state_dir,
+		      const char *worktree, const char *branch)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct gfs_gitstate *gs = calloc(1, sizeof(*gs));
+	struct stat st;
+	int rc;
+	pthread_once(&once, gfs_git_init_once);
+	if (!gs)
+		return -ENOMEM;
+	if (!(gs->state_dir = strdup(state_dir)) || !(gs->worktree = strdup(worktree)) ||
+	    asprintf(&gs->gitdir, "%s/git", state_dir) < 0 ||
+	    asprintf(&gs->local_dir, "%s/files", state_dir) < 0) {
+		rc = gfs_error_set(-ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = gfs_mkdirs(state_dir);
+	if (rc < 0) {
+		gfs_error_set(rc, "cannot create state directory %s: %s", state_dir,
+			      strerror(-rc));
+		goto fail;
+	}
+	if (stat(gs->gitdir, &st) == 0) {
+		rc = git_repository_open(&gs->repo, gs->gitdir);
+		if (rc < 0) {
+			rc = gfs_git_fail(rc, "cannot open the clone in the state directory");
+			goto fail;
+		}
+		rc = gfs_gitstate_check_origin(gs, repo);
+	} else {
+		rc = gfs_gitstate_clone(gs, repo, branch);
+	}
+	if (rc == 0)
+		rc = gfs_gitstate_configure(gs);
+	if (rc < 0)
+		goto fail;
+	gfs_gitstate_read_head(gs);
+	*out = gs;
+	return 0;
+fail:
+	gfs_gitstate_free(gs);
+	return rc;
+}
+
+void gfs_gitstate_free(struct gfs_gitstate *gs)
+{
+	if (!gs)
+		return;
+	git_repository_free(gs->repo);
+	free(gs->state_dir);
+	free(gs->gitdir);
+	free(gs->local_dir);
+	free(gs->worktree);
+	free(gs);
+}
+
+const char *gfs_gitstate_gitdir(const struct gfs_gitstate *gs)
+{
+	return gs->gitdir;
+}
+
+const char *gfs_gitstate_local_dir(const struct gfs_gitstate *gs)
+{
+	return gs->local_dir;
+}
+
+const char *gfs_gitstate_head(const struct gfs_gitstate *gs)
+{
+	return gs->head;
+}
+
+/* ---- first-mount preparation ------------------------------------------------- */
+
+struct gfs_seed_ctx {
+	struct gfs_gitstate *gs;
+	struct gfs_store *store;
+	int err;
+};
+
+static int gfs_write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		int rc = gfs_mkdirs(dir);
+		if (rc < 0)
+			return rc;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, data, len);
+	int rc = (n < 0 || (size_t)n != len) ? -EIO : 0;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+/* Writes one unmanaged blob of HEAD into STATE/files. */
+static int gfs_seed_entry(const char *root, const git_tree_entry *entry, void *payload)
+{
+	struct gfs_seed_ctx *ctx = payload;
+	char rel[GFS_PATH_MAX], dst[4096];
+	git_filemode_t mode = git_tree_entry_filemode(entry);
+	git_blob *blob = NULL;
+	if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE &&
+	    mode != GIT_FILEMODE_LINK)
+		return 0;
+	snprintf(rel, sizeof(rel), "%s%s", root, git_tree_entry_name(entry));
+	if (gfs_store_is_managed_path(ctx->store, rel))
+		return 0; /* shown live, from the cluster */
+	int rc = git_blob_lookup(&blob, ctx->gs->repo, git_tree_entry_id(entry));
+	if (rc < 0) {
+		ctx->err = gfs_git_fail(rc, rel);
+		return -1;
+	}
+	snprintf(dst, sizeof(dst), "%s/%s", ctx->gs->local_dir, rel);
+	const void *data = git_blob_rawcontent(blob);
+	size_t len = (size_t)git_blob_rawsize(blob);
+	if (mode == GIT_FILEMODE_LINK) {
+		char target[GFS_PATH_MAX];
+		snprintf(target, sizeof(target), "%.*s", (int)len, (const char *)data);
+		rc = symlink(target, dst) < 0 && errno != EEXIST ? -errno : 0;
+	} else {
+		rc = gfs_write_file(dst, data, len,
+				    mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644);
+	}
+	git_blob_free(blob);
+	if (rc < 0) {
+		ctx->err = gfs_error_set(rc, "cannot write %s: %s", dst, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int gfs_index_add_live(const char *path, const struct gfs_blob *content,
+			      const struct gfs_entry_attr *attr, void *payload)
+{
+	git_index *index = payload;
+	git_index_entry e;
+	memset(&e, 0, sizeof(e));
+	e.path = path;
+	e.mode = GIT_FILEMODE_BLOB;
+	int rc = git_index_add_from_buffer(index, &e, content->data, content->len);
+	return rc < 0 ? gfs_git_fail(rc, path) : 0;
+}
+
+int gfs_gitstate_prepare(struct gfs_gitstate *gs, struct gfs_store *store)
+{
+	char marker[4096];
+	git_object *tree = NULL;
+	git_index *index = NULL;
+	int rc;
+	snprintf(marker, sizeof(marker), "%s/.prepared", gs->state_dir);
+	if (access(marker, F_OK) == 0)
+		return 0;
+	rc = gfs_mkdirs(gs->local_dir);
+	if (rc < 0)
+		return gfs_error_set(rc, "cannot create %s", gs->local_dir);
+	rc = git_repository_index(&index, gs->repo);
+	if (rc < 0) {
+		rc = gfs_git_fail(rc, "cannot open the index");
+		goto out;
+	}
+	if (gs->head[0]) {
+		struct gfs_seed_ctx ctx = {gs, store, 0};
+		rc = git_revparse_single(&tree, gs->repo, "HEAD^{tree}");
+		if (rc == 0)
+			rc = git_tree_walk((git_tree *)tree, GIT_TREEWALK_PRE, gfs_seed_entry, &ctx);
+		if (ctx.err < 0) {
+			rc = ctx.err;
+			goto out;
+		}
+		if (rc == 0)
+			rc = git_index_read_tree(index, (git_tree *)tree);
+	} else {
+		/* No commit yet: stage the live cluster, so that the first
+		 * commit in the mount imports it. */
+		git_index_clear(index);
+		rc = gfs_store_foreach_file(store, gfs_index_add_live, index);
+	}
+	if (rc == 0)
+		rc = git_index_write(index);
+	if (rc < 0) {
+		if (rc != -EIO && rc != -ENOENT && rc != -EEXIST)
+			rc = gfs_git_fail(rc, "cannot prepare the index");
+		goto out;
+	}
+	rc = gfs_write_file(marker, "", 0, 0600);
+out:
+	git_object_free(tree);
+	git_index_free(index);
+	return rc;
+}

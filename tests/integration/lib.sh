@@ -1,0 +1,87 @@
+# tests/integration/lib.sh - shared set-up for end-to-end tests.
+#
+# Each test sources this file, which gives it its own directory ($T), an
+# emulated API server with TLS and a bearer token ($KUBECONFIG), a bare
+# Git repository ($REPO), TAP helpers, and a trap that always unmounts
+# and stops everything, whatever happens.
+set -u
+ROOT=${GFS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+GFS=${GFS_BIN:-$ROOT/build/gitopsfs}
+T=$(mktemp -d /tmp/gfs-it.XXXXXX)
+MNT=$T/mnt
+REPO=$T/repo.git
+STATE=$T/state
+export KUBECONFIG=$T/kubeconfig
+export GIT_AUTHOR_NAME=tester GIT_AUTHOR_EMAIL=tester@example.com
+export GIT_COMMITTER_NAME=tester GIT_COMMITTER_EMAIL=tester@example.com
+export GIT_CONFIG_NOSYSTEM=1 HOME=$T/home
+mkdir -p "$MNT" "$HOME"
+git config --global init.defaultBranch main
+git config --global safe.directory '*'
+EMU_PID=
+_n=0 _failed=0
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
+# check DESCRIPTION COMMAND...: ok when the command succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+# is GOT WANT DESCRIPTION
+is() {
+	if [ "$1" == "$2" ]; then ok "$3"; else
+		not_ok "$3"; echo "#   got:      $(printf '%q' "$1")"; echo "#   expected: $(printf '%q' "$2")"
+	fi
+}
+diag() { echo "# $*"; }
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s.
+wait_for() {
+	local limit=$1; shift
+	local end=$((SECONDS + limit))
+	while [ $SECONDS -le $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
+
+cleanup() {
+	if mountpoint -q "$MNT" 2>/dev/null; then
+		fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
+	fi
+	# The daemon exits once unmounted; give ASan a moment to report.
+	for _ in $(seq 50); do pgrep -f "gitopsfs mount .*$T" >/dev/null || break; sleep 0.1; done
+	pkill -f "gitopsfs mount .*$T" 2>/dev/null
+	[ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null
+	if [ -f "$STATE/log" ] && grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$STATE/log"; then
+		echo "not ok - sanitizer report in the daemon log:"; sed 's/^/#   /' "$STATE/log" | tail -40
+	fi
+	[ -n "${GFS_KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+# start_emulator [emulator options...]: TLS, token, request log.
+start_emulator() {
+	python3 "$ROOT/tests/apiserver/kube_emulator.py" --port 0 --portfile "$T/port" \
+		--tls-dir "$T/tls" --token "test-token-$$" --kubeconfig "$KUBECONFIG" \
+		--logfile "$T/requests.log" --bookmark-seconds 1 "$@" >"$T/emulator.out" 2>&1 &
+	EMU_PID=$!
+	wait_for 20 test -s "$KUBECONFIG" || { echo "Bail out! emulator did not start"; cat "$T/emulator.out"; exit 1; }
+	EMU_URL=https://127.0.0.1:$(cat "$T/port")
+}
+
+# emu METHOD PATH [JSON]: a control request to the emulator.
+emu() {
+	curl -sS --cacert "$T/tls/ca.crt" -H "Authorization: Bearer test-token-$$" \
+		-X "$1" "$EMU_URL$2" ${3:+-H 'Content-Type: application/json' -d "$3"}
+}
+
+kc() { kubectl --request-timeout=10s "$@"; }
+
+make_repo() { git init -q --bare "$REPO"; }
+
+# mount_gfs [options...]: mounts $REPO at $MNT, state in $STATE.
+mount_gfs() {
+	"$GFS" mount --state-dir "$STATE" "$@" "$REPO" "$MNT"
+}
+
+# The number of API requests made so far (control requests are not logged).
+request_count() { wc -l <"$T/requests.log"; }
+
+done_testing() { echo "1..$_n"; [ "$_failed" -eq 0 ]; }

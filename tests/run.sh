@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every test and ends with the line "N passed, N failed".
+#
+# Each test program prints TAP ("ok N - name" / "not ok N - name"): the C
+# unit tests in $GFS_BUILD/tests, the emulator's own kubectl tests in
+# tests/apiserver/t_*.sh and the end-to-end tests in tests/integration/t_*.sh.
+# Every program runs with a timeout; one that dies without reporting a
+# failure counts as one failure.
+set -u
+cd "$(dirname "$0")/.."
+export GFS_BUILD=${GFS_BUILD:-build}
+export GFS_BIN=$PWD/$GFS_BUILD/gitopsfs
+export GFS_ROOT=$PWD
+# The daemon may exit on its own; ASan reports leaks at exit, which are
+# real defects, so keep detect_leaks on but do not abort on them mid-test.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+FILTER=${1:-}
+
+passed=0 failed=0 failed_names=()
+logdir=$(mktemp -d /tmp/gfs-test-logs.XXXXXX)
+
+run_one() { # name timeout command...
+	local name=$1 limit=$2; shift 2
+	[ -n "$FILTER" ] && [[ "$name" != *"$FILTER"* ]] && return
+	local log="$logdir/$(echo "$name" | tr '/' '_').log" rc
+	printf '# %s\n' "$name"
+	timeout -k 10 "$limit" "$@" >"$log" 2>&1
+	rc=$?
+	local p f
+	p=$(grep -cE '^ok ' "$log")
+	f=$(grep -cE '^not ok ' "$log")
+	grep -E '^(not ok|#   )' "$log" | sed 's/^/  /'
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "  not ok - $name exited with status $rc (124 = timeout); last lines:"
+		tail -n 15 "$log" | sed 's/^/    /'
+	fi
+	[ "$p" -eq 0 ] && [ "$f" -eq 0 ] && { f=1; echo "  not ok - $name ran no test"; }
+	passed=$((passed + p)) failed=$((failed + f))
+	[ "$f" -gt 0 ] && failed_names+=("$name")
+	echo "  $p passed, $f failed ($log)"
+}
+
+for t in "$GFS_BUILD"/tests/test_*; do
+	[ -x "$t" ] && run_one "unit/$(basename "$t")" 120 "$t"
+done
+for t in tests/apiserver/t_*.sh tests/integration/t_*.sh; do
+	[ -f "$t" ] && run_one "$t" 300 bash "$t"
+done
+
+if [ ${#failed_names[@]} -gt 0 ]; then
+	echo "failed: ${failed_names[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
