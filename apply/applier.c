@@ -298,6 +298,9 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 		live = json_loadb(live_text->data, live_text->len, 0, NULL);
 	if (live && gfs_render_is_secret(m) && (rc = gfs_secret_restore(m, live)) < 0)
 		goto out;
+	/* Ignored fields are never applied: they keep their live value. */
+	if (a->opts.filter)
+		gfs_filter_ignore_keep(a->opts.filter, r.dirname, m, live);
 	const char *live_rv = gfs_json_str(json_object_get(live, "metadata"), "resourceVersion");
 	rc = gfs_applier_send(a, &answer, m, &r, p, live_rv);
 	if (rc < 0)

@@ -34,12 +34,15 @@ static void gfs_filter_rules_free(struct gfs_filter_rule *rules, size_t n)
 	free(rules);
 }
 
+static void gfs_ignore_rules_free(struct gfs_ignore_rule *rules, size_t n);
+
 void gfs_filter_free(struct gfs_filter *f)
 {
 	if (!f)
 		return;
 	gfs_filter_rules_free(f->exclude, f->n_exclude);
 	gfs_filter_rules_free(f->include, f->n_include);
+	gfs_ignore_rules_free(f->ignore, f->n_ignore);
 	free(f);
 }
 
@@ -180,4 +183,162 @@ bool gfs_filter_object_wanted(const struct gfs_filter *f, const char *dirname,
 	if (strcmp(dirname, "configmaps") == 0 && strcmp(name, "kube-root-ca.crt") == 0)
 		return false;
 	return true;
+}
+
+/* ---- ignore rules ----------------------------------------------------------- */
+
+int gfs_filter_add_ignore(struct gfs_filter *f, const char *resource, const char *ns,
+			  const char *name, const char *const *pointers, size_t n)
+{
+	struct gfs_ignore_rule *grown = realloc(f->ignore, (f->n_ignore + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	f->ignore = grown;
+	struct gfs_ignore_rule *r = &grown[f->n_ignore];
+	memset(r, 0, sizeof(*r));
+	r->match.resource = gfs_strdup(resource);
+	r->match.namespace = gfs_strdup(ns);
+	r->match.name = gfs_strdup(name);
+	r->pointers = calloc(n ? n : 1, sizeof(char *));
+	bool ok = r->pointers && (!resource || r->match.resource) && (!ns || r->match.namespace) &&
+		  (!name || r->match.name);
+	for (size_t i = 0; ok && i < n; i++, r->n_pointers++)
+		ok = (r->pointers[i] = strdup(pointers[i])) != NULL;
+	f->n_ignore++; /* freed with the filter, even when incomplete */
+	return ok ? 0 : -ENOMEM;
+}
+
+static void gfs_ignore_rules_free(struct gfs_ignore_rule *rules, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rules[i].match.resource);
+		free(rules[i].match.namespace);
+		free(rules[i].match.name);
+		for (size_t k = 0; k < rules[i].n_pointers; k++)
+			free(rules[i].pointers[k]);
+		free(rules[i].pointers);
+	}
+	free(rules);
+}
+
+/* Decodes one reference token of a pointer ("a~1b" -> "a/b"). */
+static void gfs_pointer_token(char *out, size_t outsz, const char *start, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len && o + 1 < outsz; i++) {
+		if (start[i] == '~' && i + 1 < len && (start[i + 1] == '0' || start[i + 1] == '1')) {
+			out[o++] = start[i + 1] == '0' ? '~' : '/';
+			i++;
+		} else {
+			out[o++] = start[i];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Walks to the parent of the pointer's last token; *last gets that token. */
+static json_t *gfs_pointer_parent(const json_t *doc, const char *ptr, char *last,
+				  size_t lastsz, bool create)
+{
+	json_t *cur = (json_t *)doc;
+	if (!ptr || ptr[0] != '/')
+		return NULL;
+	const char *p = ptr + 1;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		gfs_pointer_token(last, lastsz, p, len);
+		if (!slash)
+			return cur;
+		json_t *next = NULL;
+		if (json_is_object(cur)) {
+			next = json_object_get(cur, last);
+			if (!next && create) {
+				next = json_object();
+				if (json_object_set_new(cur, last, next) < 0)
+					return NULL;
+			}
+		} else if (json_is_array(cur)) {
+			next = json_array_get(cur, strtoul(last, NULL, 10));
+		}
+		if (!next)
+			return NULL;
+		cur = next;
+		p = slash + 1;
+	}
+}
+
+json_t *gfs_json_pointer_get(const json_t *doc, const char *ptr)
+{
+	char last[256];
+	json_t *parent = gfs_pointer_parent(doc, ptr, last, sizeof(last), false);
+	if (json_is_object(parent))
+		return json_object_get(parent, last);
+	if (json_is_array(parent))
+		return json_array_get(parent, strtoul(last, NULL, 10));
+	return NULL;
+}
+
+int gfs_json_pointer_remove(json_t *doc, const char *ptr)
+{
+	char last[256];
+	json_t *parent = gfs_pointer_parent(doc, ptr, last, sizeof(last), false);
+	if (json_is_object(parent))
+		return json_object_del(parent, last) == 0 ? 0 : -ENOENT;
+	if (json_is_array(parent))
+		return json_array_remove(parent, strtoul(last, NULL, 10)) == 0 ? 0 : -ENOENT;
+	return -ENOENT;
+}
+
+int gfs_json_pointer_set(json_t *doc, const char *ptr, json_t *value)
+{
+	char last[256];
+	json_t *parent = gfs_pointer_parent(doc, ptr, last, sizeof(last), true);
+	if (json_is_object(parent))
+		return json_object_set(parent, last, value) == 0 ? 0 : -ENOMEM;
+	if (json_is_array(parent))
+		return json_array_set(parent, strtoul(last, NULL, 10), value) == 0 ? 0 : -ENOENT;
+	return -ENOENT;
+}
+
+static bool gfs_ignore_matches(const struct gfs_ignore_rule *r, const char *dirname,
+			       const json_t *obj)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	return gfs_rule_matches(&r->match, dirname,
+				json_string_value(json_object_get(md, "namespace")),
+				json_string_value(json_object_get(md, "name")));
+}
+
+json_t *gfs_filter_ignore_strip(const struct gfs_filter *f, const char *dirname,
+				const json_t *obj)
+{
+	json_t *copy = NULL;
+	for (size_t i = 0; i < f->n_ignore; i++) {
+		const struct gfs_ignore_rule *r = &f->ignore[i];
+		if (!gfs_ignore_matches(r, dirname, obj))
+			continue;
+		if (!copy && !(copy = json_deep_copy(obj)))
+			return NULL;
+		for (size_t k = 0; k < r->n_pointers; k++)
+			gfs_json_pointer_remove(copy, r->pointers[k]);
+	}
+	return copy;
+}
+
+void gfs_filter_ignore_keep(const struct gfs_filter *f, const char *dirname,
+			    json_t *manifest, const json_t *live)
+{
+	for (size_t i = 0; i < f->n_ignore; i++) {
+		const struct gfs_ignore_rule *r = &f->ignore[i];
+		if (!gfs_ignore_matches(r, dirname, manifest))
+			continue;
+		for (size_t k = 0; k < r->n_pointers; k++) {
+			json_t *lv = live ? gfs_json_pointer_get(live, r->pointers[k]) : NULL;
+			if (lv)
+				gfs_json_pointer_set(manifest, r->pointers[k], lv);
+			else
+				gfs_json_pointer_remove(manifest, r->pointers[k]);
+		}
+	}
 }

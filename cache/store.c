@@ -472,9 +472,13 @@ static void gfs_store_upsert(void *payload, const struct gfs_resource *r, json_t
 		      gfs_filter_object_wanted(s->filter, r->dirname, obj);
 	if (wanted) {
 		struct gfs_render_opts ro = {.secrets = s->filter->secrets};
+		/* What the file shows: without the server's defaults in what
+		 * gitopsfs applied, and without the config's ignored fields. */
 		json_t *shown = s->prepare ? s->prepare(s->prepare_payload, path, obj) : NULL;
+		json_t *kept = gfs_filter_ignore_strip(s->filter, r->dirname, shown ? shown : obj);
 		compact = json_dumps(obj, JSON_COMPACT);
-		int rrc = gfs_render_object(&out, shown ? shown : obj, &ro);
+		int rrc = gfs_render_object(&out, kept ? kept : shown ? shown : obj, &ro);
+		json_decref(kept);
 		json_decref(shown);
 		if (rrc < 0 || !compact) {
 			gfs_warn("cannot render %s: %s", path, gfs_error_last());

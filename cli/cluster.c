@@ -2,16 +2,59 @@
  * cluster.c - connecting to the cluster and loading it into the store.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cluster.h"
 #include "gfs_kubeconfig.h"
 
-int gfs_cluster_open(struct gfs_cluster *c, const struct gfs_cli *cli)
+int gfs_cli_config(struct gfs_config **out, const struct gfs_cli *cli, const char *repo_text,
+		   size_t repo_len)
+{
+	char *file_text = NULL;
+	size_t file_len = 0;
+	const char *name = ".gitopsfs.yaml (in the repository)";
+	if (cli->config) {
+		FILE *f = fopen(cli->config, "re");
+		struct gfs_buf b = GFS_BUF_INIT(1u << 20);
+		char chunk[4096];
+		size_t n;
+		if (!f)
+			return gfs_error_set(-errno, "config %s: %s", cli->config, strerror(errno));
+		int rc = 0;
+		while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			rc = gfs_buf_add(&b, chunk, n);
+		fclose(f);
+		if (rc < 0) {
+			gfs_buf_release(&b);
+			return gfs_error_set(rc, "config %s is too large", cli->config);
+		}
+		file_text = gfs_buf_detach(&b, &file_len);
+		name = cli->config;
+	}
+	const char *text = file_text ? file_text : repo_text ? repo_text : "";
+	size_t len = file_text ? file_len : repo_text ? repo_len : 0;
+	enum gfs_secrets_mode secrets = GFS_SECRETS_REDACT;
+	int rc = gfs_config_parse(out, name, text, len, secrets);
+	free(file_text);
+	if (rc < 0)
+		return rc;
+	if (cli->secrets) {
+		struct gfs_filter *f = gfs_cli_filter(cli);
+		if (f)
+			(*out)->filter->secrets = f->secrets;
+		gfs_filter_free(f);
+	}
+	return 0;
+}
+
+int gfs_cluster_open(struct gfs_cluster *c, const struct gfs_cli *cli,
+		     struct gfs_filter *filter)
 {
 	struct gfs_kube_creds *creds = NULL;
 	memset(c, 0, sizeof(*c));
+	c->filter = filter;
 	int rc = gfs_kubeconfig_load(&creds, cli->kubeconfig, cli->context);
 	if (rc < 0)
 		return rc;
@@ -20,9 +63,6 @@ int gfs_cluster_open(struct gfs_cluster *c, const struct gfs_cli *cli)
 	gfs_kube_creds_free(creds);
 	if (rc < 0)
 		return rc;
-	c->filter = gfs_cli_filter(cli);
-	if (!c->filter)
-		return gfs_error_set(-ENOMEM, "out of memory");
 	struct gfs_store_opts so = {
 		.filter = c->filter,
 		.namespaces = cli->n_namespaces ? cli->namespaces : NULL,

@@ -6,6 +6,7 @@
 #define GFS_CLI_CLUSTER_H
 
 #include "cli.h"
+#include "gfs_config.h"
 #include "gfs_informer.h"
 #include "gfs_kube.h"
 #include "gfs_store.h"
@@ -18,9 +19,17 @@ struct gfs_cluster {
 	char *server; /* for messages */
 };
 
-/* Loads the kubeconfig and creates client, filter and an empty store.
- * Errors say which file or option to fix. */
-int gfs_cluster_open(struct gfs_cluster *c, const struct gfs_cli *cli);
+/* Loads the kubeconfig and creates the client and an empty store that
+ * shows what `filter` lets through (the cluster takes it over). Errors
+ * say which file or option to fix. */
+int gfs_cluster_open(struct gfs_cluster *c, const struct gfs_cli *cli,
+		     struct gfs_filter *filter);
+
+/* The config: --config FILE, else `repo_text` (the tracked branch's
+ * .gitopsfs.yaml, NULL when it has none), else the defaults; --secrets on
+ * the command line wins over the file. */
+int gfs_cli_config(struct gfs_config **out, const struct gfs_cli *cli, const char *repo_text,
+		   size_t repo_len);
 /* Starts the informers and waits for every first list. */
 int gfs_cluster_start(struct gfs_cluster *c, const struct gfs_cli *cli);
 /* Stops informers first (nothing reaches the store afterwards). */

@@ -45,7 +45,14 @@ int gfs_cmd_export(struct gfs_cli *cli)
 		return -EINVAL;
 	}
 	gfs_log_init(cli->debug ? GFS_LOG_DEBUG : GFS_LOG_WARN, NULL);
-	int rc = gfs_cluster_open(&c, cli);
+	struct gfs_config *cfg = NULL;
+	int rc = gfs_cli_config(&cfg, cli, NULL, 0);
+	memset(&c, 0, sizeof(c));
+	if (rc == 0) {
+		rc = gfs_cluster_open(&c, cli, cfg->filter);
+		cfg->filter = NULL; /* the cluster owns it now */
+	}
+	gfs_config_free(cfg);
 	if (rc == 0)
 		rc = gfs_cluster_start(&c, cli);
 	/* Stop watching before writing: the export is one consistent list. */

@@ -189,13 +189,32 @@ static int gfs_mount_remove(void *payload, const char *path)
 	return gfs_applier_delete(m->applier, path);
 }
 
+/* The config of the tracked branch (or --config), refused when invalid. */
+static int gfs_mount_config(struct gfs_mount_ctx *m, struct gfs_config **cfg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = gfs_gitstate_read_file(m->git, ".gitopsfs.yaml", &text, &len);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	rc = gfs_cli_config(cfg, m->cli, text, len);
+	free(text);
+	return rc;
+}
+
 static int gfs_mount_setup(struct gfs_mount_ctx *m)
 {
 	char dir[PATH_MAX + 16];
-	int rc = gfs_cluster_open(&m->cluster, m->cli);
-	if (rc < 0)
-		return rc;
-	rc = gfs_gitstate_open(&m->git, m->repo, m->state_dir, m->mountpoint, m->cli->branch);
+	struct gfs_config *cfg = NULL;
+	int rc = gfs_gitstate_open(&m->git, m->repo, m->state_dir, m->mountpoint,
+				   m->cli->branch);
+	if (rc == 0)
+		rc = gfs_mount_config(m, &cfg);
+	if (rc == 0) {
+		rc = gfs_cluster_open(&m->cluster, m->cli, cfg->filter);
+		cfg->filter = NULL; /* the cluster owns it now */
+	}
+	gfs_config_free(cfg);
 	if (rc < 0)
 		return rc;
 	/* What gitopsfs applied before (this or an earlier mount) keeps the
@@ -227,6 +246,7 @@ static int gfs_mount_setup(struct gfs_mount_ctx *m)
 		.store = m->cluster.store,
 		.informers = m->cluster.informers,
 		.applied = m->applied,
+		.filter = m->cluster.filter,
 		.allow_cascade_delete = m->cli->allow_cascade_delete,
 	};
 	rc = gfs_applier_new(&m->applier, &ao);

@@ -29,12 +29,14 @@ void gfs_inodes_forget(struct gfs_inodes *t, uint64_t ino, uint64_t n);
 /* Copies ino's path into out; -ENOENT for an id the kernel cannot hold. */
 int gfs_inodes_path(struct gfs_inodes *t, uint64_t ino, char *out, size_t outsz);
 bool gfs_inodes_known(struct gfs_inodes *t, uint64_t ino);
-/* Records that an open of ino served content `version`; returns true when
- * the previous open served the same version, i.e. the kernel's cached
- * pages are still right (FOPEN_KEEP_CACHE). */
-bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version);
-/* The content version the last read-open of ino served, or 0. */
-uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino);
+/* Records that process `pid` opened ino and was served content `version`;
+ * returns true when the previous open (by anyone) served the same
+ * version, i.e. the kernel's cached pages are still right
+ * (FOPEN_KEEP_CACHE). */
+bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version, pid_t pid);
+/* The content version process `pid` last read of ino, or 0 when it read
+ * nothing (recently): what a write by that process is checked against. */
+uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid);
 
 /* The inode number of a path: the store's scheme, used for every entry. */
 uint64_t gfs_fs_ino(const char *path);
@@ -102,7 +104,7 @@ void gfs_fill_store_attr(struct gfs_fs *fs, const struct gfs_entry_attr *a, stru
 
 /* Opens an object or local file for writing; 0 or -errno. */
 int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
-		   fuse_ino_t ino, struct fuse_file_info *fi, struct gfs_open *of);
+		   fuse_ino_t ino, struct fuse_file_info *fi, struct gfs_open *of, pid_t pid);
 /* A pending new object file at path, or false. Fills st. */
 bool gfs_write_pending_stat(struct gfs_fs *fs, const char *path, struct stat *st);
 void gfs_write_release(struct gfs_fs *fs, struct gfs_open *of);

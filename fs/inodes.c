@@ -9,11 +9,20 @@
 
 #include "fs_internal.h"
 
+#define GFS_READERS 8
+
 struct gfs_inode {
 	char *path;
 	uint64_t nlookup;
-	uint64_t served_version;
+	uint64_t served_version; /* of the newest open, for FOPEN_KEEP_CACHE */
 	bool served;
+	/* The version each of the last few reading processes got, so that
+	 * a write is checked against what *its writer* read. */
+	struct {
+		pid_t pid;
+		uint64_t version;
+	} readers[GFS_READERS];
+	unsigned next_reader;
 };
 
 struct gfs_inodes {
@@ -150,7 +159,7 @@ bool gfs_inodes_known(struct gfs_inodes *t, uint64_t ino)
 	return known;
 }
 
-bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version)
+bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version, pid_t pid)
 {
 	char key[17];
 	bool keep = false;
@@ -161,20 +170,29 @@ bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version)
 		keep = i->served && i->served_version == version;
 		i->served = true;
 		i->served_version = version;
+		unsigned slot = i->next_reader;
+		for (unsigned k = 0; k < GFS_READERS; k++)
+			if (i->readers[k].pid == pid)
+				slot = k;
+		if (slot == i->next_reader)
+			i->next_reader = (i->next_reader + 1) % GFS_READERS;
+		i->readers[slot].pid = pid;
+		i->readers[slot].version = version;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return keep;
 }
 
-uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino)
+uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid)
 {
 	char key[17];
 	uint64_t v = 0;
 	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
 	struct gfs_inode *i = gfs_map_get(t->map, key);
-	if (i && i->served)
-		v = i->served_version;
+	for (unsigned k = 0; i && k < GFS_READERS; k++)
+		if (i->readers[k].pid == pid && pid > 0)
+			v = i->readers[k].version;
 	pthread_mutex_unlock(&t->lock);
 	return v;
 }

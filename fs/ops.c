@@ -251,7 +251,7 @@ static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	of->kind = r.kind;
 	of->fd = -1;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		rc = gfs_write_open(fs, path, &r, ino, fi, of);
+		rc = gfs_write_open(fs, path, &r, ino, fi, of, fuse_req_ctx(req)->pid);
 		goto out;
 	}
 	switch (r.kind) {
@@ -260,7 +260,8 @@ static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		rc = gfs_store_read(fs->opts.store, path, &of->blob, &a);
 		/* Keep the kernel's pages only when they hold this version. */
 		if (rc == 0)
-			fi->keep_cache = gfs_inodes_note_open(fs->inodes, ino, a.version);
+			fi->keep_cache = gfs_inodes_note_open(fs->inodes, ino, a.version,
+							      fuse_req_ctx(req)->pid);
 		break;
 	}
 	case GFS_K_LOCAL:

@@ -153,7 +153,7 @@ static int gfs_write_apply(struct gfs_fs *fs, struct gfs_open *of)
 }
 
 int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
-		   fuse_ino_t ino, struct fuse_file_info *fi, struct gfs_open *of)
+		   fuse_ino_t ino, struct fuse_file_info *fi, struct gfs_open *of, pid_t pid)
 {
 	if (!gfs_fs_writable(fs))
 		return -EROFS;
@@ -171,7 +171,7 @@ int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
 		return -EACCES;
 	}
 	of->writable = true;
-	of->expect_version = gfs_inodes_served(fs->inodes, ino);
+	of->expect_version = gfs_inodes_served(fs->inodes, ino, pid);
 	gfs_buf_init(&of->wbuf, GFS_WRITE_LIMIT);
 	if (!(of->path = strdup(path)))
 		return -ENOMEM;
@@ -252,7 +252,7 @@ void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 				goto fail;
 			}
 			of->kind = r.kind;
-			rc = gfs_write_open(fs, path, &r, r.st.st_ino, fi, of);
+			rc = gfs_write_open(fs, path, &r, r.st.st_ino, fi, of, fuse_req_ctx(req)->pid);
 			if (rc < 0)
 				goto fail;
 			st = r.st;
@@ -563,14 +563,14 @@ void gfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const c
 
 /* A local file renamed onto an object path is applied, then removed. */
 static int gfs_rename_apply(struct gfs_fs *fs, const char *src, const char *dst,
-			    fuse_ino_t dst_ino)
+			    fuse_ino_t dst_ino, pid_t pid)
 {
 	struct gfs_buf b = GFS_BUF_INIT(GFS_WRITE_LIMIT);
 	const struct gfs_fs_writer *w = fs->opts.writer;
 	int rc = gfs_local_read(fs, src, &b);
 	if (rc == 0) {
 		rc = w->apply(w->payload, dst, b.data ? b.data : "", b.len,
-			      gfs_inodes_served(fs->inodes, dst_ino));
+			      gfs_inodes_served(fs->inodes, dst_ino, pid));
 		gfs_error_note(fs, dst, rc < 0 ? gfs_error_last() : NULL);
 		gfs_write_refresh(fs, dst);
 	}
@@ -626,7 +626,8 @@ void gfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (rc < 0)
 		goto out;
 	if (sr.kind == GFS_K_LOCAL && S_ISREG(sr.st.st_mode) && dst_managed)
-		rc = gfs_rename_apply(fs, src, dst, dst_exists ? dr.st.st_ino : 0);
+		rc = gfs_rename_apply(fs, src, dst, dst_exists ? dr.st.st_ino : 0,
+				      fuse_req_ctx(req)->pid);
 	else if (sr.kind == GFS_K_STORE_FILE && !dst_managed)
 		rc = gfs_rename_away(fs, src, dst);
 	else if (sr.kind == GFS_K_LOCAL && !dst_managed) {

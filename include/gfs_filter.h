@@ -27,11 +27,21 @@ struct gfs_filter_rule {
 	char *name;      /* glob or NULL */
 };
 
+/* Fields that never show as drift and are never applied (JSON pointers,
+ * "/spec/replicas"), for the objects a rule matches. */
+struct gfs_ignore_rule {
+	struct gfs_filter_rule match;
+	char **pointers; /* n_pointers entries */
+	size_t n_pointers;
+};
+
 struct gfs_filter {
 	struct gfs_filter_rule *exclude;
 	size_t n_exclude;
 	struct gfs_filter_rule *include;
 	size_t n_include;
+	struct gfs_ignore_rule *ignore;
+	size_t n_ignore;
 	enum gfs_secrets_mode secrets;
 	bool no_defaults; /* tests only: start without the default exclusions */
 };
@@ -58,5 +68,26 @@ bool gfs_filter_path_wanted(const struct gfs_filter *f, const char *dirname,
  * (controller-owned objects, kube-root-ca.crt, Secrets in exclude mode). */
 bool gfs_filter_object_wanted(const struct gfs_filter *f, const char *dirname,
 			      const json_t *obj);
+
+/* Adds an ignore rule (everything copied). Returns 0 or -ENOMEM. */
+int gfs_filter_add_ignore(struct gfs_filter *f, const char *resource, const char *ns,
+			  const char *name, const char *const *pointers, size_t n);
+
+/* For rendering: a new object without the ignored fields of obj, or NULL
+ * when no ignore rule matches it (render obj as is). */
+json_t *gfs_filter_ignore_strip(const struct gfs_filter *f, const char *dirname,
+				const json_t *obj);
+
+/* For applying: sets, in manifest, every ignored field to its value in
+ * live (or removes it where live has none), so an apply never changes
+ * them. Modifies manifest; live may be NULL (a create: fields removed). */
+void gfs_filter_ignore_keep(const struct gfs_filter *f, const char *dirname,
+			    json_t *manifest, const json_t *live);
+
+/* JSON pointers (RFC 6901): the value at ptr (borrowed) or NULL; remove
+ * returns 0 or -ENOENT; set creates missing parent objects. */
+json_t *gfs_json_pointer_get(const json_t *doc, const char *ptr);
+int gfs_json_pointer_remove(json_t *doc, const char *ptr);
+int gfs_json_pointer_set(json_t *doc, const char *ptr, json_t *value);
 
 #endif

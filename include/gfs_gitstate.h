@@ -38,6 +38,12 @@ const char *gfs_gitstate_local_dir(const struct gfs_gitstate *gs);
 /* The checked-out commit ("" when the branch has no commit yet). */
 const char *gfs_gitstate_head(const struct gfs_gitstate *gs);
 
+/* Reads a file of the checked-out commit (e.g. ".gitopsfs.yaml") into
+ * *out (malloc'ed, NUL-terminated; caller frees). -ENOENT when the commit
+ * has no such file or there is no commit yet. */
+int gfs_gitstate_read_file(struct gfs_gitstate *gs, const char *path, char **out,
+			   size_t *len);
+
 /* First mount only: writes the unmanaged files of the checked-out commit
  * into STATE/files, so they start as their version in Git; and creates
  * the index: from HEAD's tree, or - when the branch has no commit yet -

@@ -104,6 +104,10 @@ static int gfs_yaml_parser_fail(struct gfs_yaml_reader *r)
 	default:
 		break;
 	}
+	/* libyaml's words for an indenting tab do not say "tab". */
+	if (p->problem_mark.index < r->len && r->data[p->problem_mark.index] == '\t')
+		return gfs_yaml_fail(r, p->problem_mark, "%s (a tab; YAML indents with spaces)",
+				     problem);
 	if (p->context)
 		return gfs_yaml_fail(r, p->problem_mark, "%s (%s at line %zu, column %zu)",
 				     problem, p->context, p->context_mark.line + 1,

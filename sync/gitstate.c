@@ -346,3 +346,32 @@ out:
 	git_index_free(index);
 	return rc;
 }
+
+int gfs_gitstate_read_file(struct gfs_gitstate *gs, const char *path, char **out,
+			   size_t *len)
+{
+	char spec[GFS_PATH_MAX + 8];
+	git_object *obj = NULL;
+	if (!gs->head[0])
+		return -ENOENT;
+	snprintf(spec, sizeof(spec), "HEAD:%s", path);
+	int rc = git_revparse_single(&obj, gs->repo, spec);
+	if (rc == GIT_ENOTFOUND)
+		return -ENOENT;
+	if (rc < 0)
+		return gfs_git_fail(rc, path);
+	if (git_object_type(obj) != GIT_OBJECT_BLOB) {
+		git_object_free(obj);
+		return gfs_error_set(-EINVAL, "%s in the repository is not a file", path);
+	}
+	git_blob *blob = (git_blob *)obj;
+	size_t n = (size_t)git_blob_rawsize(blob);
+	*out = malloc(n + 1);
+	if (*out) {
+		memcpy(*out, git_blob_rawcontent(blob), n);
+		(*out)[n] = '\0';
+		*len = n;
+	}
+	git_object_free(obj);
+	return *out ? 0 : -ENOMEM;
+}

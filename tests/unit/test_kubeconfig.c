@@ -231,7 +231,7 @@ static void kubeconfig_env_list_is_merged_first_wins(void)
 		   "clusters:\n- name: c1\n  cluster: {server: 'https://second:2'}\n"
 		   "- name: c2\n  cluster: {server: 'https://only-b:3'}\n"
 		   "contexts:\n- name: x\n  context: {cluster: c1, user: u1}\n"
-		   "- name: y\n  context: {cluster: c2, user: u1}\n", 0600);
+		   "- name: ctx-b\n  context: {cluster: c2, user: u1}\n", 0600);
 	char env[1024];
 	snprintf(env, sizeof(env), "%s/t6/missing:%s/t6/a:%s/t6/b", tmp, tmp, tmp);
 	setenv("KUBECONFIG", env, 1);
@@ -244,7 +244,7 @@ static void kubeconfig_env_list_is_merged_first_wins(void)
 	}
 	gfs_kube_creds_free(c);
 	c = NULL;
-	CHECK_INT(gfs_kubeconfig_load(&c, NULL, "y"), 0);
+	CHECK_INT(gfs_kubeconfig_load(&c, NULL, "ctx-b"), 0);
 	if (c)
 		CHECK_STR(c->server, "https://only-b:3");
 	gfs_kube_creds_free(c);

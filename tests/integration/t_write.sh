@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Write-back (SPEC section 5): editing a file applies it; real tools'
+# write patterns; git checkout/stash/reset update objects in place (same
+# uid); no false drift for sparse manifests; no lost update; Secrets keep
+# their values; errors are refused with a reason; rm deletes.
+. "$(dirname "$0")/lib.sh"
+
+start_emulator --seed "$ROOT/tests/demo/seed.yaml"
+make_repo
+mount_gfs || { echo "Bail out! mount failed"; exit 1; }
+G() { git -C "$MNT" "$@"; }
+G add -A && G commit -qm import
+D=$MNT/shop/deployments.apps/web.yaml
+CM=$MNT/shop/configmaps/web-config.yaml
+jp() { kc get "$@" 2>/dev/null; }
+image() { jp deployment web -n shop -o jsonpath='{.spec.template.spec.containers[0].image}'; }
+uid0=$(jp deployment web -n shop -o jsonpath='{.metadata.uid}')
+rs0=$(jp replicasets -n shop -l app=web -o name | sort | tr '\n' ' ')
+
+# sed -i: a temp file renamed onto the object.
+check "sed -i applies the change" sed -i 's/nginx:1.25.3/nginx:1.25.4/' "$D"
+is "$(image)" "nginx:1.25.4" "the cluster has the new image"
+check "the file reads back the change" grep -q 'image: nginx:1.25.4' "$D"
+check "the PUT carried the resourceVersion it replaced" python3 - "$T/requests.log" <<'PY'
+import json, sys
+puts = [json.loads(l) for l in open(sys.argv[1]) if '"PUT"' in l and "/deployments/web" in l]
+sys.exit(0 if puts and puts[-1]["status"] == 200 else 1)
+PY
+is "$(G diff --numstat)" $'1\t1\tshop/deployments.apps/web.yaml' "git diff shows just that line"
+
+# git checkout -- F puts the committed version back, in place.
+check "git checkout -- file succeeds" G checkout -- shop/deployments.apps/web.yaml
+is "$(image)" "nginx:1.25.3" "the old image is back in the cluster"
+is "$(jp deployment web -n shop -o jsonpath='{.metadata.uid}')" "$uid0" "same uid: updated, not recreated"
+is "$(G status --porcelain)" "" "git status is clean again"
+sleep 1.5  # past the delete grace period: the object must still exist
+is "$(jp deployment web -n shop -o jsonpath='{.metadata.uid}')" "$uid0" "the unlink by git did not delete it"
+
+# An editor that writes a temp file and renames it (vim's backupcopy=no).
+cp "$D" "$MNT/shop/deployments.apps/.web.yaml.swp"
+sed 's/replicas: 2/replicas: 4/' "$D" >"$MNT/shop/deployments.apps/web.yaml.tmp~"
+check "write-temp-then-rename applies" mv "$MNT/shop/deployments.apps/web.yaml.tmp~" "$D"
+is "$(jp deployment web -n shop -o jsonpath='{.spec.replicas}')" "4" "the cluster scaled to 4"
+check "ordinary files (swap files) stay local" test -f "$MNT/shop/deployments.apps/.web.yaml.swp"
+check "and are never sent to the cluster" bash -c '! grep -q "swp" "$1"' _ "$T/requests.log"
+rm -f "$MNT/shop/deployments.apps/.web.yaml.swp"
+
+# git stash / stash pop round trip.
+check "git stash reverts the change" G stash -q
+is "$(jp deployment web -n shop -o jsonpath='{.spec.replicas}')" "2" "stash put replicas back to 2"
+check "git stash pop re-applies it" G stash pop -q
+is "$(jp deployment web -n shop -o jsonpath='{.spec.replicas}')" "4" "stash pop put 4 back"
+check "git reset --hard restores Git's version" G reset -q --hard
+is "$(jp deployment web -n shop -o jsonpath='{.spec.replicas}')" "2" "reset --hard: 2 again"
+is "$(jp deployment web -n shop -o jsonpath='{.metadata.uid}')" "$uid0" "still the same uid"
+
+# echo > and cat > create and replace.
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fresh\n  namespace: shop\ndata:\n  a: "1"\n' >"$MNT/shop/configmaps/fresh.yaml"
+is "$(jp configmap fresh -n shop -o jsonpath='{.data.a}')" "1" "a new file creates the object"
+printf 'apiVersion: v1\nkind: ConfigMap\ndata:\n  a: "2"\n' >"$MNT/shop/configmaps/fresh.yaml"
+is "$(jp configmap fresh -n shop -o jsonpath='{.data.a}')" "2" "name and namespace filled in from the path"
+cp "$MNT/shop/configmaps/fresh.yaml" "$T/fresh.yaml"
+check "cp onto a new path creates (name from the path)" bash -c 'sed "s/\"2\"/\"3\"/" "$1" > "$2/shop/configmaps/copy.yaml"' _ "$T/fresh.yaml" "$MNT"
+is "$(jp configmap copy -n shop -o jsonpath='{.data.a}')" "3" "copy exists in the cluster"
+
+# No false drift: a sparse Deployment reads back sparse.
+cat >"$MNT/shop/deployments.apps/sparse.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: sparse
+  namespace: shop
+spec:
+  selector:
+    matchLabels:
+      app: sparse
+  template:
+    metadata:
+      labels:
+        app: sparse
+    spec:
+      containers:
+      - image: busybox:1.36
+        name: main
+YAML
+cp "$MNT/shop/deployments.apps/sparse.yaml" "$T/sparse-written.yaml"
+check "the sparse Deployment exists with server defaults" test "$(jp deployment sparse -n shop -o jsonpath='{.spec.progressDeadlineSeconds}')" = 600
+check "it reads back exactly as written" diff "$T/sparse-written.yaml" "$MNT/shop/deployments.apps/sparse.yaml"
+G add -A && G commit -qm sparse
+is "$(G status --porcelain)" "" "git diff is empty after committing it"
+kc patch deployment sparse -n shop --type merge -p '{"spec":{"progressDeadlineSeconds":900}}' >/dev/null
+check "a defaulted field changed later by someone else shows as drift" wait_for 3 grep -q 'progressDeadlineSeconds: 900' "$MNT/shop/deployments.apps/sparse.yaml"
+fusermount3 -u "$MNT"; wait_for 10 bash -c '! pgrep -f "gitopsfs mount .*$1" >/dev/null' _ "$T"
+mount_gfs || { echo "Bail out! remount failed"; exit 1; }
+check "no false drift survives a remount" bash -c '! grep -q "revisionHistoryLimit" "$1"' _ "$MNT/shop/deployments.apps/sparse.yaml"
+check "the later change still shows" grep -q 'progressDeadlineSeconds: 900' "$MNT/shop/deployments.apps/sparse.yaml"
+G checkout -q -- shop/deployments.apps/sparse.yaml
+
+# Secrets: a redacted file written back keeps the live values.
+S=$MNT/shop/secrets/db-credentials.yaml
+pw0=$(jp secret db-credentials -n shop -o jsonpath='{.data.password}')
+check "a redacted Secret written back is accepted" sed -i 's/^metadata:/metadata:\n  labels:\n    touched: "yes"/' "$S"
+is "$(jp secret db-credentials -n shop -o jsonpath='{.metadata.labels.touched}')" "yes" "the change to the Secret is applied"
+is "$(jp secret db-credentials -n shop -o jsonpath='{.data.password}')" "$pw0" "its values are kept"
+newpw=$(printf 'n3w' | base64)
+sed -i "s/  password: .*/  password: $newpw/" "$S"
+is "$(jp secret db-credentials -n shop -o jsonpath='{.data.password}')" "$newpw" "a changed value is applied"
+check "and shows redacted again" grep -q 'password: gitopsfs-redacted:sha256:' "$S"
+
+# Errors: refused with a reason, nothing applied, the file shows the live object.
+before=$(cat "$CM")
+err=$( (printf 'apiVersion: v1\nkind: ConfigMap\ndata:\n  a: [1,\n' >"$CM") 2>&1 )
+check "invalid YAML is refused" grep -q "Invalid argument" <<<"$err"
+check "the reason is in the xattr" bash -c 'getfattr -n user.gitopsfs.error --only-values "$1" 2>/dev/null | grep -qi "line"' _ "$CM"
+check "and in .gitopsfs/errors" grep -q "web-config.yaml: not applied: invalid YAML" "$MNT/.gitopsfs/errors"
+is "$(cat "$CM")" "$before" "the file goes on showing the live object"
+err=$( (sed 's/name: web-config/name: other/' <<<"$before" >"$CM") 2>&1 )
+check "a name that does not match the path is refused" grep -q "Invalid argument" <<<"$err"
+is "$(jp configmap other -n shop -o name)" "" "nothing was created"
+err=$( (sed 's/kind: ConfigMap/kind: Secret/' <<<"$before" >"$CM") 2>&1 )
+check "a kind that does not match the directory is refused" grep -q "Invalid argument" <<<"$err"
+err=$( (printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata:\n  n: 5\n' >"$MNT/shop/configmaps/bad.yaml") 2>&1 )
+check "a server rejection (422) is refused" grep -q "Invalid argument" <<<"$err"
+check "and the rejected new file does not linger" test ! -e "$MNT/shop/configmaps/bad.yaml"
+
+# No lost update: someone changes the object between our read and our write.
+cat >"$T/editor.py" <<'PY'
+import os, subprocess, sys, time
+path, ns = sys.argv[1], sys.argv[2]
+text = open(path).read()                 # the writer reads the file...
+subprocess.run(["kubectl", "patch", "configmap", "web-config", "-n", ns, "--type", "merge",
+                "-p", '{"data":{"LOG_LEVEL":"trace"}}'], check=True, capture_output=True)
+time.sleep(1.5)                          # ...someone else changes the object meanwhile...
+try:                                     # ...then the writer saves its stale edit
+    with open(path, "w") as f:
+        f.write(text.replace("LOG_LEVEL: info", "LOG_LEVEL: mine"))
+except OSError as e:
+    print(e.strerror)
+    sys.exit(3)
+PY
+out=$(python3 "$T/editor.py" "$CM" shop 2>&1); rc=$?
+check "a stale write fails" test "$rc" -eq 3
+check "with EBUSY (Device or resource busy)" grep -q "busy" <<<"$out"
+is "$(jp configmap web-config -n shop -o jsonpath='{.data.LOG_LEVEL}')" "trace" "someone else's change is kept"
+check "the conflict is explained in .gitopsfs/errors" grep -q "changed in the cluster since you read" "$MNT/.gitopsfs/errors"
+
+# rm deletes; a Namespace needs --allow-cascade-delete.
+check "rm of a ConfigMap succeeds" rm "$MNT/shop/configmaps/fresh.yaml"
+check "and deletes it from the cluster" wait_for 5 bash -c '! kubectl get configmap fresh -n shop >/dev/null 2>&1'
+out=$(rm "$MNT/_cluster/namespaces/shop.yaml" 2>&1); rc=$?
+check "rm of a Namespace file is refused without --allow-cascade-delete" test "$rc" -ne 0
+check "with a reason" grep -q "allow-cascade-delete" "$MNT/.gitopsfs/errors"
+check "the namespace still exists" kc get namespace shop
+done_testing
