@@ -18,9 +18,9 @@ OPT ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-truncation
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 # FUSE_USE_VERSION is set here and nowhere else.
 DEFS := -D_GNU_SOURCE -DFUSE_USE_VERSION=35 -DGFS_VERSION=\"$(VERSION)\"
-VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(DEFS) -Iinclude $(PKG_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
 LDLIBS = $(PKG_LIBS) -lpthread $(EXTRA_LDFLAGS)
 

@@ -149,16 +149,6 @@ static int gfs_manifest_check(json_t *m, const struct gfs_path_parts *p,
 	return 0;
 }
 
-/* "gitopsfs-redacted:sha256:<16 hex>" of a value, as the renderer shows it. */
-static void gfs_redacted_form(char *out, size_t outsz, const char *value)
-{
-	unsigned char d[32];
-	gfs_sha256(d, value, strlen(value));
-	int n = snprintf(out, outsz, "%s", GFS_REDACTED_PREFIX);
-	for (int i = 0; i < 8 && (size_t)n + 2 < outsz; i++)
-		n += snprintf(out + n, outsz - (size_t)n, "%02x", d[i]);
-}
-
 /* Puts the live value back wherever the file holds the redacted form of
  * it: writing back a redacted Secret keeps its values. */
 static int gfs_secret_restore(json_t *m, const json_t *live)
@@ -175,9 +165,9 @@ static int gfs_secret_restore(json_t *m, const json_t *live)
 			if (!s || strncmp(s, GFS_REDACTED_PREFIX, strlen(GFS_REDACTED_PREFIX)) != 0)
 				continue;
 			const char *lv = gfs_json_str(live_data, key);
-			char form[128];
+			char form[GFS_REDACTED_SIZE];
 			if (lv)
-				gfs_redacted_form(form, sizeof(form), lv);
+				gfs_render_redacted_form(form, lv, strlen(lv));
 			if (!lv || strcmp(form, s) != 0)
 				return gfs_error_set(-EINVAL,
 						     "%s.%s is a redacted value that does not match "
@@ -205,10 +195,27 @@ static int gfs_secret_restore(json_t *m, const json_t *live)
 
 /* Sends the manifest: PUT over the live object, or POST when there is
  * none. On success *answer is the server's object. */
+/* Did the object change only in what the server owns (status,
+ * resourceVersion, managedFields) between `seen` and `fresh`? Then a
+ * conflict on it is no conflict with anyone's edit: a controller wrote
+ * its status, and the write may be retried on the fresh version. */
+static bool gfs_only_server_fields_changed(const json_t *seen, const json_t *fresh)
+{
+	struct gfs_render_opts ro = {.secrets = GFS_SECRETS_SHOW};
+	json_t *a = gfs_render_strip(seen, &ro), *b = gfs_render_strip(fresh, &ro);
+	bool same = a && b && json_equal(a, b);
+	json_decref(a);
+	json_decref(b);
+	return same;
+}
+
 static int gfs_applier_send(struct gfs_applier *a, json_t **answer, const json_t *m,
 			    const struct gfs_resource *r, const struct gfs_path_parts *p,
-			    const char *live_rv)
+			    const json_t *live)
 {
+	const char *live_rv = gfs_json_str(json_object_get(live, "metadata"), "resourceVersion");
+	json_t *fresh = NULL;
+	int conflicts = 0;
 	char url[GFS_PATH_MAX + 256];
 	struct gfs_kube_conn *conn = NULL;
 	json_t *body = json_deep_copy(m);
@@ -234,6 +241,32 @@ static int gfs_applier_send(struct gfs_applier *a, json_t **answer, const json_t
 			break;
 		}
 		json_decref(resp);
+		if (rc == -EBUSY && live && conflicts++ < 3) {
+			/* Re-read: retry only if nobody but the server changed it. */
+			json_t *now = NULL;
+			gfs_resource_url(url, sizeof(url), r, p->ns, p->name);
+			char msg[1024];
+			snprintf(msg, sizeof(msg), "%s", gfs_error_last());
+			if (gfs_kube_request(conn, &now, NULL, "GET", url, NULL, NULL, 0) == 0 &&
+			    gfs_only_server_fields_changed(live, now)) {
+				json_decref(fresh);
+				fresh = now;
+				live_rv = gfs_json_str(json_object_get(fresh, "metadata"),
+						       "resourceVersion");
+				json_object_set_new(json_object_get(body, "metadata"),
+						    "resourceVersion", json_string(live_rv));
+				free(text);
+				text = json_dumps(body, JSON_COMPACT);
+				rc = text ? 0 : -ENOMEM;
+				continue;
+			}
+			json_decref(now);
+			rc = gfs_error_set(-EBUSY,
+					   "someone changed the object in the cluster meanwhile; "
+					   "re-read the file and apply your change again (%s)",
+					   msg);
+			break;
+		}
 		/* A namespace that the same checkout is creating: wait for it
 		 * a little, as the SPEC asks, instead of failing. */
 		if (rc == -ENOENT && !live_rv && strstr(gfs_error_last(), "namespaces") &&
@@ -246,6 +279,7 @@ static int gfs_applier_send(struct gfs_applier *a, json_t **answer, const json_t
 	}
 	if (conn)
 		gfs_applier_conn_put(a, conn);
+	json_decref(fresh);
 	free(text);
 	json_decref(body);
 	return rc;
@@ -285,7 +319,6 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 	if (rc < 0)
 		goto out;
 	/* The writer's view must still be the live one: no lost update. */
-	gfs_applier_cancel_delete(a, path);
 	struct gfs_entry_attr attr;
 	if (gfs_store_stat(a->opts.store, path, &attr) == 0 && expect_version &&
 	    attr.version != expect_version) {
@@ -301,8 +334,8 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 	/* Ignored fields are never applied: they keep their live value. */
 	if (a->opts.filter)
 		gfs_filter_ignore_keep(a->opts.filter, r.dirname, m, live);
-	const char *live_rv = gfs_json_str(json_object_get(live, "metadata"), "resourceVersion");
-	rc = gfs_applier_send(a, &answer, m, &r, p, live_rv);
+	bool existed = live != NULL;
+	rc = gfs_applier_send(a, &answer, m, &r, p, live);
 	if (rc < 0)
 		goto out;
 	rc = gfs_applied_set(a->opts.applied, path, m, answer);
@@ -310,7 +343,7 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 		gfs_warn("%s: applied, but its record was not saved: %s", path, gfs_error_last());
 	/* Show the answer now rather than when the watch brings it. */
 	gfs_store_informer_ops.upsert(a->opts.store, &r, answer);
-	gfs_info("%s: applied (%s)", path, live_rv ? "updated" : "created");
+	gfs_info("%s: applied (%s)", path, existed ? "updated" : "created");
 	rc = 0;
 out:
 	json_decref(answer);
@@ -331,6 +364,9 @@ int gfs_applier_apply(struct gfs_applier *a, const char *path, const char *data,
 		rc = gfs_error_set(-EINVAL, "not an object path");
 		goto out;
 	}
+	/* Any write to a path whose deletion is pending (git's unlink and
+	 * re-create) keeps the object, whatever becomes of the write. */
+	gfs_applier_cancel_delete(a, path);
 	if (len > GFS_MANIFEST_LIMIT) {
 		rc = gfs_error_set(-EFBIG, "manifest larger than %u bytes", GFS_MANIFEST_LIMIT);
 		goto out;
@@ -509,4 +545,13 @@ void gfs_applier_free(struct gfs_applier *a)
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->cond);
 	free(a);
+}
+
+bool gfs_applier_owns(struct gfs_applier *a, const char *path)
+{
+	json_t *m = NULL, *answer = NULL;
+	bool owns = gfs_applied_get(a->opts.applied, path, &m, &answer) == 0;
+	json_decref(m);
+	json_decref(answer);
+	return owns;
 }

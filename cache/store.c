@@ -81,6 +81,7 @@ static struct gfs_node *gfs_node_new(struct gfs_node *parent, const char *name,
 	n->parent = parent;
 	n->is_dir = is_dir;
 	n->ino = gfs_hash64(path, strlen(path)) | 2; /* never 0 or 1 (root) */
+	n->version = 1; /* 0 means "no version" to readers of gfs_entry_attr */
 	n->mode = is_dir ? 0755 : 0644;
 	if (is_dir)
 		n->children = gfs_map_new();

@@ -31,7 +31,13 @@ void gfs_cli_usage(FILE *out)
 	      "  --state-dir DIR       where gitopsfs keeps its clone and ordinary files\n"
 	      "                        (default $XDG_STATE_HOME/gitopsfs/<mountpoint>-<hash>)\n"
 	      "  --branch NAME         branch to check out (default: REPO's default branch)\n"
-	      "  --sync off            direction of the sync thread (only 'off' in this version)\n"
+	      "  --sync MODE           off (default) | commit: every cluster change becomes a commit\n"
+	      "                        | apply: the cluster follows the branch (fetch, apply, heal)\n"
+	      "  --push                commit: push each commit to origin\n"
+	      "  --interval SECONDS    apply: how often origin is fetched (default 30)\n"
+	      "  --prune               apply: delete objects gitopsfs applied that Git no longer has\n"
+	      "  --heal yes|no         apply: put drift back (default yes) or only report it\n"
+	      "  --config FILE         default: .gitopsfs.yaml of the tracked branch\n"
 	      "  --read-only           no writes reach the cluster: every change fails (EROFS)\n"
 	      "  --allow-cascade-delete  let rm of a Namespace or CRD file delete it (and all in it)\n"
 	      "  --timeout SECONDS     how long to wait for the first list (default 60)\n"
@@ -130,9 +136,8 @@ int gfs_cli_parse(struct gfs_cli *cli, int argc, char **argv)
 	    strcmp(cli->secrets, "exclude"))
 		return gfs_cli_fail("--secrets takes redact, show or exclude, not '%s'",
 				    cli->secrets);
-	if (strcmp(cli->sync, "off") != 0)
-		return gfs_cli_fail("--sync %s is not available in this version (only off)",
-				    cli->sync);
+	if (strcmp(cli->sync, "off") && strcmp(cli->sync, "commit") && strcmp(cli->sync, "apply"))
+		return gfs_cli_fail("--sync takes off, commit or apply, not '%s'", cli->sync);
 	return 0;
 }
 

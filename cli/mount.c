@@ -24,6 +24,7 @@
 #include "gfs_errlog.h"
 #include "gfs_fs.h"
 #include "gfs_gitstate.h"
+#include "gfs_sync.h"
 
 struct gfs_mount_ctx {
 	const struct gfs_cli *cli;
@@ -32,6 +33,7 @@ struct gfs_mount_ctx {
 	struct gfs_fs *fs;
 	struct gfs_applied *applied;
 	struct gfs_applier *applier;
+	struct gfs_sync *sync;
 	struct gfs_fs_writer writer;
 	char mountpoint[PATH_MAX];
 	char repo[PATH_MAX];
@@ -58,12 +60,15 @@ static int gfs_mount_status_json(void *payload, struct gfs_buf *out)
 	gfs_iso_time(changed, sizeof(changed), st.last_change_ns ? st.last_change_ns
 								  : m->started_ns);
 	gfs_errlog_last(last_error, sizeof(last_error));
+	struct gfs_sync_status ss = {.last_sync = ""};
+	if (m->sync)
+		gfs_sync_get_status(m->sync, &ss);
 	json_t *j = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:n, s:s?, s:{s:I, s:I, s:I, s:I},"
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s?, s:s?, s:{s:I, s:I, s:I, s:I},"
 		" s:b}",
 		"direction", m->cli->sync, "mountpoint", m->mountpoint, "repo", m->repo,
 		"server", m->cluster.server, "head", gfs_gitstate_head(m->git), "started",
-		started, "stale", st.unhealthy > 0, "last_change", changed, "last_sync",
+		started, "stale", st.unhealthy > 0, "last_change", changed, "last_sync", ss.last_sync[0] ? ss.last_sync : NULL,
 		"last_error", st.unhealthy ? st.last_error : (last_error[0] ? last_error : NULL),
 		"counts", "objects", (json_int_t)st.objects, "resources",
 		(json_int_t)st.resources, "failing_watches", (json_int_t)st.unhealthy,
@@ -238,6 +243,20 @@ static int gfs_mount_setup(struct gfs_mount_ctx *m)
 	rc = gfs_fs_new(&m->fs, &fo);
 	if (rc < 0)
 		return rc;
+	if (strcmp(m->cli->sync, "commit") == 0) {
+		struct gfs_sync_opts so = {
+			.direction = GFS_SYNC_COMMIT,
+			.gitdir = gfs_gitstate_gitdir(m->git),
+			.state_dir = m->state_dir,
+			.branch = m->cli->branch,
+			.push = m->cli->push,
+			.store = m->cluster.store,
+			.filter = m->cluster.filter,
+		};
+		rc = gfs_sync_new(&m->sync, &so);
+		if (rc < 0)
+			return rc;
+	}
 	rc = gfs_cluster_start(&m->cluster, m->cli);
 	if (rc < 0)
 		return rc;
@@ -255,6 +274,8 @@ static int gfs_mount_setup(struct gfs_mount_ctx *m)
 	rc = gfs_gitstate_prepare(m->git, m->cluster.store);
 	if (rc < 0)
 		return rc;
+	if (m->sync)
+		gfs_sync_ready(m->sync);
 	return gfs_fs_mount(m->fs, m->mountpoint);
 }
 
@@ -292,6 +313,7 @@ int gfs_cmd_mount(struct gfs_cli *cli)
 	 * then stop watching. */
 	gfs_applier_free(m.applier);
 	gfs_cluster_stop(&m.cluster);
+	gfs_sync_free(m.sync); /* after the informers: nothing reaches it now */
 	gfs_fs_free(m.fs);
 	gfs_applied_free(m.applied);
 	gfs_gitstate_free(m.git);

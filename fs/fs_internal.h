@@ -26,6 +26,9 @@ void gfs_inodes_free(struct gfs_inodes *t);
 int gfs_inodes_remember(struct gfs_inodes *t, uint64_t ino, const char *path);
 /* The kernel dropped n references; the entry goes at zero. */
 void gfs_inodes_forget(struct gfs_inodes *t, uint64_t ino, uint64_t n);
+/* After a rename the kernel keeps src's inodes under the new name: they
+ * (and, for a directory, everything below) now stand for dst. */
+void gfs_inodes_rename(struct gfs_inodes *t, const char *src, const char *dst);
 /* Copies ino's path into out; -ENOENT for an id the kernel cannot hold. */
 int gfs_inodes_path(struct gfs_inodes *t, uint64_t ino, char *out, size_t outsz);
 bool gfs_inodes_known(struct gfs_inodes *t, uint64_t ino);
@@ -51,6 +54,9 @@ int gfs_notifier_start(struct gfs_notifier **out, struct fuse_session *se,
 void gfs_notifier_change(void *payload, const char *path, enum gfs_entry_type type,
 			 enum gfs_change change);
 void gfs_notifier_stop(struct gfs_notifier *n);
+/* Queues the invalidation of one directory entry (after a rename, so the
+ * kernel looks the name up again). */
+void gfs_notifier_forget_entry(struct gfs_notifier *n, const char *path);
 
 /* ---- what a path shows (ops.c) ------------------------------------------ */
 
@@ -86,6 +92,7 @@ struct gfs_open {
 	int fd;                /* local files */
 	bool writable;         /* an object file opened for writing */
 	bool dirty;            /* wbuf holds bytes not applied yet */
+	bool written;          /* write() or truncate since the last apply */
 	bool pending;          /* registered in gfs_fs.pending */
 	uint64_t expect_version;
 	struct gfs_buf wbuf;

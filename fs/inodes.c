@@ -196,3 +196,31 @@ uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid)
 	pthread_mutex_unlock(&t->lock);
 	return v;
 }
+
+struct gfs_rename_ctx {
+	const char *src, *dst;
+	size_t src_len;
+};
+
+static int gfs_inodes_rename_one(const char *key, void *value, void *payload)
+{
+	struct gfs_rename_ctx *c = payload;
+	struct gfs_inode *i = value;
+	if (strncmp(i->path, c->src, c->src_len) != 0 ||
+	    (i->path[c->src_len] != '\0' && i->path[c->src_len] != '/'))
+		return 0;
+	char *moved = NULL;
+	if (asprintf(&moved, "%s%s", c->dst, i->path + c->src_len) < 0)
+		return 0; /* keeps the old path: the entry invalidation fixes it */
+	free(i->path);
+	i->path = moved;
+	return 0;
+}
+
+void gfs_inodes_rename(struct gfs_inodes *t, const char *src, const char *dst)
+{
+	struct gfs_rename_ctx c = {src, dst, strlen(src)};
+	pthread_mutex_lock(&t->lock);
+	gfs_map_foreach(t->map, gfs_inodes_rename_one, &c);
+	pthread_mutex_unlock(&t->lock);
+}

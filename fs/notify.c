@@ -15,6 +15,10 @@
 #include "fs_internal.h"
 #include "gfs_path.h"
 
+/* GFS_CHANGE_REMOVED/ADDED invalidate the entry and the parent listing,
+ * MODIFIED the inode; ENTRY_ONLY just the entry. */
+#define GFS_CHANGE_ENTRY_ONLY ((enum gfs_change)100)
+
 struct gfs_change_item {
 	struct gfs_change_item *next;
 	enum gfs_change change;
@@ -61,6 +65,8 @@ static void gfs_notifier_send(struct gfs_notifier *n, struct gfs_change_item *it
 	if (it->change != GFS_CHANGE_MODIFIED) {
 		gfs_notifier_inval_entry(n, it->path);
 	}
+	if (it->change == GFS_CHANGE_ENTRY_ONLY)
+		return;
 	if (gfs_inodes_known(n->inodes, ino)) {
 		int rc = fuse_lowlevel_notify_inval_inode(n->se, ino, 0, 0);
 		if (rc < 0 && rc != -ENOENT && rc != -ENODEV)
@@ -149,4 +155,9 @@ void gfs_notifier_stop(struct gfs_notifier *n)
 	pthread_mutex_destroy(&n->lock);
 	pthread_cond_destroy(&n->cond);
 	free(n);
+}
+
+void gfs_notifier_forget_entry(struct gfs_notifier *n, const char *path)
+{
+	gfs_notifier_change(n, path, GFS_ENTRY_FILE, GFS_CHANGE_ENTRY_ONLY);
 }

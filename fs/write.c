@@ -138,6 +138,7 @@ static int gfs_write_apply(struct gfs_fs *fs, struct gfs_open *of)
 		return 0;
 	const struct gfs_fs_writer *w = fs->opts.writer;
 	of->dirty = false;
+	of->written = false;
 	int rc = w->apply(w->payload, of->path, of->wbuf.data ? of->wbuf.data : "",
 			  of->wbuf.len, of->expect_version);
 	gfs_error_note(fs, of->path, rc < 0 ? gfs_error_last() : NULL);
@@ -340,14 +341,18 @@ void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	of->dirty = true;
+	of->dirty = of->written = true;
 	fuse_reply_write(req, size);
 }
 
+/* Every close() of a descriptor flushes, including the copies a shell
+ * closes while setting up a redirection before anything is written: only
+ * bytes actually written are applied here; a file opened with O_TRUNC or
+ * created and never written is applied (and refused) at release. */
 void gfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gfs_open *of = (struct gfs_open *)(uintptr_t)fi->fh;
-	int rc = gfs_write_apply(gfs_req_fs(req), of);
+	int rc = of->written ? gfs_write_apply(gfs_req_fs(req), of) : 0;
 	fuse_reply_err(req, -rc);
 }
 
@@ -429,7 +434,7 @@ void gfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_se
 				of->wbuf.len = (size_t)attr->st_size;
 			else
 				rc = gfs_buf_write_at(&of->wbuf, (size_t)attr->st_size, "", 0);
-			of->dirty = true;
+			of->dirty = of->written = true;
 		} else if ((uint64_t)attr->st_size != (uint64_t)r.st.st_size) {
 			rc = -EINVAL;
 		}
@@ -638,6 +643,14 @@ void gfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		/* Object to object would change its name: copy and delete
 		 * instead (mv does that on EXDEV). */
 		rc = -EXDEV;
+	}
+	if (rc == 0) {
+		/* The kernel now holds src's inode under dst's name: make
+		 * that inode stand for dst, and have the kernel look both
+		 * names up again. */
+		gfs_inodes_rename(fs->inodes, src, dst);
+		gfs_notifier_forget_entry(fs->notifier, dst);
+		gfs_notifier_forget_entry(fs->notifier, src);
 	}
 out:
 	fuse_reply_err(req, -rc);

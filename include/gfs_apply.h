@@ -63,6 +63,9 @@ int gfs_applier_apply(struct gfs_applier *a, const char *path, const char *data,
 /* Schedules deletion of the object at path (see above). */
 int gfs_applier_delete(struct gfs_applier *a, const char *path);
 
+/* Did gitopsfs apply the object at path (and so may prune it)? */
+bool gfs_applier_owns(struct gfs_applier *a, const char *path);
+
 /* The store prepare hook that renders applied objects without the
  * server's defaults (payload = the gfs_applied). */
 json_t *gfs_applier_prepare(void *payload, const char *path, const json_t *obj);

@@ -27,6 +27,11 @@ enum gfs_secrets_mode {
  * unchanged Secret renders the same bytes; it is truncated so that it
  * identifies a change without being a usable fingerprint of the value. */
 #define GFS_REDACTED_PREFIX "gitopsfs-redacted:sha256:"
+#define GFS_REDACTED_SIZE (sizeof(GFS_REDACTED_PREFIX) + 16) /* with the NUL */
+
+/* Writes the redacted form of a value (prefix + 16 hex digits). A value
+ * already in that form is shown as it is by the renderer. */
+void gfs_render_redacted_form(char out[GFS_REDACTED_SIZE], const char *value, size_t len);
 
 struct gfs_render_opts {
 	enum gfs_secrets_mode secrets;

@@ -22,17 +22,17 @@
 /* A normal request that moves no byte for this long is dead. A big list
  * can take the server a while to start sending, hence not shorter. */
 #define KUBE_LOW_SPEED_SECONDS 60L
-#define KUBE_TOKEN_FILE_MAX (1u << 20)
+#define KUBE_TOKEN_FILE_MAX    (1u << 20)
 /* An exec credential is renewed this long before it expires. */
 #define KUBE_EXEC_MARGIN_NS (10LL * 1000000000)
 
 struct gfs_kube_client {
 	/* Immutable after gfs_kube_client_new. */
-	char *server;      /* as configured, for messages */
-	char *url_base;    /* server, with its host replaced by tls_server_name */
+	char *server;   /* as configured, for messages */
+	char *url_base; /* server, with its host replaced by tls_server_name */
 	struct curl_slist *connect_to; /* "tlsname:port:host:port" or NULL */
-	char *host_header; /* "Host: host:port" when connect_to is set */
-	char *user;        /* kubeconfig user name, for messages */
+	char *host_header;             /* "Host: host:port" when connect_to is set */
+	char *user;                    /* kubeconfig user name, for messages */
 	bool insecure;
 	char *ca_pem;
 	size_t ca_len;
@@ -48,11 +48,11 @@ struct gfs_kube_client {
 	/* Guards the credential caches below. Held while the exec plugin runs,
 	 * so that threads needing a fresh credential at once run it once. */
 	pthread_mutex_t lock;
-	char *file_token;        /* last token read from token_file (secret) */
-	struct stat file_stat;   /* token_file's identity when it was read */
+	char *file_token;               /* last token read from token_file (secret) */
+	struct stat file_stat;          /* token_file's identity when it was read */
 	struct gfs_exec_cred exec_cred; /* valid when exec_valid */
 	bool exec_valid;
-	unsigned exec_gen;       /* bumped whenever exec_cred is dropped */
+	unsigned exec_gen; /* bumped whenever exec_cred is dropped */
 };
 
 /* What one transfer authenticates with: copies, wiped after use. */
@@ -110,13 +110,23 @@ static const char *kube_status_text(long status)
 		long code;
 		const char *text;
 	} texts[] = {
-		{400, "Bad Request"}, {401, "Unauthorized"}, {403, "Forbidden"},
-		{404, "Not Found"}, {405, "Method Not Allowed"}, {406, "Not Acceptable"},
-		{409, "Conflict"}, {410, "Gone"}, {413, "Request Entity Too Large"},
-		{415, "Unsupported Media Type"}, {422, "Unprocessable Entity"},
-		{429, "Too Many Requests"}, {500, "Internal Server Error"},
-		{501, "Not Implemented"}, {502, "Bad Gateway"},
-		{503, "Service Unavailable"}, {504, "Gateway Timeout"},
+	    {400, "Bad Request"},
+	    {401, "Unauthorized"},
+	    {403, "Forbidden"},
+	    {404, "Not Found"},
+	    {405, "Method Not Allowed"},
+	    {406, "Not Acceptable"},
+	    {409, "Conflict"},
+	    {410, "Gone"},
+	    {413, "Request Entity Too Large"},
+	    {415, "Unsupported Media Type"},
+	    {422, "Unprocessable Entity"},
+	    {429, "Too Many Requests"},
+	    {500, "Internal Server Error"},
+	    {501, "Not Implemented"},
+	    {502, "Bad Gateway"},
+	    {503, "Service Unavailable"},
+	    {504, "Gateway Timeout"},
 	};
 	for (size_t i = 0; i < GFS_ARRAY_SIZE(texts); i++)
 		if (texts[i].code == status)
@@ -135,9 +145,9 @@ int gfs_kube_status_error(const struct gfs_kube_conn *conn, const char *method,
 	if (status == 401)
 		hint = "; the server rejected the credentials (expired token? "
 		       "check the user in the kubeconfig)";
-	return gfs_error_set(err, "%s %.*s: %ld %s%s%s%s", method, plen, path,
-			     status, kube_status_text(status), msg ? ": " : "",
-			     msg ? msg : "", hint);
+	return gfs_error_set(err, "%s %.*s: %ld %s%s%s%s", method, plen, path, status,
+			     kube_status_text(status), msg ? ": " : "", msg ? msg : "",
+			     hint);
 }
 
 int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf)
@@ -145,24 +155,31 @@ int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf)
 	const char *detail = errbuf && *errbuf ? errbuf : curl_easy_strerror(code);
 	switch (code) {
 	case CURLE_COULDNT_CONNECT:
-		return gfs_error_set(-ECONNREFUSED, "cannot reach %s: %s", server, detail);
+		return gfs_error_set(-ECONNREFUSED, "cannot reach %s: %s", server,
+				     detail);
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		return gfs_error_set(-EHOSTUNREACH, "cannot reach %s: %s; check the "
-				     "server name in the kubeconfig", server, detail);
+		return gfs_error_set(-EHOSTUNREACH,
+				     "cannot reach %s: %s; check the "
+				     "server name in the kubeconfig",
+				     server, detail);
 	case CURLE_OPERATION_TIMEDOUT:
 		return gfs_error_set(-ETIMEDOUT, "%s: timed out: %s", server, detail);
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
-		return gfs_error_set(-EPROTO, "TLS with %s: the server's certificate "
+		return gfs_error_set(-EPROTO,
+				     "TLS with %s: the server's certificate "
 				     "is not trusted: %s; check certificate-"
 				     "authority(-data) and tls-server-name in the "
-				     "kubeconfig", server, detail);
+				     "kubeconfig",
+				     server, detail);
 	case CURLE_SSL_CERTPROBLEM:
-		return gfs_error_set(-EPROTO, "TLS with %s: bad client certificate: "
+		return gfs_error_set(-EPROTO,
+				     "TLS with %s: bad client certificate: "
 				     "%s; check client-certificate and client-key in "
-				     "the kubeconfig", server, detail);
+				     "the kubeconfig",
+				     server, detail);
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CIPHER:
 	case CURLE_SSL_ENGINE_NOTFOUND:
@@ -182,7 +199,8 @@ int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf)
 		return gfs_error_set(-ECONNRESET, "connection to %s lost: %s", server,
 				     detail);
 	case CURLE_WEIRD_SERVER_REPLY:
-		return gfs_error_set(-EPROTO, "%s answered something that is not "
+		return gfs_error_set(-EPROTO,
+				     "%s answered something that is not "
 				     "HTTP: %s (http:// for an https server?)",
 				     server, detail);
 	case CURLE_ABORTED_BY_CALLBACK:
@@ -191,8 +209,10 @@ int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf)
 		return gfs_error_set(-ENOMEM, "out of memory");
 	case CURLE_URL_MALFORMAT:
 	case CURLE_UNSUPPORTED_PROTOCOL:
-		return gfs_error_set(-EINVAL, "server URL %s is not valid: %s; fix "
-				     "clusters[].cluster.server", server, detail);
+		return gfs_error_set(-EINVAL,
+				     "server URL %s is not valid: %s; fix "
+				     "clusters[].cluster.server",
+				     server, detail);
 	default:
 		return gfs_error_set(-EIO, "request to %s failed: %s", server, detail);
 	}
@@ -251,14 +271,16 @@ static int kube_client_tls_name(struct gfs_kube_client *c, const char *tls_name)
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
 	    curl_url_set(u, CURLUPART_HOST, tls_name, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
-		rc = gfs_error_set(-EINVAL, "server URL %s or tls-server-name %s is "
-				   "not valid", c->server, tls_name);
+		rc = gfs_error_set(-EINVAL,
+				   "server URL %s or tls-server-name %s is "
+				   "not valid",
+				   c->server, tls_name);
 		goto out;
 	}
 	free(c->url_base);
 	c->url_base = strdup(url);
-	if (!c->url_base || asprintf(&entry, "%s:%s:%s:%s", tls_name, port, host,
-				     port) < 0 ||
+	if (!c->url_base ||
+	    asprintf(&entry, "%s:%s:%s:%s", tls_name, port, host, port) < 0 ||
 	    !(c->connect_to = curl_slist_append(NULL, entry)) ||
 	    asprintf(&c->host_header, "Host: %s:%s", host, port) < 0) {
 		c->host_header = NULL;
@@ -278,8 +300,7 @@ out:
 	return rc;
 }
 
-static int kube_client_copy(struct gfs_kube_client *c,
-			    const struct gfs_kube_creds *cr)
+static int kube_client_copy(struct gfs_kube_client *c, const struct gfs_kube_creds *cr)
 {
 	c->server = strdup(cr->server);
 	c->url_base = strdup(cr->server);
@@ -293,10 +314,9 @@ static int kube_client_copy(struct gfs_kube_client *c,
 	c->key_len = cr->key_pem_len;
 	c->token = gfs_strdup(cr->token);
 	c->token_file = gfs_strdup(cr->token_file);
-	if (!c->server || !c->url_base || !c->user ||
-	    (cr->ca_pem && !c->ca_pem) || (cr->cert_pem && !c->cert_pem) ||
-	    (cr->key_pem && !c->key_pem) || (cr->token && !c->token) ||
-	    (cr->token_file && !c->token_file))
+	if (!c->server || !c->url_base || !c->user || (cr->ca_pem && !c->ca_pem) ||
+	    (cr->cert_pem && !c->cert_pem) || (cr->key_pem && !c->key_pem) ||
+	    (cr->token && !c->token) || (cr->token_file && !c->token_file))
 		return gfs_error_set(-ENOMEM, "out of memory");
 	if (cr->exec.command) {
 		c->exec.command = strdup(cr->exec.command);
@@ -312,8 +332,7 @@ static int kube_client_copy(struct gfs_kube_client *c,
 	return 0;
 }
 
-int gfs_kube_client_new(struct gfs_kube_client **out,
-			const struct gfs_kube_creds *creds)
+int gfs_kube_client_new(struct gfs_kube_client **out, const struct gfs_kube_creds *creds)
 {
 	pthread_once(&curl_once, kube_curl_init);
 	if (curl_init_result != CURLE_OK)
@@ -390,8 +409,10 @@ static int kube_token_file_refresh(struct gfs_kube_client *c)
 	if (rc < 0) {
 		if (c->file_token)
 			return 0;
-		return gfs_error_set(rc == -EFBIG ? -EACCES : rc, "token file %s: "
-				     "%s", c->token_file, strerror(-rc));
+		return gfs_error_set(rc == -EFBIG ? -EACCES : rc,
+				     "token file %s: "
+				     "%s",
+				     c->token_file, strerror(-rc));
 	}
 	while (len > 0 && strchr(" \t\r\n", data[len - 1]))
 		data[--len] = '\0';
@@ -405,8 +426,9 @@ static int kube_token_file_refresh(struct gfs_kube_client *c)
  * expired. Called with c->lock held. */
 static int kube_exec_refresh(struct gfs_kube_client *c)
 {
-	if (c->exec_valid && (c->exec_cred.expiry_ns == 0 ||
-			      gfs_now_ns() < c->exec_cred.expiry_ns - KUBE_EXEC_MARGIN_NS))
+	if (c->exec_valid &&
+	    (c->exec_cred.expiry_ns == 0 ||
+	     gfs_now_ns() < c->exec_cred.expiry_ns - KUBE_EXEC_MARGIN_NS))
 		return 0;
 	struct gfs_exec_cred fresh = {0};
 	int rc = gfs_exec_cred_run(&fresh, &c->exec, c->user);
@@ -675,8 +697,7 @@ out:
 
 /* ---- requests ------------------------------------------------------------------ */
 
-static void kube_body_setup(CURL *curl, const char *method, const char *body,
-			    size_t len)
+static void kube_body_setup(CURL *curl, const char *method, const char *body, size_t len)
 {
 	if (!body && strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0)
 		body = ""; /* POST/PUT/PATCH always carry a body, maybe empty */
@@ -688,8 +709,8 @@ static void kube_body_setup(CURL *curl, const char *method, const char *body,
 
 /* One attempt. Returns the transport result as -errno (the HTTP status
  * is judged by the caller). */
-static int kube_perform(struct gfs_kube_conn *conn, long *status,
-			const char *method, const char *path)
+static int kube_perform(struct gfs_kube_conn *conn, long *status, const char *method,
+			const char *path)
 {
 	CURLcode cc = curl_easy_perform(conn->curl);
 	*status = 0;
@@ -698,18 +719,19 @@ static int kube_perform(struct gfs_kube_conn *conn, long *status,
 		return 0;
 	int plen = (int)strcspn(path, "?");
 	if (conn->body_overflow)
-		return gfs_error_set(-EFBIG, "%s %.*s: the answer is larger than "
-				     "%u MiB", method, plen, path,
-				     GFS_KUBE_MAX_BODY >> 20);
+		return gfs_error_set(-EFBIG,
+				     "%s %.*s: the answer is larger than "
+				     "%u MiB",
+				     method, plen, path, GFS_KUBE_MAX_BODY >> 20);
 	if (cc == CURLE_ABORTED_BY_CALLBACK && gfs_kube_conn_stopping(conn))
-		return gfs_error_set(-ECANCELED, "%s %.*s: cancelled (stopping)",
-				     method, plen, path);
+		return gfs_error_set(-ECANCELED, "%s %.*s: cancelled (stopping)", method,
+				     plen, path);
 	return gfs_kube_curl_errno(cc, conn->client->server, conn->errbuf);
 }
 
 int gfs_kube_request(struct gfs_kube_conn *conn, json_t **out, long *status,
-		     const char *method, const char *path,
-		     const char *content_type, const char *body, size_t body_len)
+		     const char *method, const char *path, const char *content_type,
+		     const char *body, size_t body_len)
 {
 	long code = 0;
 	unsigned gen = 0;
@@ -718,8 +740,7 @@ int gfs_kube_request(struct gfs_kube_conn *conn, json_t **out, long *status,
 	if (out)
 		*out = NULL;
 	for (int attempt = 0;; attempt++) {
-		rc = gfs_kube_conn_prepare(conn, method, path, content_type, false,
-					   &gen);
+		rc = gfs_kube_conn_prepare(conn, method, path, content_type, false, &gen);
 		if (rc < 0)
 			goto out;
 		kube_body_setup(conn->curl, method, body, body_len);
@@ -736,9 +757,9 @@ int gfs_kube_request(struct gfs_kube_conn *conn, json_t **out, long *status,
 	gfs_debug("%s %.*s: %ld", method, (int)strcspn(path, "?"), path, code);
 	if (conn->body.len)
 		doc = json_loadb(conn->body.data, conn->body.len, 0, NULL);
-	rc = code >= 200 && code < 300 ? 0
-				       : gfs_kube_status_error(conn, method, path,
-							       code, doc);
+	rc = code >= 200 && code < 300
+		 ? 0
+		 : gfs_kube_status_error(conn, method, path, code, doc);
 	if (out) {
 		*out = doc;
 		doc = NULL;

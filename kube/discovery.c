@@ -66,13 +66,13 @@ void gfs_resource_release(struct gfs_resource *r)
 int gfs_resource_copy(struct gfs_resource *dst, const struct gfs_resource *src)
 {
 	struct gfs_resource r = {
-		.group = gfs_strdup(src->group),
-		.version = gfs_strdup(src->version),
-		.resource = gfs_strdup(src->resource),
-		.kind = gfs_strdup(src->kind),
-		.namespaced = src->namespaced,
-		.dirname = gfs_strdup(src->dirname),
-		.api_path = gfs_strdup(src->api_path),
+	    .group = gfs_strdup(src->group),
+	    .version = gfs_strdup(src->version),
+	    .resource = gfs_strdup(src->resource),
+	    .kind = gfs_strdup(src->kind),
+	    .namespaced = src->namespaced,
+	    .dirname = gfs_strdup(src->dirname),
+	    .api_path = gfs_strdup(src->api_path),
 	};
 	if (!r.group || !r.version || !r.resource || !r.kind || !r.dirname ||
 	    !r.api_path) {
@@ -99,8 +99,8 @@ static int resource_cmp(const void *a, const void *b)
 	return strcmp(x->dirname, y->dirname);
 }
 
-const struct gfs_resource *
-gfs_resource_list_find(const struct gfs_resource_list *l, const char *dirname)
+const struct gfs_resource *gfs_resource_list_find(const struct gfs_resource_list *l,
+						  const char *dirname)
 {
 	struct gfs_resource key = {.dirname = (char *)dirname};
 	if (!l || !l->count)
@@ -108,9 +108,9 @@ gfs_resource_list_find(const struct gfs_resource_list *l, const char *dirname)
 	return bsearch(&key, l->items, l->count, sizeof(key), resource_cmp);
 }
 
-const struct gfs_resource *
-gfs_resource_list_find_kind(const struct gfs_resource_list *l,
-			    const char *api_version, const char *kind)
+const struct gfs_resource *gfs_resource_list_find_kind(const struct gfs_resource_list *l,
+						       const char *api_version,
+						       const char *kind)
 {
 	const char *slash = api_version ? strchr(api_version, '/') : NULL;
 	size_t glen = slash ? (size_t)(slash - api_version) : 0;
@@ -130,7 +130,8 @@ static bool verbs_allow_list_watch(const json_t *verbs)
 	bool list = false, watch = false;
 	size_t i;
 	const json_t *v;
-	json_array_foreach(verbs, i, v) {
+	json_array_foreach(verbs, i, v)
+	{
 		const char *s = json_string_value(v);
 		list = list || (s && strcmp(s, "list") == 0);
 		watch = watch || (s && strcmp(s, "watch") == 0);
@@ -170,8 +171,8 @@ static int disco_add(struct disco *d, const char *group, const char *version,
 		r->dirname = strdup(name);
 	}
 	l->count++; /* counted even when half-built, so that free sees it */
-	if (!r->group || !r->version || !r->resource || !r->kind ||
-	    !r->api_path || !r->dirname)
+	if (!r->group || !r->version || !r->resource || !r->kind || !r->api_path ||
+	    !r->dirname)
 		return gfs_error_set(-ENOMEM, "out of memory");
 	return 0;
 }
@@ -187,7 +188,8 @@ static int disco_group_version(struct disco *d, struct gfs_kube_conn *conn,
 	int rc = gfs_kube_request(conn, &doc, NULL, "GET", api_path, NULL, NULL, 0);
 	if (rc < 0)
 		goto out;
-	json_array_foreach(json_object_get(doc, "resources"), i, res) {
+	json_array_foreach(json_object_get(doc, "resources"), i, res)
+	{
 		rc = disco_add(d, group, version, api_path, res);
 		if (rc < 0)
 			goto out;
@@ -204,7 +206,8 @@ static int disco_core(struct disco *d, struct gfs_kube_conn *conn)
 	if (rc < 0)
 		goto out;
 	/* The core group has only ever had v1; take what the server lists. */
-	const char *v = json_string_value(json_array_get(json_object_get(doc, "versions"), 0));
+	const char *v =
+	    json_string_value(json_array_get(json_object_get(doc, "versions"), 0));
 	char path[128];
 	snprintf(path, sizeof(path), "/api/%s", v ? v : "v1");
 	rc = disco_group_version(d, conn, "", v ? v : "v1", path);
@@ -216,8 +219,7 @@ out:
 /* One group of /apis at its preferred version. A group that fails is
  * skipped with a warning (an aggregated API whose backend is down must not
  * take everything with it); only cancellation and memory errors stop. */
-static int disco_group(struct disco *d, struct gfs_kube_conn *conn,
-		       const json_t *g)
+static int disco_group(struct disco *d, struct gfs_kube_conn *conn, const json_t *g)
 {
 	const char *name = json_string_value(json_object_get(g, "name"));
 	const json_t *pv = json_object_get(g, "preferredVersion");
@@ -250,7 +252,8 @@ static int disco_groups(struct disco *d, struct gfs_kube_conn *conn)
 	int rc = gfs_kube_request(conn, &doc, NULL, "GET", "/apis", NULL, NULL, 0);
 	if (rc < 0)
 		goto out;
-	json_array_foreach(json_object_get(doc, "groups"), i, g) {
+	json_array_foreach(json_object_get(doc, "groups"), i, g)
+	{
 		rc = disco_group(d, conn, g);
 		if (rc < 0)
 			goto out;
@@ -274,8 +277,7 @@ int gfs_discovery_run_ex(struct gfs_resource_list **out, char ***failed_groups,
 	if (rc < 0)
 		goto out;
 	if (d.list->count)
-		qsort(d.list->items, d.list->count, sizeof(*d.list->items),
-		      resource_cmp);
+		qsort(d.list->items, d.list->count, sizeof(*d.list->items), resource_cmp);
 	*out = d.list;
 	d.list = NULL;
 	if (failed_groups) {

@@ -77,23 +77,29 @@ static int exec_status_fill(struct gfs_exec_cred *c, const json_t *st,
 			    const char *command)
 {
 	const char *token = json_string_value(json_object_get(st, "token"));
-	const char *cert = json_string_value(json_object_get(st, "clientCertificateData"));
+	const char *cert =
+	    json_string_value(json_object_get(st, "clientCertificateData"));
 	const char *key = json_string_value(json_object_get(st, "clientKeyData"));
 	const char *exp = json_string_value(json_object_get(st, "expirationTimestamp"));
 	if (!token && !(cert && key))
-		return gfs_error_set(-EACCES, "exec plugin %s: its ExecCredential "
+		return gfs_error_set(-EACCES,
+				     "exec plugin %s: its ExecCredential "
 				     "has neither status.token nor both "
 				     "status.clientCertificateData and "
-				     "clientKeyData", command);
+				     "clientKeyData",
+				     command);
 	if (!cert != !key)
-		return gfs_error_set(-EACCES, "exec plugin %s: its ExecCredential "
+		return gfs_error_set(-EACCES,
+				     "exec plugin %s: its ExecCredential "
 				     "has a client %s without the matching %s",
 				     command, cert ? "certificate" : "key",
 				     cert ? "key" : "certificate");
 	if (exp && gfs_rfc3339_parse(&c->expiry_ns, exp) < 0)
-		return gfs_error_set(-EACCES, "exec plugin %s: bad "
+		return gfs_error_set(-EACCES,
+				     "exec plugin %s: bad "
 				     "status.expirationTimestamp \"%s\" (want "
-				     "RFC 3339)", command, exp);
+				     "RFC 3339)",
+				     command, exp);
 	c->token = gfs_strdup(token);
 	c->cert_pem = gfs_strdup(cert);
 	c->key_pem = gfs_strdup(key);
@@ -112,22 +118,27 @@ int gfs_exec_cred_parse(struct gfs_exec_cred *out, const char *json, size_t len,
 	int rc = 0;
 	/* The parse error text could quote the output: not used on purpose. */
 	if (!json_is_object(root)) {
-		rc = gfs_error_set(-EACCES, "exec plugin %s: its output is not an "
-				   "ExecCredential JSON object", command);
+		rc = gfs_error_set(-EACCES,
+				   "exec plugin %s: its output is not an "
+				   "ExecCredential JSON object",
+				   command);
 		goto out;
 	}
 	const char *kind = json_string_value(json_object_get(root, "kind"));
 	const char *api = json_string_value(json_object_get(root, "apiVersion"));
 	if (!kind || strcmp(kind, "ExecCredential") != 0) {
-		rc = gfs_error_set(-EACCES, "exec plugin %s: printed kind \"%s\", "
-				   "not ExecCredential", command, kind ? kind : "");
+		rc = gfs_error_set(-EACCES,
+				   "exec plugin %s: printed kind \"%s\", "
+				   "not ExecCredential",
+				   command, kind ? kind : "");
 		goto out;
 	}
 	if (!api || strcmp(api, want_api_version) != 0) {
-		rc = gfs_error_set(-EACCES, "exec plugin %s: printed apiVersion "
+		rc = gfs_error_set(-EACCES,
+				   "exec plugin %s: printed apiVersion "
 				   "\"%s\" but the kubeconfig asks for \"%s\"; fix "
-				   "exec.apiVersion", command, api ? api : "",
-				   want_api_version);
+				   "exec.apiVersion",
+				   command, api ? api : "", want_api_version);
 		goto out;
 	}
 	rc = exec_status_fill(&c, json_object_get(root, "status"), command);
@@ -165,9 +176,11 @@ static char **exec_envp(const struct gfs_kube_exec *x, char **info)
 	while (x->env && x->env[m])
 		m++;
 	char **envp = calloc(n + m + 2, sizeof(*envp));
-	if (!envp || asprintf(info, "KUBERNETES_EXEC_INFO={\"apiVersion\":\"%s\","
+	if (!envp || asprintf(info,
+			      "KUBERNETES_EXEC_INFO={\"apiVersion\":\"%s\","
 			      "\"kind\":\"ExecCredential\",\"spec\":"
-			      "{\"interactive\":false}}", x->api_version) < 0) {
+			      "{\"interactive\":false}}",
+			      x->api_version) < 0) {
 		free(envp);
 		*info = NULL;
 		return NULL;
@@ -212,8 +225,7 @@ static int exec_drain(int fd, struct gfs_buf *b, bool drop_overflow)
 
 /* Collects the child's stdout and stderr until both close or the
  * deadline passes (-ETIMEDOUT). */
-static int exec_collect(int out_fd, int err_fd, struct gfs_buf *out,
-			struct gfs_buf *err)
+static int exec_collect(int out_fd, int err_fd, struct gfs_buf *out, struct gfs_buf *err)
 {
 	int64_t deadline = gfs_monotonic_ms() + GFS_EXEC_TIMEOUT_MS;
 	struct pollfd pf[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
@@ -254,8 +266,7 @@ static const char *exec_stderr_tail(struct gfs_buf *err)
 	return *s ? s : "(no output on stderr)";
 }
 
-static int exec_spawn(pid_t *pid, const struct gfs_kube_exec *x, int out_w,
-		      int err_w)
+static int exec_spawn(pid_t *pid, const struct gfs_kube_exec *x, int out_w, int err_w)
 {
 	posix_spawn_file_actions_t fa;
 	char *info = NULL;
@@ -310,10 +321,13 @@ int gfs_exec_cred_run(struct gfs_exec_cred *out, const struct gfs_kube_exec *x,
 	rc = exec_spawn(&pid, x, po[1], pe[1]);
 	if (rc < 0) {
 		pid = -1;
-		gfs_error_set(rc, "exec plugin %s for user \"%s\": cannot run it: "
-			      "%s%s", x->command, user ? user : "", strerror(-rc),
+		gfs_error_set(rc,
+			      "exec plugin %s for user \"%s\": cannot run it: "
+			      "%s%s",
+			      x->command, user ? user : "", strerror(-rc),
 			      rc == -ENOENT ? "; install it or fix exec.command "
-					      "in the kubeconfig" : "");
+					      "in the kubeconfig"
+					    : "");
 		goto out;
 	}
 	close(po[1]);
@@ -323,17 +337,22 @@ int gfs_exec_cred_run(struct gfs_exec_cred *out, const struct gfs_kube_exec *x,
 	int status = exec_reap(pid, rc < 0);
 	pid = -1;
 	if (rc == -ETIMEDOUT) {
-		gfs_error_set(rc, "exec plugin %s for user \"%s\": no answer "
-			      "within %d s; killed", x->command, user ? user : "",
-			      GFS_EXEC_TIMEOUT_MS / 1000);
+		gfs_error_set(rc,
+			      "exec plugin %s for user \"%s\": no answer "
+			      "within %d s; killed",
+			      x->command, user ? user : "", GFS_EXEC_TIMEOUT_MS / 1000);
 	} else if (rc < 0) {
-		gfs_error_set(rc == -EFBIG ? -EACCES : rc, "exec plugin %s: reading "
-			      "its output: %s", x->command, strerror(-rc));
+		gfs_error_set(rc == -EFBIG ? -EACCES : rc,
+			      "exec plugin %s: reading "
+			      "its output: %s",
+			      x->command, strerror(-rc));
 		rc = rc == -EFBIG ? -EACCES : rc;
 	} else if (status != 0) {
-		rc = gfs_error_set(-EACCES, "exec plugin %s for user \"%s\" failed "
-				   "(exit status %d): %s", x->command,
-				   user ? user : "", status, exec_stderr_tail(&serr));
+		rc = gfs_error_set(-EACCES,
+				   "exec plugin %s for user \"%s\" failed "
+				   "(exit status %d): %s",
+				   x->command, user ? user : "", status,
+				   exec_stderr_tail(&serr));
 	} else {
 		rc = gfs_exec_cred_parse(out, sout.data ? sout.data : "", sout.len,
 					 x->api_version, x->command);

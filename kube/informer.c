@@ -23,13 +23,15 @@
 #include "kube_private.h"
 
 #define INF_WATCH_SECONDS 300 /* timeoutSeconds, +/- INF_WATCH_JITTER */
-#define INF_WATCH_JITTER 60
+#define INF_WATCH_JITTER  60
 /* A watch that ran this long before its connection broke counts as a
  * normal end: resume at once, no back-off, no health flap. */
 #define INF_WATCH_HEALTHY_MS 5000
 /* A watch that ends cleanly but sooner than this, without any event, is
  * suspicious. */
 #define INF_WATCH_SHORT_MS 1000
+/* How long a 404 (a resource being removed) is tolerated silently. */
+#define INF_GONE_GRACE_MS 4000u
 #define INF_LIST_RESTARTS 3 /* expired continue tokens in a row */
 
 static void inf_call_health(struct gfs_informer *inf, bool ok, const char *msg)
@@ -47,7 +49,8 @@ static void inf_object_complete(const struct gfs_informer *inf, json_t *obj)
 	char gv[300];
 	if (!json_object_get(obj, "apiVersion")) {
 		if (*inf->res.group)
-			snprintf(gv, sizeof(gv), "%s/%s", inf->res.group, inf->res.version);
+			snprintf(gv, sizeof(gv), "%s/%s", inf->res.group,
+				 inf->res.version);
 		else
 			snprintf(gv, sizeof(gv), "%s", inf->res.version);
 		json_object_set_new(obj, "apiVersion", json_string(gv));
@@ -78,7 +81,8 @@ static const char *inf_list_page(struct gfs_informer *inf, json_t *doc)
 	const struct gfs_informer_ops *ops = inf->set->ops;
 	size_t i;
 	json_t *item;
-	json_array_foreach(json_object_get(doc, "items"), i, item) {
+	json_array_foreach(json_object_get(doc, "items"), i, item)
+	{
 		if (!json_is_object(item))
 			continue;
 		inf_object_complete(inf, item);
@@ -182,9 +186,10 @@ static int inf_watch(struct gfs_informer *inf)
 			   (unsigned)rand_r(&inf->seed) % (2 * INF_WATCH_JITTER + 1);
 	char *esc = curl_easy_escape(NULL, inf->rv, 0);
 	int rc;
-	if (!esc || asprintf(&path, "%s?watch=1&allowWatchBookmarks=true&"
-			     "resourceVersion=%s&timeoutSeconds=%u", inf->base,
-			     esc, timeout) < 0) {
+	if (!esc || asprintf(&path,
+			     "%s?watch=1&allowWatchBookmarks=true&"
+			     "resourceVersion=%s&timeoutSeconds=%u",
+			     inf->base, esc, timeout) < 0) {
 		curl_free(esc);
 		return gfs_error_set(-ENOMEM, "out of memory");
 	}
@@ -198,10 +203,11 @@ static int inf_watch(struct gfs_informer *inf)
 		rc = 0;
 	} else if (rc == 0 && inf->events == 0 && !atomic_load(&inf->stop) &&
 		   gfs_monotonic_ms() - t0 < INF_WATCH_SHORT_MS) {
-		/* A server that ends every watch at once would have us spin:
-		 * treat it as a failure, with back-off (client-go does too). */
-		rc = gfs_error_set(-EPROTO, "watch %s: the server ended it at once, "
-				   "without any event", inf->base);
+		/* A server that ends every watch at once would have us spin.
+		 * Closing all watches is also normal (an API server restarting),
+		 * so this is no failure: just do not come back at once. */
+		gfs_debug("watch %s ended at once without events", inf->base);
+		gfs_sleep_ms(INF_WATCH_SHORT_MS, &inf->stop);
 	}
 	free(path);
 	return rc;
@@ -243,7 +249,10 @@ static void inf_failed(struct gfs_informer *inf, int rc)
 	pthread_mutex_lock(&inf->set->lock);
 	snprintf(inf->last_error, sizeof(inf->last_error), "%s", msg);
 	pthread_mutex_unlock(&inf->set->lock);
-	if (!inf->unhealthy) {
+	/* 404: the resource is going away (its CRD was deleted) and the
+	 * discoverer is about to stop us; only a lasting 404 is news. */
+	bool going = rc == -ENOENT && inf->backoff_ms < INF_GONE_GRACE_MS;
+	if (!inf->unhealthy && !going) {
 		inf->unhealthy = true;
 		gfs_warn("%s%s%s: %s; retrying with back-off", inf->res.dirname,
 			 inf->ns ? " in " : "", inf->ns ? inf->ns : "", msg);
@@ -312,7 +321,7 @@ void gfs_informer_free(struct gfs_informer *inf)
 }
 
 struct gfs_informer *gfs_informer_new(struct gfs_informers *set,
-				const struct gfs_resource *r, const char *ns)
+				      const struct gfs_resource *r, const char *ns)
 {
 	struct gfs_informer *inf = calloc(1, sizeof(*inf));
 	if (!inf || gfs_resource_copy(&inf->res, r) < 0) {
@@ -323,9 +332,9 @@ struct gfs_informer *gfs_informer_new(struct gfs_informers *set,
 	inf->ns = gfs_strdup(ns);
 	atomic_init(&inf->stop, false);
 	inf->seed = (unsigned)gfs_now_ns() ^ (unsigned)(uintptr_t)inf;
-	int n = ns ? asprintf(&inf->base, "%s/namespaces/%s/%s", r->api_path, ns,
-			      r->resource)
-		   : asprintf(&inf->base, "%s/%s", r->api_path, r->resource);
+	int n =
+	    ns ? asprintf(&inf->base, "%s/namespaces/%s/%s", r->api_path, ns, r->resource)
+	       : asprintf(&inf->base, "%s/%s", r->api_path, r->resource);
 	if (n < 0 || (ns && !inf->ns)) {
 		inf->base = n < 0 ? NULL : inf->base;
 		gfs_informer_free(inf);

@@ -21,9 +21,9 @@
 #include "informer_private.h"
 #include "kube_private.h"
 
-#define DISCO_QUIET_MS 500   /* CRD events are coalesced until this quiet */
+#define DISCO_QUIET_MS  500  /* CRD events are coalesced until this quiet */
 #define DISCO_SETTLE_MS 3000 /* and discovery is checked again after this */
-#define CRD_PATH "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+#define CRD_PATH        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 /* ---- the set of informers ------------------------------------------------------ */
 
@@ -57,8 +57,8 @@ static bool set_keeps(const struct gfs_informer *inf, const struct gfs_resource_
 
 /* Takes out of the list the informers that must stop; returns them. */
 static struct gfs_informer *set_detach(struct gfs_informers *set,
-				   const struct gfs_resource_list *l,
-				   const bool *wanted, char **failed)
+				       const struct gfs_resource_list *l,
+				       const bool *wanted, char **failed)
 {
 	struct gfs_informer *gone = NULL;
 	pthread_mutex_lock(&set->lock);
@@ -228,7 +228,7 @@ static int disco_event(enum gfs_watch_event type, json_t *obj, void *payload)
 {
 	struct gfs_informers *set = payload;
 	const char *rv = json_string_value(
-		json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+	    json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
 	char *copy = rv && *rv ? strdup(rv) : NULL;
 	if (copy) {
 		free(set->crd_rv);
@@ -255,10 +255,10 @@ static int disco_tick(void *payload)
 static int disco_crd_rv(struct gfs_informers *set)
 {
 	json_t *doc = NULL;
-	int rc = gfs_kube_request(set->disco_conn, &doc, NULL, "GET",
-				  CRD_PATH "?limit=1", NULL, NULL, 0);
+	int rc = gfs_kube_request(set->disco_conn, &doc, NULL, "GET", CRD_PATH "?limit=1",
+				  NULL, NULL, 0);
 	const char *rv = json_string_value(
-		json_object_get(json_object_get(doc, "metadata"), "resourceVersion"));
+	    json_object_get(json_object_get(doc, "metadata"), "resourceVersion"));
 	if (rc == 0 && (!rv || !(set->crd_rv = strdup(rv))))
 		rc = gfs_error_set(-EPROTO, "GET %s: no resourceVersion", CRD_PATH);
 	json_decref(doc);
@@ -280,13 +280,14 @@ static int disco_crd_watch(struct gfs_informers *set, int64_t until)
 		gfs_sleep_ms(left > 0 ? (unsigned)left : 0, &set->stop);
 		return 0;
 	}
-	if (asprintf(&path, CRD_PATH "?watch=1&allowWatchBookmarks=true&"
-		     "resourceVersion=%s&timeoutSeconds=%lld", set->crd_rv,
-		     (long long)(left / 1000)) < 0)
+	if (asprintf(&path,
+		     CRD_PATH "?watch=1&allowWatchBookmarks=true&"
+			      "resourceVersion=%s&timeoutSeconds=%lld",
+		     set->crd_rv, (long long)(left / 1000)) < 0)
 		return gfs_error_set(-ENOMEM, "out of memory");
 	set->disco_next_ms = until;
-	int rc = gfs_kube_watch_ex(set->disco_conn, path, disco_event, set,
-				   &set->stop, &hooks);
+	int rc = gfs_kube_watch_ex(set->disco_conn, path, disco_event, set, &set->stop,
+				   &hooks);
 	free(path);
 	return rc;
 }
@@ -300,7 +301,9 @@ static int64_t disco_maybe_run(struct gfs_informers *set, int64_t next)
 	bool by_event = set->crd_dirty;
 	set->crd_dirty = false;
 	if (set_rediscover(set) < 0) {
-		gfs_warn("rediscovery failed: %s; trying again later", gfs_error_last());
+		if (!atomic_load(&set->stop))
+			gfs_warn("rediscovery failed: %s; trying again later",
+				 gfs_error_last());
 		return now + DISCO_SETTLE_MS;
 	}
 	/* A new CRD is served only once it is Established, which may come
@@ -325,8 +328,8 @@ static void *disco_main(void *p)
 		int rc = disco_crd_watch(set, next);
 		if (rc == -ENOENT || rc == -EACCES) {
 			gfs_info("cannot watch CustomResourceDefinitions (%s); "
-				 "rediscovering every %u s", gfs_error_last(),
-				 set->rediscover_ms / 1000);
+				 "rediscovering every %u s",
+				 gfs_error_last(), set->rediscover_ms / 1000);
 			crd_watch = false;
 		} else if (rc == -ESTALE) {
 			free(set->crd_rv);
@@ -335,7 +338,8 @@ static void *disco_main(void *p)
 		} else if (rc < 0 && !atomic_load(&set->stop)) {
 			gfs_debug("CRD watch: %s", gfs_error_last());
 			backoff = backoff ? backoff * 2 : GFS_BACKOFF_MIN_MS;
-			backoff = backoff > GFS_BACKOFF_MAX_MS ? GFS_BACKOFF_MAX_MS : backoff;
+			backoff =
+			    backoff > GFS_BACKOFF_MAX_MS ? GFS_BACKOFF_MAX_MS : backoff;
 			gfs_sleep_ms(backoff, &set->stop);
 		} else {
 			backoff = 0;
@@ -352,8 +356,8 @@ static int set_init(struct gfs_informers *set, struct gfs_kube_client *c,
 	pthread_condattr_t ca;
 	set->client = c;
 	set->want = opts ? opts->want : NULL;
-	set->rediscover_ms = 1000u * (opts && opts->rediscover_seconds
-					      ? opts->rediscover_seconds : 60);
+	set->rediscover_ms =
+	    1000u * (opts && opts->rediscover_seconds ? opts->rediscover_seconds : 60);
 	set->page_size = opts && opts->page_size ? opts->page_size : 500;
 	atomic_init(&set->stop, false);
 	pthread_mutex_init(&set->lock, NULL);
@@ -423,14 +427,14 @@ static int set_not_synced_error(const struct gfs_informers *set, unsigned ms)
 	char msg[900];
 	size_t len = (size_t)snprintf(msg, sizeof(msg), "still loading after %u ms:", ms);
 	bool first = true;
-	for (const struct gfs_informer *i = set->informers; i && len < sizeof(msg); i = i->next) {
+	for (const struct gfs_informer *i = set->informers; i && len < sizeof(msg);
+	     i = i->next) {
 		if (i->synced)
 			continue;
-		len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s %s%s%s%s%s%s",
-					first ? "" : ";", i->res.dirname,
-					i->ns ? " in " : "", i->ns ? i->ns : "",
-					*i->last_error ? " (" : "", i->last_error,
-					*i->last_error ? ")" : "");
+		len += (size_t)snprintf(
+		    msg + len, sizeof(msg) - len, "%s %s%s%s%s%s%s", first ? "" : ";",
+		    i->res.dirname, i->ns ? " in " : "", i->ns ? i->ns : "",
+		    *i->last_error ? " (" : "", i->last_error, *i->last_error ? ")" : "");
 		first = false;
 	}
 	return gfs_error_set(-ETIMEDOUT, "%s", msg);
@@ -450,7 +454,7 @@ int gfs_informers_wait_synced(struct gfs_informers *set, unsigned timeout_ms)
 	pthread_mutex_lock(&set->lock);
 	while (!set_all_synced(set)) {
 		if (pthread_cond_timedwait(&set->synced_cond, &set->lock, &deadline) ==
-			    ETIMEDOUT &&
+			ETIMEDOUT &&
 		    !set_all_synced(set)) {
 			rc = set_not_synced_error(set, timeout_ms);
 			break;
@@ -460,8 +464,7 @@ int gfs_informers_wait_synced(struct gfs_informers *set, unsigned timeout_ms)
 	return rc;
 }
 
-int gfs_informers_resources(struct gfs_resource_list **out,
-			    struct gfs_informers *set)
+int gfs_informers_resources(struct gfs_resource_list **out, struct gfs_informers *set)
 {
 	struct gfs_resource_list *l = calloc(1, sizeof(*l));
 	int rc = 0;
@@ -489,7 +492,13 @@ void gfs_informers_stop(struct gfs_informers *set)
 {
 	if (!set)
 		return;
+	/* Every thread is told at once, so that stopping takes about one
+	 * second in all, not one per thread. */
 	atomic_store(&set->stop, true);
+	pthread_mutex_lock(&set->lock);
+	for (struct gfs_informer *i = set->informers; i; i = i->next)
+		atomic_store(&i->stop, true);
+	pthread_mutex_unlock(&set->lock);
 	/* The discoverer first, so that it starts no informer behind us. */
 	if (set->discoverer_started)
 		pthread_join(set->discoverer, NULL);

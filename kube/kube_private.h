@@ -22,10 +22,10 @@
 
 /* What one run of an exec plugin gave us. Secrets: wiped on release. */
 struct gfs_exec_cred {
-	char *token;      /* status.token, or NULL */
-	char *cert_pem;   /* status.clientCertificateData, or NULL */
+	char *token;    /* status.token, or NULL */
+	char *cert_pem; /* status.clientCertificateData, or NULL */
 	size_t cert_len;
-	char *key_pem;    /* status.clientKeyData, or NULL */
+	char *key_pem; /* status.clientKeyData, or NULL */
 	size_t key_len;
 	int64_t expiry_ns; /* status.expirationTimestamp; 0: never expires */
 };
@@ -65,16 +65,16 @@ struct gfs_kube_conn {
 	CURL *curl;                     /* keeps the connection alive between requests */
 	struct curl_slist *headers;     /* of the current transfer; wiped (token) */
 	char errbuf[CURL_ERROR_SIZE];
-	struct gfs_buf body;            /* the current response, GFS_KUBE_MAX_BODY */
-	bool body_overflow;             /* the answer was larger than body.limit */
-	const atomic_bool *stop;        /* gfs_kube_conn_set_stop; may be NULL */
-	const atomic_bool *xfer_stop;   /* the current watch's stop; may be NULL */
-	int64_t last_rx_ms;             /* monotonic time bytes last arrived */
-	int64_t idle_limit_ms;          /* abort after this long without bytes; 0: never */
-	bool idle_expired;              /* the transfer ended because of idle_limit_ms */
-	int (*tick)(void *payload);     /* the current watch's tick hook, or NULL */
+	struct gfs_buf body;          /* the current response, GFS_KUBE_MAX_BODY */
+	bool body_overflow;           /* the answer was larger than body.limit */
+	const atomic_bool *stop;      /* gfs_kube_conn_set_stop; may be NULL */
+	const atomic_bool *xfer_stop; /* the current watch's stop; may be NULL */
+	int64_t last_rx_ms;           /* monotonic time bytes last arrived */
+	int64_t idle_limit_ms;        /* abort after this long without bytes; 0: never */
+	bool idle_expired;            /* the transfer ended because of idle_limit_ms */
+	int (*tick)(void *payload);   /* the current watch's tick hook, or NULL */
 	void *tick_payload;
-	bool tick_ended;                /* the transfer ended because tick said so */
+	bool tick_ended; /* the transfer ended because tick said so */
 };
 
 /* Extra hooks of gfs_kube_watch_ex, both optional, both called on the
@@ -88,8 +88,8 @@ struct gfs_watch_hooks {
 };
 
 /* gfs_kube_watch with hooks (may be NULL). */
-int gfs_kube_watch_ex(struct gfs_kube_conn *conn, const char *path,
-		      gfs_watch_cb cb, void *payload, const atomic_bool *stop,
+int gfs_kube_watch_ex(struct gfs_kube_conn *conn, const char *path, gfs_watch_cb cb,
+		      void *payload, const atomic_bool *stop,
 		      const struct gfs_watch_hooks *hooks);
 
 /* Makes every later request or watch on conn end within about a second
@@ -106,8 +106,8 @@ int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf);
  * `watch` drops the low-speed timeout. *auth_gen receives the generation
  * of the exec credential used, for gfs_kube_client_auth_failed. */
 int gfs_kube_conn_prepare(struct gfs_kube_conn *conn, const char *method,
-			  const char *path, const char *content_type,
-			  bool watch, unsigned *auth_gen);
+			  const char *path, const char *content_type, bool watch,
+			  unsigned *auth_gen);
 /* True when the current transfer was aborted because a stop flag was set. */
 bool gfs_kube_conn_stopping(const struct gfs_kube_conn *conn);
 

@@ -23,8 +23,8 @@
 #include "gfs_yaml.h"
 #include "kube_private.h"
 
-#define KC_MAX_FILE (16u << 20)  /* a kubeconfig, CA bundle or key file */
-#define KC_MAX_FILES 16          /* entries of $KUBECONFIG we merge */
+#define KC_MAX_FILE       (16u << 20) /* a kubeconfig, CA bundle or key file */
+#define KC_MAX_FILES      16          /* entries of $KUBECONFIG we merge */
 #define KC_DEFAULT_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
 /* One parsed file. */
@@ -166,7 +166,8 @@ static void kc_names(const struct kc *k, const char *list, char *dst, size_t cap
 		const json_t *arr = json_object_get(k->docs[d].root, list);
 		size_t i;
 		const json_t *e;
-		json_array_foreach(arr, i, e) {
+		json_array_foreach(arr, i, e)
+		{
 			const char *name = json_string_value(json_object_get(e, "name"));
 			if (!name || len + strlen(name) + 3 >= cap)
 				continue;
@@ -187,7 +188,8 @@ static bool kc_find(const struct kc *k, const char *list, const char *field,
 		const json_t *arr = json_object_get(k->docs[d].root, list);
 		size_t i;
 		const json_t *e;
-		json_array_foreach(arr, i, e) {
+		json_array_foreach(arr, i, e)
+		{
 			const char *n = json_string_value(json_object_get(e, "name"));
 			if (n && strcmp(n, name) == 0) {
 				const json_t *inner = json_object_get(e, field);
@@ -209,8 +211,8 @@ static int kc_str(const struct kc *k, const char *what, const json_t *obj,
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
-		return gfs_error_set(-EINVAL, "%s: %s: %s must be a string",
-				     k->label, what, key);
+		return gfs_error_set(-EINVAL, "%s: %s: %s must be a string", k->label,
+				     what, key);
 	*out = json_string_value(v);
 	if (!**out)
 		*out = NULL; /* "" means unset, as in kubectl */
@@ -237,8 +239,10 @@ static int kc_doc_load(struct kc_doc *doc, const char *path)
 	struct gfs_yaml_error yerr = {0};
 	int rc = gfs_kube_file_read(&data, &len, path, KC_MAX_FILE);
 	if (rc == -ENOENT)
-		return gfs_error_set(rc, "kubeconfig %s: no such file; pass "
-				     "--kubeconfig or set $KUBECONFIG", path);
+		return gfs_error_set(rc,
+				     "kubeconfig %s: no such file; pass "
+				     "--kubeconfig or set $KUBECONFIG",
+				     path);
 	if (rc < 0)
 		return gfs_error_set(rc == -EFBIG ? -EINVAL : rc,
 				     "kubeconfig %s: cannot read: %s", path,
@@ -246,9 +250,10 @@ static int kc_doc_load(struct kc_doc *doc, const char *path)
 	rc = gfs_yaml_parse(&root, data, len, &yerr);
 	gfs_secret_free(data, len);
 	if (rc < 0)
-		return gfs_error_set(-EINVAL, "kubeconfig %s: line %d, column %d: %s; "
-				     "fix the YAML", path, yerr.line, yerr.column,
-				     yerr.reason);
+		return gfs_error_set(-EINVAL,
+				     "kubeconfig %s: line %d, column %d: %s; "
+				     "fix the YAML",
+				     path, yerr.line, yerr.column, yerr.reason);
 	if (json_is_null(root)) {
 		/* An empty file is an empty config, as kubectl reads it. */
 		json_decref(root);
@@ -256,9 +261,11 @@ static int kc_doc_load(struct kc_doc *doc, const char *path)
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		return gfs_error_set(-EINVAL, "kubeconfig %s: not a kubeconfig (the "
+		return gfs_error_set(-EINVAL,
+				     "kubeconfig %s: not a kubeconfig (the "
 				     "top level must be a mapping with clusters, "
-				     "contexts and users)", path);
+				     "contexts and users)",
+				     path);
 	}
 	char *copy = strdup(path);
 	doc->path = strdup(path);
@@ -297,8 +304,8 @@ static void kc_label_set(struct kc *k)
 {
 	size_t len = (size_t)snprintf(k->label, sizeof(k->label), "kubeconfig ");
 	for (size_t i = 0; i < k->ndocs && len < sizeof(k->label); i++)
-		len += (size_t)snprintf(k->label + len, sizeof(k->label) - len,
-					"%s%s", i ? ":" : "", k->docs[i].path);
+		len += (size_t)snprintf(k->label + len, sizeof(k->label) - len, "%s%s",
+					i ? ":" : "", k->docs[i].path);
 }
 
 /* ---- resolving one context ---------------------------------------------- */
@@ -306,8 +313,7 @@ static void kc_label_set(struct kc *k)
 /* Reads a PEM either inline (base64 `data_key`) or from the file at
  * `file_key`; the inline form wins, as in kubectl. */
 static int kc_pem(const struct kc *k, const char *what, const struct kc_entry *e,
-		  const char *file_key, const char *data_key, char **pem,
-		  size_t *pem_len)
+		  const char *file_key, const char *data_key, char **pem, size_t *pem_len)
 {
 	const char *data, *file;
 	int rc = kc_str(k, what, e->obj, data_key, &data);
@@ -318,7 +324,8 @@ static int kc_pem(const struct kc *k, const char *what, const struct kc_entry *e
 	if (data) {
 		rc = b64_decode(pem, pem_len, data);
 		if (rc == -EINVAL)
-			return gfs_error_set(rc, "%s: %s: %s is not valid base64; "
+			return gfs_error_set(rc,
+					     "%s: %s: %s is not valid base64; "
 					     "it must be the base64 of a PEM file",
 					     k->label, what, data_key);
 		return rc == -ENOMEM ? gfs_error_set(rc, "out of memory") : rc;
@@ -330,8 +337,8 @@ static int kc_pem(const struct kc *k, const char *what, const struct kc_entry *e
 		return gfs_error_set(-ENOMEM, "out of memory");
 	rc = gfs_kube_file_read(pem, pem_len, path, KC_MAX_FILE);
 	if (rc < 0)
-		gfs_error_set(rc == -EFBIG ? -EINVAL : rc, "%s: %s: %s %s: %s",
-			      k->label, what, file_key, path, strerror(-rc));
+		gfs_error_set(rc == -EFBIG ? -EINVAL : rc, "%s: %s: %s %s: %s", k->label,
+			      what, file_key, path, strerror(-rc));
 	free(path);
 	return rc;
 }
@@ -343,7 +350,8 @@ static int kc_cluster_resolve(const struct kc *k, struct gfs_kube_creds *c)
 	const char *server, *tls_name;
 	if (!kc_find(k, "clusters", "cluster", c->cluster, &e) || !e.obj) {
 		kc_names(k, "clusters", names, sizeof(names));
-		return gfs_error_set(-ENOENT, "%s: context \"%s\" refers to cluster "
+		return gfs_error_set(-ENOENT,
+				     "%s: context \"%s\" refers to cluster "
 				     "\"%s\", which is not defined (clusters: %s); "
 				     "fix the context or add the cluster",
 				     k->label, c->context, c->cluster, names);
@@ -355,8 +363,10 @@ static int kc_cluster_resolve(const struct kc *k, struct gfs_kube_creds *c)
 	if (rc < 0)
 		return rc;
 	if (!server)
-		return gfs_error_set(-EINVAL, "%s: %s has no server; set "
-				     "clusters[].cluster.server", k->label, what);
+		return gfs_error_set(-EINVAL,
+				     "%s: %s has no server; set "
+				     "clusters[].cluster.server",
+				     k->label, what);
 	c->server = strdup(server);
 	c->tls_server_name = gfs_strdup(tls_name);
 	if (!c->server || (tls_name && !c->tls_server_name))
@@ -371,14 +381,15 @@ static int kc_cluster_resolve(const struct kc *k, struct gfs_kube_creds *c)
 	if (rc < 0)
 		return rc;
 	if (c->insecure && c->ca_pem)
-		return gfs_error_set(-EINVAL, "%s: %s sets both a certificate "
+		return gfs_error_set(-EINVAL,
+				     "%s: %s sets both a certificate "
 				     "authority and insecure-skip-tls-verify; "
-				     "remove one of them", k->label, what);
+				     "remove one of them",
+				     k->label, what);
 	return 0;
 }
 
-static int kc_strv(const struct kc *k, const char *what, const json_t *arr,
-		   char ***out)
+static int kc_strv(const struct kc *k, const char *what, const json_t *arr, char ***out)
 {
 	size_t i;
 	const json_t *v;
@@ -390,7 +401,8 @@ static int kc_strv(const struct kc *k, const char *what, const json_t *arr,
 	if (!sv)
 		return gfs_error_set(-ENOMEM, "out of memory");
 	*out = sv;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		const char *name = json_string_value(json_object_get(v, "name"));
 		const char *val = json_string_value(json_object_get(v, "value"));
 		if (json_is_string(v)) {
@@ -399,7 +411,8 @@ static int kc_strv(const struct kc *k, const char *what, const json_t *arr,
 			if (asprintf(&sv[i], "%s=%s", name, val) < 0)
 				sv[i] = NULL;
 		} else {
-			return gfs_error_set(-EINVAL, "%s: %s: entry %zu must be "
+			return gfs_error_set(-EINVAL,
+					     "%s: %s: entry %zu must be "
 					     "a string or {name, value}",
 					     k->label, what, i);
 		}
@@ -409,8 +422,8 @@ static int kc_strv(const struct kc *k, const char *what, const json_t *arr,
 	return 0;
 }
 
-static int kc_exec_resolve(const struct kc *k, const char *what,
-			   const struct kc_entry *e, struct gfs_kube_exec *x)
+static int kc_exec_resolve(const struct kc *k, const char *what, const struct kc_entry *e,
+			   struct gfs_kube_exec *x)
 {
 	const json_t *exec = json_object_get(e->obj, "exec");
 	const char *cmd, *api;
@@ -427,9 +440,11 @@ static int kc_exec_resolve(const struct kc *k, const char *what,
 		return gfs_error_set(-EINVAL, "%s: %s has no command", k->label, sub);
 	if (!api || (strcmp(api, "client.authentication.k8s.io/v1") != 0 &&
 		     strcmp(api, "client.authentication.k8s.io/v1beta1") != 0))
-		return gfs_error_set(-EINVAL, "%s: %s: apiVersion \"%s\" is not "
+		return gfs_error_set(-EINVAL,
+				     "%s: %s: apiVersion \"%s\" is not "
 				     "supported; use client.authentication.k8s.io/v1 "
-				     "or v1beta1", k->label, sub, api ? api : "");
+				     "or v1beta1",
+				     k->label, sub, api ? api : "");
 	/* A command with a slash is a path relative to the kubeconfig; a bare
 	 * name is looked up in $PATH when it runs (as client-go does). */
 	x->command = strchr(cmd, '/') ? kc_path_resolve(e->doc->dir, cmd) : strdup(cmd);
@@ -444,19 +459,20 @@ static int kc_exec_resolve(const struct kc *k, const char *what,
 	return kc_strv(k, sub, json_object_get(exec, "env"), &x->env);
 }
 
-static int kc_user_auth_check(const struct kc *k, const char *what,
-			      const json_t *u)
+static int kc_user_auth_check(const struct kc *k, const char *what, const json_t *u)
 {
 	const json_t *ap = json_object_get(u, "auth-provider");
 	if (ap && !json_is_null(ap)) {
 		const char *name = json_string_value(json_object_get(ap, "name"));
-		return gfs_error_set(-EINVAL, "%s: %s uses auth-provider \"%s\", "
+		return gfs_error_set(-EINVAL,
+				     "%s: %s uses auth-provider \"%s\", "
 				     "which is not supported; switch to its exec "
 				     "plugin (e.g. gke-gcloud-auth-plugin, kubelogin)",
 				     k->label, what, name ? name : "");
 	}
 	if (json_object_get(u, "username") || json_object_get(u, "password"))
-		return gfs_error_set(-EINVAL, "%s: %s uses basic auth (username/"
+		return gfs_error_set(-EINVAL,
+				     "%s: %s uses basic auth (username/"
 				     "password), which Kubernetes no longer "
 				     "supports; use a token or certificate",
 				     k->label, what);
@@ -472,7 +488,8 @@ static int kc_user_resolve(const struct kc *k, struct gfs_kube_creds *c)
 		return 0; /* anonymous */
 	if (!kc_find(k, "users", "user", c->user, &e)) {
 		kc_names(k, "users", names, sizeof(names));
-		return gfs_error_set(-ENOENT, "%s: context \"%s\" refers to user "
+		return gfs_error_set(-ENOENT,
+				     "%s: context \"%s\" refers to user "
 				     "\"%s\", which is not defined (users: %s); "
 				     "fix the context or add the user",
 				     k->label, c->context, c->user, names);
@@ -494,22 +511,22 @@ static int kc_user_resolve(const struct kc *k, struct gfs_kube_creds *c)
 		if (!c->token_file)
 			return gfs_error_set(-ENOMEM, "out of memory");
 		if (access(c->token_file, R_OK) != 0)
-			return gfs_error_set(-errno, "%s: %s: tokenFile %s: %s",
-					     k->label, what, c->token_file,
-					     strerror(errno));
+			return gfs_error_set(-errno, "%s: %s: tokenFile %s: %s", k->label,
+					     what, c->token_file, strerror(errno));
 	}
 	rc = kc_pem(k, what, &e, "client-certificate", "client-certificate-data",
 		    &c->cert_pem, &c->cert_pem_len);
 	if (rc == 0)
-		rc = kc_pem(k, what, &e, "client-key", "client-key-data",
-			    &c->key_pem, &c->key_pem_len);
+		rc = kc_pem(k, what, &e, "client-key", "client-key-data", &c->key_pem,
+			    &c->key_pem_len);
 	if (rc < 0)
 		return rc;
 	if (!c->cert_pem != !c->key_pem)
-		return gfs_error_set(-EINVAL, "%s: %s has a client %s but no client "
+		return gfs_error_set(-EINVAL,
+				     "%s: %s has a client %s but no client "
 				     "%s; set both client-certificate(-data) and "
-				     "client-key(-data)", k->label, what,
-				     c->cert_pem ? "certificate" : "key",
+				     "client-key(-data)",
+				     k->label, what, c->cert_pem ? "certificate" : "key",
 				     c->cert_pem ? "key" : "certificate");
 	return kc_exec_resolve(k, what, &e, &c->exec);
 }
@@ -523,21 +540,25 @@ static int kc_context_resolve(const struct kc *k, struct gfs_kube_creds *c,
 	const char *cluster, *user, *ns;
 	if (!want) {
 		for (size_t d = 0; d < k->ndocs && !want; d++) {
-			want = json_string_value(json_object_get(k->docs[d].root,
-								 "current-context"));
+			want = json_string_value(
+			    json_object_get(k->docs[d].root, "current-context"));
 			if (want && !*want)
 				want = NULL;
 		}
 	}
 	kc_names(k, "contexts", names, sizeof(names));
 	if (!want)
-		return gfs_error_set(-EINVAL, "%s: no current-context is set "
+		return gfs_error_set(-EINVAL,
+				     "%s: no current-context is set "
 				     "(contexts: %s); pass --context or set one "
-				     "with kubectl config use-context", k->label, names);
+				     "with kubectl config use-context",
+				     k->label, names);
 	if (!kc_find(k, "contexts", "context", want, &e) || !e.obj)
-		return gfs_error_set(-ENOENT, "%s: context \"%s\" not found "
+		return gfs_error_set(-ENOENT,
+				     "%s: context \"%s\" not found "
 				     "(contexts: %s); pass --context or fix "
-				     "current-context", k->label, want, names);
+				     "current-context",
+				     k->label, want, names);
 	snprintf(what, sizeof(what), "context \"%s\"", want);
 	int rc = kc_str(k, what, e.obj, "cluster", &cluster);
 	if (rc == 0)
@@ -547,8 +568,10 @@ static int kc_context_resolve(const struct kc *k, struct gfs_kube_creds *c,
 	if (rc < 0)
 		return rc;
 	if (!cluster)
-		return gfs_error_set(-EINVAL, "%s: %s names no cluster; set "
-				     "contexts[].context.cluster", k->label, what);
+		return gfs_error_set(-EINVAL,
+				     "%s: %s names no cluster; set "
+				     "contexts[].context.cluster",
+				     k->label, what);
 	c->context = strdup(want);
 	c->cluster = strdup(cluster);
 	c->user = gfs_strdup(user);
@@ -586,9 +609,10 @@ static int ic_file(char **out, size_t *len, const char *dir, const char *name)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	int rc = gfs_kube_file_read(out, len, path, KC_MAX_FILE);
 	if (rc < 0)
-		gfs_error_set(rc == -EFBIG ? -EINVAL : rc, "in-cluster config: "
-			      "%s: %s; is a service account mounted?", path,
-			      strerror(-rc));
+		gfs_error_set(rc == -EFBIG ? -EINVAL : rc,
+			      "in-cluster config: "
+			      "%s: %s; is a service account mounted?",
+			      path, strerror(-rc));
 	return rc;
 }
 
@@ -598,8 +622,8 @@ static int ic_fill(struct gfs_kube_creds *c, const char *dir, const char *host,
 	char *ns = NULL, *tok = NULL;
 	size_t ns_len = 0, tok_len = 0;
 	bool v6 = strchr(host, ':') != NULL;
-	if (asprintf(&c->server, "https://%s%s%s:%s", v6 ? "[" : "", host,
-		     v6 ? "]" : "", port) < 0) {
+	if (asprintf(&c->server, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
+		     port) < 0) {
 		c->server = NULL;
 		return gfs_error_set(-ENOMEM, "out of memory");
 	}
@@ -634,9 +658,9 @@ int gfs_kubeconfig_in_cluster(struct gfs_kube_creds **out, const char *sa_dir)
 		sa_dir = KC_DEFAULT_SA_DIR;
 	if (!host || !*host || !port || !*port)
 		return gfs_error_set(-ENOENT, "in-cluster config: "
-				     "KUBERNETES_SERVICE_HOST and "
-				     "KUBERNETES_SERVICE_PORT are not set; not "
-				     "running in a pod? pass --kubeconfig");
+					      "KUBERNETES_SERVICE_HOST and "
+					      "KUBERNETES_SERVICE_PORT are not set; not "
+					      "running in a pod? pass --kubeconfig");
 	struct gfs_kube_creds *c = calloc(1, sizeof(*c));
 	if (!c)
 		return gfs_error_set(-ENOMEM, "out of memory");
@@ -691,7 +715,8 @@ int gfs_kubeconfig_load(struct gfs_kube_creds **out, const char *path,
 			rc = gfs_kubeconfig_in_cluster(out, NULL);
 			goto out;
 		}
-		rc = gfs_error_set(-ENOENT, "no kubeconfig found (tried %s%s%s"
+		rc = gfs_error_set(-ENOENT,
+				   "no kubeconfig found (tried %s%s%s"
 				   "~/.kube/config) and not running in a pod; "
 				   "pass --kubeconfig or set $KUBECONFIG",
 				   env && *env ? "$KUBECONFIG=" : "",

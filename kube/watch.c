@@ -19,7 +19,7 @@
 /* A watch that receives nothing at all (not even a bookmark) for this
  * long is considered dead even if TCP keepalive did not notice. Our
  * watches ask for timeoutSeconds well below this. */
-#define WATCH_IDLE_LIMIT_MS (15 * 60 * 1000)
+#define WATCH_IDLE_LIMIT_MS  (15 * 60 * 1000)
 #define WATCH_MAX_ERROR_BODY (1u << 20)
 
 struct watch {
@@ -28,10 +28,10 @@ struct watch {
 	gfs_watch_cb cb;
 	void *payload;
 	const struct gfs_watch_hooks *hooks; /* may be NULL */
-	struct gfs_buf line; /* the incomplete last line */
-	long status;         /* HTTP status, once known */
-	int rc;              /* why a callback aborted the transfer */
-	bool cb_ended;       /* the caller's cb asked to end the watch */
+	struct gfs_buf line;                 /* the incomplete last line */
+	long status;                         /* HTTP status, once known */
+	int rc;                              /* why a callback aborted the transfer */
+	bool cb_ended;                       /* the caller's cb asked to end the watch */
 };
 
 static int watch_type(const char *type, enum gfs_watch_event *out)
@@ -40,10 +40,10 @@ static int watch_type(const char *type, enum gfs_watch_event *out)
 		const char *name;
 		enum gfs_watch_event type;
 	} types[] = {
-		{"ADDED", GFS_WATCH_ADDED},
-		{"MODIFIED", GFS_WATCH_MODIFIED},
-		{"DELETED", GFS_WATCH_DELETED},
-		{"BOOKMARK", GFS_WATCH_BOOKMARK},
+	    {"ADDED", GFS_WATCH_ADDED},
+	    {"MODIFIED", GFS_WATCH_MODIFIED},
+	    {"DELETED", GFS_WATCH_DELETED},
+	    {"BOOKMARK", GFS_WATCH_BOOKMARK},
 	};
 	for (size_t i = 0; i < GFS_ARRAY_SIZE(types); i++) {
 		if (strcmp(type, types[i].name) == 0) {
@@ -64,11 +64,10 @@ static int watch_error_event(struct watch *w, const json_t *status)
 	int plen = (int)strcspn(w->path, "?");
 	int err = code == 410 || (reason && (strcmp(reason, "Expired") == 0 ||
 					     strcmp(reason, "Gone") == 0))
-			  ? -ESTALE
-			  : gfs_kube_errno(code ? code : 500, reason);
-	return gfs_error_set(err, "watch %.*s: ERROR event %ld %s: %s", plen,
-			     w->path, code, reason ? reason : "",
-			     msg ? msg : "(no message)");
+		      ? -ESTALE
+		      : gfs_kube_errno(code ? code : 500, reason);
+	return gfs_error_set(err, "watch %.*s: ERROR event %ld %s: %s", plen, w->path,
+			     code, reason ? reason : "", msg ? msg : "(no message)");
 }
 
 /* Handles one complete line. Returns 0 to go on, 1 when the caller ended
@@ -86,8 +85,10 @@ static int watch_line(struct watch *w, const char *line, size_t len)
 	json_t *obj = json_object_get(ev, "object");
 	int plen = (int)strcspn(w->path, "?");
 	if (!t || !json_is_object(obj)) {
-		rc = gfs_error_set(-EPROTO, "watch %.*s: malformed event from the "
-				   "server", plen, w->path);
+		rc = gfs_error_set(-EPROTO,
+				   "watch %.*s: malformed event from the "
+				   "server",
+				   plen, w->path);
 	} else if (strcmp(t, "ERROR") == 0) {
 		rc = watch_error_event(w, obj);
 	} else if (watch_type(t, &type) < 0) {
@@ -107,9 +108,11 @@ static int watch_feed(struct watch *w, const char *p, size_t n)
 		const char *nl = memchr(p, '\n', n);
 		size_t seg = nl ? (size_t)(nl - p) : n;
 		if (w->line.len + seg > GFS_KUBE_MAX_EVENT)
-			return gfs_error_set(-EFBIG, "watch %.*s: an event is larger "
-					     "than %u MiB", (int)strcspn(w->path, "?"),
-					     w->path, GFS_KUBE_MAX_EVENT >> 20);
+			return gfs_error_set(-EFBIG,
+					     "watch %.*s: an event is larger "
+					     "than %u MiB",
+					     (int)strcspn(w->path, "?"), w->path,
+					     GFS_KUBE_MAX_EVENT >> 20);
 		if (!nl)
 			return gfs_buf_add(&w->line, p, seg);
 		int rc;
@@ -164,8 +167,10 @@ static int watch_finish(struct watch *w, CURLcode cc)
 	if (w->rc < 0)
 		return w->rc;
 	if (cc == CURLE_ABORTED_BY_CALLBACK && conn->idle_expired)
-		return gfs_error_set(-ETIMEDOUT, "watch %.*s: nothing received for "
-				     "%d s", plen, w->path, WATCH_IDLE_LIMIT_MS / 1000);
+		return gfs_error_set(-ETIMEDOUT,
+				     "watch %.*s: nothing received for "
+				     "%d s",
+				     plen, w->path, WATCH_IDLE_LIMIT_MS / 1000);
 	if (cc == CURLE_ABORTED_BY_CALLBACK &&
 	    (conn->tick_ended || gfs_kube_conn_stopping(conn)))
 		return 0;
@@ -177,7 +182,8 @@ static int watch_finish(struct watch *w, CURLcode cc)
 		return rc;
 	}
 	if (cc != CURLE_OK)
-		return gfs_kube_curl_errno(cc, gfs_kube_client_server(conn->client), conn->errbuf);
+		return gfs_kube_curl_errno(cc, gfs_kube_client_server(conn->client),
+					   conn->errbuf);
 	/* The server ended the stream; a last line without '\n' still counts. */
 	if (w->line.len) {
 		int rc = watch_line(w, w->line.data, w->line.len);
@@ -193,12 +199,12 @@ int gfs_kube_watch(struct gfs_kube_conn *conn, const char *path, gfs_watch_cb cb
 	return gfs_kube_watch_ex(conn, path, cb, payload, stop, NULL);
 }
 
-int gfs_kube_watch_ex(struct gfs_kube_conn *conn, const char *path,
-		      gfs_watch_cb cb, void *payload, const atomic_bool *stop,
+int gfs_kube_watch_ex(struct gfs_kube_conn *conn, const char *path, gfs_watch_cb cb,
+		      void *payload, const atomic_bool *stop,
 		      const struct gfs_watch_hooks *hooks)
 {
-	struct watch w = {.conn = conn, .path = path, .cb = cb, .payload = payload,
-			  .hooks = hooks};
+	struct watch w = {
+	    .conn = conn, .path = path, .cb = cb, .payload = payload, .hooks = hooks};
 	unsigned gen = 0;
 	int rc;
 	gfs_buf_init(&w.line, GFS_KUBE_MAX_EVENT);

@@ -18,13 +18,13 @@
 #define GFS_RENDER_MAX_DEPTH 512
 
 static const char *const gfs_render_metadata_fields[] = {
-	"uid",		   "resourceVersion", "generation",
-	"creationTimestamp", "managedFields",   "selfLink",
+    "uid",           "resourceVersion", "generation", "creationTimestamp",
+    "managedFields", "selfLink",
 };
 
 static const char *const gfs_render_annotations[] = {
-	"kubectl.kubernetes.io/last-applied-configuration",
-	"deployment.kubernetes.io/revision",
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "deployment.kubernetes.io/revision",
 };
 
 /* Deletes the listed keys from object; true when any was there. */
@@ -98,29 +98,46 @@ static void gfs_render_metadata_strip(json_t *obj)
 /* GFS_REDACTED_PREFIX and the first 16 hex digits of SHA-256 of the
  * value: the string as the API returns it (for data, the base64 text),
  * or the compact JSON of anything else, so no value is ever shown. */
-static json_t *gfs_render_value_redact(const json_t *value)
+void gfs_render_redacted_form(char out[GFS_REDACTED_SIZE], const char *value, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char digest[32];
-	char text[sizeof(GFS_REDACTED_PREFIX) + 16];
+	gfs_sha256(digest, value, len);
+	size_t n = strlen(GFS_REDACTED_PREFIX);
+	memcpy(out, GFS_REDACTED_PREFIX, n);
+	for (int k = 0; k < 8; k++) {
+		out[n++] = hex[digest[k] >> 4];
+		out[n++] = hex[digest[k] & 0xF];
+	}
+	out[n] = '\0';
+}
+
+/* A value that is already in redacted form (a file written back, a
+ * manifest from Git) is kept as it is, so redacting is idempotent. */
+static bool gfs_render_is_redacted(const json_t *value)
+{
+	const char *s = json_string_value(value);
+	return s && json_string_length(value) == GFS_REDACTED_SIZE - 1 &&
+	       strncmp(s, GFS_REDACTED_PREFIX, strlen(GFS_REDACTED_PREFIX)) == 0;
+}
+
+static json_t *gfs_render_value_redact(const json_t *value)
+{
+	char text[GFS_REDACTED_SIZE];
 	char *dumped = NULL;
 
-	if (json_is_string(value)) {
-		gfs_sha256(digest, json_string_value(value), json_string_length(value));
+	if (gfs_render_is_redacted(value)) {
+		return json_string(json_string_value(value));
+	} else if (json_is_string(value)) {
+		gfs_render_redacted_form(text, json_string_value(value), json_string_length(value));
 	} else {
-		dumped = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
+		dumped =
+		    json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
 		if (!dumped)
 			return NULL;
-		gfs_sha256(digest, dumped, strlen(dumped));
+		gfs_render_redacted_form(text, dumped, strlen(dumped));
 		free(dumped);
 	}
-	size_t n = strlen(GFS_REDACTED_PREFIX);
-	memcpy(text, GFS_REDACTED_PREFIX, n);
-	for (int k = 0; k < 8; k++) {
-		text[n++] = hex[digest[k] >> 4];
-		text[n++] = hex[digest[k] & 0xF];
-	}
-	text[n] = '\0';
 	return json_string(text);
 }
 
@@ -134,8 +151,10 @@ static int gfs_render_secret_redact(json_t *secret)
 		json_t *map = json_object_get(secret, fields[f]);
 		if (!json_is_object(map))
 			continue;
-		for (void *it = json_object_iter(map); it; it = json_object_iter_next(map, it)) {
-			json_t *redacted = gfs_render_value_redact(json_object_iter_value(it));
+		for (void *it = json_object_iter(map); it;
+		     it = json_object_iter_next(map, it)) {
+			json_t *redacted =
+			    gfs_render_value_redact(json_object_iter_value(it));
 			if (!redacted || json_object_iter_set_new(map, it, redacted) < 0)
 				return -ENOMEM;
 		}

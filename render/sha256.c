@@ -7,6 +7,7 @@
 
 #include "gfs_render.h"
 
+/* clang-format off */
 static const uint32_t gfs_sha256_k[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
 	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
@@ -19,6 +20,7 @@ static const uint32_t gfs_sha256_k[64] = {
 	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
 	0xc67178f2,
 };
+/* clang-format on */
 
 static uint32_t gfs_ror32(uint32_t x, unsigned n)
 {
@@ -34,14 +36,17 @@ static void gfs_sha256_block(uint32_t h[8], const unsigned char *p)
 		w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 |
 		       (uint32_t)p[4 * t + 2] << 8 | (uint32_t)p[4 * t + 3];
 	for (int t = 16; t < 64; t++) {
-		uint32_t s0 = gfs_ror32(w[t - 15], 7) ^ gfs_ror32(w[t - 15], 18) ^ (w[t - 15] >> 3);
-		uint32_t s1 = gfs_ror32(w[t - 2], 17) ^ gfs_ror32(w[t - 2], 19) ^ (w[t - 2] >> 10);
+		uint32_t s0 =
+		    gfs_ror32(w[t - 15], 7) ^ gfs_ror32(w[t - 15], 18) ^ (w[t - 15] >> 3);
+		uint32_t s1 =
+		    gfs_ror32(w[t - 2], 17) ^ gfs_ror32(w[t - 2], 19) ^ (w[t - 2] >> 10);
 		w[t] = w[t - 16] + s0 + w[t - 7] + s1;
 	}
 	memcpy(v, h, sizeof(v));
 	for (int t = 0; t < 64; t++) {
 		uint32_t e = v[4], a = v[0];
-		uint32_t t1 = v[7] + (gfs_ror32(e, 6) ^ gfs_ror32(e, 11) ^ gfs_ror32(e, 25)) +
+		uint32_t t1 = v[7] +
+			      (gfs_ror32(e, 6) ^ gfs_ror32(e, 11) ^ gfs_ror32(e, 25)) +
 			      ((e & v[5]) ^ (~e & v[6])) + gfs_sha256_k[t] + w[t];
 		uint32_t t2 = (gfs_ror32(a, 2) ^ gfs_ror32(a, 13) ^ gfs_ror32(a, 22)) +
 			      ((a & v[1]) ^ (a & v[2]) ^ (v[1] & v[2]));

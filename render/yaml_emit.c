@@ -15,8 +15,8 @@
  *    2024-01-15, 1:20); otherwise plain, which libyaml turns into single
  *    quotes when plain is impossible ('*', '  lead');
  *  - numbers as kubectl prints them (gfs_yaml_float_classify/_format);
- *  - libyaml's default width of 80 columns, at which go-yaml (and so
- *    kubectl) folds long strings; unicode on; indent 2.
+ *  - unicode on, indent 2, and no folding of long lines (GFS_YAML_WIDTH:
+ *    the one place where we knowingly differ from kubectl).
  */
 #include <errno.h>
 #include <limits.h>
@@ -33,6 +33,13 @@
 /* Deeper values are refused rather than risk the C stack. jansson's own
  * parser stops at 2048 levels, so nothing read from the API gets here. */
 #define GFS_YAML_EMIT_MAX_DEPTH 4096
+
+/* kubectl folds long strings at 80 columns (go-yaml v2's default; go-yaml
+ * offers FutureLineWrap to turn that off, and kubectl does not call it).
+ * gfs_yaml.h promises no folding: a long string stays on one line, so an
+ * edit to it is a one-line diff and grep finds it. 80 gives kubectl's
+ * bytes exactly. */
+#define GFS_YAML_WIDTH (-1)
 
 struct gfs_yaml_writer {
 	yaml_emitter_t emitter;
@@ -77,30 +84,36 @@ static int gfs_yaml_scalar_emit(struct gfs_yaml_writer *w, const char *s, size_t
 	yaml_event_t event;
 
 	if (len > INT_MAX)
-		return gfs_error_set(-EFBIG, "string of %zu bytes is too long for YAML", len);
-	if (!yaml_scalar_event_initialize(&event, NULL, NULL, (yaml_char_t *)s, (int)len, 1,
-					  1, style))
+		return gfs_error_set(-EFBIG, "string of %zu bytes is too long for YAML",
+				     len);
+	if (!yaml_scalar_event_initialize(&event, NULL, NULL, (yaml_char_t *)s, (int)len,
+					  1, 1, style))
 		return gfs_error_set(-ENOMEM, "out of memory");
 	return gfs_yaml_writer_emit(w, &event);
 }
 
 /* go-yaml's stringv: quote exactly when the plain text would not read
- * back as this string. */
-static yaml_scalar_style_t gfs_yaml_string_style(const char *s, size_t len)
+ * back as this string. One addition: a key "<<" is quoted, because plain
+ * it reads back as a merge key (go-yaml writes it plain, and then cannot
+ * read its own output). */
+static yaml_scalar_style_t gfs_yaml_string_style(const char *s, size_t len, bool key)
 {
 	struct gfs_yaml_scalar r;
 
 	if (memchr(s, '\n', len))
 		return YAML_LITERAL_SCALAR_STYLE;
+	if (key && len == 2 && memcmp(s, "<<", 2) == 0)
+		return YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 	gfs_yaml_scalar_resolve(&r, s, len, true);
 	if (r.kind != GFS_YAML_STR || gfs_yaml_scalar_is_base60(s, len))
 		return YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 	return YAML_ANY_SCALAR_STYLE;
 }
 
-static int gfs_yaml_string_emit(struct gfs_yaml_writer *w, const char *s, size_t len)
+static int gfs_yaml_string_emit(struct gfs_yaml_writer *w, const char *s, size_t len,
+				bool key)
 {
-	return gfs_yaml_scalar_emit(w, s, len, gfs_yaml_string_style(s, len));
+	return gfs_yaml_scalar_emit(w, s, len, gfs_yaml_string_style(s, len, key));
 }
 
 static int gfs_yaml_number_emit(struct gfs_yaml_writer *w, const json_t *value)
@@ -110,11 +123,13 @@ static int gfs_yaml_number_emit(struct gfs_yaml_writer *w, const json_t *value)
 	uint64_t u;
 
 	if (json_is_integer(value)) {
-		snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+		snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(value));
 	} else {
 		double f = json_real_value(value);
 		if (!isfinite(f))
-			return gfs_error_set(-EINVAL, "cannot write %g as YAML for Kubernetes", f);
+			return gfs_error_set(-EINVAL,
+					     "cannot write %g as YAML for Kubernetes", f);
 		switch (gfs_yaml_float_classify(f, &i, &u)) {
 		case GFS_YAML_INT:
 			snprintf(text, sizeof(text), "%lld", (long long)i);
@@ -129,7 +144,7 @@ static int gfs_yaml_number_emit(struct gfs_yaml_writer *w, const json_t *value)
 	return gfs_yaml_scalar_emit(w, text, strlen(text), YAML_PLAIN_SCALAR_STYLE);
 }
 
-/* ---- key order --------------------------------------------------------------- */
+/* ---- key order ---- */
 
 /* Next code point of s[*k..len), U+FFFD for a bad byte (as Go's []rune). */
 static uint32_t gfs_utf8_next(const char *s, size_t len, size_t *k)
@@ -137,8 +152,11 @@ static uint32_t gfs_utf8_next(const char *s, size_t len, size_t *k)
 	const unsigned char *p = (const unsigned char *)s + *k;
 	size_t left = len - *k;
 	uint32_t c = p[0];
-	size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-			      : (c & 0xF8) == 0xF0 ? 4 : 0;
+	size_t n = c < 0x80             ? 1
+		   : (c & 0xE0) == 0xC0 ? 2
+		   : (c & 0xF0) == 0xE0 ? 3
+		   : (c & 0xF8) == 0xF0 ? 4
+					: 0;
 
 	if (n == 0 || n > left) {
 		(*k)++;
@@ -168,7 +186,8 @@ static size_t gfs_utf8_decode(uint32_t *runes, const char *s, size_t len)
 /* go-yaml v2's keyList.Less (sorter.go) on two decoded strings. Runs of
  * digits compare as numbers, accumulated like Go's int64 arithmetic
  * (wrapping; a non-ASCII digit adds its code point minus '0'). */
-static bool gfs_yaml_runes_less(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
+static bool gfs_yaml_runes_less(const uint32_t *a, size_t na, const uint32_t *b,
+				size_t nb)
 {
 	for (size_t i = 0; i < na && i < nb; i++) {
 		if (a[i] == b[i])
@@ -201,7 +220,8 @@ static bool gfs_yaml_runes_less(const uint32_t *a, size_t na, const uint32_t *b,
 	return na < nb;
 }
 
-static int gfs_yaml_key_bytes_cmp(const struct gfs_yaml_key *x, const struct gfs_yaml_key *y)
+static int gfs_yaml_key_bytes_cmp(const struct gfs_yaml_key *x,
+				  const struct gfs_yaml_key *y)
 {
 	size_t n = x->len < y->len ? x->len : y->len;
 	int c = memcmp(x->s, y->s, n);
@@ -210,8 +230,8 @@ static int gfs_yaml_key_bytes_cmp(const struct gfs_yaml_key *x, const struct gfs
 
 /* Is y before x? In go-yaml's order when ra/rb are given (they hold the
  * decoded runes, each sized for the longest key), else in byte order. */
-static bool gfs_yaml_key_before(const struct gfs_yaml_key *y, const struct gfs_yaml_key *x,
-				uint32_t *ra, uint32_t *rb)
+static bool gfs_yaml_key_before(const struct gfs_yaml_key *y,
+				const struct gfs_yaml_key *x, uint32_t *ra, uint32_t *rb)
 {
 	if (!ra)
 		return gfs_yaml_key_bytes_cmp(y, x) < 0;
@@ -241,7 +261,7 @@ static void gfs_yaml_keys_sort(struct gfs_yaml_key *keys, struct gfs_yaml_key *t
 	memcpy(keys, tmp, n * sizeof(*keys));
 }
 
-/* ---- values -------------------------------------------------------------------- */
+/* ---- values ---- */
 
 static int gfs_yaml_value_emit(struct gfs_yaml_writer *w, const json_t *value, int depth);
 
@@ -289,7 +309,8 @@ out:
 	return rc;
 }
 
-static int gfs_yaml_object_emit(struct gfs_yaml_writer *w, const json_t *object, int depth)
+static int gfs_yaml_object_emit(struct gfs_yaml_writer *w, const json_t *object,
+				int depth)
 {
 	struct gfs_yaml_key *keys = NULL;
 	size_t n = 0;
@@ -299,10 +320,12 @@ static int gfs_yaml_object_emit(struct gfs_yaml_writer *w, const json_t *object,
 	rc = gfs_yaml_keys_collect(&keys, &n, object);
 	if (rc < 0)
 		goto out;
-	yaml_mapping_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+	/* Event initializers only fail copying an anchor or tag: none here. */
+	yaml_mapping_start_event_initialize(&event, NULL, NULL, 1,
+					    YAML_BLOCK_MAPPING_STYLE);
 	rc = gfs_yaml_writer_emit(w, &event);
 	for (size_t k = 0; rc == 0 && k < n; k++) {
-		rc = gfs_yaml_string_emit(w, keys[k].s, keys[k].len);
+		rc = gfs_yaml_string_emit(w, keys[k].s, keys[k].len, true);
 		if (rc == 0)
 			rc = gfs_yaml_value_emit(w, keys[k].value, depth + 1);
 	}
@@ -320,7 +343,8 @@ static int gfs_yaml_array_emit(struct gfs_yaml_writer *w, const json_t *array, i
 	yaml_event_t event;
 	int rc;
 
-	yaml_sequence_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+	yaml_sequence_start_event_initialize(&event, NULL, NULL, 1,
+					     YAML_BLOCK_SEQUENCE_STYLE);
 	rc = gfs_yaml_writer_emit(w, &event);
 	for (size_t k = 0; rc == 0 && k < json_array_size(array); k++)
 		rc = gfs_yaml_value_emit(w, json_array_get(array, k), depth + 1);
@@ -341,7 +365,8 @@ static int gfs_yaml_value_emit(struct gfs_yaml_writer *w, const json_t *value, i
 	case JSON_ARRAY:
 		return gfs_yaml_array_emit(w, value, depth);
 	case JSON_STRING:
-		return gfs_yaml_string_emit(w, json_string_value(value), json_string_length(value));
+		return gfs_yaml_string_emit(w, json_string_value(value),
+					    json_string_length(value), false);
 	case JSON_INTEGER:
 	case JSON_REAL:
 		return gfs_yaml_number_emit(w, value);
@@ -395,7 +420,7 @@ int gfs_yaml_emit(struct gfs_buf *out, const json_t *value)
 	yaml_emitter_set_output(&w.emitter, gfs_yaml_write, &w);
 	yaml_emitter_set_unicode(&w.emitter, 1);
 	yaml_emitter_set_indent(&w.emitter, 2);
-	yaml_emitter_set_width(&w.emitter, 80);
+	yaml_emitter_set_width(&w.emitter, GFS_YAML_WIDTH);
 	yaml_emitter_set_break(&w.emitter, YAML_LN_BREAK);
 	rc = gfs_yaml_document_emit(&w, value);
 	yaml_emitter_delete(&w.emitter);

@@ -42,7 +42,7 @@ struct gfs_yaml_reader {
 	struct gfs_yaml_error *err; /* never NULL */
 };
 
-/* ---- errors ----------------------------------------------------------------- */
+/* ---- errors ---- */
 
 static int gfs_yaml_failv(struct gfs_yaml_reader *r, size_t line, size_t column,
 			  const char *fmt, va_list ap)
@@ -50,15 +50,16 @@ static int gfs_yaml_failv(struct gfs_yaml_reader *r, size_t line, size_t column,
 	r->err->line = (int)(line + 1);
 	r->err->column = (int)(column + 1);
 	vsnprintf(r->err->reason, sizeof(r->err->reason), fmt, ap);
-	return gfs_error_set(-EINVAL, "line %d, column %d: %s", r->err->line, r->err->column,
-			     r->err->reason);
+	return gfs_error_set(-EINVAL, "line %d, column %d: %s", r->err->line,
+			     r->err->column, r->err->reason);
 }
 
 /* Records "line L, column C: reason" at a libyaml mark; returns -EINVAL. */
-static int gfs_yaml_fail(struct gfs_yaml_reader *r, yaml_mark_t mark, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int gfs_yaml_fail(struct gfs_yaml_reader *r, yaml_mark_t mark, const char *fmt,
+			 ...) __attribute__((format(printf, 3, 4)));
 
-static int gfs_yaml_fail(struct gfs_yaml_reader *r, yaml_mark_t mark, const char *fmt, ...)
+static int gfs_yaml_fail(struct gfs_yaml_reader *r, yaml_mark_t mark, const char *fmt,
+			 ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -75,7 +76,8 @@ static yaml_mark_t gfs_yaml_offset_mark(const struct gfs_yaml_reader *r, size_t 
 
 	for (size_t k = 0; k < offset && k < r->len; k++) {
 		char c = r->data[k];
-		if (c == '\n' || (c == '\r' && (k + 1 >= r->len || r->data[k + 1] != '\n'))) {
+		if (c == '\n' ||
+		    (c == '\r' && (k + 1 >= r->len || r->data[k + 1] != '\n'))) {
 			mark.line++;
 			mark.column = 0;
 		} else if (((unsigned char)c & 0xC0) != 0x80) {
@@ -97,8 +99,9 @@ static int gfs_yaml_parser_fail(struct gfs_yaml_reader *r)
 		return gfs_error_set(-ENOMEM, "out of memory");
 	case YAML_READER_ERROR:
 		if (p->problem_value != -1)
-			return gfs_yaml_fail(r, gfs_yaml_offset_mark(r, p->problem_offset),
-					     "%s (byte 0x%02X)", problem, p->problem_value & 0xFF);
+			return gfs_yaml_fail(
+			    r, gfs_yaml_offset_mark(r, p->problem_offset),
+			    "%s (byte 0x%02X)", problem, p->problem_value & 0xFF);
 		return gfs_yaml_fail(r, gfs_yaml_offset_mark(r, p->problem_offset), "%s",
 				     problem);
 	default:
@@ -106,12 +109,12 @@ static int gfs_yaml_parser_fail(struct gfs_yaml_reader *r)
 	}
 	/* libyaml's words for an indenting tab do not say "tab". */
 	if (p->problem_mark.index < r->len && r->data[p->problem_mark.index] == '\t')
-		return gfs_yaml_fail(r, p->problem_mark, "%s (a tab; YAML indents with spaces)",
-				     problem);
+		return gfs_yaml_fail(r, p->problem_mark,
+				     "%s (a tab; YAML indents with spaces)", problem);
 	if (p->context)
-		return gfs_yaml_fail(r, p->problem_mark, "%s (%s at line %zu, column %zu)",
-				     problem, p->context, p->context_mark.line + 1,
-				     p->context_mark.column + 1);
+		return gfs_yaml_fail(
+		    r, p->problem_mark, "%s (%s at line %zu, column %zu)", problem,
+		    p->context, p->context_mark.line + 1, p->context_mark.column + 1);
 	return gfs_yaml_fail(r, p->problem_mark, "%s", problem);
 }
 
@@ -124,7 +127,7 @@ static int gfs_yaml_next(struct gfs_yaml_reader *r)
 	return 0;
 }
 
-/* ---- scalars ------------------------------------------------------------------ */
+/* ---- scalars ---- */
 
 /* "!!int" for "tag:yaml.org,2002:int", for messages. */
 static const char *gfs_yaml_tag_short(const char *tag, char buf[64])
@@ -145,10 +148,13 @@ static int gfs_yaml_tag_kind(const char *tag)
 		const char *name;
 		int kind;
 	} tags[] = {
-		{"str", GFS_YAML_STR},     {"null", GFS_YAML_NULL},
-		{"bool", GFS_YAML_BOOL},   {"int", GFS_YAML_INT},
-		{"float", GFS_YAML_FLOAT}, {"timestamp", GFS_YAML_TIMESTAMP},
-		{"binary", -1},
+	    {"str", GFS_YAML_STR},
+	    {"null", GFS_YAML_NULL},
+	    {"bool", GFS_YAML_BOOL},
+	    {"int", GFS_YAML_INT},
+	    {"float", GFS_YAML_FLOAT},
+	    {"timestamp", GFS_YAML_TIMESTAMP},
+	    {"binary", -1},
 	};
 	size_t n = strlen(GFS_YAML_TAG_PREFIX);
 
@@ -222,20 +228,34 @@ static int gfs_yaml_scalar_read(struct gfs_yaml_reader *r, json_t **out)
 		break;
 	case GFS_YAML_FLOAT:
 		if (!isfinite(sc.f))
-			return gfs_yaml_fail(r, e->start_mark,
-					     "NaN and infinity are not valid JSON numbers");
+			return gfs_yaml_fail(
+			    r, e->start_mark,
+			    "NaN and infinity are not valid JSON numbers");
 		if (gfs_yaml_float_classify(sc.f, &i, &u) == GFS_YAML_INT)
 			*out = json_integer(i);
 		else
 			*out = json_real(sc.f);
 		break;
 	default:
-		*out = json_stringn((const char *)e->data.scalar.value, e->data.scalar.length);
+		*out = json_stringn((const char *)e->data.scalar.value,
+				    e->data.scalar.length);
 	}
 	return *out ? 0 : gfs_error_set(-ENOMEM, "out of memory");
 }
 
-/* ---- keys ----------------------------------------------------------------------- */
+/* ---- keys ---- */
+
+/* go-yaml merges the map under a plain << key (or one tagged !!merge)
+ * into the enclosing one; we do not. */
+static bool gfs_yaml_is_merge_key(const yaml_event_t *e)
+{
+	const char *tag = (const char *)e->data.scalar.tag;
+
+	if (tag)
+		return strcmp(tag, GFS_YAML_TAG_PREFIX "merge") == 0;
+	return e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       e->data.scalar.length == 2 && memcmp(e->data.scalar.value, "<<", 2) == 0;
+}
 
 /* The current event as a mapping key: *out (malloc'd, *out_len bytes,
  * may hold NULs) is the string sigs.k8s.io/yaml would make of it. */
@@ -251,16 +271,14 @@ static int gfs_yaml_key_read(struct gfs_yaml_reader *r, char **out, size_t *out_
 	if (e->type == YAML_ALIAS_EVENT)
 		return gfs_yaml_fail(r, e->start_mark, "aliases are not supported");
 	if (e->type != YAML_SCALAR_EVENT)
-		return gfs_yaml_fail(r, e->start_mark, "a mapping key must be a string, not a %s",
-				     e->type == YAML_MAPPING_START_EVENT ? "mapping" : "sequence");
+		return gfs_yaml_fail(
+		    r, e->start_mark, "a mapping key must be a string, not a %s",
+		    e->type == YAML_MAPPING_START_EVENT ? "mapping" : "sequence");
 	if (e->data.scalar.anchor)
 		return gfs_yaml_fail(r, e->start_mark, "anchors are not supported");
-	/* go-yaml merges the map under a plain << key into this one. */
-	if ((!e->data.scalar.tag && e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	     e->data.scalar.length == 2 && memcmp(e->data.scalar.value, "<<", 2) == 0) ||
-	    (e->data.scalar.tag &&
-	     strcmp((const char *)e->data.scalar.tag, GFS_YAML_TAG_PREFIX "merge") == 0))
-		return gfs_yaml_fail(r, e->start_mark, "merge keys (<<) are not supported");
+	if (gfs_yaml_is_merge_key(e))
+		return gfs_yaml_fail(r, e->start_mark,
+				     "merge keys (<<) are not supported");
 	rc = gfs_yaml_scalar_type(r, &sc);
 	if (rc < 0)
 		return rc;
@@ -281,11 +299,8 @@ static int gfs_yaml_key_read(struct gfs_yaml_reader *r, char **out, size_t *out_
 		break;
 	default:
 		s = (const char *)e->data.scalar.value;
-		len = e->data.scalar.length;
-		goto copy;
 	}
-	len = strlen(s);
-copy:
+	len = s == (const char *)e->data.scalar.value ? e->data.scalar.length : strlen(s);
 	*out = malloc(len + 1);
 	if (!*out)
 		return gfs_error_set(-ENOMEM, "out of memory");
@@ -295,7 +310,7 @@ copy:
 	return 0;
 }
 
-/* ---- collections ----------------------------------------------------------------- */
+/* ---- collections ---- */
 
 static int gfs_yaml_node_read(struct gfs_yaml_reader *r, json_t **out, int depth);
 
@@ -339,8 +354,8 @@ static int gfs_yaml_entry_read(struct gfs_yaml_reader *r, json_t *object, int de
 	if (rc < 0)
 		goto out;
 	if (json_object_getn(object, key, len)) {
-		rc = gfs_yaml_fail(r, mark, "duplicate key \"%.*s\"%s", len > 64 ? 64 : (int)len,
-				   key, len > 64 ? "..." : "");
+		rc = gfs_yaml_fail(r, mark, "duplicate key \"%.*s\"%s",
+				   len > 64 ? 64 : (int)len, key, len > 64 ? "..." : "");
 		goto out;
 	}
 	rc = gfs_yaml_next(r);
@@ -391,11 +406,13 @@ static int gfs_yaml_node_read(struct gfs_yaml_reader *r, json_t **out, int depth
 		return gfs_yaml_scalar_read(r, out);
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
-		if (e->type == YAML_SEQUENCE_START_EVENT ? e->data.sequence_start.anchor != NULL
-							 : e->data.mapping_start.anchor != NULL)
+		if (e->type == YAML_SEQUENCE_START_EVENT
+			? e->data.sequence_start.anchor != NULL
+			: e->data.mapping_start.anchor != NULL)
 			break;
 		if (depth >= GFS_YAML_PARSE_MAX_DEPTH)
-			return gfs_yaml_fail(r, e->start_mark, "nested deeper than %d levels",
+			return gfs_yaml_fail(r, e->start_mark,
+					     "nested deeper than %d levels",
 					     GFS_YAML_PARSE_MAX_DEPTH);
 		if (e->type == YAML_SEQUENCE_START_EVENT)
 			return gfs_yaml_sequence_read(r, out, depth);
@@ -443,8 +460,9 @@ static int gfs_yaml_stream_read(struct gfs_yaml_reader *r, json_t **out)
 
 int gfs_yaml_parse(json_t **out, const char *data, size_t len, struct gfs_yaml_error *err)
 {
-	struct gfs_yaml_error local;
-	struct gfs_yaml_reader r = {.data = data, .len = len, .err = err ? err : &local};
+	struct gfs_yaml_error local = {0};
+	struct gfs_yaml_reader r = {
+	    .data = data, .len = data ? len : 0, .err = err ? err : &local};
 	int rc;
 
 	*out = NULL;
@@ -452,7 +470,7 @@ int gfs_yaml_parse(json_t **out, const char *data, size_t len, struct gfs_yaml_e
 	if (!yaml_parser_initialize(&r.parser))
 		return gfs_error_set(-ENOMEM, "out of memory");
 	yaml_parser_set_input_string(&r.parser, (const unsigned char *)(data ? data : ""),
-				     data ? len : 0);
+				     r.len);
 	yaml_parser_set_encoding(&r.parser, YAML_UTF8_ENCODING);
 	rc = gfs_yaml_stream_read(&r, out);
 	yaml_event_delete(&r.event);

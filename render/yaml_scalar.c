@@ -13,7 +13,7 @@
  *    removed, an int (strconv.ParseInt base 0: 0x, 0o, 0b, leading-0
  *    octal), a uint64, a float matching
  *    ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ that does not
- *    overflow, or "0b"/"-0b" followed by a signed binary number;
+ *    overflow, or "0b" followed by a signed binary number ("0b-1");
  *  - anything else is a string.
  */
 #include <ctype.h>
@@ -26,7 +26,7 @@
 #include "gfs_common.h"
 #include "yaml_scalar.h"
 
-/* ---- exact words --------------------------------------------------------- */
+/* ---- exact words ---- */
 
 struct gfs_yaml_word {
 	const char *text;
@@ -34,6 +34,7 @@ struct gfs_yaml_word {
 	int value; /* bool value, or sign of an infinity (0 for NaN) */
 };
 
+/* clang-format off */
 static const struct gfs_yaml_word gfs_yaml_words[] = {
 	{"y", GFS_YAML_BOOL, 1},       {"Y", GFS_YAML_BOOL, 1},
 	{"yes", GFS_YAML_BOOL, 1},     {"Yes", GFS_YAML_BOOL, 1},
@@ -56,6 +57,7 @@ static const struct gfs_yaml_word gfs_yaml_words[] = {
 	{"-.inf", GFS_YAML_FLOAT, -1}, {"-.Inf", GFS_YAML_FLOAT, -1},
 	{"-.INF", GFS_YAML_FLOAT, -1},
 };
+/* clang-format on */
 
 static bool gfs_yaml_word_lookup(struct gfs_yaml_scalar *out, const char *s, size_t len)
 {
@@ -77,7 +79,7 @@ static bool gfs_is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* ---- timestamps (Go's time.Parse with go-yaml's four layouts) ------------ */
+/* ---- timestamps (Go's time.Parse with go-yaml's four layouts) ---- */
 
 /* Go's getnum(s, false): one digit, or two when two are there. */
 static bool gfs_ts_num(const char **p, const char *end, int *out)
@@ -164,7 +166,7 @@ static bool gfs_ts_match(const char *s, size_t len)
 	return gfs_ts_clock(&p, end) && p == end;
 }
 
-/* ---- numbers ------------------------------------------------------------- */
+/* ---- numbers ---- */
 
 /* Go's strconv.ParseUint(s, base, 64) for base 0 (prefixes 0b 0o 0x and a
  * leading 0 for octal) or an explicit base. No sign, no underscores (the
@@ -291,7 +293,8 @@ static bool gfs_parse_dot_float(double *out, const char *s, size_t len)
 	for (size_t j = 0; j < len; j++) {
 		if (s[j] != '_')
 			continue;
-		if (j == 0 || !gfs_is_digit(s[j - 1]) || j + 1 >= len || !gfs_is_digit(s[j + 1]))
+		if (j == 0 || !gfs_is_digit(s[j - 1]) || j + 1 >= len ||
+		    !gfs_is_digit(s[j + 1]))
 			return false;
 	}
 	while (k < len && (gfs_is_digit(s[k]) || s[k] == '_'))
@@ -413,7 +416,7 @@ bool gfs_yaml_scalar_is_base60(const char *s, size_t len)
 	return k == len;
 }
 
-/* ---- float formatting ------------------------------------------------------ */
+/* ---- float formatting ---- */
 
 /* A positive float as decimal digits d[0..nd) with the decimal point dp
  * places from the left: value = 0.d1d2... x 10^dp. */
@@ -492,7 +495,8 @@ static void gfs_digits_shortest(struct gfs_digits *g, double v, int bits)
 }
 
 /* Go's fmtE and fmtF for the shortest digits (strconv/ftoa.go). */
-static void gfs_digits_format(char *buf, size_t size, const struct gfs_digits *g, bool neg)
+static void gfs_digits_format(char *buf, size_t size, const struct gfs_digits *g,
+			      bool neg)
 {
 	int exp = g->dp - 1;
 	size_t n = 0;

@@ -41,13 +41,24 @@ wait_for() {
 	return 1
 }
 
+# Is our gitopsfs daemon still running? ([g] keeps pgrep from matching
+# the shell that runs this very pattern.)
+daemon_running() { pgrep -f "[g]itopsfs mount .*$T" >/dev/null; }
+daemon_pid() { pgrep -f "[g]itopsfs mount .*$T" | head -n 1; }
+# unmount_gfs: unmounts and waits for the daemon to exit.
+unmount_gfs() {
+	fusermount3 -u "$MNT" || return 1
+	for _ in $(seq 100); do daemon_running || return 0; sleep 0.1; done
+	return 1
+}
+
 cleanup() {
 	if mountpoint -q "$MNT" 2>/dev/null; then
 		fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
 	fi
 	# The daemon exits once unmounted; give ASan a moment to report.
-	for _ in $(seq 50); do pgrep -f "gitopsfs mount .*$T" >/dev/null || break; sleep 0.1; done
-	pkill -f "gitopsfs mount .*$T" 2>/dev/null
+	for _ in $(seq 50); do daemon_running || break; sleep 0.1; done
+	pkill -f "[g]itopsfs mount .*$T" 2>/dev/null
 	[ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null
 	if [ -f "$STATE/log" ] && grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$STATE/log"; then
 		echo "not ok - sanitizer report in the daemon log:"; sed 's/^/#   /' "$STATE/log" | tail -40
@@ -73,6 +84,29 @@ emu() {
 }
 
 kc() { kubectl --request-timeout=10s "$@"; }
+# mkcm NAMESPACE NAME KEY=VALUE...: creates a ConfigMap through a manifest
+# (kubectl's `create configmap` would send protobuf, which the emulator
+# does not speak).
+mkcm() {
+	local ns=$1 name=$2; shift 2
+	{ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\ndata:\n' "$name" "$ns"
+	  for kv in "$@"; do printf '  %s: "%s"\n' "${kv%%=*}" "${kv#*=}"; done; } | kc create -f - >/dev/null
+}
+
+# put PATH: writes stdin to PATH in one open/write/close, and prints the
+# error of whichever step failed (close() is where a refused apply shows:
+# a shell redirection would not report it).
+put() {
+	python3 -c '
+import sys
+data = sys.stdin.buffer.read()
+try:
+    with open(sys.argv[1], "wb") as f:
+        f.write(data)
+except OSError as e:
+    print("put: " + e.strerror, file=sys.stderr)
+    sys.exit(1)' "$1"
+}
 
 make_repo() { git init -q --bare "$REPO"; }
 

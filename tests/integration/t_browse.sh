@@ -5,7 +5,7 @@
 
 start_emulator --seed "$ROOT/tests/demo/seed.yaml"
 make_repo
-check "mount returns once ready" mount_gfs
+check "mount returns once ready" mount_gfs --read-only
 check "the mount is a mount point" mountpoint -q "$MNT"
 
 top=$(ls "$MNT" | tr '\n' ' ')
@@ -67,13 +67,14 @@ status=$(cat "$MNT/.gitopsfs/status")
 check ".gitopsfs/status is JSON with counts" python3 -c 'import json,sys; s=json.loads(sys.argv[1]); assert s["counts"]["objects"]>=25 and s["stale"] is False and s["direction"]=="off"' "$status"
 check "gitopsfs status prints the same JSON" bash -c '"$1" status "$2" | python3 -m json.tool >/dev/null' _ "$GFS" "$MNT"
 
-# Read-only for now: every change is refused cleanly.
+# --read-only: every change is refused cleanly.
 out=$(sh -c "echo x > '$MNT/shop/configmaps/web-config.yaml'" 2>&1)
 check "writing an object fails with EROFS" grep -q "Read-only file system" <<<"$out"
-check "rm fails with EROFS" bash -c '! rm -f "$1" 2>/dev/null' _ "$MNT/shop/configmaps/web-config.yaml"
+check "rm fails with EROFS" bash -c 'rm -f "$1" 2>&1 | grep -q "Read-only file system"' _ "$MNT/shop/configmaps/web-config.yaml"
+check "creating an ordinary file fails with EROFS" bash -c '! touch "$1/README.md" 2>/dev/null' _ "$MNT"
 check "the object is untouched" test -f "$MNT/shop/configmaps/web-config.yaml"
 
 fusermount3 -u "$MNT"
 check "fusermount3 -u unmounts" wait_for 10 bash -c '! mountpoint -q "$1"' _ "$MNT"
-check "the daemon exits after unmount" wait_for 10 bash -c '! pgrep -f "gitopsfs mount .*$1" >/dev/null' _ "$T"
+check "the daemon exits after unmount" wait_for 10 bash -c '! pgrep -f "[g]itopsfs mount .*$1" >/dev/null' _ "$T"
 done_testing

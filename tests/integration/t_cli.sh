@@ -53,7 +53,7 @@ diag "$out"
 out=$("$GFS" status "$T" 2>&1); rc=$?
 check "gitopsfs status on a non-mount fails clearly" bash -c 'test "$1" -ne 0 && grep -q "not a gitopsfs mount" <<<"$2"' _ "$rc" "$out"
 
-pid=$(pgrep -f "gitopsfs mount --state-dir $STATE")
+pid=$(daemon_pid)
 kill -TERM $pid
 check "SIGTERM unmounts" wait_for 10 bash -c '! mountpoint -q "$1"' _ "$MNT"
 check "and the daemon exits" wait_for 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid"

@@ -28,15 +28,15 @@ check "a change right after the watches closed is seen" wait_for 5 grep -q 'LOG_
 # 410 Gone: history compacted, a resume must re-list.
 emu POST /_emu/compact >/dev/null
 kc delete configmap web-config -n shop >/dev/null
-kc create configmap after-compact -n shop --from-literal=k=v >/dev/null
+mkcm shop after-compact k=v
 check "after 410 Gone the re-list drops deleted objects" wait_for 10 test ! -e "$cm"
 check "and picks up new ones" wait_for 10 test -f "$MNT/shop/configmaps/after-compact.yaml"
 
 # 5xx and 429 on the watch path: back-off, then recovery.
-emu POST /_emu/faults '{"status":500,"count":3,"path_prefix":"/api/v1"}' >/dev/null
-emu POST /_emu/faults '{"status":429,"count":2,"path_prefix":"/apis/apps"}' >/dev/null
+emu POST /_emu/faults '{"status":500,"count":3,"path_prefix":"/api/v1","watch":true}' >/dev/null
+emu POST /_emu/faults '{"status":429,"count":2,"path_prefix":"/apis/apps","watch":true}' >/dev/null
 emu POST /_emu/close-watches >/dev/null
-kc create configmap after-faults -n shop --from-literal=k=v >/dev/null
+mkcm shop after-faults k=v
 check "a change made during 500/429 faults is seen after back-off" wait_for 30 test -f "$MNT/shop/configmaps/after-faults.yaml"
 check "and the mount is fresh again" wait_for 30 fresh
 check "the mount is still up" mountpoint -q "$MNT"

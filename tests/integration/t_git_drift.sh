@@ -38,7 +38,7 @@ check "pods and replicasets of the deployment never show" bash -c '! git -C "$1"
 G commit -qam "scale web"
 
 # Objects created and deleted out of band.
-kc create configmap extra -n shop --from-literal=a=b >/dev/null
+mkcm shop extra a=b
 check "a new object appears as untracked within 2 s" wait_for 2 bash -c 'git -C "$1" status --porcelain | grep -q "?? shop/configmaps/extra.yaml"' _ "$MNT"
 kc delete configmap extra -n shop >/dev/null
 check "a deleted object disappears" wait_for 2 bash -c '! test -e "$1/shop/configmaps/extra.yaml"' _ "$MNT"
@@ -46,8 +46,8 @@ kc delete configmap web-config -n shop >/dev/null
 check "deleting a committed object shows as deleted" wait_for 2 bash -c 'git -C "$1" status --porcelain | grep -q "^ D shop/configmaps/web-config.yaml"' _ "$MNT"
 
 # A new namespace and a CRD created while mounted show up without a remount.
-kc create namespace late >/dev/null
-kc create configmap hello -n late --from-literal=x=y >/dev/null
+printf "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: late\n" | kc create -f - >/dev/null
+mkcm late hello x=y
 check "a new namespace's objects appear" wait_for 3 test -f "$MNT/late/configmaps/hello.yaml"
 cat >"$T/crd.yaml" <<'YAML'
 apiVersion: apiextensions.k8s.io/v1
@@ -79,8 +79,7 @@ check "the origin has the import commit" bash -c 'git --git-dir="$1" log --oneli
 # stat stays stable across a remount, so git status stays fast and clean.
 G add -A && G commit -qm "all"
 before=$(stat -c '%i %s %Y' "$MNT/shop/services/web.yaml" "$MNT/_cluster/namespaces/shop.yaml")
-fusermount3 -u "$MNT"
-wait_for 10 bash -c '! pgrep -f "gitopsfs mount .*$1" >/dev/null' _ "$T"
+unmount_gfs
 mount_gfs || { echo "Bail out! remount failed"; exit 1; }
 after=$(stat -c '%i %s %Y' "$MNT/shop/services/web.yaml" "$MNT/_cluster/namespaces/shop.yaml")
 is "$after" "$before" "inode, size and mtime are the same after a remount"

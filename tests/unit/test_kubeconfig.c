@@ -48,7 +48,7 @@ static const char *tmp_path(const char *name)
 static char *b64(const char *s)
 {
 	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t n = strlen(s);
 	char *out = calloc(n / 3 * 4 + 5, 1);
 	size_t o = 0;
@@ -113,7 +113,8 @@ static void token_and_inline_ca_are_read(void)
 	char cluster[512];
 	snprintf(cluster, sizeof(cluster),
 		 "    server: https://10.1.2.3:6443/\n"
-		 "    certificate-authority-data: %s\n", ca);
+		 "    certificate-authority-data: %s\n",
+		 ca);
 	write_kubeconfig("t1/config", cluster, "    token: abc.def\n");
 	struct gfs_kube_creds *c = load("t1/config", NULL, 0);
 	if (c) {
@@ -123,8 +124,9 @@ static void token_and_inline_ca_are_read(void)
 		CHECK_STR(c->server, "https://10.1.2.3:6443");
 		CHECK_STR(c->namespace, "team-a");
 		CHECK_STR(c->token, "abc.def");
-		CHECK(mem_is(c->ca_pem, c->ca_pem_len,
-			     "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n"));
+		CHECK(mem_is(
+		    c->ca_pem, c->ca_pem_len,
+		    "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n"));
 		CHECK(c->cert_pem == NULL && c->key_pem == NULL);
 		CHECK(!c->insecure);
 		CHECK(c->exec.command == NULL);
@@ -165,7 +167,8 @@ static void inline_client_certificate_data_is_decoded(void)
 	snprintf(user, sizeof(user),
 		 "    client-certificate-data: %s\n"
 		 "    client-key-data: %s\n"
-		 "    client-certificate: /does/not/exist\n", cert, key);
+		 "    client-certificate: /does/not/exist\n",
+		 cert, key);
 	write_kubeconfig("t3/config", "    server: https://h:1\n", user);
 	/* Inline data wins over the file, as in kubectl. */
 	struct gfs_kube_creds *c = load("t3/config", NULL, 0);
@@ -211,7 +214,8 @@ static void exec_plugin_config_is_read(void)
 		snprintf(want, sizeof(want), "%s/t5/bin/plugin", tmp);
 		CHECK_STR(c->exec.command, want);
 		CHECK_STR(c->exec.api_version, "client.authentication.k8s.io/v1beta1");
-		CHECK(c->exec.args && c->exec.args[0] && c->exec.args[2] && !c->exec.args[3]);
+		CHECK(c->exec.args && c->exec.args[0] && c->exec.args[2] &&
+		      !c->exec.args[3]);
 		if (c->exec.args && c->exec.args[2])
 			CHECK_STR(c->exec.args[2], "c1");
 		CHECK(c->exec.env && c->exec.env[0] && !c->exec.env[1]);
@@ -225,13 +229,15 @@ static void kubeconfig_env_list_is_merged_first_wins(void)
 {
 	write_file("t6/a",
 		   "clusters:\n- name: c1\n  cluster: {server: 'https://first:1'}\n"
-		   "users:\n- name: u1\n  user: {token: from-a}\n", 0600);
+		   "users:\n- name: u1\n  user: {token: from-a}\n",
+		   0600);
 	write_file("t6/b",
 		   "current-context: x\n"
 		   "clusters:\n- name: c1\n  cluster: {server: 'https://second:2'}\n"
 		   "- name: c2\n  cluster: {server: 'https://only-b:3'}\n"
 		   "contexts:\n- name: x\n  context: {cluster: c1, user: u1}\n"
-		   "- name: ctx-b\n  context: {cluster: c2, user: u1}\n", 0600);
+		   "- name: ctx-b\n  context: {cluster: c2, user: u1}\n",
+		   0600);
 	char env[1024];
 	snprintf(env, sizeof(env), "%s/t6/missing:%s/t6/a:%s/t6/b", tmp, tmp, tmp);
 	setenv("KUBECONFIG", env, 1);
@@ -326,7 +332,8 @@ static void missing_context_names_file_choices_and_fix(void)
 	load("m1/config", "prod", -ENOENT);
 	const char *m = gfs_error_last();
 	char want[600];
-	snprintf(want, sizeof(want), "kubeconfig %s/m1/config: context \"prod\" not "
+	snprintf(want, sizeof(want),
+		 "kubeconfig %s/m1/config: context \"prod\" not "
 		 "found (contexts: dev, kind); pass --context or fix current-context",
 		 tmp);
 	CHECK_STR(m, want);
@@ -339,7 +346,8 @@ static void missing_cluster_and_user_are_named(void)
 		   "clusters:\n- name: real\n  cluster: {server: 'https://h:1'}\n"
 		   "contexts:\n- name: a\n  context: {cluster: gone, user: u}\n"
 		   "- name: b\n  context: {cluster: real, user: nobody}\n"
-		   "users:\n- name: u\n  user: {token: secret-token-123}\n", 0600);
+		   "users:\n- name: u\n  user: {token: secret-token-123}\n",
+		   0600);
 	load("m2/config", NULL, -ENOENT);
 	CHECK(strstr(gfs_error_last(), "cluster \"gone\"") != NULL);
 	CHECK(strstr(gfs_error_last(), "clusters: real") != NULL);
@@ -370,8 +378,7 @@ static void malformed_yaml_gives_file_and_line(void)
 
 static void no_current_context_asks_for_one(void)
 {
-	write_file("m5/config",
-		   "contexts:\n- name: a\n  context: {cluster: c}\n", 0600);
+	write_file("m5/config", "contexts:\n- name: a\n  context: {cluster: c}\n", 0600);
 	load("m5/config", NULL, -EINVAL);
 	CHECK(strstr(gfs_error_last(), "no current-context") != NULL);
 	CHECK(strstr(gfs_error_last(), "--context") != NULL);
@@ -392,8 +399,9 @@ static void bad_credentials_are_explained_without_secrets(void)
 	load("m7/config", NULL, -EINVAL);
 	CHECK(strstr(gfs_error_last(), "no client key") != NULL);
 
-	write_kubeconfig("m8/config", "    server: https://h:1\n",
-			 "    auth-provider: {name: gcp, config: {access-token: secret-token-123}}\n");
+	write_kubeconfig(
+	    "m8/config", "    server: https://h:1\n",
+	    "    auth-provider: {name: gcp, config: {access-token: secret-token-123}}\n");
 	load("m8/config", NULL, -EINVAL);
 	CHECK(strstr(gfs_error_last(), "auth-provider \"gcp\"") != NULL);
 	CHECK(strstr(gfs_error_last(), "exec plugin") != NULL);
@@ -447,14 +455,15 @@ static void exec_plugin_token_with_args_env_and_expiry(void)
 
 static void exec_plugin_v1beta1_client_certificate(void)
 {
-	write_file("x2/plugin",
-		   "#!/bin/sh\n"
-		   "cat <<'EOF'\n"
-		   "{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
-		   "\"kind\":\"ExecCredential\",\"status\":{"
-		   "\"clientCertificateData\":\"CERT\\n\",\"clientKeyData\":\"KEY\\n\"}}\n"
-		   "EOF\n",
-		   0700);
+	write_file(
+	    "x2/plugin",
+	    "#!/bin/sh\n"
+	    "cat <<'EOF'\n"
+	    "{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
+	    "\"kind\":\"ExecCredential\",\"status\":{"
+	    "\"clientCertificateData\":\"CERT\\n\",\"clientKeyData\":\"KEY\\n\"}}\n"
+	    "EOF\n",
+	    0700);
 	struct gfs_kube_exec x = {.command = (char *)tmp_path("x2/plugin"),
 				  .api_version = "client.authentication.k8s.io/v1beta1"};
 	struct gfs_exec_cred cred = {0};
@@ -472,7 +481,8 @@ static void exec_plugin_failures_are_explained_without_secrets(void)
 		   "#!/bin/sh\n"
 		   "echo '{\"status\":{\"token\":\"leaked-secret\"}}'\n"
 		   "echo 'please run: aws sso login' >&2\n"
-		   "exit 2\n", 0700);
+		   "exit 2\n",
+		   0700);
 	struct gfs_kube_exec x = {.command = (char *)tmp_path("x3/fail"),
 				  .api_version = "client.authentication.k8s.io/v1"};
 	struct gfs_exec_cred cred = {0};
@@ -482,11 +492,12 @@ static void exec_plugin_failures_are_explained_without_secrets(void)
 	CHECK(strstr(gfs_error_last(), "\"admin\"") != NULL);
 	CHECK(strstr(gfs_error_last(), "leaked-secret") == NULL);
 
-	write_file("x3/wrongversion",
-		   "#!/bin/sh\n"
-		   "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
-		   "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"leaked-secret\"}}'\n",
-		   0700);
+	write_file(
+	    "x3/wrongversion",
+	    "#!/bin/sh\n"
+	    "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
+	    "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"leaked-secret\"}}'\n",
+	    0700);
 	x.command = (char *)tmp_path("x3/wrongversion");
 	CHECK_INT(gfs_exec_cred_run(&cred, &x, "admin"), -EACCES);
 	CHECK(strstr(gfs_error_last(), "apiVersion") != NULL);

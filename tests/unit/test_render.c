@@ -6,7 +6,9 @@
  * exact file expected. The .yaml files were produced independently of
  * this code: the object with the server-owned fields removed, printed by
  * kubectl v1.32 (`kubectl patch --local -f x.json --type merge -p '{}'
- * -o yaml`), then read by eye. Paths are relative to $GFS_ROOT.
+ * -o yaml`), then read by eye; the one edit: kubectl folds the long value
+ * in configmap.yaml at 80 columns, and we never fold (gfs_yaml.h). Paths
+ * are relative to $GFS_ROOT.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,7 +18,7 @@
 #include "gfs_yaml.h"
 #include "tap.h"
 
-/* ---- helpers ------------------------------------------------------------ */
+/* ---- helpers ---- */
 
 static char *golden_path(const char *name)
 {
@@ -33,7 +35,8 @@ static char *golden_read(const char *name)
 	FILE *f = fopen(path, "rb");
 	long n;
 
-	if (!f || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0)
+	if (!f || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) < 0)
 		goto out;
 	data = calloc(1, (size_t)n + 1);
 	if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
@@ -42,7 +45,8 @@ static char *golden_read(const char *name)
 	}
 out:
 	if (!data)
-		printf("#   cannot read %s (set GFS_ROOT to the repository root)\n", path);
+		printf("#   cannot read %s (set GFS_ROOT to the repository root)\n",
+		       path);
 	if (f)
 		fclose(f);
 	free(path);
@@ -84,7 +88,8 @@ static char *render_text(const char *json_text, enum gfs_secrets_mode mode)
 
 /* NAME.json rendered in `mode` must be exactly the bytes of `expected`;
  * the input must come out unchanged. */
-static void check_golden(const char *name, enum gfs_secrets_mode mode, const char *expected)
+static void check_golden(const char *name, enum gfs_secrets_mode mode,
+			 const char *expected)
 {
 	json_t *obj = golden_json(name);
 	json_t *before = json_deep_copy(obj);
@@ -100,7 +105,7 @@ static void check_golden(const char *name, enum gfs_secrets_mode mode, const cha
 	json_decref(obj);
 }
 
-/* ---- golden objects ----------------------------------------------------------- */
+/* ---- golden objects ---- */
 
 static void renders_deployment_without_server_fields(void)
 {
@@ -162,8 +167,8 @@ static void renders_statefulset_claim_templates(void)
 static void rendered_files_read_back_as_the_stripped_object(void)
 {
 	static const char *const names[] = {"deployment", "service",   "configmap",
-					     "secret",     "namespace", "clusterrole",
-					     "widget",     "cronjob",   "statefulset"};
+					    "secret",     "namespace", "clusterrole",
+					    "widget",     "cronjob",   "statefulset"};
 	struct gfs_render_opts opts = {.secrets = GFS_SECRETS_REDACT};
 	for (size_t k = 0; k < GFS_ARRAY_SIZE(names); k++) {
 		json_t *obj = golden_json(names[k]), *back = NULL;
@@ -174,10 +179,12 @@ static void rendered_files_read_back_as_the_stripped_object(void)
 		CHECK(stripped != NULL && text != NULL);
 		if (text && gfs_yaml_parse(&back, text, strlen(text), NULL) == 0) {
 			/* widget.json's only float with an integral value. */
-			json_t *w = json_object_get(json_object_get(stripped, "spec"), "weight");
+			json_t *w =
+			    json_object_get(json_object_get(stripped, "spec"), "weight");
 			if (json_is_real(w))
-				json_object_set_new(json_object_get(stripped, "spec"), "weight",
-						    json_integer((json_int_t)json_real_value(w)));
+				json_object_set_new(
+				    json_object_get(stripped, "spec"), "weight",
+				    json_integer((json_int_t)json_real_value(w)));
 			CHECK(json_equal(back, stripped));
 			again = render(back, GFS_SECRETS_SHOW);
 			CHECK_STR(again, text);
@@ -192,16 +199,16 @@ static void rendered_files_read_back_as_the_stripped_object(void)
 	}
 }
 
-/* ---- stripping rules ---------------------------------------------------------------- */
+/* ---- stripping rules ---- */
 
 static void strip_removes_maps_it_empties_but_keeps_maps_that_were_empty(void)
 {
 	char *got = render_text(
-		"{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"p\","
-		" \"annotations\": {\"deployment.kubernetes.io/revision\": \"1\"},"
-		" \"labels\": {}}, \"spec\": {\"resources\": {}, \"volumes\": []},"
-		" \"status\": {\"phase\": \"Running\"}}",
-		GFS_SECRETS_REDACT);
+	    "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"p\","
+	    " \"annotations\": {\"deployment.kubernetes.io/revision\": \"1\"},"
+	    " \"labels\": {}}, \"spec\": {\"resources\": {}, \"volumes\": []},"
+	    " \"status\": {\"phase\": \"Running\"}}",
+	    GFS_SECRETS_REDACT);
 	CHECK_STR(got, "apiVersion: v1\nkind: Pod\nmetadata:\n  labels: {}\n  name: p\n"
 		       "spec:\n  resources: {}\n  volumes: []\n");
 	free(got);
@@ -214,19 +221,20 @@ static void strip_removes_maps_it_empties_but_keeps_maps_that_were_empty(void)
 static void strip_keeps_other_annotations(void)
 {
 	char *got = render_text(
-		"{\"metadata\": {\"name\": \"a\", \"annotations\": {"
-		"\"kubectl.kubernetes.io/last-applied-configuration\": \"{}\\n\","
-		" \"deployment.kubernetes.io/revision\": \"7\", \"team\": \"x\"}}}",
-		GFS_SECRETS_REDACT);
+	    "{\"metadata\": {\"name\": \"a\", \"annotations\": {"
+	    "\"kubectl.kubernetes.io/last-applied-configuration\": \"{}\\n\","
+	    " \"deployment.kubernetes.io/revision\": \"7\", \"team\": \"x\"}}}",
+	    GFS_SECRETS_REDACT);
 	CHECK_STR(got, "metadata:\n  annotations:\n    team: x\n  name: a\n");
 	free(got);
 }
 
 static void strip_removes_metadata_left_empty(void)
 {
-	char *got = render_text("{\"kind\": \"X\", \"metadata\": {\"uid\": \"u\", \"selfLink\":"
-				" \"/x\", \"generation\": 2, \"resourceVersion\": \"9\"}}",
-				GFS_SECRETS_REDACT);
+	char *got =
+	    render_text("{\"kind\": \"X\", \"metadata\": {\"uid\": \"u\", \"selfLink\":"
+			" \"/x\", \"generation\": 2, \"resourceVersion\": \"9\"}}",
+			GFS_SECRETS_REDACT);
 	CHECK_STR(got, "kind: X\n");
 	free(got);
 }
@@ -234,12 +242,12 @@ static void strip_removes_metadata_left_empty(void)
 static void strip_removes_only_null_timestamps_of_nested_metadata(void)
 {
 	char *got = render_text(
-		"{\"spec\": {\"a\": {\"metadata\": {\"creationTimestamp\": null}, \"x\": 1},"
-		" \"b\": {\"metadata\": {\"creationTimestamp\": \"2024-01-01T00:00:00Z\"}},"
-		" \"c\": [{\"metadata\": {\"creationTimestamp\": null}}],"
-		" \"d\": {\"creationTimestamp\": null},"
-		" \"e\": {\"f\": {\"metadata\": {\"creationTimestamp\": null}}}}}",
-		GFS_SECRETS_REDACT);
+	    "{\"spec\": {\"a\": {\"metadata\": {\"creationTimestamp\": null}, \"x\": 1},"
+	    " \"b\": {\"metadata\": {\"creationTimestamp\": \"2024-01-01T00:00:00Z\"}},"
+	    " \"c\": [{\"metadata\": {\"creationTimestamp\": null}}],"
+	    " \"d\": {\"creationTimestamp\": null},"
+	    " \"e\": {\"f\": {\"metadata\": {\"creationTimestamp\": null}}}}}",
+	    GFS_SECRETS_REDACT);
 	/* a: emptied metadata goes; b: a real timestamp stays; c: a list item
 	 * stays even when emptied; d: not a metadata map; e: emptied maps go
 	 * all the way up. */
@@ -274,27 +282,30 @@ static void strip_copies_non_objects(void)
 	json_decref(v);
 }
 
-/* ---- secrets ----------------------------------------------------------------------- */
+/* ---- secrets ---- */
 
 static void redact_digests_the_value_as_the_api_returns_it(void)
 {
 	/* sha256("YWRtaW4=") = 38d180985d1b2e7a...; stringData alike; a
 	 * non-string value is digested as compact JSON, never shown. */
-	char *got = render_text("{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"data\":"
-				" {\"u\": \"YWRtaW4=\"}, \"stringData\": {\"p\": \"abc\", \"n\": 5}}",
-				GFS_SECRETS_REDACT);
-	CHECK_STR(got, "apiVersion: v1\ndata:\n  u: gitopsfs-redacted:sha256:38d180985d1b2e7a\n"
-		       "kind: Secret\nstringData:\n"
-		       "  \"n\": gitopsfs-redacted:sha256:ef2d127de37b942b\n"
-		       "  p: gitopsfs-redacted:sha256:ba7816bf8f01cfea\n");
+	char *got = render_text(
+	    "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"data\":"
+	    " {\"u\": \"YWRtaW4=\"}, \"stringData\": {\"p\": \"abc\", \"n\": 5}}",
+	    GFS_SECRETS_REDACT);
+	CHECK_STR(
+	    got, "apiVersion: v1\ndata:\n  u: gitopsfs-redacted:sha256:38d180985d1b2e7a\n"
+		 "kind: Secret\nstringData:\n"
+		 "  \"n\": gitopsfs-redacted:sha256:ef2d127de37b942b\n"
+		 "  p: gitopsfs-redacted:sha256:ba7816bf8f01cfea\n");
 	free(got);
 }
 
 static void redact_defaults_to_on_without_options(void)
 {
-	json_t *obj = json_loads("{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"data\":"
-				 " {\"u\": \"abc\"}}",
-				 0, NULL);
+	json_t *obj =
+	    json_loads("{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"data\":"
+		       " {\"u\": \"abc\"}}",
+		       0, NULL);
 	json_t *s = gfs_render_strip(obj, NULL);
 	CHECK_STR(json_string_value(json_object_get(json_object_get(s, "data"), "u")),
 		  GFS_REDACTED_PREFIX "ba7816bf8f01cfea");
@@ -305,9 +316,11 @@ static void redact_defaults_to_on_without_options(void)
 static void redact_touches_only_v1_secrets(void)
 {
 	const char *json[] = {
-		"{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"data\": {\"u\": \"abc\"}}",
-		"{\"apiVersion\": \"v2\", \"kind\": \"Secret\", \"data\": {\"u\": \"abc\"}}",
-		"{\"apiVersion\": \"example.com/v1\", \"kind\": \"Secret\", \"data\": {\"u\": \"abc\"}}",
+	    "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"data\": {\"u\": "
+	    "\"abc\"}}",
+	    "{\"apiVersion\": \"v2\", \"kind\": \"Secret\", \"data\": {\"u\": \"abc\"}}",
+	    "{\"apiVersion\": \"example.com/v1\", \"kind\": \"Secret\", \"data\": "
+	    "{\"u\": \"abc\"}}",
 	};
 	for (size_t k = 0; k < GFS_ARRAY_SIZE(json); k++) {
 		char *got = render_text(json[k], GFS_SECRETS_REDACT);
@@ -333,7 +346,7 @@ static void is_secret_needs_core_v1_and_kind_secret(void)
 	json_decref(d);
 }
 
-/* ---- SHA-256 (FIPS 180-4 / NIST CAVP vectors) ------------------------------------------ */
+/* ---- SHA-256 (FIPS 180-4 / NIST CAVP vectors) ---- */
 
 static void sha256_hex(char out[65], const void *data, size_t len)
 {
@@ -347,20 +360,26 @@ static void sha256_matches_the_standard_vectors(void)
 {
 	char hex[65];
 	sha256_hex(hex, "", 0);
-	CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	CHECK_STR(hex,
+		  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	sha256_hex(hex, "abc", 3);
-	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	CHECK_STR(hex,
+		  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	const char *m448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 	sha256_hex(hex, m448, strlen(m448));
-	CHECK_STR(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-	const char *m896 = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
-			   "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
+	CHECK_STR(hex,
+		  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	const char *m896 =
+	    "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+	    "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
 	sha256_hex(hex, m896, strlen(m896));
-	CHECK_STR(hex, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+	CHECK_STR(hex,
+		  "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
 	char *million = malloc(1000000);
 	memset(million, 'a', 1000000);
 	sha256_hex(hex, million, 1000000);
-	CHECK_STR(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	CHECK_STR(hex,
+		  "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 	free(million);
 }
 
@@ -371,11 +390,11 @@ static void sha256_pads_at_the_block_edges(void)
 		size_t len;
 		const char *hex;
 	} cases[] = {
-		{55, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"},
-		{56, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"},
-		{63, "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34"},
-		{64, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"},
-		{65, "635361c48bb9eab14198e76ea8ab7f1a41685d6ad62aa9146d301d4f17eb0ae0"},
+	    {55, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"},
+	    {56, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"},
+	    {63, "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34"},
+	    {64, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"},
+	    {65, "635361c48bb9eab14198e76ea8ab7f1a41685d6ad62aa9146d301d4f17eb0ae0"},
 	};
 	char buf[65], hex[65];
 	memset(buf, 'a', sizeof(buf));
@@ -385,7 +404,7 @@ static void sha256_pads_at_the_block_edges(void)
 	}
 }
 
-/* ---- output ------------------------------------------------------------------------- */
+/* ---- output ---- */
 
 static void render_fails_with_efbig_past_the_buffer_limit(void)
 {
@@ -399,15 +418,19 @@ static void render_fails_with_efbig_past_the_buffer_limit(void)
 
 static void render_is_the_same_for_reordered_input(void)
 {
-	char *a = render_text("{\"kind\": \"ConfigMap\", \"apiVersion\": \"v1\", \"metadata\":"
-			      " {\"name\": \"x\", \"uid\": \"1\"}, \"data\": {\"b\": \"2\", \"a\": \"1\"}}",
-			      GFS_SECRETS_REDACT);
-	char *b = render_text("{\"data\": {\"a\": \"1\", \"b\": \"2\"}, \"metadata\": {\"uid\": \"2\","
-			      " \"name\": \"x\"}, \"apiVersion\": \"v1\", \"kind\": \"ConfigMap\"}",
-			      GFS_SECRETS_REDACT);
+	char *a = render_text(
+	    "{\"kind\": \"ConfigMap\", \"apiVersion\": \"v1\", \"metadata\":"
+	    " {\"name\": \"x\", \"uid\": \"1\"}, \"data\": {\"b\": \"2\", \"a\": \"1\"}}",
+	    GFS_SECRETS_REDACT);
+	char *b = render_text(
+	    "{\"data\": {\"a\": \"1\", \"b\": \"2\"}, \"metadata\": {\"uid\": \"2\","
+	    " \"name\": \"x\"}, \"apiVersion\": \"v1\", \"kind\": \"ConfigMap\"}",
+	    GFS_SECRETS_REDACT);
 	CHECK_STR(a, b);
-	CHECK_STR(a, "apiVersion: v1\ndata:\n  a: \"1\"\n  b: \"2\"\nkind: ConfigMap\nmetadata:\n"
-		     "  name: x\n");
+	CHECK_STR(
+	    a,
+	    "apiVersion: v1\ndata:\n  a: \"1\"\n  b: \"2\"\nkind: ConfigMap\nmetadata:\n"
+	    "  name: x\n");
 	free(a);
 	free(b);
 }

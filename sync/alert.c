@@ -1,0 +1,640 @@
+/*
+ * alert.c - failing/recovered alerts: state tracking per object, log and
+ * .gitopsfs/errors lines, and webhook delivery on a thread of its own.
+ *
+ * The queue is a singly linked list in raise order. The delivery thread
+ * takes the head out while it POSTs (so reporters never wait for the
+ * network) and puts it back at the head when the POST fails, which keeps
+ * the order and makes a stuck alert the "oldest" one dropped on overflow.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gfs_alert.h"
+#include "gfs_errlog.h"
+
+#define ALERT_ERROR_MAX 4096 /* longer error texts are cut */
+
+struct alert_item {
+	struct alert_item *next;
+	char *body; /* JSON, owned */
+};
+
+struct alert_failing {
+	char *commit; /* owned, may be NULL */
+	char *error;  /* owned, the latest reported */
+	int64_t since_ns;
+};
+
+struct gfs_alerter {
+	struct gfs_alert_opts opts; /* defaults filled in; webhook_url = url */
+	char *url;                  /* owned; NULL without a webhook */
+	char host[256];             /* "host[:port]" of url, for logs */
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* CLOCK_MONOTONIC; queue changed or stopping */
+
+	/* Guarded by lock. */
+	struct gfs_map *failing; /* object -> struct alert_failing * */
+	struct alert_item *head, *tail;
+	size_t n_waiting; /* items in the list */
+	bool in_flight;   /* the thread holds one item outside the list */
+	bool stopping;
+	int64_t deadline_ms;          /* when stopping: give up at this monotonic time */
+	struct gfs_alert_stats stats; /* failing/queued computed on read */
+
+	/* Read by the transfer callback without the lock; 0 = no deadline. */
+	_Atomic int64_t abort_at_ms;
+
+	/* Owned by the delivery thread. */
+	pthread_t thread;
+	bool has_thread;
+	CURL *curl;
+	struct curl_slist *headers;
+	unsigned seed;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+
+static void alert_curl_init(void)
+{
+	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static void alert_rfc3339(char *out, size_t outsz, int64_t ns)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* A JSON string for text that may be cut mid-character or not be UTF-8 at
+ * all: jansson refuses invalid UTF-8, so then non-ASCII bytes become '?'. */
+static json_t *alert_json_text(const char *s)
+{
+	if (!s)
+		return json_null();
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	char *copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+static char *alert_strndup(const char *s, size_t max)
+{
+	return s ? strndup(s, max) : NULL;
+}
+
+static void alert_failing_free(struct alert_failing *f)
+{
+	if (!f)
+		return;
+	free(f->commit);
+	free(f->error);
+	free(f);
+}
+
+static void alert_item_free(struct alert_item *it)
+{
+	if (!it)
+		return;
+	free(it->body);
+	free(it);
+}
+
+/* Checks the URL and fills a->host with its host (and port when given):
+ * never the userinfo or the path, which may hold a secret. */
+static int alert_parse_url(struct gfs_alerter *a, const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	int rc = 0;
+	if (!u)
+		return gfs_error_set(-ENOMEM, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
+		rc = gfs_error_set(-EINVAL, "the alert webhook is not a valid URL");
+		goto out;
+	}
+	if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+		rc = gfs_error_set(-EINVAL, "the alert webhook must be an http(s) URL");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && port)
+		snprintf(a->host, sizeof(a->host), "%s:%s", host, port);
+	else
+		snprintf(a->host, sizeof(a->host), "%s", host);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* ---- delivery -------------------------------------------------------------- */
+
+static size_t alert_discard(char *data, size_t size, size_t n, void *payload)
+{
+	return size * n; /* the answer's body is of no interest */
+}
+
+/* Cuts a POST short once gfs_alerter_free's deadline has passed. */
+static int alert_xferinfo(void *p, curl_off_t dltotal, curl_off_t dlnow,
+			  curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct gfs_alerter *a = p;
+	int64_t at = atomic_load(&a->abort_at_ms);
+	return at && gfs_monotonic_ms() >= at;
+}
+
+static int alert_curl_setup(struct gfs_alerter *a)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	struct curl_slist *h2 = h ? curl_slist_append(h, "Expect:") : NULL;
+	if (!c || !h2) {
+		curl_easy_cleanup(c);
+		curl_slist_free_all(h);
+		return gfs_error_set(-ENOMEM, "cannot create a libcurl handle");
+	}
+	a->curl = c;
+	a->headers = h2;
+	curl_easy_setopt(c, CURLOPT_URL, a->url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, a->headers);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "gitopsfs/" GFS_VERSION);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)a->opts.timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)a->opts.timeout_ms);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, alert_discard);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, alert_xferinfo);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, a);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, a->errbuf);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	return 0;
+}
+
+/* One POST. Returns 0 on a 2xx answer, else a negative errno with the
+ * reason (naming the host only) in the per-thread error message. */
+static int alert_post(struct gfs_alerter *a, const char *body)
+{
+	long status = 0;
+	if (!a->curl && alert_curl_setup(a) < 0)
+		return -ENOMEM;
+	a->errbuf[0] = '\0';
+	curl_easy_setopt(a->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(a->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	CURLcode code = curl_easy_perform(a->curl);
+	if (code != CURLE_OK) {
+		const char *why = a->errbuf[0] ? a->errbuf : curl_easy_strerror(code);
+		if (code == CURLE_ABORTED_BY_CALLBACK)
+			return gfs_error_set(-ECANCELED,
+					     "webhook %s: cut off at shutdown", a->host);
+		return gfs_error_set(code == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO,
+				     "webhook %s: %s", a->host, why);
+	}
+	curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || status > 299)
+		return gfs_error_set(-EIO, "webhook %s answered HTTP %ld", a->host,
+				     status);
+	return 0;
+}
+
+/* The n-th consecutive failure's delay: base * 2^n capped, then jittered
+ * into [d/2, d] so that many agents do not retry in step. */
+static unsigned alert_backoff(struct gfs_alerter *a, unsigned n)
+{
+	uint64_t d = a->opts.backoff_ms;
+	while (n-- > 0 && d < a->opts.backoff_max_ms)
+		d *= 2;
+	if (d > a->opts.backoff_max_ms)
+		d = a->opts.backoff_max_ms;
+	return (unsigned)(d / 2 + (d / 2 ? (uint64_t)rand_r(&a->seed) % (d / 2 + 1) : 0));
+}
+
+/* Waits on the condition until monotonic time `until_ms`. Lock held. */
+static void alert_wait_until(struct gfs_alerter *a, int64_t until_ms)
+{
+	struct timespec ts = {(time_t)(until_ms / 1000),
+			      (long)(until_ms % 1000) * 1000000};
+	pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+}
+
+static void *alert_thread(void *payload)
+{
+	struct gfs_alerter *a = payload;
+	unsigned failures = 0;
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		while (!a->head && !a->stopping)
+			pthread_cond_wait(&a->cond, &a->lock);
+		if (!a->head || (a->stopping && gfs_monotonic_ms() >= a->deadline_ms))
+			break;
+		struct alert_item *it = a->head;
+		a->head = it->next;
+		if (!a->head)
+			a->tail = NULL;
+		a->n_waiting--;
+		a->in_flight = true;
+		pthread_mutex_unlock(&a->lock);
+
+		int rc = alert_post(a, it->body);
+
+		pthread_mutex_lock(&a->lock);
+		a->in_flight = false;
+		if (rc == 0) {
+			a->stats.delivered++;
+			failures = 0;
+			alert_item_free(it);
+			continue;
+		}
+		unsigned delay = alert_backoff(a, failures++);
+		a->stats.retries++;
+		snprintf(a->stats.last_error, sizeof(a->stats.last_error), "%s",
+			 gfs_error_last());
+		if (a->stopping)
+			gfs_warn("alert delivery failed (attempt %u): %s", failures,
+				 gfs_error_last());
+		else
+			gfs_warn(
+			    "alert delivery failed (attempt %u): %s; retrying in %u ms",
+			    failures, gfs_error_last(), delay);
+		/* Back to the head: order is kept, and on overflow it goes first. */
+		it->next = a->head;
+		a->head = it;
+		if (!a->tail)
+			a->tail = it;
+		a->n_waiting++;
+		int64_t wake = gfs_monotonic_ms() + delay;
+		for (;;) {
+			int64_t until =
+			    a->stopping && a->deadline_ms < wake ? a->deadline_ms : wake;
+			if (gfs_monotonic_ms() >= until)
+				break;
+			alert_wait_until(a, until);
+		}
+	}
+	/* Stopping: whatever is left could not be delivered in time. */
+	size_t left = a->n_waiting;
+	struct alert_item *rest = a->head;
+	a->head = a->tail = NULL;
+	a->n_waiting = 0;
+	a->stats.dropped += left;
+	pthread_mutex_unlock(&a->lock);
+	if (left)
+		gfs_warn("alert delivery to %s stopped: %zu alert(s) not delivered",
+			 a->host, left);
+	while (rest) {
+		struct alert_item *next = rest->next;
+		alert_item_free(rest);
+		rest = next;
+	}
+	curl_easy_cleanup(a->curl);
+	curl_slist_free_all(a->headers);
+	a->curl = NULL;
+	a->headers = NULL;
+	return NULL;
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+int gfs_alerter_new(struct gfs_alerter **out, const char *webhook_url)
+{
+	struct gfs_alert_opts opts = {.webhook_url = webhook_url};
+	return gfs_alerter_new_opts(out, &opts);
+}
+
+static int alert_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	int rc = pthread_condattr_init(&attr);
+	if (rc == 0)
+		rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return -rc;
+}
+
+int gfs_alerter_new_opts(struct gfs_alerter **out, const struct gfs_alert_opts *opts)
+{
+	struct gfs_alerter *a = calloc(1, sizeof(*a));
+	int rc = 0;
+	*out = NULL;
+	if (!a)
+		return gfs_error_set(-ENOMEM, "out of memory");
+	a->opts = *opts;
+	a->opts.backoff_ms = opts->backoff_ms ? opts->backoff_ms : 1000;
+	a->opts.backoff_max_ms = opts->backoff_max_ms ? opts->backoff_max_ms : 60000;
+	if (a->opts.backoff_max_ms < a->opts.backoff_ms)
+		a->opts.backoff_max_ms = a->opts.backoff_ms;
+	a->opts.timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000;
+	a->opts.queue_max = opts->queue_max ? opts->queue_max : 1000;
+	a->opts.drain_ms = opts->drain_ms ? opts->drain_ms : 3000;
+	a->seed = (unsigned)gfs_now_ns() ^ (unsigned)(uintptr_t)a;
+	pthread_mutex_init(&a->lock, NULL);
+	if ((rc = alert_cond_init(&a->cond)) < 0) {
+		pthread_mutex_destroy(&a->lock);
+		free(a);
+		return gfs_error_set(rc, "cannot create a condition variable");
+	}
+	if (!(a->failing = gfs_map_new())) {
+		rc = gfs_error_set(-ENOMEM, "out of memory");
+		goto fail;
+	}
+	a->opts.webhook_url = NULL;
+	if (opts->webhook_url && *opts->webhook_url) {
+		pthread_once(&curl_once, alert_curl_init);
+		if (curl_init_result != CURLE_OK) {
+			rc = gfs_error_set(-EIO, "cannot initialise libcurl: %s",
+					   curl_easy_strerror(curl_init_result));
+			goto fail;
+		}
+		if ((rc = alert_parse_url(a, opts->webhook_url)) < 0)
+			goto fail;
+		if (!(a->url = strdup(opts->webhook_url))) {
+			rc = gfs_error_set(-ENOMEM, "out of memory");
+			goto fail;
+		}
+		a->opts.webhook_url = a->url;
+		if ((rc = pthread_create(&a->thread, NULL, alert_thread, a)) != 0) {
+			rc = gfs_error_set(-rc, "cannot start the alert thread: %s",
+					   strerror(rc));
+			goto fail;
+		}
+		a->has_thread = true;
+		gfs_info("alerts go to the webhook at %s", a->host);
+	}
+	*out = a;
+	return 0;
+fail:
+	gfs_alerter_free(a);
+	return rc;
+}
+
+static int alert_free_failing(const char *key, void *value, void *payload)
+{
+	alert_failing_free(value);
+	return 0;
+}
+
+void gfs_alerter_free(struct gfs_alerter *a)
+{
+	if (!a)
+		return;
+	if (a->has_thread) {
+		pthread_mutex_lock(&a->lock);
+		a->stopping = true;
+		a->deadline_ms = gfs_monotonic_ms() + a->opts.drain_ms;
+		atomic_store(&a->abort_at_ms, a->deadline_ms);
+		pthread_cond_broadcast(&a->cond);
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(a->thread, NULL);
+	}
+	if (a->failing) {
+		gfs_map_foreach(a->failing, alert_free_failing, NULL);
+		gfs_map_free(a->failing);
+	}
+	/* Without a thread nothing was ever queued; with one, it emptied it. */
+	pthread_cond_destroy(&a->cond);
+	pthread_mutex_destroy(&a->lock);
+	free(a->url);
+	free(a);
+}
+
+/* ---- reporting ------------------------------------------------------------- */
+
+/* The webhook body of one alert, or NULL when out of memory. */
+static char *alert_body(const char *object, const char *commit, const char *error,
+			bool failing, int64_t when_ns)
+{
+	char stamp[32];
+	alert_rfc3339(stamp, sizeof(stamp), when_ns);
+	json_t *o = json_object();
+	char *body = NULL;
+	if (!o || json_object_set_new(o, "object", alert_json_text(object)) < 0 ||
+	    json_object_set_new(o, "commit", alert_json_text(commit)) < 0 ||
+	    json_object_set_new(o, "error", alert_json_text(failing ? error : NULL)) <
+		0 ||
+	    json_object_set_new(o, "state",
+				json_string(failing ? "failing" : "recovered")) < 0 ||
+	    json_object_set_new(o, "time", json_string(stamp)) < 0)
+		goto out;
+	body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+out:
+	json_decref(o);
+	return body;
+}
+
+/* Queues a body for the thread, dropping the oldest waiting alert when
+ * full. Lock held; takes ownership of body. */
+static void alert_enqueue(struct gfs_alerter *a, char *body)
+{
+	struct alert_item *it = malloc(sizeof(*it));
+	if (!it) {
+		free(body);
+		a->stats.dropped++;
+		gfs_warn("alert not queued: out of memory");
+		return;
+	}
+	it->next = NULL;
+	it->body = body;
+	if (a->n_waiting >= a->opts.queue_max) {
+		struct alert_item *old = a->head;
+		a->head = old->next;
+		if (!a->head)
+			a->tail = NULL;
+		a->n_waiting--;
+		a->stats.dropped++;
+		alert_item_free(old);
+		gfs_warn("alert queue for %s full (%u): dropped the oldest alert",
+			 a->host, a->opts.queue_max);
+	}
+	if (a->tail)
+		a->tail->next = it;
+	else
+		a->head = it;
+	a->tail = it;
+	a->n_waiting++;
+	pthread_cond_signal(&a->cond);
+}
+
+/* Under the lock: records the new state. Returns 1 (changed; *body set
+ * when a webhook wants it), 0 (no change) or -ENOMEM (nothing changed). */
+static int alert_transition(struct gfs_alerter *a, const char *object, const char *commit,
+			    const char *error, int64_t now, char **body)
+{
+	struct alert_failing *f = gfs_map_get(a->failing, object);
+	int err = 0;
+	if (!error) {
+		if (!f)
+			return 0;
+		if (a->url && !(*body = alert_body(object, commit, NULL, false, now)))
+			return -ENOMEM;
+		alert_failing_free(gfs_map_del(a->failing, object));
+		return 1;
+	}
+	char *e = alert_strndup(error, ALERT_ERROR_MAX), *c = alert_strndup(commit, 64);
+	if (!e || (commit && !c))
+		goto nomem;
+	if (f) { /* already failing: remember the latest reason, say nothing */
+		free(f->error);
+		free(f->commit);
+		f->error = e;
+		f->commit = c;
+		return 0;
+	}
+	if (!(f = calloc(1, sizeof(*f))))
+		goto nomem;
+	*f = (struct alert_failing){c, e, now};
+	if (a->url && !(*body = alert_body(object, commit, e, true, now)))
+		goto nomem_f;
+	gfs_map_put(a->failing, object, f, &err);
+	if (err < 0)
+		goto nomem_f;
+	return 1;
+nomem_f:
+	free(f);
+nomem:
+	free(*body);
+	*body = NULL;
+	free(e);
+	free(c);
+	return -ENOMEM;
+}
+
+int gfs_alerter_report(struct gfs_alerter *a, const char *object, const char *commit,
+		       const char *error)
+{
+	if (!a || !object || !*object)
+		return gfs_error_set(-EINVAL, "an alert needs an object");
+	char *body = NULL;
+	pthread_mutex_lock(&a->lock);
+	int rc = alert_transition(a, object, commit, error, gfs_now_ns(), &body);
+	if (rc == 1) {
+		a->stats.raised++;
+		if (body)
+			alert_enqueue(a, body);
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (rc < 0)
+		return gfs_error_set(rc, "out of memory raising an alert for %s", object);
+	if (rc == 0)
+		return 0;
+	/* Lines go out after the lock: the log and the errlog take their own. */
+	char at[80] = "";
+	if (commit)
+		snprintf(at, sizeof(at), " (commit %.12s)", commit);
+	if (error)
+		gfs_errlog_add("%s: %.*s%s", object, ALERT_ERROR_MAX, error, at);
+	else
+		gfs_info("%s recovered%s", object, at);
+	return 1;
+}
+
+/* ---- queries --------------------------------------------------------------- */
+
+size_t gfs_alerter_failing_count(struct gfs_alerter *a)
+{
+	pthread_mutex_lock(&a->lock);
+	size_t n = gfs_map_count(a->failing);
+	pthread_mutex_unlock(&a->lock);
+	return n;
+}
+
+bool gfs_alerter_is_failing(struct gfs_alerter *a, const char *object)
+{
+	pthread_mutex_lock(&a->lock);
+	bool yes = object && gfs_map_get(a->failing, object) != NULL;
+	pthread_mutex_unlock(&a->lock);
+	return yes;
+}
+
+struct alert_collect {
+	const char **keys;
+	size_t n;
+};
+
+static int alert_collect_key(const char *key, void *value, void *payload)
+{
+	struct alert_collect *c = payload;
+	c->keys[c->n++] = key;
+	return 0;
+}
+
+static int alert_cmp(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+int gfs_alerter_failing_json(json_t **out, struct gfs_alerter *a)
+{
+	int rc = 0;
+	json_t *arr = json_array();
+	*out = NULL;
+	pthread_mutex_lock(&a->lock);
+	size_t n = gfs_map_count(a->failing);
+	struct alert_collect c = {calloc(n ? n : 1, sizeof(char *)), 0};
+	if (!arr || !c.keys) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	gfs_map_foreach(a->failing, alert_collect_key, &c);
+	qsort(c.keys, c.n, sizeof(char *), alert_cmp);
+	for (size_t i = 0; i < c.n; i++) {
+		const struct alert_failing *f = gfs_map_get(a->failing, c.keys[i]);
+		char since[32];
+		alert_rfc3339(since, sizeof(since), f->since_ns);
+		json_t *o = json_object();
+		if (!o || json_array_append_new(arr, o) < 0 ||
+		    json_object_set_new(o, "object", alert_json_text(c.keys[i])) < 0 ||
+		    json_object_set_new(o, "commit", alert_json_text(f->commit)) < 0 ||
+		    json_object_set_new(o, "error", alert_json_text(f->error)) < 0 ||
+		    json_object_set_new(o, "since", json_string(since)) < 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+out:
+	pthread_mutex_unlock(&a->lock);
+	free(c.keys);
+	if (rc < 0) {
+		json_decref(arr);
+		return gfs_error_set(rc, "out of memory listing failing objects");
+	}
+	*out = arr;
+	return 0;
+}
+
+void gfs_alerter_stats(struct gfs_alert_stats *out, struct gfs_alerter *a)
+{
+	pthread_mutex_lock(&a->lock);
+	*out = a->stats;
+	out->failing = gfs_map_count(a->failing);
+	out->queued = a->n_waiting + (a->in_flight ? 1 : 0);
+	pthread_mutex_unlock(&a->lock);
+}

@@ -1,0 +1,245 @@
+/*
+ * sync.c - the sync thread: its loop, the change queue and its status.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gfs_errlog.h"
+#include "sync_internal.h"
+
+int gfs_sync_git_fail(int gerr, const char *what)
+{
+	const git_error *e = git_error_last();
+	return gfs_error_set(gerr == GIT_ENOTFOUND ? -ENOENT : -EIO, "%s: %s", what,
+			     e && e->message ? e->message : "git error");
+}
+
+/* Credentials from the environment, never from a file in the repository:
+ * GITOPSFS_GIT_TOKEN (https, user GITOPSFS_GIT_USER or "git"), or
+ * GITOPSFS_GIT_SSH_KEY (a private key file; ssh-agent otherwise). */
+static int gfs_sync_credentials(git_credential **out, const char *url,
+				const char *username_from_url, unsigned int allowed,
+				void *payload)
+{
+	const char *token = getenv("GITOPSFS_GIT_TOKEN");
+	const char *user = getenv("GITOPSFS_GIT_USER");
+	const char *key = getenv("GITOPSFS_GIT_SSH_KEY");
+	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && token)
+		return git_credential_userpass_plaintext_new(out, user ? user : "git", token);
+	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+		const char *u = username_from_url ? username_from_url : "git";
+		if (key)
+			return git_credential_ssh_key_new(out, u, NULL, key, NULL);
+		return git_credential_ssh_key_from_agent(out, u);
+	}
+	return GIT_PASSTHROUGH;
+}
+
+void gfs_sync_remote_callbacks(git_remote_callbacks *cb)
+{
+	git_remote_init_callbacks(cb, GIT_REMOTE_CALLBACKS_VERSION);
+	cb->credentials = gfs_sync_credentials;
+}
+
+/* Store subscriber: remember which paths changed (files only). */
+static void gfs_sync_on_change(void *payload, const char *path, enum gfs_entry_type type,
+			       enum gfs_change change)
+{
+	struct gfs_sync *s = payload;
+	int err = 0;
+	if (type != GFS_ENTRY_FILE)
+		return;
+	pthread_mutex_lock(&s->lock);
+	gfs_map_put(s->changed, path, (void *)1, &err);
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+struct gfs_map *gfs_sync_take_changes(struct gfs_sync *s)
+{
+	struct gfs_map *fresh = gfs_map_new();
+	if (!fresh)
+		return NULL;
+	pthread_mutex_lock(&s->lock);
+	struct gfs_map *taken = s->changed;
+	s->changed = fresh;
+	pthread_mutex_unlock(&s->lock);
+	return taken;
+}
+
+void gfs_sync_paths_free(struct gfs_map *m)
+{
+	gfs_map_free(m);
+}
+
+void gfs_sync_note(struct gfs_sync *s, const char *commit, const char *error, bool committed)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	pthread_mutex_lock(&s->lock);
+	if (!error) {
+		strftime(s->status.last_sync, sizeof(s->status.last_sync), "%Y-%m-%dT%H:%M:%SZ",
+			 &tm);
+		if (commit)
+			snprintf(s->status.last_commit, sizeof(s->status.last_commit), "%s", commit);
+		if (committed)
+			s->status.commits++;
+	}
+	snprintf(s->status.last_error, sizeof(s->status.last_error), "%s", error ? error : "");
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Waits until there is something to do: changes (commit mode, collected
+ * for a short while so that changes landing together make one commit),
+ * or the next interval (apply mode). Returns false on stop. */
+static bool gfs_sync_wait(struct gfs_sync *s, int64_t next_round_ms)
+{
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		if (atomic_load(&s->stop)) {
+			pthread_mutex_unlock(&s->lock);
+			return false;
+		}
+		bool have = s->ready && gfs_map_count(s->changed) > 0;
+		if (s->ready && (have || gfs_monotonic_ms() >= next_round_ms))
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return true;
+}
+
+static void *gfs_sync_main(void *arg)
+{
+	struct gfs_sync *s = arg;
+	bool first = true;
+	int64_t next_round = 0; /* the first round runs as soon as we are ready */
+	unsigned interval_ms = (s->opts.interval ? s->opts.interval : 30) * 1000u;
+	while (gfs_sync_wait(s, next_round)) {
+		int rc;
+		if (s->opts.direction == GFS_SYNC_COMMIT) {
+			/* Let changes that land together gather into one commit. */
+			gfs_sleep_ms(first ? 0 : 700, &s->stop);
+			rc = gfs_sync_commit_round(s, first);
+			/* Retry a failed push now and then even without changes. */
+			next_round = gfs_monotonic_ms() + 5000;
+		} else {
+			bool fetch = gfs_monotonic_ms() >= next_round;
+			rc = gfs_sync_apply_round(s, fetch);
+			if (fetch)
+				next_round = gfs_monotonic_ms() + interval_ms;
+			else
+				gfs_sleep_ms(500, &s->stop); /* heal in small batches */
+		}
+		if (rc < 0)
+			gfs_warn("sync: %s", gfs_error_last());
+		first = false;
+	}
+	/* A last round so that nothing collected is lost at shutdown. */
+	if (s->opts.direction == GFS_SYNC_COMMIT && s->ready)
+		gfs_sync_commit_round(s, false);
+	return NULL;
+}
+
+static int gfs_sync_branch(struct gfs_sync *s)
+{
+	if (s->opts.branch) {
+		s->branch = strdup(s->opts.branch);
+	} else {
+		/* HEAD's branch, even when it has no commit yet. */
+		git_reference *head = NULL;
+		int rc = git_reference_lookup(&head, s->repo, "HEAD");
+		if (rc < 0)
+			return gfs_sync_git_fail(rc, "cannot read HEAD");
+		const char *target = git_reference_symbolic_target(head);
+		s->branch = strdup(target && strncmp(target, "refs/heads/", 11) == 0 ? target + 11
+										  : "main");
+		git_reference_free(head);
+	}
+	if (!s->branch || asprintf(&s->branch_ref, "refs/heads/%s", s->branch) < 0) {
+		s->branch_ref = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int gfs_sync_new(struct gfs_sync **out, const struct gfs_sync_opts *opts)
+{
+	struct gfs_sync *s = calloc(1, sizeof(*s));
+	int rc;
+	if (!s)
+		return -ENOMEM;
+	s->opts = *opts;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	atomic_init(&s->stop, false);
+	if (!(s->changed = gfs_map_new())) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = git_repository_open(&s->repo, opts->gitdir);
+	if (rc < 0) {
+		rc = gfs_sync_git_fail(rc, "sync: cannot open the repository");
+		goto fail;
+	}
+	rc = gfs_sync_branch(s);
+	if (rc < 0)
+		goto fail;
+	rc = gfs_store_subscribe(opts->store, gfs_sync_on_change, s);
+	if (rc < 0)
+		goto fail;
+	rc = -pthread_create(&s->thread, NULL, gfs_sync_main, s);
+	if (rc < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	git_repository_free(s->repo);
+	gfs_map_free(s->changed);
+	free(s->branch);
+	free(s->branch_ref);
+	free(s);
+	return rc;
+}
+
+void gfs_sync_ready(struct gfs_sync *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->ready = true;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void gfs_sync_free(struct gfs_sync *s)
+{
+	if (!s)
+		return;
+	atomic_store(&s->stop, true);
+	pthread_mutex_lock(&s->lock);
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	git_repository_free(s->repo);
+	gfs_map_free(s->changed);
+	free(s->branch);
+	free(s->branch_ref);
+	free(s);
+}
+
+void gfs_sync_get_status(struct gfs_sync *s, struct gfs_sync_status *out)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->status;
+	pthread_mutex_unlock(&s->lock);
+}

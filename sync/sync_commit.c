@@ -1,0 +1,289 @@
+/*
+ * sync_commit.c - commit mode: every cluster change becomes a commit.
+ */
+#include <errno.h>
+#include <unistd.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gfs_path.h"
+#include "sync_internal.h"
+
+#define GFS_MSG_LIMIT (1u << 20)
+
+/* "kubectl-edit, 2026-11-26T05:00:00Z": who changed the object last, from
+ * the newest managedFields entry. */
+static void gfs_object_changer(struct gfs_store *store, const char *path, char *out,
+			       size_t outsz)
+{
+	struct gfs_blob *live = NULL;
+	snprintf(out, outsz, "%s", "");
+	if (gfs_store_live(store, path, &live) < 0)
+		return;
+	json_t *obj = json_loadb(live->data, live->len, 0, NULL);
+	gfs_blob_unref(live);
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *best_time = "", *manager = NULL, *op = NULL;
+	size_t i;
+	const json_t *mf;
+	json_array_foreach(json_object_get(md, "managedFields"), i, mf)
+	{
+		const char *t = json_string_value(json_object_get(mf, "time"));
+		if (t && strcmp(t, best_time) >= 0) {
+			best_time = t;
+			manager = json_string_value(json_object_get(mf, "manager"));
+			op = json_string_value(json_object_get(mf, "operation"));
+		}
+	}
+	if (manager)
+		snprintf(out, outsz, "%s (%s), %s", manager, op ? op : "Update", best_time);
+	json_decref(obj);
+}
+
+struct gfs_commit_ctx {
+	struct gfs_sync *s;
+	git_index *index;
+	struct gfs_buf msg;
+	unsigned long n;
+	int err;
+};
+
+/* Puts path's live bytes (or its absence) into the commit's index and
+ * notes it in the message when that changes anything. */
+static int gfs_commit_path(struct gfs_commit_ctx *c, const char *path)
+{
+	struct gfs_blob *content = NULL;
+	const git_index_entry *old = git_index_get_bypath(c->index, path, 0);
+	char who[256];
+	int rc = gfs_store_read(c->s->opts.store, path, &content, NULL);
+	if (rc == -ENOENT || rc == -EISDIR) {
+		if (!old)
+			return 0;
+		git_index_remove_bypath(c->index, path);
+		c->n++;
+		return gfs_buf_addf(&c->msg, " D %s\n", path);
+	}
+	if (rc < 0)
+		return rc;
+	git_oid oid;
+	rc = git_blob_create_from_buffer(&oid, c->s->repo, content->data, content->len);
+	gfs_blob_unref(content);
+	if (rc < 0)
+		return gfs_sync_git_fail(rc, path);
+	if (old && git_oid_equal(&old->id, &oid))
+		return 0;
+	git_index_entry e;
+	memset(&e, 0, sizeof(e));
+	e.path = path;
+	e.mode = GIT_FILEMODE_BLOB;
+	e.id = oid;
+	rc = git_index_add(c->index, &e);
+	if (rc < 0)
+		return gfs_sync_git_fail(rc, path);
+	gfs_object_changer(c->s->opts.store, path, who, sizeof(who));
+	c->n++;
+	return gfs_buf_addf(&c->msg, " %c %s%s%s\n", old ? 'M' : 'A', path, *who ? "  by " : "",
+			    who);
+}
+
+/* The paths a full round looks at: every live file and every managed
+ * path the branch has (collected first: the store's lock is held while
+ * walking it). */
+struct gfs_collect {
+	struct gfs_map *paths;
+	int err;
+};
+
+static int gfs_collect_live(const char *path, const struct gfs_blob *content,
+			    const struct gfs_entry_attr *attr, void *payload)
+{
+	struct gfs_collect *c = payload;
+	gfs_map_put(c->paths, path, (void *)1, &c->err);
+	return c->err;
+}
+
+static int gfs_commit_full_set(struct gfs_sync *s, git_index *index, struct gfs_map *paths)
+{
+	struct gfs_collect c = {paths, 0};
+	int rc = gfs_store_foreach_file(s->opts.store, gfs_collect_live, &c);
+	size_t n = git_index_entrycount(index);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const git_index_entry *e = git_index_get_byindex(index, i);
+		if (gfs_store_is_managed_path(s->opts.store, e->path))
+			gfs_map_put(paths, e->path, (void *)1, &rc);
+	}
+	return rc;
+}
+
+static int gfs_commit_path_cb(const char *path, void *value, void *payload)
+{
+	return gfs_commit_path(payload, path);
+}
+
+struct gfs_user_index {
+	git_index *user, *committed;
+	struct gfs_store *store;
+};
+
+/* One path of the user's index, as committed, with the stat data the
+ * mount reports for it: `git status` there stays clean without re-reading. */
+static int gfs_user_index_one(const char *path, void *value, void *payload)
+{
+	struct gfs_user_index *u = payload;
+	const git_index_entry *ce = git_index_get_bypath(u->committed, path, 0);
+	struct gfs_entry_attr a;
+	if (!ce) {
+		git_index_remove_bypath(u->user, path);
+		return 0;
+	}
+	git_index_entry e = *ce;
+	if (gfs_store_stat(u->store, path, &a) == 0) {
+		e.mtime.seconds = (int32_t)(a.mtime_ns / 1000000000);
+		e.mtime.nanoseconds = (uint32_t)(a.mtime_ns % 1000000000);
+		e.ctime = e.mtime;
+		e.ino = (uint32_t)a.ino;
+		e.file_size = (uint32_t)a.size;
+		e.uid = getuid();
+		e.gid = getgid();
+	}
+	git_index_add(u->user, &e);
+	return 0;
+}
+
+static void gfs_commit_update_user_index(struct gfs_sync *s, git_index *committed,
+					 struct gfs_map *paths)
+{
+	git_index *user = NULL;
+	if (git_repository_index(&user, s->repo) < 0)
+		return;
+	git_index_read(user, 1);
+	struct gfs_user_index u = {user, committed, s->opts.store};
+	gfs_map_foreach(paths, gfs_user_index_one, &u);
+	if (git_index_write(user) < 0)
+		gfs_warn("sync: cannot update the index (is a git command running?)");
+	git_index_free(user);
+}
+
+static int gfs_sync_push(struct gfs_sync *s)
+{
+	git_remote *origin = NULL;
+	git_push_options po;
+	char refspec[512];
+	char *specs[] = {refspec};
+	git_strarray arr = {specs, 1};
+	snprintf(refspec, sizeof(refspec), "%s:%s", s->branch_ref, s->branch_ref);
+	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	gfs_sync_remote_callbacks(&po.callbacks);
+	int rc = git_remote_lookup(&origin, s->repo, "origin");
+	if (rc == 0)
+		rc = git_remote_push(origin, &arr, &po);
+	git_remote_free(origin);
+	pthread_mutex_lock(&s->lock);
+	s->push_pending = rc < 0;
+	pthread_mutex_unlock(&s->lock);
+	return rc < 0 ? gfs_sync_git_fail(rc, "push to origin failed (will retry)") : 0;
+}
+
+static int gfs_sync_make_commit(struct gfs_sync *s, git_index *index, git_commit *parent,
+				struct gfs_commit_ctx *c, git_oid *out)
+{
+	git_oid tree_id;
+	git_tree *tree = NULL;
+	git_signature *sig = NULL;
+	char *message = NULL;
+	int rc = git_index_write_tree_to(&tree_id, index, s->repo);
+	if (rc < 0)
+		return gfs_sync_git_fail(rc, "cannot write the tree");
+	if (parent && git_oid_equal(&tree_id, git_commit_tree_id(parent)))
+		return 1; /* nothing changed after all */
+	rc = git_tree_lookup(&tree, s->repo, &tree_id);
+	if (rc == 0)
+		rc = git_signature_now(&sig, "gitopsfs", "gitopsfs@localhost");
+	if (rc == 0 && asprintf(&message, "gitopsfs: %lu object%s changed in the cluster\n\n%s",
+				c->n, c->n == 1 ? "" : "s", c->msg.data ? c->msg.data : "") < 0) {
+		message = NULL;
+		rc = -1;
+	}
+	if (rc == 0) {
+		const git_commit *parents[] = {parent};
+		rc = git_commit_create(out, s->repo, s->branch_ref, sig, sig, NULL, message, tree,
+				       parent ? 1 : 0, parent ? parents : NULL);
+	}
+	if (rc < 0)
+		rc = gfs_sync_git_fail(rc, "cannot commit");
+	free(message);
+	git_signature_free(sig);
+	git_tree_free(tree);
+	return rc;
+}
+
+static int gfs_sync_requeue(const char *path, void *value, void *payload)
+{
+	struct gfs_sync *s = payload;
+	int err = 0;
+	pthread_mutex_lock(&s->lock);
+	gfs_map_put(s->changed, path, (void *)1, &err);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+int gfs_sync_commit_round(struct gfs_sync *s, bool full)
+{
+	struct gfs_map *paths = gfs_sync_take_changes(s);
+	struct gfs_commit_ctx c = {.s = s, .msg = GFS_BUF_INIT(GFS_MSG_LIMIT)};
+	git_commit *parent = NULL;
+	git_tree *ptree = NULL;
+	git_oid pid, oid;
+	int rc = paths ? 0 : -ENOMEM;
+	if (rc == 0 && !full && gfs_map_count(paths) == 0) {
+		bool pending;
+		pthread_mutex_lock(&s->lock);
+		pending = s->push_pending;
+		pthread_mutex_unlock(&s->lock);
+		rc = pending && s->opts.push ? gfs_sync_push(s) : 0;
+		goto out;
+	}
+	if (rc == 0 && git_reference_name_to_id(&pid, s->repo, s->branch_ref) == 0) {
+		rc = git_commit_lookup(&parent, s->repo, &pid);
+		if (rc == 0)
+			rc = git_commit_tree(&ptree, parent);
+		if (rc < 0)
+			rc = gfs_sync_git_fail(rc, "cannot read the branch");
+	}
+	if (rc == 0)
+		rc = git_index_new(&c.index) < 0 ? gfs_sync_git_fail(-1, "index") : 0;
+	if (rc == 0 && ptree)
+		rc = git_index_read_tree(c.index, ptree) < 0 ? gfs_sync_git_fail(-1, "index") : 0;
+	if (rc == 0 && full)
+		rc = gfs_commit_full_set(s, c.index, paths);
+	if (rc == 0)
+		rc = gfs_map_foreach(paths, gfs_commit_path_cb, &c);
+	if (rc == 0 && c.n > 0) {
+		rc = gfs_sync_make_commit(s, c.index, parent, &c, &oid);
+		if (rc == 0) {
+			char hex[GIT_OID_HEXSZ + 1];
+			git_oid_tostr(hex, sizeof(hex), &oid);
+			gfs_info("sync: committed %lu change%s as %.12s", c.n, c.n == 1 ? "" : "s",
+				 hex);
+			gfs_commit_update_user_index(s, c.index, paths);
+			gfs_sync_note(s, hex, NULL, true);
+			if (s->opts.push)
+				rc = gfs_sync_push(s);
+		}
+		rc = rc > 0 ? 0 : rc;
+	}
+	if (rc < 0) {
+		gfs_sync_note(s, NULL, gfs_error_last(), false);
+		/* Nothing is lost: the paths go back for the next round. */
+		gfs_map_foreach(paths, gfs_sync_requeue, s);
+	}
+out:
+	git_tree_free(ptree);
+	git_commit_free(parent);
+	git_index_free(c.index);
+	gfs_buf_release(&c.msg);
+	gfs_sync_paths_free(paths);
+	return rc;
+}

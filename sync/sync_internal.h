@@ -1,0 +1,42 @@
+/*
+ * sync_internal.h - what the files of the sync thread share.
+ */
+#ifndef GFS_SYNC_INTERNAL_H
+#define GFS_SYNC_INTERNAL_H
+
+#include <git2.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "gfs_sync.h"
+
+struct gfs_sync {
+	struct gfs_sync_opts opts;
+	char *branch_ref; /* "refs/heads/<branch>" */
+	char *branch;
+	git_repository *repo; /* the thread's own */
+	pthread_t thread;
+	atomic_bool stop;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	/* Guarded by lock: */
+	struct gfs_map *changed; /* paths the store reported since the last round */
+	bool ready;
+	bool push_pending;
+	struct gfs_sync_status status;
+};
+
+/* One round of each direction; called on the sync thread. */
+int gfs_sync_commit_round(struct gfs_sync *s, bool full);
+int gfs_sync_apply_round(struct gfs_sync *s, bool fetch);
+/* Takes the set of changed paths (the caller frees it with
+ * gfs_sync_paths_free). */
+struct gfs_map *gfs_sync_take_changes(struct gfs_sync *s);
+void gfs_sync_paths_free(struct gfs_map *m);
+void gfs_sync_note(struct gfs_sync *s, const char *commit, const char *error, bool committed);
+/* libgit2's last error as -errno plus a message. */
+int gfs_sync_git_fail(int gerr, const char *what);
+/* Credentials for fetch and push (token or ssh key from the environment). */
+void gfs_sync_remote_callbacks(git_remote_callbacks *cb);
+
+#endif
