@@ -38,5 +38,6 @@ struct gfs_filter *gfs_cli_filter(const struct gfs_cli *cli);
 int gfs_cmd_mount(struct gfs_cli *cli);
 int gfs_cmd_export(struct gfs_cli *cli);
 int gfs_cmd_status(struct gfs_cli *cli);
+int gfs_cmd_sync(struct gfs_cli *cli);
 
 #endif

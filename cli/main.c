@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <git2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@ void gfs_cli_usage(FILE *out)
 {
 	fputs("usage:\n"
 	      "  gitopsfs mount  [OPTIONS] REPO MOUNTPOINT   mount the cluster at MOUNTPOINT\n"
+	      "  gitopsfs sync   [OPTIONS] REPO              the sync loop alone, without FUSE\n"
 	      "  gitopsfs export [OPTIONS] DIR               write the cluster's files into DIR\n"
 	      "  gitopsfs status MOUNTPOINT                  print a mount's status (JSON)\n"
 	      "  gitopsfs --help | --version\n"
@@ -171,16 +173,23 @@ int main(int argc, char **argv)
 	if (gfs_cli_parse(&cli, argc, argv) < 0)
 		return 2;
 	int rc;
+	/* libgit2's global state lives for the whole process: its caches are
+	 * released at the end (and leak checkers stay quiet). */
+	git_libgit2_init();
 	if (strcmp(cli.command, "mount") == 0)
 		rc = gfs_cmd_mount(&cli);
 	else if (strcmp(cli.command, "export") == 0)
 		rc = gfs_cmd_export(&cli);
 	else if (strcmp(cli.command, "status") == 0)
 		rc = gfs_cmd_status(&cli);
+	else if (strcmp(cli.command, "sync") == 0)
+		rc = gfs_cmd_sync(&cli);
 	else {
 		fprintf(stderr, "gitopsfs: unknown command '%s'\n", cli.command);
 		gfs_cli_usage(stderr);
+		git_libgit2_shutdown();
 		return 2;
 	}
+	git_libgit2_shutdown();
 	return rc == 0 ? 0 : 1;
 }

@@ -19,25 +19,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cluster.h"
-#include "gfs_apply.h"
+#include "agent.h"
 #include "gfs_errlog.h"
 #include "gfs_fs.h"
-#include "gfs_gitstate.h"
-#include "gfs_sync.h"
 
 struct gfs_mount_ctx {
 	const struct gfs_cli *cli;
-	struct gfs_cluster cluster;
-	struct gfs_gitstate *git;
+	struct gfs_agent agent;
 	struct gfs_fs *fs;
-	struct gfs_applied *applied;
-	struct gfs_applier *applier;
-	struct gfs_sync *sync;
 	struct gfs_fs_writer writer;
 	char mountpoint[PATH_MAX];
-	char repo[PATH_MAX];
-	char *state_dir;
 	int64_t started_ns;
 };
 
@@ -49,32 +40,54 @@ static void gfs_iso_time(char *out, size_t outsz, int64_t ns)
 	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* The JSON of .gitopsfs/status. */
+static json_t *gfs_status_time(int64_t ns)
+{
+	char t[32];
+	gfs_iso_time(t, sizeof(t), ns);
+	return json_string(t);
+}
+
+/* The JSON of .gitopsfs/status: what a person or a monitor asks first -
+ * which way it syncs, whether the view is current, and what failed. */
 static int gfs_mount_status_json(void *payload, struct gfs_buf *out)
 {
 	struct gfs_mount_ctx *m = payload;
+	struct gfs_agent *a = &m->agent;
 	struct gfs_store_stats st;
-	char started[32], changed[32], last_error[1024];
-	gfs_store_get_stats(m->cluster.store, &st);
-	gfs_iso_time(started, sizeof(started), m->started_ns);
-	gfs_iso_time(changed, sizeof(changed), st.last_change_ns ? st.last_change_ns
-								  : m->started_ns);
-	gfs_errlog_last(last_error, sizeof(last_error));
 	struct gfs_sync_status ss = {.last_sync = ""};
-	if (m->sync)
-		gfs_sync_get_status(m->sync, &ss);
-	json_t *j = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s?, s:s?, s:{s:I, s:I, s:I, s:I},"
-		" s:b}",
-		"direction", m->cli->sync, "mountpoint", m->mountpoint, "repo", m->repo,
-		"server", m->cluster.server, "head", gfs_gitstate_head(m->git), "started",
-		started, "stale", st.unhealthy > 0, "last_change", changed, "last_sync", ss.last_sync[0] ? ss.last_sync : NULL,
-		"last_error", st.unhealthy ? st.last_error : (last_error[0] ? last_error : NULL),
-		"counts", "objects", (json_int_t)st.objects, "resources",
-		(json_int_t)st.resources, "failing_watches", (json_int_t)st.unhealthy,
-		"errors", (json_int_t)gfs_errlog_count(), "read_only", m->cli->read_only);
+	char last_error[1024];
+	gfs_store_get_stats(a->cluster.store, &st);
+	gfs_errlog_last(last_error, sizeof(last_error));
+	if (a->sync)
+		gfs_sync_get_status(a->sync, &ss);
+	const char *err = st.unhealthy ? st.last_error
+			  : ss.last_error[0] ? ss.last_error
+			  : last_error[0] ? last_error : NULL;
+	json_t *j = json_object(), *failing = NULL;
 	if (!j)
 		return -ENOMEM;
+	json_object_set_new(j, "direction", json_string(m->cli->sync));
+	json_object_set_new(j, "mountpoint", json_string(m->mountpoint));
+	json_object_set_new(j, "repo", json_string(a->repo));
+	json_object_set_new(j, "server", json_string(a->cluster.server));
+	json_object_set_new(j, "head", json_string(gfs_gitstate_head(a->git)));
+	json_object_set_new(j, "started", gfs_status_time(m->started_ns));
+	json_object_set_new(j, "stale", json_boolean(st.unhealthy > 0));
+	json_object_set_new(j, "last_change",
+			    gfs_status_time(st.last_change_ns ? st.last_change_ns : m->started_ns));
+	json_object_set_new(j, "last_sync", ss.last_sync[0] ? json_string(ss.last_sync) : json_null());
+	json_object_set_new(j, "last_commit",
+			    ss.last_commit[0] ? json_string(ss.last_commit) : json_null());
+	json_object_set_new(j, "last_error", err ? json_string(err) : json_null());
+	json_object_set_new(j, "read_only", json_boolean(m->cli->read_only));
+	json_object_set_new(j, "counts",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "objects", (json_int_t)st.objects,
+				      "resources", (json_int_t)st.resources, "failing_watches",
+				      (json_int_t)st.unhealthy, "errors",
+				      (json_int_t)gfs_errlog_count(), "commits",
+				      (json_int_t)ss.commits));
+	if (a->alerter && gfs_alerter_failing_json(&failing, a->alerter) == 0)
+		json_object_set_new(j, "failing", failing);
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(j);
 	if (!s)
@@ -169,15 +182,15 @@ static int gfs_mount_paths(struct gfs_mount_ctx *m)
 		return gfs_error_set(-errno, "mount point %s: %s", cli->args[1],
 				     strerror(errno));
 	/* A local repository is recorded by its absolute path; a URL as is. */
-	if (!realpath(cli->args[0], m->repo))
-		snprintf(m->repo, sizeof(m->repo), "%s", cli->args[0]);
+	if (!realpath(cli->args[0], m->agent.repo))
+		snprintf(m->agent.repo, sizeof(m->agent.repo), "%s", cli->args[0]);
 	if (cli->state_dir) {
 		char abs[PATH_MAX];
-		m->state_dir = strdup(realpath(cli->state_dir, abs) ? abs : cli->state_dir);
+		m->agent.state_dir = strdup(realpath(cli->state_dir, abs) ? abs : cli->state_dir);
 	} else {
-		m->state_dir = gfs_gitstate_default_dir(m->mountpoint);
+		m->agent.state_dir = gfs_gitstate_default_dir(m->mountpoint);
 	}
-	return m->state_dir ? 0 : gfs_error_set(-ENOMEM, "out of memory");
+	return m->agent.state_dir ? 0 : gfs_error_set(-ENOMEM, "out of memory");
 }
 
 /* The FUSE layer's writer: every write goes through the one applier. */
@@ -185,98 +198,35 @@ static int gfs_mount_apply(void *payload, const char *path, const char *data, si
 			   uint64_t expect_version)
 {
 	struct gfs_mount_ctx *m = payload;
-	return gfs_applier_apply(m->applier, path, data, len, expect_version);
+	return gfs_applier_apply(m->agent.applier, path, data, len, expect_version);
 }
 
 static int gfs_mount_remove(void *payload, const char *path)
 {
 	struct gfs_mount_ctx *m = payload;
-	return gfs_applier_delete(m->applier, path);
-}
-
-/* The config of the tracked branch (or --config), refused when invalid. */
-static int gfs_mount_config(struct gfs_mount_ctx *m, struct gfs_config **cfg)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int rc = gfs_gitstate_read_file(m->git, ".gitopsfs.yaml", &text, &len);
-	if (rc < 0 && rc != -ENOENT)
-		return rc;
-	rc = gfs_cli_config(cfg, m->cli, text, len);
-	free(text);
-	return rc;
+	return gfs_applier_delete(m->agent.applier, path);
 }
 
 static int gfs_mount_setup(struct gfs_mount_ctx *m)
 {
-	char dir[PATH_MAX + 16];
-	struct gfs_config *cfg = NULL;
-	int rc = gfs_gitstate_open(&m->git, m->repo, m->state_dir, m->mountpoint,
-				   m->cli->branch);
-	if (rc == 0)
-		rc = gfs_mount_config(m, &cfg);
-	if (rc == 0) {
-		rc = gfs_cluster_open(&m->cluster, m->cli, cfg->filter);
-		cfg->filter = NULL; /* the cluster owns it now */
-	}
-	gfs_config_free(cfg);
+	int rc = gfs_agent_open(&m->agent, m->cli, m->mountpoint);
 	if (rc < 0)
 		return rc;
-	/* What gitopsfs applied before (this or an earlier mount) keeps the
-	 * server's defaults out of the files from the first list on. */
-	snprintf(dir, sizeof(dir), "%s/applied", m->state_dir);
-	rc = gfs_applied_open(&m->applied, dir);
-	if (rc < 0)
-		return rc;
-	gfs_store_set_prepare(m->cluster.store, gfs_applier_prepare, m->applied);
 	m->writer = (struct gfs_fs_writer){gfs_mount_apply, gfs_mount_remove, m};
 	struct gfs_fs_opts fo = {
 		.writer = m->cli->read_only ? NULL : &m->writer,
-		.store = m->cluster.store,
-		.local_dir = gfs_gitstate_local_dir(m->git),
-		.gitdir = gfs_gitstate_gitdir(m->git),
+		.store = m->agent.cluster.store,
+		.local_dir = gfs_gitstate_local_dir(m->agent.git),
+		.gitdir = gfs_gitstate_gitdir(m->agent.git),
 		.status_json = gfs_mount_status_json,
 		.errors_text = gfs_mount_errors_text,
 		.payload = m,
 		.debug = m->cli->debug,
 	};
 	rc = gfs_fs_new(&m->fs, &fo);
-	if (rc < 0)
-		return rc;
-	if (strcmp(m->cli->sync, "commit") == 0) {
-		struct gfs_sync_opts so = {
-			.direction = GFS_SYNC_COMMIT,
-			.gitdir = gfs_gitstate_gitdir(m->git),
-			.state_dir = m->state_dir,
-			.branch = m->cli->branch,
-			.push = m->cli->push,
-			.store = m->cluster.store,
-			.filter = m->cluster.filter,
-		};
-		rc = gfs_sync_new(&m->sync, &so);
-		if (rc < 0)
-			return rc;
-	}
-	rc = gfs_cluster_start(&m->cluster, m->cli);
-	if (rc < 0)
-		return rc;
-	struct gfs_applier_opts ao = {
-		.client = m->cluster.client,
-		.store = m->cluster.store,
-		.informers = m->cluster.informers,
-		.applied = m->applied,
-		.filter = m->cluster.filter,
-		.allow_cascade_delete = m->cli->allow_cascade_delete,
-	};
-	rc = gfs_applier_new(&m->applier, &ao);
-	if (rc < 0)
-		return rc;
-	rc = gfs_gitstate_prepare(m->git, m->cluster.store);
-	if (rc < 0)
-		return rc;
-	if (m->sync)
-		gfs_sync_ready(m->sync);
-	return gfs_fs_mount(m->fs, m->mountpoint);
+	if (rc == 0)
+		rc = gfs_agent_start(&m->agent);
+	return rc == 0 ? gfs_fs_mount(m->fs, m->mountpoint) : rc;
 }
 
 int gfs_cmd_mount(struct gfs_cli *cli)
@@ -286,38 +236,31 @@ int gfs_cmd_mount(struct gfs_cli *cli)
 	rc = gfs_mount_paths(&m);
 	if (rc < 0) {
 		fprintf(stderr, "gitopsfs: %s\n", gfs_error_last());
-		free(m.state_dir);
+		free(m.agent.state_dir);
 		return rc;
 	}
 	if (!cli->foreground)
 		report_fd = gfs_daemon_fork();
 	char logpath[PATH_MAX + 8];
-	snprintf(logpath, sizeof(logpath), "%s/log", m.state_dir);
+	snprintf(logpath, sizeof(logpath), "%s/log", m.agent.state_dir);
 	enum gfs_log_level level = cli->debug ? GFS_LOG_DEBUG : GFS_LOG_INFO;
 	/* In the background everything goes to STATE/log; failures to
 	 * mount also reach the user through the parent. */
-	if (cli->foreground || gfs_mkdir_p(m.state_dir, 0700) < 0 ||
+	if (cli->foreground || gfs_mkdir_p(m.agent.state_dir, 0700) < 0 ||
 	    gfs_log_init(level, logpath) < 0)
 		gfs_log_init(level, NULL);
 	rc = gfs_mount_setup(&m);
 	gfs_daemon_report(report_fd, rc);
 	if (rc == 0) {
-		gfs_info("mounted %s at %s (state in %s)", m.cluster.server, m.mountpoint,
-			 m.state_dir);
+		gfs_info("mounted %s at %s (state in %s)", m.agent.cluster.server, m.mountpoint,
+			 m.agent.state_dir);
 		struct sigaction ign = {.sa_handler = SIG_IGN};
 		sigaction(SIGPIPE, &ign, NULL);
 		rc = gfs_fs_loop(m.fs);
 		gfs_info("unmounting %s", m.mountpoint);
 	}
-	/* Unmounted: no new writes can come. Carry out pending deletions,
-	 * then stop watching. */
-	gfs_applier_free(m.applier);
-	gfs_cluster_stop(&m.cluster);
-	gfs_sync_free(m.sync); /* after the informers: nothing reaches it now */
+	gfs_agent_stop(&m.agent);
 	gfs_fs_free(m.fs);
-	gfs_applied_free(m.applied);
-	gfs_gitstate_free(m.git);
-	gfs_cluster_release(&m.cluster);
-	free(m.state_dir);
+	gfs_agent_release(&m.agent);
 	return rc;
 }

@@ -97,7 +97,24 @@ struct gfs_open {
 	uint64_t expect_version;
 	struct gfs_buf wbuf;
 	char *path;
+	atomic_int refs;      /* the handle table's + requests in progress */
+	pthread_mutex_t lock; /* serialises requests on this handle (wbuf) */
 };
+
+/* ---- open-file handles (handles.c) ------------------------------------------ */
+
+/* fi->fh is a handle id, not a pointer: a request still being answered
+ * when the kernel releases the file keeps its gfs_open alive, and one that
+ * arrives after the release finds nothing instead of freed memory. */
+int gfs_handle_add(struct gfs_fs *fs, struct gfs_open *of, uint64_t *id);
+/* A reference to the open file of `id` (NULL: already released); every
+ * request on a file takes one and gives it back with gfs_handle_put. */
+struct gfs_open *gfs_handle_get(struct gfs_fs *fs, uint64_t id);
+void gfs_handle_put(struct gfs_fs *fs, struct gfs_open *of);
+/* release: drops the table's reference. */
+void gfs_handle_close(struct gfs_fs *fs, uint64_t id);
+/* A new gfs_open with one reference (for gfs_handle_add or a free). */
+struct gfs_open *gfs_open_new(enum gfs_kind kind);
 
 struct gfs_fs *gfs_req_fs(fuse_req_t req);
 int gfs_resolve(struct gfs_fs *fs, const char *path, struct gfs_res *r);
@@ -151,6 +168,8 @@ struct gfs_fs {
 	/* Guarded by lock: */
 	struct gfs_map *pending; /* path -> struct gfs_open* of new object files */
 	struct gfs_map *errors;  /* path -> char* last apply error (xattr) */
+	struct gfs_map *handles; /* "%llx" id -> struct gfs_open* */
+	uint64_t next_handle;
 };
 
 extern const struct fuse_lowlevel_ops gfs_fs_ops;

@@ -17,6 +17,7 @@ int gfs_fs_new(struct gfs_fs **out, const struct gfs_fs_opts *opts)
 	struct gfs_fs *fs = calloc(1, sizeof(*fs));
 	char *argv[] = {"gitopsfs", opts->debug ? "-d" : NULL, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(opts->debug ? 2 : 1, argv);
+	args.allocated = 0;
 	int rc;
 	if (!fs)
 		return -ENOMEM;
@@ -28,7 +29,8 @@ int gfs_fs_new(struct gfs_fs **out, const struct gfs_fs_opts *opts)
 	pthread_mutex_init(&fs->lock, NULL);
 	fs->pending = gfs_map_new();
 	fs->errors = gfs_map_new();
-	if (!fs->pending || !fs->errors) {
+	fs->handles = gfs_map_new();
+	if (!fs->pending || !fs->errors || !fs->handles) {
 		rc = gfs_error_set(-ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -147,6 +149,7 @@ void gfs_fs_free(struct gfs_fs *fs)
 		fuse_session_destroy(fs->se);
 	gfs_inodes_free(fs->inodes);
 	gfs_map_free(fs->pending); /* its open files are freed by release */
+	gfs_map_free(fs->handles); /* every file was released before unmount */
 	if (fs->errors) {
 		gfs_map_foreach(fs->errors, gfs_free_error_cb, NULL);
 		gfs_map_free(fs->errors);

@@ -243,13 +243,11 @@ static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
 	if (rc < 0)
 		goto out;
-	of = calloc(1, sizeof(*of));
+	of = gfs_open_new(r.kind);
 	if (!of) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	of->kind = r.kind;
-	of->fd = -1;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		rc = gfs_write_open(fs, path, &r, ino, fi, of, fuse_req_ctx(req)->pid);
 		goto out;
@@ -278,20 +276,19 @@ static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		rc = -EISDIR;
 	}
 out:
+	if (rc == 0)
+		rc = gfs_handle_add(fs, of, &fi->fh);
 	if (rc < 0) {
-		if (of)
-			gfs_write_release(fs, of);
+		gfs_handle_put(fs, of);
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)of;
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi) != 0)
+		gfs_handle_close(fs, fi->fh); /* the opener is gone */
 }
 
-static void gfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-			struct fuse_file_info *fi)
+static void gfs_read_reply(fuse_req_t req, struct gfs_open *of, size_t size, off_t off)
 {
-	struct gfs_open *of = (struct gfs_open *)(uintptr_t)fi->fh;
 	if (of->writable) {
 		/* Reading back what this handle wrote so far. */
 		size_t len = of->wbuf.len;
@@ -308,7 +305,7 @@ static void gfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	const struct gfs_blob *b = of->blob;
-	if (off < 0 || (uint64_t)off >= b->len) {
+	if (!b || off < 0 || (uint64_t)off >= b->len) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
@@ -316,10 +313,24 @@ static void gfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_buf(req, b->data + off, n < size ? n : size);
 }
 
+static void gfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	struct gfs_fs *fs = gfs_req_fs(req);
+	struct gfs_open *of = gfs_handle_get(fs, fi->fh);
+	if (!of) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	pthread_mutex_lock(&of->lock);
+	gfs_read_reply(req, of, size, off);
+	pthread_mutex_unlock(&of->lock);
+	gfs_handle_put(fs, of);
+}
+
 static void gfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct gfs_open *of = (struct gfs_open *)(uintptr_t)fi->fh;
-	gfs_write_release(gfs_req_fs(req), of);
+	gfs_handle_close(gfs_req_fs(req), fi->fh);
 	fuse_reply_err(req, 0);
 }
 

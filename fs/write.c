@@ -203,6 +203,7 @@ void gfs_write_release(struct gfs_fs *fs, struct gfs_open *of)
 	gfs_blob_unref(of->blob);
 	gfs_buf_release(&of->wbuf);
 	free(of->path);
+	pthread_mutex_destroy(&of->lock);
 	free(of);
 }
 
@@ -219,12 +220,16 @@ static void gfs_reply_entry_stat(fuse_req_t req, struct gfs_fs *fs, const char *
 	e.entry_timeout = GFS_CACHE_SECONDS;
 	int rc = gfs_inodes_remember(fs->inodes, e.ino, path);
 	if (rc < 0) {
+		if (fi)
+			gfs_handle_close(fs, fi->fh);
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	if (fi) {
-		if (fuse_reply_create(req, &e, fi) != 0)
+		if (fuse_reply_create(req, &e, fi) != 0) {
 			gfs_inodes_forget(fs->inodes, e.ino, 1);
+			gfs_handle_close(fs, fi->fh);
+		}
 	} else {
 		fuse_reply_entry(req, &e);
 	}
@@ -236,14 +241,13 @@ void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
 	char ppath[GFS_PATH_MAX], path[GFS_PATH_MAX];
-	struct gfs_open *of = calloc(1, sizeof(*of));
+	struct gfs_open *of = gfs_open_new(GFS_K_LOCAL);
 	struct stat st;
 	int rc = of ? gfs_req_child(fs, parent, name, ppath, path) : -ENOMEM;
 	if (rc == 0 && !gfs_fs_writable(fs))
 		rc = -EROFS;
 	if (rc < 0)
 		goto fail;
-	of->fd = -1;
 	if (gfs_store_is_managed_path(fs->opts.store, path)) {
 		struct gfs_res r;
 		if (gfs_resolve(fs, path, &r) == 0) {
@@ -291,12 +295,13 @@ void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 			goto fail;
 		st.st_ino = gfs_fs_ino(path);
 	}
-	fi->fh = (uint64_t)(uintptr_t)of;
+	rc = gfs_handle_add(fs, of, &fi->fh);
+	if (rc < 0)
+		goto fail;
 	gfs_reply_entry_stat(req, fs, path, &st, fi);
 	return;
 fail:
-	if (of)
-		gfs_write_release(fs, of);
+	gfs_handle_put(fs, of);
 	fuse_reply_err(req, -rc);
 }
 
@@ -316,33 +321,40 @@ static int gfs_buf_write_at(struct gfs_buf *b, size_t off, const char *data, siz
 	return 0;
 }
 
+static int gfs_write_locked(struct gfs_open *of, const char *buf, size_t size, off_t off)
+{
+	if (of->fd >= 0) {
+		ssize_t n = pwrite(of->fd, buf, size, off);
+		return n < 0 ? -errno : (int)n;
+	}
+	if (!of->writable)
+		return -EBADF;
+	if (off < 0 || (uint64_t)off + size > of->wbuf.limit)
+		return -EFBIG;
+	int rc = gfs_buf_write_at(&of->wbuf, (size_t)off, buf, size);
+	if (rc < 0)
+		return rc;
+	of->dirty = of->written = true;
+	return (int)size;
+}
+
 void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		  struct fuse_file_info *fi)
 {
-	struct gfs_open *of = (struct gfs_open *)(uintptr_t)fi->fh;
-	if (of->fd >= 0) {
-		ssize_t n = pwrite(of->fd, buf, size, off);
-		if (n < 0)
-			fuse_reply_err(req, errno);
-		else
-			fuse_reply_write(req, (size_t)n);
-		return;
-	}
-	if (!of->writable) {
+	struct gfs_fs *fs = gfs_req_fs(req);
+	struct gfs_open *of = gfs_handle_get(fs, fi->fh);
+	if (!of) {
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	if (off < 0 || (uint64_t)off + size > of->wbuf.limit) {
-		fuse_reply_err(req, EFBIG);
-		return;
-	}
-	int rc = gfs_buf_write_at(&of->wbuf, (size_t)off, buf, size);
-	if (rc < 0) {
+	pthread_mutex_lock(&of->lock);
+	int rc = gfs_write_locked(of, buf, size, off);
+	pthread_mutex_unlock(&of->lock);
+	gfs_handle_put(fs, of);
+	if (rc < 0)
 		fuse_reply_err(req, -rc);
-		return;
-	}
-	of->dirty = of->written = true;
-	fuse_reply_write(req, size);
+	else
+		fuse_reply_write(req, (size_t)rc);
 }
 
 /* Every close() of a descriptor flushes, including the copies a shell
@@ -351,16 +363,29 @@ void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
  * created and never written is applied (and refused) at release. */
 void gfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct gfs_open *of = (struct gfs_open *)(uintptr_t)fi->fh;
-	int rc = of->written ? gfs_write_apply(gfs_req_fs(req), of) : 0;
+	struct gfs_fs *fs = gfs_req_fs(req);
+	struct gfs_open *of = gfs_handle_get(fs, fi->fh);
+	int rc = 0;
+	if (of) {
+		pthread_mutex_lock(&of->lock);
+		rc = of->written ? gfs_write_apply(fs, of) : 0;
+		pthread_mutex_unlock(&of->lock);
+		gfs_handle_put(fs, of);
+	}
 	fuse_reply_err(req, -rc);
 }
 
 void gfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	struct gfs_open *of = (struct gfs_open *)(uintptr_t)fi->fh;
-	int rc = of->fd >= 0 ? (fdatasync(of->fd) < 0 ? -errno : 0)
-			     : gfs_write_apply(gfs_req_fs(req), of);
+	struct gfs_fs *fs = gfs_req_fs(req);
+	struct gfs_open *of = gfs_handle_get(fs, fi->fh);
+	int rc = of ? 0 : -EBADF;
+	if (of) {
+		pthread_mutex_lock(&of->lock);
+		rc = of->fd >= 0 ? (fdatasync(of->fd) < 0 ? -errno : 0) : gfs_write_apply(fs, of);
+		pthread_mutex_unlock(&of->lock);
+		gfs_handle_put(fs, of);
+	}
 	fuse_reply_err(req, -rc);
 }
 
@@ -408,11 +433,26 @@ static int gfs_local_setattr(struct gfs_fs *fs, const char *path, struct stat *a
 	return 0;
 }
 
+static void gfs_setattr_locked(fuse_req_t req, struct gfs_fs *fs, fuse_ino_t ino,
+			       struct stat *attr, int to_set, struct gfs_open *of);
+
 void gfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		    struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = fi ? (struct gfs_open *)(uintptr_t)fi->fh : NULL;
+	struct gfs_open *of = fi ? gfs_handle_get(fs, fi->fh) : NULL;
+	if (of)
+		pthread_mutex_lock(&of->lock);
+	gfs_setattr_locked(req, fs, ino, attr, to_set, of);
+	if (of) {
+		pthread_mutex_unlock(&of->lock);
+		gfs_handle_put(fs, of);
+	}
+}
+
+static void gfs_setattr_locked(fuse_req_t req, struct gfs_fs *fs, fuse_ino_t ino,
+			       struct stat *attr, int to_set, struct gfs_open *of)
+{
 	char path[GFS_PATH_MAX];
 	struct gfs_res r;
 	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);

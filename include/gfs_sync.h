@@ -51,9 +51,13 @@ struct gfs_sync;
 /* Subscribes to the store (call before the informers start) and starts
  * the thread, which waits for gfs_sync_ready before doing anything. */
 int gfs_sync_new(struct gfs_sync **out, const struct gfs_sync_opts *opts);
-/* The first list is complete: the thread may compare and act. */
-void gfs_sync_ready(struct gfs_sync *s);
-/* Stops the thread after the work in hand (a pending commit is made). */
+/* The first list is complete: the thread may compare and act; apply mode
+ * applies through `applier` (borrowed; may be NULL in commit mode). */
+void gfs_sync_ready(struct gfs_sync *s, struct gfs_applier *applier);
+/* Stops the thread after the work in hand (a pending commit is made). The
+ * store may still report changes to it until freed: stop the informers
+ * between gfs_sync_stop and gfs_sync_free. */
+void gfs_sync_stop(struct gfs_sync *s);
 void gfs_sync_free(struct gfs_sync *s);
 
 struct gfs_sync_status {

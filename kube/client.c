@@ -150,13 +150,21 @@ int gfs_kube_status_error(const struct gfs_kube_conn *conn, const char *method,
 			     hint);
 }
 
-int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf)
+int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf,
+			long os_errno)
 {
 	const char *detail = errbuf && *errbuf ? errbuf : curl_easy_strerror(code);
 	switch (code) {
 	case CURLE_COULDNT_CONNECT:
+		/* The system's reason says it best ("Connection refused"). */
+		if (os_errno == EHOSTUNREACH || os_errno == ENETUNREACH)
+			return gfs_error_set(-EHOSTUNREACH, "cannot reach %s: %s", server,
+					     strerror((int)os_errno));
+		if (os_errno == ETIMEDOUT)
+			return gfs_error_set(-ETIMEDOUT, "cannot reach %s: %s", server,
+					     strerror((int)os_errno));
 		return gfs_error_set(-ECONNREFUSED, "cannot reach %s: %s", server,
-				     detail);
+				     os_errno ? strerror((int)os_errno) : detail);
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		return gfs_error_set(-EHOSTUNREACH,
@@ -726,7 +734,9 @@ static int kube_perform(struct gfs_kube_conn *conn, long *status, const char *me
 	if (cc == CURLE_ABORTED_BY_CALLBACK && gfs_kube_conn_stopping(conn))
 		return gfs_error_set(-ECANCELED, "%s %.*s: cancelled (stopping)", method,
 				     plen, path);
-	return gfs_kube_curl_errno(cc, conn->client->server, conn->errbuf);
+	long os_errno = 0;
+	curl_easy_getinfo(conn->curl, CURLINFO_OS_ERRNO, &os_errno);
+	return gfs_kube_curl_errno(cc, conn->client->server, conn->errbuf, os_errno);
 }
 
 int gfs_kube_request(struct gfs_kube_conn *conn, json_t **out, long *status,

@@ -69,6 +69,7 @@ struct gfs_informers {
 	bool crd_dirty;        /* a CRD changed since the last discovery */
 	int64_t crd_event_ms;  /* when the last CRD event arrived */
 	int64_t disco_next_ms; /* when the periodic rediscovery is due */
+	bool disco_failing;    /* the last rediscovery failed (warned once) */
 };
 
 /* A new, not yet started informer of r in ns (NULL: all namespaces);

@@ -286,9 +286,13 @@ static int disco_crd_watch(struct gfs_informers *set, int64_t until)
 		     set->crd_rv, (long long)(left / 1000)) < 0)
 		return gfs_error_set(-ENOMEM, "out of memory");
 	set->disco_next_ms = until;
+	int64_t t0 = gfs_monotonic_ms();
 	int rc = gfs_kube_watch_ex(set->disco_conn, path, disco_event, set, &set->stop,
 				   &hooks);
 	free(path);
+	/* A server that ends watches at once must not make us spin. */
+	if (rc == 0 && !set->crd_dirty && gfs_monotonic_ms() - t0 < 1000)
+		gfs_sleep_ms(1000, &set->stop);
 	return rc;
 }
 
@@ -301,11 +305,14 @@ static int64_t disco_maybe_run(struct gfs_informers *set, int64_t next)
 	bool by_event = set->crd_dirty;
 	set->crd_dirty = false;
 	if (set_rediscover(set) < 0) {
-		if (!atomic_load(&set->stop))
+		/* Warn once per outage; the informers report their own health. */
+		if (!atomic_load(&set->stop) && !set->disco_failing)
 			gfs_warn("rediscovery failed: %s; trying again later",
 				 gfs_error_last());
+		set->disco_failing = true;
 		return now + DISCO_SETTLE_MS;
 	}
+	set->disco_failing = false;
 	/* A new CRD is served only once it is Established, which may come
 	 * just after the event: look again shortly. */
 	return now + (by_event ? DISCO_SETTLE_MS : (int64_t)set->rediscover_ms);

@@ -1,7 +1,9 @@
 /*
- * kube_private.h - what the files of kube/ share with each other and with
- * nobody else: the exec credential plugin runner, the stop flag of a
- * connection, and discovery's list of groups that did not answer.
+ * kube_private.h - what the files of kube/ share with each other (and
+ * with their unit tests) and with nobody else: the exec credential plugin
+ * runner, helpers for secrets and files, the connection struct that
+ * client.c and watch.c both drive, watch hooks, and discovery's list of
+ * groups that did not answer.
  *
  * Not installed in include/: the public contract is gfs_kube.h,
  * gfs_kubeconfig.h and gfs_informer.h.
@@ -38,8 +40,8 @@ struct gfs_exec_cred {
 int gfs_exec_cred_run(struct gfs_exec_cred *out, const struct gfs_kube_exec *exec,
 		      const char *user);
 void gfs_exec_cred_release(struct gfs_exec_cred *c);
-/* Parses an ExecCredential document (exposed for the plugin runner and
- * for messages about a wrong apiVersion). */
+/* Parses the ExecCredential a plugin printed; `command` only names it in
+ * messages. Same contract as gfs_exec_cred_run. */
 int gfs_exec_cred_parse(struct gfs_exec_cred *out, const char *json, size_t len,
 			const char *want_api_version, const char *command);
 /* "2024-05-01T10:00:00Z" (RFC 3339, fraction and offset allowed) to ns
@@ -98,8 +100,10 @@ int gfs_kube_watch_ex(struct gfs_kube_conn *conn, const char *path, gfs_watch_cb
 void gfs_kube_conn_set_stop(struct gfs_kube_conn *conn, const atomic_bool *stop);
 
 /* Transport-level result of curl_easy_perform to -errno, with a message
- * naming the server and what to check. The one mapping for CURLcode. */
-int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf);
+ * naming the server and what to check. The one mapping for CURLcode;
+ * os_errno is CURLINFO_OS_ERRNO (0 if unknown). */
+int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf,
+			long os_errno);
 
 /* Prepares conn's easy handle for one transfer of `method` `path` (URL,
  * TLS, credentials, headers, timeouts; the response goes to conn->body).

@@ -181,9 +181,12 @@ static int watch_finish(struct watch *w, CURLcode cc)
 		json_decref(doc);
 		return rc;
 	}
-	if (cc != CURLE_OK)
+	if (cc != CURLE_OK) {
+		long os_errno = 0;
+		curl_easy_getinfo(conn->curl, CURLINFO_OS_ERRNO, &os_errno);
 		return gfs_kube_curl_errno(cc, gfs_kube_client_server(conn->client),
-					   conn->errbuf);
+					   conn->errbuf, os_errno);
+	}
 	/* The server ended the stream; a last line without '\n' still counts. */
 	if (w->line.len) {
 		int rc = watch_line(w, w->line.data, w->line.len);

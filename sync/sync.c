@@ -213,23 +213,32 @@ fail:
 	return rc;
 }
 
-void gfs_sync_ready(struct gfs_sync *s)
+void gfs_sync_ready(struct gfs_sync *s, struct gfs_applier *applier)
 {
 	pthread_mutex_lock(&s->lock);
+	s->opts.applier = applier;
 	s->ready = true;
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 }
 
-void gfs_sync_free(struct gfs_sync *s)
+void gfs_sync_stop(struct gfs_sync *s)
 {
-	if (!s)
+	if (!s || s->joined)
 		return;
 	atomic_store(&s->stop, true);
 	pthread_mutex_lock(&s->lock);
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->thread, NULL);
+	s->joined = true;
+}
+
+void gfs_sync_free(struct gfs_sync *s)
+{
+	if (!s)
+		return;
+	gfs_sync_stop(s);
 	git_repository_free(s->repo);
 	gfs_map_free(s->changed);
 	free(s->branch);

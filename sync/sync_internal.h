@@ -17,6 +17,7 @@ struct gfs_sync {
 	git_repository *repo; /* the thread's own */
 	pthread_t thread;
 	atomic_bool stop;
+	bool joined; /* owner thread only */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	/* Guarded by lock: */

@@ -11,14 +11,14 @@ cd "$(dirname "$0")/.."
 export GFS_BUILD=${GFS_BUILD:-build}
 export GFS_BIN=$PWD/$GFS_BUILD/gitopsfs
 export GFS_ROOT=$PWD
-# The daemon may exit on its own; ASan reports leaks at exit, which are
-# real defects, so keep detect_leaks on but do not abort on them mid-test.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 FILTER=${1:-}
-
 passed=0 failed=0 failed_names=()
 logdir=$(mktemp -d /tmp/gfs-test-logs.XXXXXX)
+# Sanitizer reports go to files: the daemon's stderr is /dev/null once it
+# is in the background. Any report at all fails the run (see the end).
+mkdir -p "$logdir/sanitizers"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:log_path=$logdir/sanitizers/asan}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:log_path=$logdir/sanitizers/ubsan}
 
 run_one() { # name timeout command...
 	local name=$1 limit=$2; shift 2
@@ -49,6 +49,12 @@ for t in tests/apiserver/t_*.sh tests/integration/t_*.sh; do
 	[ -f "$t" ] && run_one "$t" 300 bash "$t"
 done
 
+reports=$(ls "$logdir/sanitizers" 2>/dev/null)
+if [ -n "$reports" ]; then
+	echo "not ok - sanitizer reports:"
+	for r in "$logdir"/sanitizers/*; do sed 's/^/    /' "$r" | head -60; done
+	failed=$((failed + 1)) failed_names+=("sanitizers")
+fi
 if [ ${#failed_names[@]} -gt 0 ]; then
 	echo "failed: ${failed_names[*]}"
 fi

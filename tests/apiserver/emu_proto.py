@@ -28,6 +28,18 @@ PROTO_META = {
                       '7blockOwnerDeletion:b!',
     'LabelSelector': '1matchLabels:ms 2matchExpressions:MLabelSelectorRequirement*',
     'LabelSelectorRequirement': '1key:s! 2operator:s! 3values:s*',
+    # kubectl auth can-i / whoami (authorization.k8s.io/v1, authentication.k8s.io/v1)
+    'SelfSubjectAccessReview': '1metadata:MObjectMeta 2spec:MSubjectAccessReviewSpec',
+    'SubjectAccessReview': '1metadata:MObjectMeta 2spec:MSubjectAccessReviewSpec',
+    'SubjectAccessReviewSpec': '1resourceAttributes:MResourceAttributes '
+                               '2nonResourceAttributes:MNonResourceAttributes 3user:s 4groups:s* '
+                               '6uid:s',
+    'ResourceAttributes': '1namespace:s 2verb:s 3group:s 4version:s 5resource:s 6subresource:s '
+                          '7name:s',
+    'NonResourceAttributes': '1path:s 2verb:s',
+    'SelfSubjectReview': '1metadata:MObjectMeta',
+    'TokenReview': '1metadata:MObjectMeta 2spec:MTokenReviewSpec',
+    'TokenReviewSpec': '1token:s 2audiences:s*',
 }
 
 PROTO_SCHEMA = {
@@ -250,7 +262,8 @@ PROTO_SCHEMA = {
 # The kinds a body may hold.
 ROOTS = {'Namespace', 'ConfigMap', 'Secret', 'ServiceAccount', 'Service', 'Pod', 'ResourceQuota',
          'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Role',
-         'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'PodDisruptionBudget', 'Ingress'}
+         'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'PodDisruptionBudget', 'Ingress',
+         'SelfSubjectAccessReview', 'SubjectAccessReview', 'SelfSubjectReview', 'TokenReview'}
 _parsed = {}
 
 

@@ -68,7 +68,9 @@ class ApiError(Exception):
 
     def status(self):
         s = {'kind': 'Status', 'apiVersion': 'v1', 'metadata': {}, 'status': 'Failure',
-             'message': self.message, 'reason': self.reason}
+             'message': self.message}
+        if self.reason:
+            s['reason'] = self.reason
         if self.details:
             s['details'] = self.details
         s['code'] = self.code
@@ -92,6 +94,10 @@ def status_error(code, message=None, reason=None):
         if code >= 500 else None
     return ApiError(code, reason or reasons.get(code, 'Unknown'),
                     message or messages.get(code, 'injected fault (%d)' % code), details, headers)
+
+
+# etcd3's storage.ErrResourceVersionSetOnCreate, which reaches the client as a bare 500
+RV_ON_CREATE = ApiError(500, '', 'resourceVersion should not be set on objects to be created')
 
 
 def bad_request(msg):
@@ -152,7 +158,8 @@ VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update
 class RType:
     def __init__(self, group, version, plural, kind, namespaced=True, short=(), cats=(),
                  status=False, scale=False, generation=False, create_on_update=False,
-                 singular=None, verbs=None, crd=None, columns=None, schema=None, extra_sub=()):
+                 singular=None, verbs=None, crd=None, columns=None, schema=None, extra_sub=(),
+                 virtual=False):
         self.group, self.version, self.plural, self.kind = group, version, plural, kind
         self.namespaced, self.short, self.cats = namespaced, list(short), list(cats)
         self.status, self.scale, self.generation = status, scale, generation
@@ -161,6 +168,7 @@ class RType:
         self.verbs = verbs or VERBS
         self.crd, self.columns, self.schema = crd, columns, schema
         self.extra_sub = list(extra_sub)
+        self.virtual = virtual   # create-only reviews: answered, never stored
         self.gv = version if not group else group + '/' + version
         self.gk = (group, plural)
         self.qualified = plural if not group else plural + '.' + group
@@ -250,6 +258,14 @@ def _builtin_types():
         T('coordination.k8s.io', 'v1', 'leases', 'Lease', create_on_update=True),
         T('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice'),
         T('events.k8s.io', 'v1', 'events', 'Event', short=['ev'], create_on_update=True),
+        T('authentication.k8s.io', 'v1', 'selfsubjectreviews', 'SelfSubjectReview',
+          namespaced=False, verbs=['create'], virtual=True),
+        T('authentication.k8s.io', 'v1', 'tokenreviews', 'TokenReview', namespaced=False,
+          verbs=['create'], virtual=True),
+        T('authorization.k8s.io', 'v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview',
+          namespaced=False, verbs=['create'], virtual=True),
+        T('authorization.k8s.io', 'v1', 'subjectaccessreviews', 'SubjectAccessReview',
+          namespaced=False, verbs=['create'], virtual=True),
     ]
 
 
@@ -685,11 +701,23 @@ def default_pod_spec(spec):
                 v[src].setdefault('defaultMode', 420)
 
 
+META_ORDER = ['name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion',
+              'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds',
+              'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields']
+
+
+def order_meta(meta):
+    """ObjectMeta in the order of the Go struct, as the real server serialises it."""
+    return {k: meta[k] for k in sorted(meta, key=lambda k: (
+        META_ORDER.index(k) if k in META_ORDER else 99, k))}
+
+
 def default_template(tmpl):
     if not isinstance(tmpl, dict):
         return
     # The real server serialises the template's ObjectMeta with "creationTimestamp": null.
     tmpl.setdefault('metadata', {}).setdefault('creationTimestamp', None)
+    tmpl['metadata'] = order_meta(tmpl['metadata'])
     if isinstance(tmpl.get('spec'), dict):
         default_pod_spec(tmpl['spec'])
 
@@ -1008,7 +1036,7 @@ class Store:
                 if ns is not None and key[0] != ns:
                     continue
                 skey = (key[0] + '/' + key[1]) if rt.namespaced else key[1]
-                if start is not None and skey + '\x00' < start:
+                if start is not None and skey < start:   # start = last key + NUL
                     continue
                 o = self.objects[rt.gk][key]
                 if lm((o['metadata']).get('labels')) and fm(o):
@@ -1109,13 +1137,8 @@ class Store:
             meta['managedFields'] = entries
         else:
             meta.pop('managedFields', None)
-        # keep the usual key order: name, generateName, namespace, uid, resourceVersion, ...
-        order = ['name', 'generateName', 'namespace', 'uid', 'resourceVersion', 'generation',
-                 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels',
-                 'annotations', 'ownerReferences', 'finalizers', 'managedFields']
         meta['resourceVersion'] = old['metadata']['resourceVersion'] if old else ''
-        new['metadata'] = {k: meta[k] for k in sorted(meta, key=lambda k: (
-            order.index(k) if k in order else 99, k))}
+        new['metadata'] = order_meta(meta)
         # the order a Go struct serialises in: TypeMeta, ObjectMeta, the rest, status last
         head = {k: new[k] for k in ('kind', 'apiVersion', 'metadata') if k in new}
         tail = {k: v for k, v in new.items() if k not in head and k != 'status'}
@@ -1259,7 +1282,8 @@ class Store:
             meta = obj['metadata']
             if not meta.get('name') and meta.get('generateName'):
                 meta['name'] = meta['generateName'] + rand_suffix()
-            meta.pop('resourceVersion', None)
+            if meta.get('resourceVersion'):
+                raise RV_ON_CREATE
             meta.pop('managedFields', None)
             meta.pop('deletionTimestamp', None)
             if rt.status:
@@ -1280,7 +1304,8 @@ class Store:
             if old is None:
                 if rt.create_on_update and subresource is None:
                     b = dict(body)
-                    b.setdefault('metadata', {})
+                    b['metadata'] = dict(b.get('metadata') or {})
+                    b['metadata'].pop('resourceVersion', None)   # cleared for storage, not refused
                     return self.create(rt, ns, b, manager, dry_run), True
                 raise not_found(rt, name)
             obj = self._prepare(rt, ns, body, old, name)
@@ -1391,11 +1416,17 @@ class Store:
         applied = self._prepare(rt, ns, applied, None, name)
         check_types(rt, applied)
         meta = applied['metadata']
-        for f in ('resourceVersion', 'managedFields', 'uid', 'creationTimestamp', 'generation'):
+        want_rv = meta.pop('resourceVersion', None)
+        for f in ('managedFields', 'uid', 'creationTimestamp', 'generation'):
             meta.pop(f, None)
         a_flat = flatten(applied)
         a_set = set(a_flat)
         old = self.get_obj(rt.gk, ns, name)
+        # a resourceVersion in the applied configuration is a precondition
+        if want_rv and old is None:
+            raise RV_ON_CREATE
+        if want_rv and want_rv != old['metadata']['resourceVersion']:
+            raise conflict(rt, name, STALE)
         if subresource == 'status':
             a_set = {p for p in a_set if p[:1] == ('f:status',)}
         if old is None:
@@ -1533,7 +1564,8 @@ class Store:
 
     # -- delete --
     def delete(self, rt, ns, name, opts, dry_run=False):
-        """-> (object or None, code). None means answer a Status Success."""
+        """-> (object, code, as_status): as_status means answer a Status Success naming the
+        object, as the real server does for most resources (ReturnDeletedObject=false)."""
         with self.lock:
             old = self.get_obj(rt.gk, ns, name)
             if old is None:
@@ -1555,25 +1587,25 @@ class Store:
                                    'namespace may not be deleted' % name,
                                    {'name': name, 'kind': 'namespaces'})
                 if dry_run:
-                    return old, 200
-                return self._delete_namespace(rt, old), 200
+                    return old, 200, False
+                return self._delete_namespace(rt, old), 200, False
             if dry_run:
-                return old, 200
+                return old, 200, rt.kind != 'Pod'
+
             if old['metadata'].get('finalizers'):
                 # finalizers hold the object: it is marked and goes when the last is removed
                 if old['metadata'].get('deletionTimestamp'):
-                    return old, 202
+                    return old, 202, False
                 new = copy.deepcopy(old)
                 new['metadata']['deletionTimestamp'] = now_ts()
                 new['metadata']['deletionGracePeriodSeconds'] = 0
-                return self._commit(rt, old, new, 'kube-apiserver', force=True), 202
+                return self._commit(rt, old, new, 'kube-apiserver', force=True), 202, False
             if rt.kind == 'CustomResourceDefinition' and rt.group == 'apiextensions.k8s.io':
-                return self._delete_crd(rt, old), 200
+                return self._delete_crd(rt, old), 200, False
             self._remove(rt, old, policy=policy)
             self.controllers(rt, old, deleted=True)
-            if rt.kind == 'Pod':
-                return old, 200   # pods answer with the object (graceful deletion)
-            return None, 200
+            # pods answer with the object (graceful deletion), most others with a Status
+            return old, 200, rt.kind != 'Pod'
 
     def delete_collection(self, rt, ns, label_sel, field_sel, opts, dry_run=False):
         with self.lock:

@@ -559,11 +559,10 @@ class Handler(BaseHTTPRequestHandler):
         for w in getattr(REQ, 'warnings', None) or []:
             self.send_header('Warning', '299 - %s' % json.dumps(w))
         REQ.warnings = []
-        if self.method_is_head:
-            body = b''
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not self.method_is_head:
+            self.wfile.write(body)
         self.status_code = code
 
     def send_json(self, code, obj, headers=None):
@@ -638,7 +637,7 @@ class Handler(BaseHTTPRequestHandler):
                     if self.is_watch and fault.get('as_watch_event'):
                         return self.watch_error_only(err)
                     raise err
-            self.dispatch(path, query, body, user)
+            self.dispatch(urllib.parse.unquote(path), query, body, user)
         except ApiError as e:
             self.send_error_status(e)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
@@ -828,14 +827,21 @@ class Handler(BaseHTTPRequestHandler):
         m = self.command
         if m == 'HEAD':
             m = 'GET'
+        if rt.namespaced and ns is None and m not in ('GET',):
+            # writes need a namespace: /api/v1/configmaps only lists and watches
+            raise self.method_not_allowed()
+        if rt.virtual:
+            if m != 'POST' or name is not None:
+                raise self.method_not_allowed()
+            return self.review(rt, self.decode(body, rt, check_kind=False), user)
         if user == 'emu-readonly' and m not in ('GET',):
             verb = {'POST': 'create', 'PUT': 'update', 'PATCH': 'patch',
                     'DELETE': 'delete' if name else 'deletecollection'}.get(m, m.lower())
             where = ' in the namespace "%s"' % ns if ns else ''
-            raise ApiError(403, 'Forbidden', '%s "%s" is forbidden: User "emu-readonly" cannot '
+            raise ApiError(403, 'Forbidden', '%s is forbidden: User "emu-readonly" cannot '
                            '%s resource "%s" in API group "%s"%s' % (
-                               rt.qualified, name or '', verb, rt.plural + ('/' + sub if sub else ''),
-                               rt.group, where),
+                               rt.qualified + (' "%s"' % name if name else ''), verb,
+                               rt.plural + ('/' + sub if sub else ''), rt.group, where),
                            {'name': name or '', 'group': rt.group, 'kind': rt.plural})
         ua = self.headers.get('User-Agent', '')
         manager = q.get('fieldManager') or ua.split('/', 1)[0]
@@ -945,16 +951,46 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, {'kind': rt.list_kind, 'apiVersion': rt.gv,
                                             'metadata': {'resourceVersion': str(rv)},
                                             'items': [self.out(rt, o, item=True) for o in gone]})
-            obj, code = store.delete(rt, ns, name, opts, dry)
-            if obj is None:
-                # most resources answer a successful delete with a Status naming the object
-                cur = {'name': name, 'kind': rt.plural}
+            obj, code, as_status = store.delete(rt, ns, name, opts, dry)
+            if as_status:
+                cur = {'name': name}
                 if rt.group:
                     cur['group'] = rt.group
+                cur['kind'] = rt.plural
+                cur['uid'] = obj['metadata']['uid']
                 return self.send_json(200, {'kind': 'Status', 'apiVersion': 'v1', 'metadata': {},
                                             'status': 'Success', 'details': cur})
             return self.send_obj(code, rt, obj, accept, q)
         raise self.method_not_allowed()
+
+    def review(self, rt, req, user):
+        """Access and identity reviews (kubectl auth can-i / whoami): the admin may do
+        anything, the read-only user may get, list and watch."""
+        groups = ['system:masters', 'system:authenticated'] if user != 'emu-readonly' else \
+            ['system:authenticated']
+        out = {'kind': rt.kind, 'apiVersion': rt.gv, 'metadata': {'creationTimestamp': None},
+               'spec': req.get('spec') or {}}
+        if rt.kind == 'SelfSubjectReview':
+            out.pop('spec')
+            out['status'] = {'userInfo': {'username': user, 'groups': groups}}
+        elif rt.kind == 'TokenReview':
+            tok = (req.get('spec') or {}).get('token')
+            ok = tok in (self.emu.token, self.emu.ro_token) and tok is not None
+            out['status'] = {'authenticated': ok}
+            if ok:
+                out['status']['user'] = {'username': 'emu-admin' if tok == self.emu.token
+                                         else 'emu-readonly', 'groups': groups}
+        else:
+            ra = (out['spec'].get('resourceAttributes') or {})
+            verb = ra.get('verb') or (out['spec'].get('nonResourceAttributes') or {}).get('verb')
+            who = out['spec'].get('user') if rt.kind == 'SubjectAccessReview' else user
+            allowed = who != 'emu-readonly' or verb in ('get', 'list', 'watch')
+            out['status'] = {'allowed': allowed}
+            if allowed:
+                out['status']['reason'] = ('RBAC: allowed by ClusterRoleBinding "cluster-admin" '
+                                           'of ClusterRole "cluster-admin" to Group '
+                                           '"system:masters"')
+        return self.send_json(201, out)
 
     @staticmethod
     def method_not_allowed():

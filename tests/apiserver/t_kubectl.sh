@@ -22,7 +22,7 @@ nok() {
 	echo "not ok $n - $1"
 	shift
 	local l
-	for l in "$@"; do printf '#   %s\n' "$l" | head -c 2000; echo; done
+	for l in "$@"; do printf '%s\n' "${l:0:1500}" | sed 's/^/#   /'; done
 }
 is() { # description expected actual
 	if [ "$2" == "$3" ]; then ok "$1"; else nok "$1" "expected: $2" "got:      $3"; fi
@@ -131,7 +131,7 @@ is "Deployment defaults" "10 600 RollingUpdate 25% 25%" \
 is "pod template defaults" "Always 30 ClusterFirst default-scheduler IfNotPresent /dev/termination-log File TCP" \
 	"$(kj get deploy web -o jsonpath='{.spec.template.spec.restartPolicy} {.spec.template.spec.terminationGracePeriodSeconds} {.spec.template.spec.dnsPolicy} {.spec.template.spec.schedulerName} {.spec.template.spec.containers[0].imagePullPolicy} {.spec.template.spec.containers[0].terminationMessagePath} {.spec.template.spec.containers[0].terminationMessagePolicy} {.spec.template.spec.containers[0].ports[0].protocol}')"
 like "template metadata has creationTimestamp: null, as the real server writes it" \
-	'"template":\{"metadata":\{"creationTimestamp":null' "$(kj get --raw /apis/apps/v1/namespaces/default/deployments/web)"
+	'"template":\{"metadata":\{"creationTimestamp":null,"labels"' "$(kj get --raw /apis/apps/v1/namespaces/default/deployments/web)"
 svc=$(kj get svc web -o jsonpath='{.spec.clusterIP} {.spec.type} {.spec.sessionAffinity} {.spec.ipFamilies[0]} {.spec.ipFamilyPolicy} {.spec.internalTrafficPolicy} {.spec.ports[0].protocol} {.spec.ports[0].targetPort}')
 like "Service defaults: clusterIP from 10.96.0.0/12 and the rest" \
 	'^10\.(9[6-9]|10[0-9]|11[01])\.[0-9]+\.[0-9]+ ClusterIP None IPv4 SingleStack Cluster TCP 80$' "$svc"
@@ -200,7 +200,7 @@ like "replace with a stale resourceVersion: 409 Conflict" \
 like "create of an existing object: AlreadyExists" 'Error from server \(AlreadyExists\).*configmaps "cfg" already exists' \
 	"$(k create -f "$T/cm.json")"
 sed 's/"cfg"/"Bad_Name"/' "$T/cm.json" >"$T/bad.json"
-like "a bad name is 422 Invalid" 'Error from server \(Invalid\).*ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain' \
+like "a bad name is 422 Invalid" 'The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain' \
 	"$(k create -f "$T/bad.json")"
 like "create in a missing namespace: NotFound" 'Error from server \(NotFound\).*namespaces "nowhere" not found' \
 	"$(k create -f "$T/cm.json" -n nowhere)"
@@ -225,7 +225,7 @@ sed -i 's/k2: v2/k2: v2b/' "$T/app.yaml"
 is "... and configures a change" "configmap/app configured" "$(k apply -f "$T/app.yaml")"
 is "client-side apply result, with last-applied-configuration" 'v2b yes kubectl-client-side-apply' \
 	"$(kj get cm app -o go-template='{{.data.k2}} {{if index .metadata.annotations "kubectl.kubernetes.io/last-applied-configuration"}}yes{{end}} {{(index .metadata.managedFields 0).manager}}')"
-sed -i 's/k2: v2b/k2: v2b\n  k3: v3/' "$T/app.yaml"
+sed -i 's/k2: v2b}/k2: v2b, k3: v3}/' "$T/app.yaml"
 like "server-side apply" 'configmap/app serverside-applied' "$(k apply --server-side -f "$T/app.yaml")"
 like "server-side apply records an Apply entry of manager kubectl" 'kubectl:Apply' \
 	"$(kj get cm app -o jsonpath='{range .metadata.managedFields[*]}{.manager}:{.operation} {end}')"
@@ -298,7 +298,7 @@ is "custom resource read back, schema default applied" "3 blue 1" \
 like "printer columns of the CRD" 'NAME +SIZE.*w1 +3' "$(echo $(k get widgets))"
 like "unknown fields are refused under kubectl's strict validation" 'strict decoding error: unknown field "spec.bogus"' \
 	"$(printf 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w2}\nspec: {size: 1, bogus: 1}\n' | k create -f -)"
-like "a wrongly typed field is 422 Invalid" 'Widget.example.com "w3" is invalid: spec.size' \
+like "a wrongly typed field is 422 Invalid" 'The Widget "w3" is invalid: spec.size: Invalid value: "string": spec.size in body must be of type integer' \
 	"$(printf 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w3}\nspec: {size: big}\n' | k create -f -)"
 like "strategic merge patch is refused for custom resources (415)" 'is not supported by example.com/v1, Kind=Widget' \
 	"$(k patch wd w1 -p '{"spec":{"size":4}}')"
@@ -331,8 +331,9 @@ kill $WPID 2>/dev/null
 wait $WPID 2>/dev/null
 rv=$(kj get --raw /api/v1/namespaces/default/configmaps | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])')
 (sleep 0.5 && k patch cm watched --type=merge -p '{"data":{"v":"third"}}' >/dev/null) &
+PPID2=$!
 out=$(emu_curl GET "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv&timeoutSeconds=3&allowWatchBookmarks=true")
-wait
+wait $PPID2
 like "a watch from a resourceVersion gets MODIFIED, then BOOKMARK events" \
 	'^\{"type":"MODIFIED","object":\{"kind":"ConfigMap","apiVersion":"v1".*"v":"third".*\{"type":"BOOKMARK","object":\{"kind":"ConfigMap","apiVersion":"v1","metadata":\{"resourceVersion":"[0-9]+"\}\}\}' \
 	"$(echo $out)"

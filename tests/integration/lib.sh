@@ -60,9 +60,6 @@ cleanup() {
 	for _ in $(seq 50); do daemon_running || break; sleep 0.1; done
 	pkill -f "[g]itopsfs mount .*$T" 2>/dev/null
 	[ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null
-	if [ -f "$STATE/log" ] && grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$STATE/log"; then
-		echo "not ok - sanitizer report in the daemon log:"; sed 's/^/#   /' "$STATE/log" | tail -40
-	fi
 	[ -n "${GFS_KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT

@@ -386,6 +386,30 @@ static void exec_plugin_is_cached_and_rerun_after_401(void)
 	gfs_kube_creds_free(c);
 }
 
+static void exec_plugin_client_certificate_authenticates(void)
+{
+	char script[2048];
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\n"
+		 "exec python3 -c 'import json; print(json.dumps({"
+		 "\"apiVersion\": \"client.authentication.k8s.io/v1beta1\", "
+		 "\"kind\": \"ExecCredential\", \"status\": {"
+		 "\"clientCertificateData\": open(\"%s\").read(), "
+		 "\"clientKeyData\": open(\"%s\").read()}}))'\n",
+		 dir_path("tls/client.crt"), dir_path("tls/client.key"));
+	write_text(dir_path("certplugin.sh"), script);
+	chmod(dir_path("certplugin.sh"), 0700);
+	struct gfs_kube_creds *c = emu_creds();
+	if (!c)
+		return;
+	gfs_secret_free(c->token, 0);
+	c->token = NULL;
+	c->exec.command = strdup(dir_path("certplugin.sh"));
+	c->exec.api_version = strdup("client.authentication.k8s.io/v1beta1");
+	CHECK_INT(try_creds(c, NULL), 0);
+	gfs_kube_creds_free(c);
+}
+
 /* ---- discovery and errors of writes ----------------------------------------- */
 
 static const char *crd_body(const char *plural, const char *kind)
@@ -937,6 +961,25 @@ static void crd_changes_are_rediscovered(void)
 	CHECK(strstr(rec.gone_names, "gadgets.example.com;") != NULL);
 }
 
+static void server_outage_is_survived(void)
+{
+	if (!inf)
+		return;
+	int bad = rec_get(&rec.bad), good = rec_get(&rec.good);
+	CHECK_INT(emu_control("down", "{\"seconds\":2}"), 0);
+	/* Every informer says once that it is failing, then that it is back. */
+	for (int i = 0; i < 300 && (rec_get(&rec.bad) == bad ||
+				    rec_get(&rec.good) - good < rec_get(&rec.bad) - bad);
+	     i++)
+		gfs_sleep_ms(50, NULL);
+	printf("# %d informers failed and recovered; last: %s\n", rec_get(&rec.bad) - bad,
+	       rec.last_bad);
+	CHECK(rec_get(&rec.bad) > bad);
+	CHECK_INT(rec_get(&rec.good) - good, rec_get(&rec.bad) - bad);
+	CHECK_INT(create_configmap("paging", "after-outage", "1"), 0);
+	CHECK(wait_has("paging/after-outage", "1", 5000));
+}
+
 static void informers_stop_promptly(void)
 {
 	if (!inf)
@@ -1044,6 +1087,7 @@ int main(void)
 	TAP_RUN(client_certificate_authenticates);
 	TAP_RUN(token_file_is_reread_when_it_changes);
 	TAP_RUN(exec_plugin_is_cached_and_rerun_after_401);
+	TAP_RUN(exec_plugin_client_certificate_authenticates);
 	TAP_RUN(discovery_lists_preferred_versions_sorted);
 	TAP_RUN(write_conflicts_map_to_errno);
 	TAP_RUN(faults_429_and_down_map_to_errno);
@@ -1056,6 +1100,7 @@ int main(void)
 	TAP_RUN(compaction_leads_to_relist);
 	TAP_RUN(faults_back_off_and_recover);
 	TAP_RUN(crd_changes_are_rediscovered);
+	TAP_RUN(server_outage_is_survived);
 	TAP_RUN(informers_stop_promptly);
 	TAP_RUN(wait_synced_times_out_naming_the_loader);
 	TAP_RUN(expired_continue_token_restarts_the_list);

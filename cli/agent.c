@@ -1,0 +1,117 @@
+/*
+ * agent.c - the pieces around the cluster that mount and sync share.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+
+enum gfs_sync_direction gfs_agent_direction(const struct gfs_cli *cli)
+{
+	if (strcmp(cli->sync, "commit") == 0)
+		return GFS_SYNC_COMMIT;
+	return strcmp(cli->sync, "apply") == 0 ? GFS_SYNC_APPLY : GFS_SYNC_OFF;
+}
+
+/* The config of the tracked branch (or --config), refused when invalid. */
+static int gfs_agent_config(struct gfs_agent *a, struct gfs_config **cfg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = gfs_gitstate_read_file(a->git, ".gitopsfs.yaml", &text, &len);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	rc = gfs_cli_config(cfg, a->cli, text, len);
+	free(text);
+	return rc;
+}
+
+int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *worktree)
+{
+	char dir[PATH_MAX + 16];
+	struct gfs_config *cfg = NULL;
+	a->cli = cli;
+	int rc = gfs_gitstate_open(&a->git, a->repo, a->state_dir, worktree, cli->branch);
+	if (rc == 0)
+		rc = gfs_agent_config(a, &cfg);
+	if (rc == 0) {
+		rc = gfs_cluster_open(&a->cluster, cli, cfg->filter);
+		cfg->filter = NULL; /* the cluster owns it now */
+	}
+	if (rc == 0 && gfs_agent_direction(cli) != GFS_SYNC_OFF)
+		rc = gfs_alerter_new(&a->alerter, cfg->webhook);
+	gfs_config_free(cfg);
+	if (rc < 0)
+		return rc;
+	/* What gitopsfs applied before (this or an earlier run) keeps the
+	 * server's defaults out of the files from the first list on. */
+	snprintf(dir, sizeof(dir), "%s/applied", a->state_dir);
+	rc = gfs_applied_open(&a->applied, dir);
+	if (rc < 0)
+		return rc;
+	gfs_store_set_prepare(a->cluster.store, gfs_applier_prepare, a->applied);
+	if (gfs_agent_direction(cli) == GFS_SYNC_OFF)
+		return 0;
+	struct gfs_sync_opts so = {
+		.direction = gfs_agent_direction(cli),
+		.gitdir = gfs_gitstate_gitdir(a->git),
+		.state_dir = a->state_dir,
+		.branch = cli->branch,
+		.interval = cli->interval,
+		.push = cli->push,
+		.prune = cli->prune,
+		.heal = cli->heal,
+		.store = a->cluster.store,
+		.alerter = a->alerter,
+		.filter = a->cluster.filter,
+	};
+	return gfs_sync_new(&a->sync, &so);
+}
+
+int gfs_agent_start(struct gfs_agent *a)
+{
+	int rc = gfs_cluster_start(&a->cluster, a->cli);
+	if (rc < 0)
+		return rc;
+	struct gfs_applier_opts ao = {
+		.client = a->cluster.client,
+		.store = a->cluster.store,
+		.informers = a->cluster.informers,
+		.applied = a->applied,
+		.filter = a->cluster.filter,
+		.allow_cascade_delete = a->cli->allow_cascade_delete,
+	};
+	rc = gfs_applier_new(&a->applier, &ao);
+	if (rc == 0)
+		rc = gfs_gitstate_prepare(a->git, a->cluster.store);
+	if (rc == 0 && a->sync)
+		gfs_sync_ready(a->sync, a->applier);
+	return rc;
+}
+
+void gfs_agent_stop(struct gfs_agent *a)
+{
+	/* No new writes can come. The sync thread finishes (its last commit)
+	 * while the applier it uses still exists; then pending deletions are
+	 * carried out; then watching stops, after which nothing reaches the
+	 * sync thread's change queue and it can go. */
+	gfs_sync_stop(a->sync);
+	gfs_applier_free(a->applier);
+	a->applier = NULL;
+	gfs_cluster_stop(&a->cluster);
+	gfs_sync_free(a->sync);
+	a->sync = NULL;
+}
+
+void gfs_agent_release(struct gfs_agent *a)
+{
+	gfs_agent_stop(a);
+	gfs_alerter_free(a->alerter);
+	gfs_gitstate_free(a->git);
+	gfs_cluster_release(&a->cluster);
+	gfs_applied_free(a->applied);
+	free(a->state_dir);
+	memset(a, 0, sizeof(*a));
+}

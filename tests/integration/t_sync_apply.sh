@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# gitopsfs sync --sync apply (SPEC section 6): pull-based deployment from a
+# bare repository: follows pushes, heals drift, prunes only its own
+# objects, alerts a webhook once on failure and once on recovery, and a
+# kill -9 and restart repeats nothing.
+. "$(dirname "$0")/lib.sh"
+
+start_emulator --seed "$ROOT/tests/demo/seed.yaml"
+make_repo
+W=$T/work
+git clone -q "$REPO" "$W" 2>/dev/null
+python3 "$ROOT/tests/unit/fixtures/webhook_receiver.py" --port 0 --portfile "$T/hook.port" \
+	--logfile "$T/hook.log" >/dev/null 2>&1 &
+HOOK_PID=$!
+wait_for 10 test -s "$T/hook.port"
+trap 'kill $HOOK_PID $SYNC_PID 2>/dev/null; cleanup' EXIT
+cat >"$W/.gitopsfs.yaml" <<YAML
+alerts:
+  webhook: http://127.0.0.1:$(cat "$T/hook.port")/alerts
+YAML
+mkdir -p "$W/shop/configmaps"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-git\n  namespace: shop\ndata:\n  colour: blue\n' >"$W/shop/configmaps/from-git.yaml"
+push() { git -C "$W" add -A && git -C "$W" commit -qm "$1" && git -C "$W" push -q origin HEAD:main; }
+push "first"
+
+SYNC_PID=
+start_sync() {
+	"$GFS" sync --sync apply --interval 1 --prune --state-dir "$STATE" "$REPO" >>"$T/sync.log" 2>&1 &
+	SYNC_PID=$!
+}
+start_sync
+cm() { kc get configmap "$1" -n shop -o jsonpath="{.data.$2}" 2>/dev/null; }
+cm_is() { [ "$(cm "$1" "$2")" = "$3" ]; }
+check "a pushed object is applied" wait_for 10 cm_is from-git colour blue
+
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-git\n  namespace: shop\ndata:\n  colour: green\n' >"$W/shop/configmaps/from-git.yaml"
+push "green"
+check "a pushed change is applied within an interval or two" wait_for 10 cm_is from-git colour green
+
+kc patch configmap from-git -n shop --type merge -p '{"data":{"colour":"red"}}' >/dev/null
+check "a manual change is healed" wait_for 10 cm_is from-git colour green
+
+# A bad manifest: one alert when it starts failing, one when it recovers.
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  n: [1, 2\n' >"$W/shop/configmaps/broken.yaml"
+push "broken"
+hook_count() { grep -c "\"$1\"" "$T/hook.log" 2>/dev/null || echo 0; }
+check "a bad push alerts the webhook" wait_for 15 bash -c 'grep -q "broken.yaml" "$1" && grep -q "failing" "$1"' _ "$T/hook.log"
+sleep 3
+is "$(grep -c 'broken.yaml' "$T/hook.log")" "1" "exactly once, not every interval"
+check "the alert names the object, the commit and the error" python3 - "$T/hook.log" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    body = json.loads(json.loads(line)["body"])
+    if "broken" in body["object"]:
+        assert body["state"] == "failing" and body["error"] and len(body["commit"]) == 40, body
+        sys.exit(0)
+sys.exit(1)
+PY
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  n: "fixed"\n' >"$W/shop/configmaps/broken.yaml"
+push "fixed"
+check "the fix is applied" wait_for 10 cm_is broken n fixed
+check "recovery is alerted" wait_for 10 grep -q '\\"recovered\\"' "$T/hook.log"
+is "$(grep -c 'broken.yaml' "$T/hook.log")" "2" "one alert on failure, one on recovery"
+
+# --prune deletes what gitopsfs applied and Git dropped, never others.
+mkcm shop hand-made k=v
+git -C "$W" rm -q shop/configmaps/from-git.yaml
+push "drop from-git"
+check "pruned: an object gitopsfs applied and Git no longer has" wait_for 10 bash -c '! kubectl get configmap from-git -n shop >/dev/null 2>&1'
+check "not pruned: an object gitopsfs never applied" kc get configmap hand-made -n shop
+
+# kill -9 and restart: nothing applied again.
+sleep 2
+kill -9 $SYNC_PID; wait $SYNC_PID 2>/dev/null
+mark=$(request_count)
+start_sync
+sleep 5
+puts=$(tail -n +"$((mark + 1))" "$T/requests.log" | grep -cE '"method": ?"(PUT|POST|DELETE)"')
+is "$puts" "0" "after kill -9 and restart, nothing is applied twice"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after-restart\n  namespace: shop\ndata:\n  k: v\n' >"$W/shop/configmaps/after-restart.yaml"
+push "after restart"
+check "and new pushes are applied" wait_for 10 cm_is after-restart k v
+
+# The remote going away and coming back.
+mv "$REPO" "$REPO.away"
+sleep 3
+check "the agent keeps running while the remote is down" kill -0 $SYNC_PID
+mv "$REPO.away" "$REPO"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after-outage\n  namespace: shop\ndata:\n  k: v\n' >"$W/shop/configmaps/after-outage.yaml"
+push "after outage"
+check "and catches up when it is back" wait_for 15 cm_is after-outage k v
+kill -TERM $SYNC_PID
+check "SIGTERM stops the agent" wait_for 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$SYNC_PID"
+done_testing
