@@ -52,7 +52,12 @@ int gfs_cmd_sync(struct gfs_cli *cli)
 	signal(SIGPIPE, SIG_IGN);
 	char worktree[PATH_MAX + 16];
 	snprintf(worktree, sizeof(worktree), "%s/files", a.state_dir);
-	rc = gfs_agent_open(&a, cli, worktree);
+	/* No mount: the clone's work tree is a plain directory of its own. */
+	rc = gfs_mkdir_p(worktree, 0700);
+	if (rc == 0)
+		rc = gfs_agent_open(&a, cli, worktree);
+	else
+		gfs_error_set(rc, "cannot create %s: %s", worktree, strerror(-rc));
 	if (rc == 0)
 		rc = gfs_agent_start(&a);
 	if (rc < 0) {

@@ -197,8 +197,19 @@ static int gfs_check_drift(struct gfs_sync *s, const char *path, const git_oid *
 	const char *data = git_blob_rawcontent(blob);
 	size_t len = (size_t)git_blob_rawsize(blob);
 	if (gfs_desired_render(s, path, data, len, &want) < 0) {
-		/* An invalid manifest: the apply of it reports why. */
-		rc = gfs_apply_blob(s, path, id, commit);
+		/* An invalid manifest cannot heal anything until Git changes;
+		 * it stays reported (the alerter says it once). */
+		struct gfs_yaml_error yerr = {0};
+		json_t *m = NULL;
+		char msg[512];
+		if (gfs_yaml_parse(&m, data, len, &yerr) < 0)
+			snprintf(msg, sizeof(msg), "invalid YAML at line %d, column %d: %s",
+				 yerr.line, yerr.column, yerr.reason);
+		else
+			snprintf(msg, sizeof(msg), "not a Kubernetes object manifest");
+		json_decref(m);
+		gfs_report(s, path, commit, msg);
+		rc = -EINVAL;
 		goto out;
 	}
 	bool same = gfs_store_read(s->opts.store, path, &live, NULL) == 0 &&

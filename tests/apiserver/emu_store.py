@@ -9,6 +9,7 @@ Every stored object is immutable once stored: a write builds a new dict. So an o
 out of the store under the lock can be serialised after the lock is released.
 """
 import base64
+import calendar
 import collections
 import copy
 import json
@@ -44,7 +45,7 @@ def now_ts():
 
 def parse_ts(ts):
     try:
-        return time.mktime(time.strptime(ts, '%Y-%m-%dT%H:%M:%SZ')) - time.timezone
+        return calendar.timegm(time.strptime(ts, '%Y-%m-%dT%H:%M:%SZ'))
     except (TypeError, ValueError):
         return time.time()
 
@@ -1429,6 +1430,8 @@ class Store:
             raise conflict(rt, name, STALE)
         if subresource == 'status':
             a_set = {p for p in a_set if p[:1] == ('f:status',)}
+        elif rt.status:   # status in an apply to the main resource is reset, so not owned
+            a_set = {p for p in a_set if p[:1] != ('f:status',)}
         if old is None:
             if subresource:
                 raise not_found(rt, name)
@@ -1437,6 +1440,7 @@ class Store:
                 obj.pop('status', None)
             self._check_ns(rt, ns)
             self._finish(rt, obj, None)
+            a_set &= set(flatten(obj))
             entries = [self._entry(manager, 'Apply', rt.gv, now_ts(), a_set)] if a_set else []
             out = self._commit(rt, None, obj, manager, 'Apply', entries=entries, dry_run=dry_run)
             if not dry_run:
@@ -1497,9 +1501,14 @@ class Store:
                 entries.append(None)
                 placed = True
                 continue
-            fs = {p for p in from_fields_v1(e.get('fieldsV1')) if p not in changed}
-            if fs:
+            # fields this apply changed leave their other owners (forced, or unowned before)
+            before = from_fields_v1(e.get('fieldsV1'))
+            fs = before - changed
+            if fs == before:
                 entries.append(e)
+            elif fs:
+                entries.append(self._entry(e['manager'], e['operation'], e.get('apiVersion'),
+                                           e.get('time'), fs, e.get('subresource')))
         merged['metadata']['resourceVersion'] = old['metadata']['resourceVersion']
         if subresource != 'status':
             self._finish(rt, merged, old)

@@ -299,6 +299,9 @@ class EmuHTTPServer(ThreadingHTTPServer):
 
     def get_request(self):
         sock, addr = self.socket.accept()
+        # headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
+        # holds the body back for the client's delayed ACK (~40 ms on every answer)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.emu.ssl_ctx is not None:
             # the handshake is done in the connection's own thread (Handler.setup), so a slow
             # or broken client never blocks the accept loop
@@ -1161,14 +1164,14 @@ def main(argv=None):
     p.add_argument('--verbose', action='store_true', help='log every request to stderr')
     args = p.parse_args(argv)
     emu = Emulator(args)
-    emu.populate()
-    emu.listen()
-    emu.write_files()
 
     def stop(*_):
         emu.stop.set()
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, stop)   # before the port file: a test may stop us at once
     signal.signal(signal.SIGINT, stop)
+    emu.populate()
+    emu.listen()
+    emu.write_files()
     if emu.verbose:
         sys.stderr.write('kube-emulator listening on 127.0.0.1:%d\n' % emu.port)
     while not emu.stop.wait(0.5):

@@ -54,7 +54,8 @@ emu_curl() { # method path [json-body]
 
 # --- start -------------------------------------------------------------------------------
 python3 "$EMU" --port 0 --portfile "$T/port" --pidfile "$T/pid" --logfile "$T/requests.log" \
-	--tls-dir "$T/tls" --token "$TOKEN" --kubeconfig "$T/kubeconfig" --history 10000 \
+	--tls-dir "$T/tls" --token "$TOKEN" --readonly-token "ro-$TOKEN" --kubeconfig "$T/kubeconfig" \
+	--history 10000 \
 	--bookmark-seconds 1 >"$T/emu.out" 2>&1 &
 EMU_PID=$!
 wait_for "$T/port" '^[0-9]+$' 150
@@ -242,6 +243,12 @@ like "server-side apply over another manager's field: 409 conflict" \
 	"$(k apply --server-side --field-manager=gitops -f "$T/ssa.yaml")"
 k apply --server-side --field-manager=gitops --force-conflicts -f "$T/ssa.yaml" >/dev/null
 is "--force-conflicts takes the field back" "1" "$(kj get cm ssa -o jsonpath='{.data.a}')"
+is "... and its ownership: the other manager's entry is gone" "gitops" \
+	"$(kj get cm ssa --show-managed-fields -o jsonpath='{.metadata.managedFields[*].manager}')"
+rv=$(kj get cm ssa -o jsonpath='{.metadata.resourceVersion}')
+k apply --server-side --field-manager=gitops -f "$T/ssa.yaml" >/dev/null
+is "a no-op apply writes nothing (same resourceVersion)" "$rv" \
+	"$(kj get cm ssa -o jsonpath='{.metadata.resourceVersion}')"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {a: "1"}\n' >"$T/ssa2.yaml"
 k apply --server-side --field-manager=gitops -f "$T/ssa2.yaml" >/dev/null
 is "a field dropped from the applied config is removed" '{"a":"1"}' "$(kj get cm ssa -o jsonpath='{.data}')"
@@ -373,6 +380,10 @@ like "the 401 body is a Status" '"reason":"Unauthorized","code":401' \
 	"$(curl -sS --cacert "$T/tls/ca.crt" -H 'Authorization: Bearer nope' "https://127.0.0.1:$PORT/api/v1/namespaces")"
 like "a client certificate signed by the CA is accepted" 'namespace/default' \
 	"$(k --context emu-cert get ns default -o name)"
+like "the read-only user may read" 'configmap/cfg' "$(k --context emu-readonly get cm cfg -o name)"
+like "... and gets 403 on a write" \
+	'Error from server \(Forbidden\): configmaps "cfg" is forbidden: User "emu-readonly" cannot delete resource "configmaps" in API group "" in the namespace "default"' \
+	"$(k --context emu-readonly delete cm cfg)"
 like "fault injection is accepted" '"status":503' \
 	"$(emu_curl POST /_emu/faults '{"status":503,"count":1,"path_prefix":"/api/v1/namespaces/default/configmaps","method":"GET"}')"
 like "kubectl fails on the injected 503" 'Error from server \(ServiceUnavailable\)' "$(k get cm)"

@@ -81,9 +81,8 @@ emu() {
 }
 
 kc() { kubectl --request-timeout=10s "$@"; }
-# mkcm NAMESPACE NAME KEY=VALUE...: creates a ConfigMap through a manifest
-# (kubectl's `create configmap` would send protobuf, which the emulator
-# does not speak).
+# mkcm NAMESPACE NAME KEY=VALUE...: creates a ConfigMap from a manifest,
+# as a user applying YAML would.
 mkcm() {
 	local ns=$1 name=$2; shift 2
 	{ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\ndata:\n' "$name" "$ns"

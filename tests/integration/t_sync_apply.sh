@@ -13,7 +13,7 @@ python3 "$ROOT/tests/unit/fixtures/webhook_receiver.py" --port 0 --portfile "$T/
 	--logfile "$T/hook.log" >/dev/null 2>&1 &
 HOOK_PID=$!
 wait_for 10 test -s "$T/hook.port"
-trap 'kill $HOOK_PID $SYNC_PID 2>/dev/null; cleanup' EXIT
+trap 'kill $HOOK_PID $SYNC_PID 2>/dev/null; cat "$T/sync.log" | sed "s/^/# sync: /" | tail -20; cleanup' EXIT
 cat >"$W/.gitopsfs.yaml" <<YAML
 alerts:
   webhook: http://127.0.0.1:$(cat "$T/hook.port")/alerts
@@ -41,7 +41,7 @@ kc patch configmap from-git -n shop --type merge -p '{"data":{"colour":"red"}}' 
 check "a manual change is healed" wait_for 10 cm_is from-git colour green
 
 # A bad manifest: one alert when it starts failing, one when it recovers.
-printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  n: [1, 2\n' >"$W/shop/configmaps/broken.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  value: [1, 2\n' >"$W/shop/configmaps/broken.yaml"
 push "broken"
 hook_count() { grep -c "\"$1\"" "$T/hook.log" 2>/dev/null || echo 0; }
 check "a bad push alerts the webhook" wait_for 15 bash -c 'grep -q "broken.yaml" "$1" && grep -q "failing" "$1"' _ "$T/hook.log"
@@ -56,9 +56,9 @@ for line in open(sys.argv[1]):
         sys.exit(0)
 sys.exit(1)
 PY
-printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  n: "fixed"\n' >"$W/shop/configmaps/broken.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  value: "fixed"\n' >"$W/shop/configmaps/broken.yaml"
 push "fixed"
-check "the fix is applied" wait_for 10 cm_is broken n fixed
+check "the fix is applied" wait_for 10 cm_is broken value fixed
 check "recovery is alerted" wait_for 10 grep -q '\\"recovered\\"' "$T/hook.log"
 is "$(grep -c 'broken.yaml' "$T/hook.log")" "2" "one alert on failure, one on recovery"
 
