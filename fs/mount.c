@@ -17,7 +17,6 @@ int gfs_fs_new(struct gfs_fs **out, const struct gfs_fs_opts *opts)
 	struct gfs_fs *fs = calloc(1, sizeof(*fs));
 	char *argv[] = {"gitopsfs", opts->debug ? "-d" : NULL, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(opts->debug ? 2 : 1, argv);
-	args.allocated = 0;
 	int rc;
 	if (!fs)
 		return -ENOMEM;
@@ -55,6 +54,7 @@ int gfs_fs_new(struct gfs_fs **out, const struct gfs_fs_opts *opts)
 	if (rc < 0)
 		goto fail;
 	fs->se = fuse_session_new(&args, &gfs_fs_ops, sizeof(gfs_fs_ops), fs);
+	fuse_opt_free_args(&args); /* the session keeps what it needs */
 	if (!fs->se) {
 		rc = gfs_error_set(-EIO, "cannot create the FUSE session");
 		goto fail;

@@ -494,16 +494,24 @@ static void gfs_setattr_locked(fuse_req_t req, struct gfs_fs *fs, fuse_ino_t ino
 	gfs_reply_attr_path(req, fs, path);
 }
 
+/* The path of parent/name and what it shows, for a change to it: -ENOENT
+ * when it does not exist, -EROFS on a read-only mount. */
+static int gfs_req_existing_child(struct gfs_fs *fs, fuse_ino_t parent, const char *name,
+				  char *path, struct gfs_res *r)
+{
+	char ppath[GFS_PATH_MAX];
+	int rc = gfs_req_child(fs, parent, name, ppath, path);
+	if (rc == 0)
+		rc = gfs_resolve(fs, path, r);
+	return rc == 0 && !gfs_fs_writable(fs) ? -EROFS : rc;
+}
+
 void gfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	char ppath[GFS_PATH_MAX], path[GFS_PATH_MAX];
+	char path[GFS_PATH_MAX];
 	struct gfs_res r;
-	int rc = gfs_req_child(fs, parent, name, ppath, path);
-	if (rc == 0)
-		rc = gfs_resolve(fs, path, &r);
-	if (rc == 0 && !gfs_fs_writable(fs))
-		rc = -EROFS;
+	int rc = gfs_req_existing_child(fs, parent, name, path, &r);
 	if (rc == 0) {
 		switch (r.kind) {
 		case GFS_K_LOCAL:
@@ -532,13 +540,9 @@ static int gfs_count_entry(const char *name, const struct gfs_entry_attr *a, voi
 void gfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	char ppath[GFS_PATH_MAX], path[GFS_PATH_MAX];
+	char path[GFS_PATH_MAX];
 	struct gfs_res r;
-	int rc = gfs_req_child(fs, parent, name, ppath, path);
-	if (rc == 0)
-		rc = gfs_resolve(fs, path, &r);
-	if (rc == 0 && !gfs_fs_writable(fs))
-		rc = -EROFS;
+	int rc = gfs_req_existing_child(fs, parent, name, path, &r);
 	if (rc == 0 && r.kind == GFS_K_STORE_DIR) {
 		/* Objects still shown keep the directory; one whose objects
 		 * are all being deleted may go (its local part, if any). */

@@ -9,6 +9,13 @@
  * `rediscover_seconds`, so a CRD created while running shows up without a
  * restart, and informers of resources that went away are stopped.
  *
+ * Details a receiver can rely on: with a namespace filter, cluster-scoped
+ * resources are not watched at all; list_begin may come again without a
+ * list_end in between (a list restarted part way); resource_gone also
+ * comes when want() starts refusing a resource or its kind/version
+ * changes; a 404 is reported unhealthy only after a few seconds (a
+ * deleted CRD is about to leave discovery anyway).
+ *
  * The informer owns no object store: it reports what it sees through
  * gfs_informer_ops, called from its threads (several at once - the
  * receiver locks). Objects are borrowed for the duration of a call.

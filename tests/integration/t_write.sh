@@ -45,6 +45,20 @@ check "ordinary files (swap files) stay local" test -f "$MNT/shop/deployments.ap
 check "and are never sent to the cluster" bash -c '! grep -q "swp" "$1"' _ "$T/requests.log"
 rm -f "$MNT/shop/deployments.apps/.web.yaml.swp"
 
+# vim, both ways it saves: renaming the original to a backup and writing a
+# new file (backupcopy=no), and overwriting in place (backupcopy=yes); with
+# its swap file and 4913 probe along the way.
+VIM=$(command -v vim || command -v vi)
+vim_edit() { # FILE BACKUPCOPY EX-COMMAND
+	"$VIM" -Es -u NONE -i NONE -c "set backupcopy=$2 writebackup" -c "$3" -c wq "$1"
+}
+check "vim (backupcopy=no: rename, then write anew) saves" vim_edit "$D" no '%s/replicas: 4/replicas: 5/'
+is "$(jp deployment web -n shop -o jsonpath='{.spec.replicas}')" "5" "the cluster has vim's edit"
+is "$(jp deployment web -n shop -o jsonpath='{.metadata.uid}')" "$uid0" "vim's rename and rewrite updated it in place"
+check "vim (backupcopy=yes: in place) saves" vim_edit "$D" yes '%s/replicas: 5/replicas: 4/'
+is "$(jp deployment web -n shop -o jsonpath='{.spec.replicas}')" "4" "the cluster has the second edit"
+check "vim leaves no backup or swap file behind" bash -c '! ls -a "$1" | grep -E "~$|\.swp$|^4913$"' _ "$MNT/shop/deployments.apps"
+
 # git stash / stash pop round trip.
 check "git stash reverts the change" G stash -q
 is "$(jp deployment web -n shop -o jsonpath='{.spec.replicas}')" "2" "stash put replicas back to 2"
