@@ -42,7 +42,7 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIBGFS := $(BUILD)/libgfs.a
 BIN := $(BUILD)/gitopsfs
 
-.PHONY: all check unit-tests deps demo demo-stop install uninstall clean format bench lint
+.PHONY: all check unit-tests deps demo demo-stop install uninstall clean format format-check bench lint
 all: $(BIN)
 
 # Rebuild everything when the flags change.
@@ -92,8 +92,12 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/gitopsfs
 
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
-	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(wildcard include/*.h tests/unit/*.h)
+	clang-format -i $(C_FILES)
+
+format-check:
+	clang-format --dry-run --Werror $(C_FILES)
 
 lint:
 	cppcheck --quiet --enable=warning,performance,portability --inline-suppr \

@@ -77,8 +77,8 @@ static json_t *gfs_prune_array(const json_t *live, const json_t *manifest,
 	json_array_foreach((json_t *)live, i, lv)
 	{
 		const json_t *av = json_array_size(answer) == json_array_size(live)
-					   ? json_array_get(answer, i)
-					   : NULL;
+				       ? json_array_get(answer, i)
+				       : NULL;
 		json_t *kept = gfs_prune_value(lv, json_array_get(manifest, i), av);
 		if (!kept || json_array_append_new(out, kept) < 0) {
 			json_decref(out);
@@ -92,13 +92,16 @@ static json_t *gfs_prune_value(const json_t *live, const json_t *manifest,
 			       const json_t *answer)
 {
 	if (json_is_object(live) && json_is_object(manifest))
-		return gfs_prune_object(live, manifest, json_is_object(answer) ? answer : NULL);
+		return gfs_prune_object(live, manifest,
+					json_is_object(answer) ? answer : NULL);
 	if (json_is_array(live) && json_is_array(manifest))
-		return gfs_prune_array(live, manifest, json_is_array(answer) ? answer : NULL);
+		return gfs_prune_array(live, manifest,
+				       json_is_array(answer) ? answer : NULL);
 	return json_incref((json_t *)live);
 }
 
-json_t *gfs_applied_prune(const json_t *live, const json_t *manifest, const json_t *answer)
+json_t *gfs_applied_prune(const json_t *live, const json_t *manifest,
+			  const json_t *answer)
 {
 	return gfs_prune_value(live, manifest, answer);
 }
@@ -124,7 +127,8 @@ static int gfs_rec_free_cb(const char *key, void *value, void *payload)
 static void gfs_applied_file(const struct gfs_applied *a, const char *path, char *out,
 			     size_t outsz)
 {
-	snprintf(out, outsz, "%s/%016" PRIx64 ".json", a->dir, gfs_hash64(path, strlen(path)));
+	snprintf(out, outsz, "%s/%016" PRIx64 ".json", a->dir,
+		 gfs_hash64(path, strlen(path)));
 }
 
 static bool gfs_is_secret(const json_t *obj)
@@ -171,7 +175,8 @@ static int gfs_applied_load_one(struct gfs_applied *a, const char *file)
 	json_error_t jerr;
 	json_t *doc = json_load_file(file, 0, &jerr);
 	const char *path = json_string_value(json_object_get(doc, "path"));
-	json_t *m = json_object_get(doc, "manifest"), *ans = json_object_get(doc, "answer");
+	json_t *m = json_object_get(doc, "manifest"),
+	       *ans = json_object_get(doc, "answer");
 	int rc = 0;
 	if (!path || !json_is_object(m) || !json_is_object(ans)) {
 		gfs_warn("ignoring unreadable applied-state file %s", file);
@@ -238,7 +243,8 @@ int gfs_applied_set(struct gfs_applied *a, const char *path, const json_t *manif
 {
 	char file[4096], tmp[4200];
 	json_t *m = gfs_applied_disk_copy(manifest), *ans = gfs_applied_disk_copy(answer);
-	json_t *doc = json_pack("{s:s, s:O, s:O}", "path", path, "manifest", m, "answer", ans);
+	json_t *doc =
+	    json_pack("{s:s, s:O, s:O}", "path", path, "manifest", m, "answer", ans);
 	int rc = (!m || !ans || !doc) ? -ENOMEM : 0;
 	if (rc == 0) {
 		/* Write then rename: a crash leaves the old record or the new
@@ -246,7 +252,8 @@ int gfs_applied_set(struct gfs_applied *a, const char *path, const json_t *manif
 		gfs_applied_file(a, path, file, sizeof(file));
 		snprintf(tmp, sizeof(tmp), "%s.tmp", file);
 		if (json_dump_file(doc, tmp, JSON_COMPACT) < 0 || rename(tmp, file) < 0)
-			rc = gfs_error_set(-EIO, "cannot save applied state in %s", a->dir);
+			rc = gfs_error_set(-EIO, "cannot save applied state in %s",
+					   a->dir);
 	}
 	json_decref(doc);
 	json_decref(m);

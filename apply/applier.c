@@ -62,21 +62,24 @@ static void gfs_applier_conn_put(struct gfs_applier *a, struct gfs_kube_conn *c)
 static int gfs_applier_resource(struct gfs_applier *a, struct gfs_resource *out,
 				const char *api_version, const char *kind)
 {
-	int64_t deadline = gfs_monotonic_ms() + (a->opts.wait_ms ? a->opts.wait_ms : 10000);
+	int64_t deadline =
+	    gfs_monotonic_ms() + (a->opts.wait_ms ? a->opts.wait_ms : 10000);
 	for (;;) {
 		struct gfs_resource_list *l = NULL;
 		int rc = gfs_informers_resources(&l, a->opts.informers);
 		if (rc < 0)
 			return rc;
-		const struct gfs_resource *r = gfs_resource_list_find_kind(l, api_version, kind);
+		const struct gfs_resource *r =
+		    gfs_resource_list_find_kind(l, api_version, kind);
 		rc = r ? gfs_resource_copy(out, r) : -ENOENT;
 		gfs_resource_list_free(l);
 		if (rc != -ENOENT || gfs_monotonic_ms() > deadline)
-			return rc == -ENOENT ? gfs_error_set(-EINVAL,
-							     "the cluster has no kind %s in %s "
-							     "(is its CRD installed?)",
-							     kind, api_version)
-					     : rc;
+			return rc == -ENOENT
+				   ? gfs_error_set(-EINVAL,
+						   "the cluster has no kind %s in %s "
+						   "(is its CRD installed?)",
+						   kind, api_version)
+				   : rc;
 		gfs_sleep_ms(200, NULL);
 	}
 }
@@ -110,9 +113,10 @@ static int gfs_manifest_check(json_t *m, const struct gfs_path_parts *p,
 				     r->kind, gfs_json_str(m, "apiVersion"), r->dirname,
 				     p->dirname);
 	if (!!r->namespaced != !!p->ns)
-		return gfs_error_set(-EINVAL, "%s is %s: its file belongs under %s", r->kind,
-				     r->namespaced ? "namespaced" : "cluster-scoped",
-				     r->namespaced ? "<namespace>/" : GFS_CLUSTER_DIR "/");
+		return gfs_error_set(
+		    -EINVAL, "%s is %s: its file belongs under %s", r->kind,
+		    r->namespaced ? "namespaced" : "cluster-scoped",
+		    r->namespaced ? "<namespace>/" : GFS_CLUSTER_DIR "/");
 	json_t *md = json_object_get(m, "metadata");
 	if (!md) {
 		md = json_object();
@@ -133,12 +137,12 @@ static int gfs_manifest_check(json_t *m, const struct gfs_path_parts *p,
 	if (r->namespaced && !ns)
 		json_object_set_new(md, "namespace", json_string(p->ns));
 	else if (r->namespaced && strcmp(ns, p->ns) != 0)
-		return gfs_error_set(-EINVAL,
-				     "metadata.namespace is \"%s\" but the file is under %s/",
-				     ns, p->ns);
+		return gfs_error_set(
+		    -EINVAL, "metadata.namespace is \"%s\" but the file is under %s/", ns,
+		    p->ns);
 	else if (!r->namespaced && ns)
-		return gfs_error_set(-EINVAL, "%s is cluster-scoped: remove metadata.namespace",
-				     r->kind);
+		return gfs_error_set(
+		    -EINVAL, "%s is cluster-scoped: remove metadata.namespace", r->kind);
 	/* Fields the server owns never go back to it from a file. */
 	json_object_del(md, "resourceVersion");
 	json_object_del(md, "uid");
@@ -162,17 +166,19 @@ static int gfs_secret_restore(json_t *m, const json_t *live)
 		json_object_foreach(data, key, v)
 		{
 			const char *s = json_string_value(v);
-			if (!s || strncmp(s, GFS_REDACTED_PREFIX, strlen(GFS_REDACTED_PREFIX)) != 0)
+			if (!s || strncmp(s, GFS_REDACTED_PREFIX,
+					  strlen(GFS_REDACTED_PREFIX)) != 0)
 				continue;
 			const char *lv = gfs_json_str(live_data, key);
 			char form[GFS_REDACTED_SIZE];
 			if (lv)
 				gfs_render_redacted_form(form, lv, strlen(lv));
 			if (!lv || strcmp(form, s) != 0)
-				return gfs_error_set(-EINVAL,
-						     "%s.%s is a redacted value that does not match "
-						     "the live Secret; write the real value instead",
-						     fields[f], key);
+				return gfs_error_set(
+				    -EINVAL,
+				    "%s.%s is a redacted value that does not match "
+				    "the live Secret; write the real value instead",
+				    fields[f], key);
 			if (f == 1) {
 				/* stringData holds plain text: move the live
 				 * (base64) value to data instead. */
@@ -213,7 +219,8 @@ static int gfs_applier_send(struct gfs_applier *a, json_t **answer, const json_t
 			    const struct gfs_resource *r, const struct gfs_path_parts *p,
 			    const json_t *live)
 {
-	const char *live_rv = gfs_json_str(json_object_get(live, "metadata"), "resourceVersion");
+	const char *live_rv =
+	    gfs_json_str(json_object_get(live, "metadata"), "resourceVersion");
 	json_t *fresh = NULL;
 	int conflicts = 0;
 	char url[GFS_PATH_MAX + 256];
@@ -228,9 +235,11 @@ static int gfs_applier_send(struct gfs_applier *a, json_t **answer, const json_t
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = gfs_applier_conn(a, &conn);
-	int64_t deadline = gfs_monotonic_ms() + (a->opts.wait_ms ? a->opts.wait_ms : 10000);
+	int64_t deadline =
+	    gfs_monotonic_ms() + (a->opts.wait_ms ? a->opts.wait_ms : 10000);
 	while (rc == 0) {
-		gfs_resource_url(url, sizeof(url) - 32, r, p->ns, live_rv ? p->name : NULL);
+		gfs_resource_url(url, sizeof(url) - 32, r, p->ns,
+				 live_rv ? p->name : NULL);
 		strcat(url, "?fieldManager=" GFS_APPLY_FIELD_MANAGER);
 		long status = 0;
 		json_t *resp = NULL;
@@ -247,24 +256,27 @@ static int gfs_applier_send(struct gfs_applier *a, json_t **answer, const json_t
 			gfs_resource_url(url, sizeof(url), r, p->ns, p->name);
 			char msg[1024];
 			snprintf(msg, sizeof(msg), "%s", gfs_error_last());
-			if (gfs_kube_request(conn, &now, NULL, "GET", url, NULL, NULL, 0) == 0 &&
+			if (gfs_kube_request(conn, &now, NULL, "GET", url, NULL, NULL,
+					     0) == 0 &&
 			    gfs_only_server_fields_changed(live, now)) {
 				json_decref(fresh);
 				fresh = now;
 				live_rv = gfs_json_str(json_object_get(fresh, "metadata"),
 						       "resourceVersion");
 				json_object_set_new(json_object_get(body, "metadata"),
-						    "resourceVersion", json_string(live_rv));
+						    "resourceVersion",
+						    json_string(live_rv));
 				free(text);
 				text = json_dumps(body, JSON_COMPACT);
 				rc = text ? 0 : -ENOMEM;
 				continue;
 			}
 			json_decref(now);
-			rc = gfs_error_set(-EBUSY,
-					   "someone changed the object in the cluster meanwhile; "
-					   "re-read the file and apply your change again (%s)",
-					   msg);
+			rc = gfs_error_set(
+			    -EBUSY,
+			    "someone changed the object in the cluster meanwhile; "
+			    "re-read the file and apply your change again (%s)",
+			    msg);
 			break;
 		}
 		/* A namespace that the same checkout is creating: wait for it
@@ -304,12 +316,14 @@ static void gfs_applier_cancel_delete(struct gfs_applier *a, const char *path)
 }
 
 static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char *path,
-				    const struct gfs_path_parts *p, uint64_t expect_version)
+				    const struct gfs_path_parts *p,
+				    uint64_t expect_version)
 {
 	struct gfs_resource r = {0};
 	struct gfs_blob *live_text = NULL;
 	json_t *live = NULL, *answer = NULL;
-	const char *api_version = gfs_json_str(m, "apiVersion"), *kind = gfs_json_str(m, "kind");
+	const char *api_version = gfs_json_str(m, "apiVersion"),
+		   *kind = gfs_json_str(m, "kind");
 	int rc;
 	if (!api_version || !kind)
 		return gfs_error_set(-EINVAL, "apiVersion and kind are required");
@@ -322,9 +336,9 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 	struct gfs_entry_attr attr;
 	if (gfs_store_stat(a->opts.store, path, &attr) == 0 && expect_version &&
 	    attr.version != expect_version) {
-		rc = gfs_error_set(-EBUSY,
-				   "the object changed in the cluster since you read this file; "
-				   "re-read it and apply your change again");
+		rc = gfs_error_set(
+		    -EBUSY, "the object changed in the cluster since you read this file; "
+			    "re-read it and apply your change again");
 		goto out;
 	}
 	if (gfs_store_live(a->opts.store, path, &live_text) == 0)
@@ -340,7 +354,8 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 		goto out;
 	rc = gfs_applied_set(a->opts.applied, path, m, answer);
 	if (rc < 0)
-		gfs_warn("%s: applied, but its record was not saved: %s", path, gfs_error_last());
+		gfs_warn("%s: applied, but its record was not saved: %s", path,
+			 gfs_error_last());
 	/* Show the answer now rather than when the watch brings it. */
 	gfs_store_informer_ops.upsert(a->opts.store, &r, answer);
 	gfs_info("%s: applied (%s)", path, existed ? "updated" : "created");
@@ -368,19 +383,22 @@ int gfs_applier_apply(struct gfs_applier *a, const char *path, const char *data,
 	 * re-create) keeps the object, whatever becomes of the write. */
 	gfs_applier_cancel_delete(a, path);
 	if (len > GFS_MANIFEST_LIMIT) {
-		rc = gfs_error_set(-EFBIG, "manifest larger than %u bytes", GFS_MANIFEST_LIMIT);
+		rc = gfs_error_set(-EFBIG, "manifest larger than %u bytes",
+				   GFS_MANIFEST_LIMIT);
 		goto out;
 	}
 	rc = gfs_yaml_parse(&m, data, len, &yerr);
 	if (rc < 0) {
-		rc = gfs_error_set(-EINVAL, "invalid YAML at line %d, column %d: %s", yerr.line,
-				   yerr.column, yerr.reason);
+		rc = gfs_error_set(-EINVAL, "invalid YAML at line %d, column %d: %s",
+				   yerr.line, yerr.column, yerr.reason);
 		goto out;
 	}
 	if (!json_is_object(m)) {
-		rc = gfs_error_set(-EINVAL, "%s: write one Kubernetes object as a YAML mapping "
-					    "(to delete the object, rm the file)",
-				   json_is_null(m) ? "the file is empty" : "not a mapping");
+		rc = gfs_error_set(-EINVAL,
+				   "%s: write one Kubernetes object as a YAML mapping "
+				   "(to delete the object, rm the file)",
+				   json_is_null(m) ? "the file is empty"
+						   : "not a mapping");
 		goto out;
 	}
 	rc = gfs_applier_apply_parsed(a, m, path, &p, expect_version);
@@ -406,7 +424,8 @@ static int gfs_applier_send_delete(struct gfs_applier *a, const char *path)
 	int rc = gfs_path_parse(&p, path);
 	if (rc == 0)
 		rc = gfs_informers_resources(&l, a->opts.informers);
-	const struct gfs_resource *r = rc == 0 ? gfs_resource_list_find(l, p.dirname) : NULL;
+	const struct gfs_resource *r =
+	    rc == 0 ? gfs_resource_list_find(l, p.dirname) : NULL;
 	if (rc == 0 && !r)
 		rc = gfs_error_set(-ENOENT, "resource %s is no longer served", p.dirname);
 	if (rc == 0)
@@ -472,7 +491,8 @@ int gfs_applier_delete(struct gfs_applier *a, const char *path)
 	const char *kind = gfs_json_str(live, "kind");
 	gfs_blob_unref(live_text);
 	if (kind && !a->opts.allow_cascade_delete &&
-	    (strcmp(kind, "Namespace") == 0 || strcmp(kind, "CustomResourceDefinition") == 0)) {
+	    (strcmp(kind, "Namespace") == 0 ||
+	     strcmp(kind, "CustomResourceDefinition") == 0)) {
 		rc = gfs_error_set(-EPERM,
 				   "deleting a %s deletes everything in it; mount with "
 				   "--allow-cascade-delete to allow this",

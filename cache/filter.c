@@ -12,11 +12,11 @@
 
 /* Resources that churn without meaning anything as desired state. */
 static const char *const default_excluded_resources[] = {
-	"events",
-	"events.events.k8s.io",
-	"endpoints",
-	"endpointslices.discovery.k8s.io",
-	"leases.coordination.k8s.io",
+    "events",
+    "events.events.k8s.io",
+    "endpoints",
+    "endpointslices.discovery.k8s.io",
+    "leases.coordination.k8s.io",
 };
 
 struct gfs_filter *gfs_filter_new_default(void)
@@ -96,8 +96,7 @@ static bool gfs_rules_match(const struct gfs_filter_rule *rules, size_t n,
 	return false;
 }
 
-static bool gfs_default_resource_excluded(const struct gfs_filter *f,
-					  const char *dirname)
+static bool gfs_default_resource_excluded(const struct gfs_filter *f, const char *dirname)
 {
 	if (f->no_defaults)
 		return false;
@@ -107,8 +106,7 @@ static bool gfs_default_resource_excluded(const struct gfs_filter *f,
 	return f->secrets == GFS_SECRETS_EXCLUDE && strcmp(dirname, "secrets") == 0;
 }
 
-static bool gfs_include_mentions_resource(const struct gfs_filter *f,
-					  const char *dirname)
+static bool gfs_include_mentions_resource(const struct gfs_filter *f, const char *dirname)
 {
 	for (size_t i = 0; i < f->n_include; i++)
 		if (gfs_glob(f->include[i].resource, dirname))
@@ -152,8 +150,8 @@ bool gfs_filter_path_wanted(const struct gfs_filter *f, const char *dirname,
 
 static bool gfs_owned_by_controller(const json_t *obj)
 {
-	const json_t *refs = json_object_get(json_object_get(obj, "metadata"),
-					     "ownerReferences");
+	const json_t *refs =
+	    json_object_get(json_object_get(obj, "metadata"), "ownerReferences");
 	size_t i;
 	const json_t *ref;
 	json_array_foreach(refs, i, ref)
@@ -190,7 +188,8 @@ bool gfs_filter_object_wanted(const struct gfs_filter *f, const char *dirname,
 int gfs_filter_add_ignore(struct gfs_filter *f, const char *resource, const char *ns,
 			  const char *name, const char *const *pointers, size_t n)
 {
-	struct gfs_ignore_rule *grown = realloc(f->ignore, (f->n_ignore + 1) * sizeof(*grown));
+	struct gfs_ignore_rule *grown =
+	    realloc(f->ignore, (f->n_ignore + 1) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
 	f->ignore = grown;
@@ -200,8 +199,8 @@ int gfs_filter_add_ignore(struct gfs_filter *f, const char *resource, const char
 	r->match.namespace = gfs_strdup(ns);
 	r->match.name = gfs_strdup(name);
 	r->pointers = calloc(n ? n : 1, sizeof(char *));
-	bool ok = r->pointers && (!resource || r->match.resource) && (!ns || r->match.namespace) &&
-		  (!name || r->match.name);
+	bool ok = r->pointers && (!resource || r->match.resource) &&
+		  (!ns || r->match.namespace) && (!name || r->match.name);
 	for (size_t i = 0; ok && i < n; i++, r->n_pointers++)
 		ok = (r->pointers[i] = strdup(pointers[i])) != NULL;
 	f->n_ignore++; /* freed with the filter, even when incomplete */
@@ -226,7 +225,8 @@ static void gfs_pointer_token(char *out, size_t outsz, const char *start, size_t
 {
 	size_t o = 0;
 	for (size_t i = 0; i < len && o + 1 < outsz; i++) {
-		if (start[i] == '~' && i + 1 < len && (start[i + 1] == '0' || start[i + 1] == '1')) {
+		if (start[i] == '~' && i + 1 < len &&
+		    (start[i + 1] == '0' || start[i + 1] == '1')) {
 			out[o++] = start[i + 1] == '0' ? '~' : '/';
 			i++;
 		} else {
@@ -286,7 +286,8 @@ int gfs_json_pointer_remove(json_t *doc, const char *ptr)
 	if (json_is_object(parent))
 		return json_object_del(parent, last) == 0 ? 0 : -ENOENT;
 	if (json_is_array(parent))
-		return json_array_remove(parent, strtoul(last, NULL, 10)) == 0 ? 0 : -ENOENT;
+		return json_array_remove(parent, strtoul(last, NULL, 10)) == 0 ? 0
+									       : -ENOENT;
 	return -ENOENT;
 }
 
@@ -297,7 +298,9 @@ int gfs_json_pointer_set(json_t *doc, const char *ptr, json_t *value)
 	if (json_is_object(parent))
 		return json_object_set(parent, last, value) == 0 ? 0 : -ENOMEM;
 	if (json_is_array(parent))
-		return json_array_set(parent, strtoul(last, NULL, 10), value) == 0 ? 0 : -ENOENT;
+		return json_array_set(parent, strtoul(last, NULL, 10), value) == 0
+			   ? 0
+			   : -ENOENT;
 	return -ENOENT;
 }
 
@@ -334,7 +337,8 @@ void gfs_filter_ignore_keep(const struct gfs_filter *f, const char *dirname,
 		if (!gfs_ignore_matches(r, dirname, manifest))
 			continue;
 		for (size_t k = 0; k < r->n_pointers; k++) {
-			json_t *lv = live ? gfs_json_pointer_get(live, r->pointers[k]) : NULL;
+			json_t *lv =
+			    live ? gfs_json_pointer_get(live, r->pointers[k]) : NULL;
 			if (lv)
 				gfs_json_pointer_set(manifest, r->pointers[k], lv);
 			else

@@ -14,7 +14,7 @@
 #include "gfs_store.h"
 
 #define GFS_STORE_MAX_SUBSCRIBERS 8
-#define GFS_RENDER_LIMIT (64u << 20)
+#define GFS_RENDER_LIMIT          (64u << 20)
 
 struct gfs_node {
 	char *name; /* one path component; "" for the root */
@@ -23,12 +23,12 @@ struct gfs_node {
 	uint64_t ino;
 	int64_t mtime_ns;
 	uint64_t version;
-	struct gfs_map *children;    /* dirs: name -> struct gfs_node* */
-	struct gfs_blob *content;    /* files: rendered bytes */
-	struct gfs_blob *live;       /* files: compact JSON of the live object */
-	uint64_t seen;               /* files: store->mark when last upserted */
+	struct gfs_map *children; /* dirs: name -> struct gfs_node* */
+	struct gfs_blob *content; /* files: rendered bytes */
+	struct gfs_blob *live;    /* files: compact JSON of the live object */
+	uint64_t seen;            /* files: store->mark when last upserted */
 	uint32_t mode;
-	bool hidden;                 /* files: deletion pending, invisible */
+	bool hidden; /* files: deletion pending, invisible */
 };
 
 /* What the store knows of one watched resource. */
@@ -186,7 +186,8 @@ static struct gfs_node *gfs_store_mkdirs(struct gfs_store *s, const char *a,
 	char path[GFS_PATH_MAX] = "";
 	for (int i = 0; i < 2; i++) {
 		size_t used = strlen(path);
-		snprintf(path + used, sizeof(path) - used, "%s%s", i ? "/" : "", parts[i]);
+		snprintf(path + used, sizeof(path) - used, "%s%s", i ? "/" : "",
+			 parts[i]);
 		struct gfs_node *child = gfs_map_get(dir->children, parts[i]);
 		if (!child) {
 			int err = 0;
@@ -325,12 +326,14 @@ static int64_t gfs_parse_time(const char *s)
 static int64_t gfs_object_mtime(const json_t *obj)
 {
 	const json_t *md = json_object_get(obj, "metadata");
-	int64_t t = gfs_parse_time(json_string_value(json_object_get(md, "creationTimestamp")));
+	int64_t t =
+	    gfs_parse_time(json_string_value(json_object_get(md, "creationTimestamp")));
 	size_t i;
 	const json_t *mf;
 	json_array_foreach(json_object_get(md, "managedFields"), i, mf)
 	{
-		int64_t m = gfs_parse_time(json_string_value(json_object_get(mf, "time")));
+		int64_t m =
+		    gfs_parse_time(json_string_value(json_object_get(mf, "time")));
 		if (m > t)
 			t = m;
 	}
@@ -468,15 +471,17 @@ static void gfs_store_upsert(void *payload, const struct gfs_resource *r, json_t
 	if (gfs_object_path(path, sizeof(path), r, obj) < 0)
 		return; /* a name that cannot be a file; nothing to show */
 	const char *ns = json_string_value(
-		json_object_get(json_object_get(obj, "metadata"), "namespace"));
+	    json_object_get(json_object_get(obj, "metadata"), "namespace"));
 	bool wanted = gfs_store_ns_allowed(s, r->namespaced ? ns : NULL) &&
 		      gfs_filter_object_wanted(s->filter, r->dirname, obj);
 	if (wanted) {
 		struct gfs_render_opts ro = {.secrets = s->filter->secrets};
 		/* What the file shows: without the server's defaults in what
 		 * gitopsfs applied, and without the config's ignored fields. */
-		json_t *shown = s->prepare ? s->prepare(s->prepare_payload, path, obj) : NULL;
-		json_t *kept = gfs_filter_ignore_strip(s->filter, r->dirname, shown ? shown : obj);
+		json_t *shown =
+		    s->prepare ? s->prepare(s->prepare_payload, path, obj) : NULL;
+		json_t *kept =
+		    gfs_filter_ignore_strip(s->filter, r->dirname, shown ? shown : obj);
 		compact = json_dumps(obj, JSON_COMPACT);
 		int rrc = gfs_render_object(&out, kept ? kept : shown ? shown : obj, &ro);
 		json_decref(kept);
@@ -525,9 +530,9 @@ static void gfs_store_remove(void *payload, const struct gfs_resource *r, json_t
  * remove them one by one (a map must not change during its walk). */
 struct gfs_sweep_ctx {
 	const char *dirname;
-	const char *ns;   /* only this namespace, or NULL for all */
-	uint64_t before;  /* files marked before this go; UINT64_MAX: all */
-	const char *top;  /* the namespace (or _cluster) being walked */
+	const char *ns;  /* only this namespace, or NULL for all */
+	uint64_t before; /* files marked before this go; UINT64_MAX: all */
+	const char *top; /* the namespace (or _cluster) being walked */
 	char **victims;
 	size_t n, cap;
 };
@@ -560,9 +565,8 @@ static int gfs_sweep_top(const char *top, void *value, void *payload)
 	struct gfs_node *topdir = value;
 	if (ctx->ns && strcmp(ctx->ns, top) != 0)
 		return 0;
-	struct gfs_node *resdir = topdir->is_dir ? gfs_map_get(topdir->children,
-							       ctx->dirname)
-						 : NULL;
+	struct gfs_node *resdir =
+	    topdir->is_dir ? gfs_map_get(topdir->children, ctx->dirname) : NULL;
 	if (!resdir || !resdir->is_dir)
 		return 0;
 	ctx->top = top;
@@ -633,12 +637,12 @@ static void gfs_store_health(void *payload, const struct gfs_resource *r, bool o
 }
 
 const struct gfs_informer_ops gfs_store_informer_ops = {
-	.list_begin = gfs_store_list_begin,
-	.upsert = gfs_store_upsert,
-	.remove = gfs_store_remove,
-	.list_end = gfs_store_list_end,
-	.resource_gone = gfs_store_resource_gone,
-	.health = gfs_store_health,
+    .list_begin = gfs_store_list_begin,
+    .upsert = gfs_store_upsert,
+    .remove = gfs_store_remove,
+    .list_end = gfs_store_list_end,
+    .resource_gone = gfs_store_resource_gone,
+    .health = gfs_store_health,
 };
 
 /* ---- queries ------------------------------------------------------------------ */

@@ -55,17 +55,17 @@ int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *w
 	if (gfs_agent_direction(cli) == GFS_SYNC_OFF)
 		return 0;
 	struct gfs_sync_opts so = {
-		.direction = gfs_agent_direction(cli),
-		.gitdir = gfs_gitstate_gitdir(a->git),
-		.state_dir = a->state_dir,
-		.branch = cli->branch,
-		.interval = cli->interval,
-		.push = cli->push,
-		.prune = cli->prune,
-		.heal = cli->heal,
-		.store = a->cluster.store,
-		.alerter = a->alerter,
-		.filter = a->cluster.filter,
+	    .direction = gfs_agent_direction(cli),
+	    .gitdir = gfs_gitstate_gitdir(a->git),
+	    .state_dir = a->state_dir,
+	    .branch = cli->branch,
+	    .interval = cli->interval,
+	    .push = cli->push,
+	    .prune = cli->prune,
+	    .heal = cli->heal,
+	    .store = a->cluster.store,
+	    .alerter = a->alerter,
+	    .filter = a->cluster.filter,
 	};
 	return gfs_sync_new(&a->sync, &so);
 }
@@ -76,12 +76,12 @@ int gfs_agent_start(struct gfs_agent *a)
 	if (rc < 0)
 		return rc;
 	struct gfs_applier_opts ao = {
-		.client = a->cluster.client,
-		.store = a->cluster.store,
-		.informers = a->cluster.informers,
-		.applied = a->applied,
-		.filter = a->cluster.filter,
-		.allow_cascade_delete = a->cli->allow_cascade_delete,
+	    .client = a->cluster.client,
+	    .store = a->cluster.store,
+	    .informers = a->cluster.informers,
+	    .applied = a->applied,
+	    .filter = a->cluster.filter,
+	    .allow_cascade_delete = a->cli->allow_cascade_delete,
 	};
 	rc = gfs_applier_new(&a->applier, &ao);
 	if (rc == 0)

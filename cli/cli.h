@@ -16,7 +16,7 @@ struct gfs_cli {
 	const char *context;
 	const char *namespaces[GFS_MAX_NAMESPACES + 1]; /* NULL-terminated */
 	int n_namespaces;
-	const char *sync;   /* off | commit | apply */
+	const char *sync; /* off | commit | apply */
 	const char *branch;
 	const char *state_dir;
 	const char *config;

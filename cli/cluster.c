@@ -9,8 +9,8 @@
 #include "cluster.h"
 #include "gfs_kubeconfig.h"
 
-int gfs_cli_config(struct gfs_config **out, const struct gfs_cli *cli, const char *repo_text,
-		   size_t repo_len)
+int gfs_cli_config(struct gfs_config **out, const struct gfs_cli *cli,
+		   const char *repo_text, size_t repo_len)
 {
 	char *file_text = NULL;
 	size_t file_len = 0;
@@ -21,7 +21,8 @@ int gfs_cli_config(struct gfs_config **out, const struct gfs_cli *cli, const cha
 		char chunk[4096];
 		size_t n;
 		if (!f)
-			return gfs_error_set(-errno, "config %s: %s", cli->config, strerror(errno));
+			return gfs_error_set(-errno, "config %s: %s", cli->config,
+					     strerror(errno));
 		int rc = 0;
 		while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 			rc = gfs_buf_add(&b, chunk, n);
@@ -64,8 +65,8 @@ int gfs_cluster_open(struct gfs_cluster *c, const struct gfs_cli *cli,
 	if (rc < 0)
 		return rc;
 	struct gfs_store_opts so = {
-		.filter = c->filter,
-		.namespaces = cli->n_namespaces ? cli->namespaces : NULL,
+	    .filter = c->filter,
+	    .namespaces = cli->n_namespaces ? cli->namespaces : NULL,
 	};
 	return gfs_store_new(&c->store, &so);
 }
@@ -73,11 +74,11 @@ int gfs_cluster_open(struct gfs_cluster *c, const struct gfs_cli *cli,
 int gfs_cluster_start(struct gfs_cluster *c, const struct gfs_cli *cli)
 {
 	struct gfs_informer_opts io = {
-		.namespaces = cli->n_namespaces ? cli->namespaces : NULL,
-		.want = gfs_store_want_resource,
+	    .namespaces = cli->n_namespaces ? cli->namespaces : NULL,
+	    .want = gfs_store_want_resource,
 	};
-	int rc = gfs_informers_start(&c->informers, c->client, &io, &gfs_store_informer_ops,
-				     c->store);
+	int rc = gfs_informers_start(&c->informers, c->client, &io,
+				     &gfs_store_informer_ops, c->store);
 	if (rc < 0)
 		return rc;
 	return gfs_informers_wait_synced(c->informers, cli->sync_timeout * 1000);

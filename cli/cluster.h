@@ -28,8 +28,8 @@ int gfs_cluster_open(struct gfs_cluster *c, const struct gfs_cli *cli,
 /* The config: --config FILE, else `repo_text` (the tracked branch's
  * .gitopsfs.yaml, NULL when it has none), else the defaults; --secrets on
  * the command line wins over the file. */
-int gfs_cli_config(struct gfs_config **out, const struct gfs_cli *cli, const char *repo_text,
-		   size_t repo_len);
+int gfs_cli_config(struct gfs_config **out, const struct gfs_cli *cli,
+		   const char *repo_text, size_t repo_len);
 /* Starts the informers and waits for every first list. */
 int gfs_cluster_start(struct gfs_cluster *c, const struct gfs_cli *cli);
 /* Stops informers first (nothing reaches the store afterwards). */

@@ -62,8 +62,8 @@ int gfs_cmd_export(struct gfs_cli *cli)
 	if (rc < 0)
 		fprintf(stderr, "gitopsfs: %s\n", gfs_error_last());
 	else
-		fprintf(stderr, "gitopsfs: exported %lu objects from %s into %s\n", ctx.files,
-			c.server, ctx.dir);
+		fprintf(stderr, "gitopsfs: exported %lu objects from %s into %s\n",
+			ctx.files, c.server, ctx.dir);
 	gfs_cluster_release(&c);
 	return rc;
 }

@@ -18,57 +18,73 @@
 
 void gfs_cli_usage(FILE *out)
 {
-	fputs("usage:\n"
-	      "  gitopsfs mount  [OPTIONS] REPO MOUNTPOINT   mount the cluster at MOUNTPOINT\n"
-	      "  gitopsfs sync   [OPTIONS] REPO              the sync loop alone, without FUSE\n"
-	      "  gitopsfs export [OPTIONS] DIR               write the cluster's files into DIR\n"
-	      "  gitopsfs status MOUNTPOINT                  print a mount's status (JSON)\n"
-	      "  gitopsfs --help | --version\n"
-	      "\n"
-	      "options:\n"
-	      "  --kubeconfig PATH     default $KUBECONFIG, then ~/.kube/config, then in-cluster\n"
-	      "  --context NAME        kubeconfig context (default: its current-context)\n"
-	      "  --namespace NS        only this namespace (repeatable); leaves out cluster scope\n"
-	      "  --secrets MODE        redact (default) | show | exclude\n"
-	      "  --state-dir DIR       where gitopsfs keeps its clone and ordinary files\n"
-	      "                        (default $XDG_STATE_HOME/gitopsfs/<mountpoint>-<hash>)\n"
-	      "  --branch NAME         branch to check out (default: REPO's default branch)\n"
-	      "  --sync MODE           off (default) | commit: every cluster change becomes a commit\n"
-	      "                        | apply: the cluster follows the branch (fetch, apply, heal)\n"
-	      "  --push                commit: push each commit to origin\n"
-	      "  --interval SECONDS    apply: how often origin is fetched (default 30)\n"
-	      "  --prune               apply: delete objects gitopsfs applied that Git no longer has\n"
-	      "  --heal yes|no         apply: put drift back (default yes) or only report it\n"
-	      "  --config FILE         default: .gitopsfs.yaml of the tracked branch\n"
-	      "  --read-only           no writes reach the cluster: every change fails (EROFS)\n"
-	      "  --allow-cascade-delete  let rm of a Namespace or CRD file delete it (and all in it)\n"
-	      "  --timeout SECONDS     how long to wait for the first list (default 60)\n"
-	      "  -f, --foreground      stay in the foreground, log to stderr\n"
-	      "  -d, --debug           debug logging (and FUSE request tracing); implies -f\n",
-	      out);
+	fputs(
+	    "usage:\n"
+	    "  gitopsfs mount  [OPTIONS] REPO MOUNTPOINT   mount the cluster at "
+	    "MOUNTPOINT\n"
+	    "  gitopsfs sync   [OPTIONS] REPO              the sync loop alone, without "
+	    "FUSE\n"
+	    "  gitopsfs export [OPTIONS] DIR               write the cluster's files "
+	    "into DIR\n"
+	    "  gitopsfs status MOUNTPOINT                  print a mount's status "
+	    "(JSON)\n"
+	    "  gitopsfs --help | --version\n"
+	    "\n"
+	    "options:\n"
+	    "  --kubeconfig PATH     default $KUBECONFIG, then ~/.kube/config, then "
+	    "in-cluster\n"
+	    "  --context NAME        kubeconfig context (default: its current-context)\n"
+	    "  --namespace NS        only this namespace (repeatable); leaves out "
+	    "cluster scope\n"
+	    "  --secrets MODE        redact (default) | show | exclude\n"
+	    "  --state-dir DIR       where gitopsfs keeps its clone and ordinary files\n"
+	    "                        (default "
+	    "$XDG_STATE_HOME/gitopsfs/<mountpoint>-<hash>)\n"
+	    "  --branch NAME         branch to check out (default: REPO's default "
+	    "branch)\n"
+	    "  --sync MODE           off (default) | commit: every cluster change "
+	    "becomes a commit\n"
+	    "                        | apply: the cluster follows the branch (fetch, "
+	    "apply, heal)\n"
+	    "  --push                commit: push each commit to origin\n"
+	    "  --interval SECONDS    apply: how often origin is fetched (default 30)\n"
+	    "  --prune               apply: delete objects gitopsfs applied that Git no "
+	    "longer has\n"
+	    "  --heal yes|no         apply: put drift back (default yes) or only report "
+	    "it\n"
+	    "  --config FILE         default: .gitopsfs.yaml of the tracked branch\n"
+	    "  --read-only           no writes reach the cluster: every change fails "
+	    "(EROFS)\n"
+	    "  --allow-cascade-delete  let rm of a Namespace or CRD file delete it (and "
+	    "all in it)\n"
+	    "  --timeout SECONDS     how long to wait for the first list (default 60)\n"
+	    "  -f, --foreground      stay in the foreground, log to stderr\n"
+	    "  -d, --debug           debug logging (and FUSE request tracing); implies "
+	    "-f\n",
+	    out);
 }
 
 static const struct option gfs_long_options[] = {
-	{"kubeconfig", required_argument, NULL, 'k'},
-	{"context", required_argument, NULL, 'c'},
-	{"namespace", required_argument, NULL, 'n'},
-	{"sync", required_argument, NULL, 's'},
-	{"branch", required_argument, NULL, 'b'},
-	{"interval", required_argument, NULL, 'i'},
-	{"push", no_argument, NULL, 'P'},
-	{"prune", no_argument, NULL, 'R'},
-	{"heal", required_argument, NULL, 'H'},
-	{"config", required_argument, NULL, 'C'},
-	{"read-only", no_argument, NULL, 'r'},
-	{"allow-cascade-delete", no_argument, NULL, 'A'},
-	{"state-dir", required_argument, NULL, 'S'},
-	{"secrets", required_argument, NULL, 'x'},
-	{"timeout", required_argument, NULL, 't'},
-	{"foreground", no_argument, NULL, 'f'},
-	{"debug", no_argument, NULL, 'd'},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"kubeconfig", required_argument, NULL, 'k'},
+    {"context", required_argument, NULL, 'c'},
+    {"namespace", required_argument, NULL, 'n'},
+    {"sync", required_argument, NULL, 's'},
+    {"branch", required_argument, NULL, 'b'},
+    {"interval", required_argument, NULL, 'i'},
+    {"push", no_argument, NULL, 'P'},
+    {"prune", no_argument, NULL, 'R'},
+    {"heal", required_argument, NULL, 'H'},
+    {"config", required_argument, NULL, 'C'},
+    {"read-only", no_argument, NULL, 'r'},
+    {"allow-cascade-delete", no_argument, NULL, 'A'},
+    {"state-dir", required_argument, NULL, 'S'},
+    {"secrets", required_argument, NULL, 'x'},
+    {"timeout", required_argument, NULL, 't'},
+    {"foreground", no_argument, NULL, 'f'},
+    {"debug", no_argument, NULL, 'd'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 __attribute__((format(printf, 1, 2))) static int gfs_cli_fail(const char *fmt, ...)
@@ -85,28 +101,61 @@ __attribute__((format(printf, 1, 2))) static int gfs_cli_fail(const char *fmt, .
 static int gfs_cli_option(struct gfs_cli *cli, int c, const char *arg)
 {
 	switch (c) {
-	case 'k': cli->kubeconfig = arg; break;
-	case 'c': cli->context = arg; break;
+	case 'k':
+		cli->kubeconfig = arg;
+		break;
+	case 'c':
+		cli->context = arg;
+		break;
 	case 'n':
 		if (cli->n_namespaces >= GFS_MAX_NAMESPACES)
 			return gfs_cli_fail("too many --namespace options (at most 64)");
 		cli->namespaces[cli->n_namespaces++] = arg;
 		break;
-	case 's': cli->sync = arg; break;
-	case 'b': cli->branch = arg; break;
-	case 'i': cli->interval = (unsigned)strtoul(arg, NULL, 10); break;
-	case 'P': cli->push = true; break;
-	case 'R': cli->prune = true; break;
-	case 'H': cli->heal = strcmp(arg, "no") != 0; break;
-	case 'C': cli->config = arg; break;
-	case 'r': cli->read_only = true; break;
-	case 'A': cli->allow_cascade_delete = true; break;
-	case 'S': cli->state_dir = arg; break;
-	case 'x': cli->secrets = arg; break;
-	case 't': cli->sync_timeout = (unsigned)strtoul(arg, NULL, 10); break;
-	case 'f': cli->foreground = true; break;
-	case 'd': cli->debug = cli->foreground = true; break;
-	default: return -EINVAL;
+	case 's':
+		cli->sync = arg;
+		break;
+	case 'b':
+		cli->branch = arg;
+		break;
+	case 'i':
+		cli->interval = (unsigned)strtoul(arg, NULL, 10);
+		break;
+	case 'P':
+		cli->push = true;
+		break;
+	case 'R':
+		cli->prune = true;
+		break;
+	case 'H':
+		cli->heal = strcmp(arg, "no") != 0;
+		break;
+	case 'C':
+		cli->config = arg;
+		break;
+	case 'r':
+		cli->read_only = true;
+		break;
+	case 'A':
+		cli->allow_cascade_delete = true;
+		break;
+	case 'S':
+		cli->state_dir = arg;
+		break;
+	case 'x':
+		cli->secrets = arg;
+		break;
+	case 't':
+		cli->sync_timeout = (unsigned)strtoul(arg, NULL, 10);
+		break;
+	case 'f':
+		cli->foreground = true;
+		break;
+	case 'd':
+		cli->debug = cli->foreground = true;
+		break;
+	default:
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -134,12 +183,14 @@ int gfs_cli_parse(struct gfs_cli *cli, int argc, char **argv)
 			return gfs_cli_fail("unexpected argument '%s'", argv[optind]);
 		cli->args[cli->n_args++] = argv[optind];
 	}
-	if (cli->secrets && strcmp(cli->secrets, "redact") && strcmp(cli->secrets, "show") &&
-	    strcmp(cli->secrets, "exclude"))
+	if (cli->secrets && strcmp(cli->secrets, "redact") &&
+	    strcmp(cli->secrets, "show") && strcmp(cli->secrets, "exclude"))
 		return gfs_cli_fail("--secrets takes redact, show or exclude, not '%s'",
 				    cli->secrets);
-	if (strcmp(cli->sync, "off") && strcmp(cli->sync, "commit") && strcmp(cli->sync, "apply"))
-		return gfs_cli_fail("--sync takes off, commit or apply, not '%s'", cli->sync);
+	if (strcmp(cli->sync, "off") && strcmp(cli->sync, "commit") &&
+	    strcmp(cli->sync, "apply"))
+		return gfs_cli_fail("--sync takes off, commit or apply, not '%s'",
+				    cli->sync);
 	return 0;
 }
 

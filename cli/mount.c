@@ -60,9 +60,10 @@ static int gfs_mount_status_json(void *payload, struct gfs_buf *out)
 	gfs_errlog_last(last_error, sizeof(last_error));
 	if (a->sync)
 		gfs_sync_get_status(a->sync, &ss);
-	const char *err = st.unhealthy ? st.last_error
+	const char *err = st.unhealthy       ? st.last_error
 			  : ss.last_error[0] ? ss.last_error
-			  : last_error[0] ? last_error : NULL;
+			  : last_error[0]    ? last_error
+					     : NULL;
 	json_t *j = json_object(), *failing = NULL;
 	if (!j)
 		return -ENOMEM;
@@ -73,19 +74,22 @@ static int gfs_mount_status_json(void *payload, struct gfs_buf *out)
 	json_object_set_new(j, "head", json_string(gfs_gitstate_head(a->git)));
 	json_object_set_new(j, "started", gfs_status_time(m->started_ns));
 	json_object_set_new(j, "stale", json_boolean(st.unhealthy > 0));
-	json_object_set_new(j, "last_change",
-			    gfs_status_time(st.last_change_ns ? st.last_change_ns : m->started_ns));
-	json_object_set_new(j, "last_sync", ss.last_sync[0] ? json_string(ss.last_sync) : json_null());
+	json_object_set_new(
+	    j, "last_change",
+	    gfs_status_time(st.last_change_ns ? st.last_change_ns : m->started_ns));
+	json_object_set_new(j, "last_sync",
+			    ss.last_sync[0] ? json_string(ss.last_sync) : json_null());
 	json_object_set_new(j, "last_commit",
-			    ss.last_commit[0] ? json_string(ss.last_commit) : json_null());
+			    ss.last_commit[0] ? json_string(ss.last_commit)
+					      : json_null());
 	json_object_set_new(j, "last_error", err ? json_string(err) : json_null());
 	json_object_set_new(j, "read_only", json_boolean(m->cli->read_only));
-	json_object_set_new(j, "counts",
-			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "objects", (json_int_t)st.objects,
-				      "resources", (json_int_t)st.resources, "failing_watches",
-				      (json_int_t)st.unhealthy, "errors",
-				      (json_int_t)gfs_errlog_count(), "commits",
-				      (json_int_t)ss.commits));
+	json_object_set_new(
+	    j, "counts",
+	    json_pack("{s:I, s:I, s:I, s:I, s:I}", "objects", (json_int_t)st.objects,
+		      "resources", (json_int_t)st.resources, "failing_watches",
+		      (json_int_t)st.unhealthy, "errors", (json_int_t)gfs_errlog_count(),
+		      "commits", (json_int_t)ss.commits));
 	if (a->alerter && gfs_alerter_failing_json(&failing, a->alerter) == 0)
 		json_object_set_new(j, "failing", failing);
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -131,7 +135,8 @@ static int gfs_daemon_fork(void)
 		if (used == 0) {
 			int status = 0;
 			waitpid(pid, &status, 0);
-			fprintf(stderr, "gitopsfs: mount failed (the daemon exited early)\n");
+			fprintf(stderr,
+				"gitopsfs: mount failed (the daemon exited early)\n");
 		} else {
 			fprintf(stderr, "gitopsfs: %s\n", msg + 1);
 		}
@@ -177,7 +182,8 @@ static int gfs_mount_paths(struct gfs_mount_ctx *m)
 {
 	const struct gfs_cli *cli = m->cli;
 	if (cli->n_args != 2)
-		return gfs_error_set(-EINVAL, "usage: gitopsfs mount [OPTIONS] REPO MOUNTPOINT");
+		return gfs_error_set(-EINVAL,
+				     "usage: gitopsfs mount [OPTIONS] REPO MOUNTPOINT");
 	if (!realpath(cli->args[1], m->mountpoint))
 		return gfs_error_set(-errno, "mount point %s: %s", cli->args[1],
 				     strerror(errno));
@@ -186,7 +192,8 @@ static int gfs_mount_paths(struct gfs_mount_ctx *m)
 		snprintf(m->agent.repo, sizeof(m->agent.repo), "%s", cli->args[0]);
 	if (cli->state_dir) {
 		char abs[PATH_MAX];
-		m->agent.state_dir = strdup(realpath(cli->state_dir, abs) ? abs : cli->state_dir);
+		m->agent.state_dir =
+		    strdup(realpath(cli->state_dir, abs) ? abs : cli->state_dir);
 	} else {
 		m->agent.state_dir = gfs_gitstate_default_dir(m->mountpoint);
 	}
@@ -214,14 +221,14 @@ static int gfs_mount_setup(struct gfs_mount_ctx *m)
 		return rc;
 	m->writer = (struct gfs_fs_writer){gfs_mount_apply, gfs_mount_remove, m};
 	struct gfs_fs_opts fo = {
-		.writer = m->cli->read_only ? NULL : &m->writer,
-		.store = m->agent.cluster.store,
-		.local_dir = gfs_gitstate_local_dir(m->agent.git),
-		.gitdir = gfs_gitstate_gitdir(m->agent.git),
-		.status_json = gfs_mount_status_json,
-		.errors_text = gfs_mount_errors_text,
-		.payload = m,
-		.debug = m->cli->debug,
+	    .writer = m->cli->read_only ? NULL : &m->writer,
+	    .store = m->agent.cluster.store,
+	    .local_dir = gfs_gitstate_local_dir(m->agent.git),
+	    .gitdir = gfs_gitstate_gitdir(m->agent.git),
+	    .status_json = gfs_mount_status_json,
+	    .errors_text = gfs_mount_errors_text,
+	    .payload = m,
+	    .debug = m->cli->debug,
 	};
 	rc = gfs_fs_new(&m->fs, &fo);
 	if (rc == 0)
@@ -252,8 +259,8 @@ int gfs_cmd_mount(struct gfs_cli *cli)
 	rc = gfs_mount_setup(&m);
 	gfs_daemon_report(report_fd, rc);
 	if (rc == 0) {
-		gfs_info("mounted %s at %s (state in %s)", m.agent.cluster.server, m.mountpoint,
-			 m.agent.state_dir);
+		gfs_info("mounted %s at %s (state in %s)", m.agent.cluster.server,
+			 m.mountpoint, m.agent.state_dir);
 		struct sigaction ign = {.sa_handler = SIG_IGN};
 		sigaction(SIGPIPE, &ign, NULL);
 		rc = gfs_fs_loop(m.fs);

@@ -18,7 +18,8 @@ int gfs_cmd_status(struct gfs_cli *cli)
 	snprintf(path, sizeof(path), "%s/.gitopsfs/status", cli->args[0]);
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		fprintf(stderr, "gitopsfs: %s is not a gitopsfs mount (cannot read %s: %s)\n",
+		fprintf(stderr,
+			"gitopsfs: %s is not a gitopsfs mount (cannot read %s: %s)\n",
 			cli->args[0], path, strerror(errno));
 		return -errno;
 	}

@@ -27,19 +27,23 @@ int gfs_cmd_sync(struct gfs_cli *cli)
 	sigset_t set;
 	int rc, sig = 0;
 	if (cli->n_args != 1) {
-		fprintf(stderr, "gitopsfs: usage: gitopsfs sync --sync commit|apply [OPTIONS] REPO\n");
+		fprintf(stderr, "gitopsfs: usage: gitopsfs sync --sync commit|apply "
+				"[OPTIONS] REPO\n");
 		return -EINVAL;
 	}
 	if (gfs_agent_direction(cli) == GFS_SYNC_OFF) {
-		fprintf(stderr, "gitopsfs: sync needs a direction: --sync commit or --sync apply\n");
+		fprintf(
+		    stderr,
+		    "gitopsfs: sync needs a direction: --sync commit or --sync apply\n");
 		return -EINVAL;
 	}
 	gfs_log_init(cli->debug ? GFS_LOG_DEBUG : GFS_LOG_INFO, NULL);
 	if (!realpath(cli->args[0], a.repo))
 		snprintf(a.repo, sizeof(a.repo), "%s", cli->args[0]);
 	char abs[PATH_MAX];
-	a.state_dir = cli->state_dir ? strdup(realpath(cli->state_dir, abs) ? abs : cli->state_dir)
-				     : gfs_sync_default_state_dir(a.repo);
+	a.state_dir = cli->state_dir
+			  ? strdup(realpath(cli->state_dir, abs) ? abs : cli->state_dir)
+			  : gfs_sync_default_state_dir(a.repo);
 	if (!a.state_dir)
 		return -ENOMEM;
 	/* Signals are taken synchronously below; block them before any
@@ -63,8 +67,8 @@ int gfs_cmd_sync(struct gfs_cli *cli)
 	if (rc < 0) {
 		fprintf(stderr, "gitopsfs: %s\n", gfs_error_last());
 	} else {
-		gfs_info("sync: %s, %s <-> %s (state in %s)", cli->sync, a.repo, a.cluster.server,
-			 a.state_dir);
+		gfs_info("sync: %s, %s <-> %s (state in %s)", cli->sync, a.repo,
+			 a.cluster.server, a.state_dir);
 		sigwait(&set, &sig);
 		gfs_info("sync: signal %d, stopping", sig);
 	}

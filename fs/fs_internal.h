@@ -36,7 +36,8 @@ bool gfs_inodes_known(struct gfs_inodes *t, uint64_t ino);
  * returns true when the previous open (by anyone) served the same
  * version, i.e. the kernel's cached pages are still right
  * (FOPEN_KEEP_CACHE). */
-bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version, pid_t pid);
+bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version,
+			  pid_t pid);
 /* The content version process `pid` last read of ino, or 0 when it read
  * nothing (recently): what a write by that process is checked against. */
 uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid);
@@ -64,7 +65,7 @@ void gfs_notifier_forget_entry(struct gfs_notifier *n, const char *path);
  * invalidated by notify.c. The special files change on their own and are
  * never cached. */
 #define GFS_CACHE_SECONDS 86400.0
-#define GFS_META_DIR ".gitopsfs"
+#define GFS_META_DIR      ".gitopsfs"
 #define GFS_SPECIAL_LIMIT (4u << 20)
 
 enum gfs_kind {
@@ -122,13 +123,15 @@ int gfs_resolve_ino(struct gfs_fs *fs, fuse_ino_t ino, char *path, size_t pathsz
 		    struct gfs_res *r);
 int gfs_child_path(char *out, size_t outsz, const char *parent, const char *name);
 double gfs_timeout(const struct gfs_res *r);
-void gfs_fill_store_attr(struct gfs_fs *fs, const struct gfs_entry_attr *a, struct stat *st);
+void gfs_fill_store_attr(struct gfs_fs *fs, const struct gfs_entry_attr *a,
+			 struct stat *st);
 
 /* ---- writing (write.c) ----------------------------------------------------- */
 
 /* Opens an object or local file for writing; 0 or -errno. */
 int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
-		   fuse_ino_t ino, struct fuse_file_info *fi, struct gfs_open *of, pid_t pid);
+		   fuse_ino_t ino, struct fuse_file_info *fi, struct gfs_open *of,
+		   pid_t pid);
 /* A pending new object file at path, or false. Fills st. */
 bool gfs_write_pending_stat(struct gfs_fs *fs, const char *path, struct stat *st);
 void gfs_write_release(struct gfs_fs *fs, struct gfs_open *of);
@@ -137,7 +140,8 @@ void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		  struct fuse_file_info *fi);
 void gfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void gfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void gfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		  struct fuse_file_info *fi);
 void gfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		    struct fuse_file_info *fi);
 void gfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
@@ -145,7 +149,8 @@ void gfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void gfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
 void gfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		   fuse_ino_t newparent, const char *newname, unsigned int flags);
-void gfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void gfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		    const char *name);
 void gfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void gfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 

@@ -141,7 +141,8 @@ int gfs_inodes_path(struct gfs_inodes *t, uint64_t ino, char *out, size_t outsz)
 	pthread_mutex_lock(&t->lock);
 	struct gfs_inode *i = gfs_map_get(t->map, key);
 	if (i) {
-		rc = (size_t)snprintf(out, outsz, "%s", i->path) < outsz ? 0 : -ENAMETOOLONG;
+		rc = (size_t)snprintf(out, outsz, "%s", i->path) < outsz ? 0
+									 : -ENAMETOOLONG;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return rc;

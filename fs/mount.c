@@ -80,10 +80,11 @@ static int gfs_check_mountpoint(const char *mountpoint)
 	char buf[4096];
 	if (stat(mountpoint, &st) < 0) {
 		if (errno == ENOTCONN)
-			return gfs_error_set(-EBUSY,
-					     "mount point %s has a dead FUSE mount on it; "
-					     "run: fusermount3 -u %s",
-					     mountpoint, mountpoint);
+			return gfs_error_set(
+			    -EBUSY,
+			    "mount point %s has a dead FUSE mount on it; "
+			    "run: fusermount3 -u %s",
+			    mountpoint, mountpoint);
 		return gfs_error_set(-errno, "mount point %s: %s", mountpoint,
 				     strerror(errno));
 	}
@@ -92,10 +93,11 @@ static int gfs_check_mountpoint(const char *mountpoint)
 				     mountpoint);
 	snprintf(buf, sizeof(buf), "%s/..", mountpoint);
 	if (stat(buf, &parent) == 0 && parent.st_dev != st.st_dev)
-		return gfs_error_set(-EBUSY,
-				     "mount point %s is busy: something is already mounted "
-				     "there (unmount it with fusermount3 -u %s)",
-				     mountpoint, mountpoint);
+		return gfs_error_set(
+		    -EBUSY,
+		    "mount point %s is busy: something is already mounted "
+		    "there (unmount it with fusermount3 -u %s)",
+		    mountpoint, mountpoint);
 	return 0;
 }
 

@@ -38,7 +38,7 @@ static void gfs_timespec(struct timespec *ts, int64_t ns)
 }
 
 void gfs_fill_store_attr(struct gfs_fs *fs, const struct gfs_entry_attr *a,
-				struct stat *st)
+			 struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->ino;
@@ -77,9 +77,11 @@ static int gfs_special_text(struct gfs_fs *fs, enum gfs_kind kind, struct gfs_bl
 	if (kind == GFS_K_GITFILE)
 		rc = gfs_buf_adds(&b, fs->gitfile);
 	else if (kind == GFS_K_STATUS)
-		rc = fs->opts.status_json ? fs->opts.status_json(fs->opts.payload, &b) : 0;
+		rc =
+		    fs->opts.status_json ? fs->opts.status_json(fs->opts.payload, &b) : 0;
 	else
-		rc = fs->opts.errors_text ? fs->opts.errors_text(fs->opts.payload, &b) : 0;
+		rc =
+		    fs->opts.errors_text ? fs->opts.errors_text(fs->opts.payload, &b) : 0;
 	if (rc == 0) {
 		*out = gfs_blob_new(b.data ? b.data : "", b.len);
 		rc = *out ? 0 : -ENOMEM;
@@ -159,7 +161,8 @@ int gfs_child_path(char *out, size_t outsz, const char *parent, const char *name
 
 double gfs_timeout(const struct gfs_res *r)
 {
-	return (r->kind == GFS_K_STATUS || r->kind == GFS_K_ERRORS) ? 0.0 : GFS_CACHE_SECONDS;
+	return (r->kind == GFS_K_STATUS || r->kind == GFS_K_ERRORS) ? 0.0
+								    : GFS_CACHE_SECONDS;
 }
 
 /* ---- lookup / forget / getattr -------------------------------------------- */
@@ -213,7 +216,7 @@ static void gfs_op_forget_multi(fuse_req_t req, size_t count,
 }
 
 int gfs_resolve_ino(struct gfs_fs *fs, fuse_ino_t ino, char *path, size_t pathsz,
-			   struct gfs_res *r)
+		    struct gfs_res *r)
 {
 	int rc = gfs_inodes_path(fs->inodes, ino, path, pathsz);
 	return rc < 0 ? rc : gfs_resolve(fs, path, r);
@@ -342,7 +345,8 @@ static void gfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
 	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
 	if (rc == 0 && r.kind != GFS_K_LOCAL)
 		rc = -EINVAL;
-	ssize_t n = rc == 0 ? readlinkat(fs->local_fd, path, target, sizeof(target) - 1) : -1;
+	ssize_t n =
+	    rc == 0 ? readlinkat(fs->local_fd, path, target, sizeof(target) - 1) : -1;
 	if (rc == 0 && n < 0)
 		rc = -errno;
 	if (rc < 0) {
@@ -406,7 +410,8 @@ static int gfs_list_store_entry(const char *name, const struct gfs_entry_attr *a
 static int gfs_list_local(struct gfs_list_payload *p, const char *path)
 {
 	struct gfs_fs *fs = p->fs;
-	int fd = openat(fs->local_fd, *path ? path : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd =
+	    openat(fs->local_fd, *path ? path : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
 	DIR *d = fdopendir(fd);
@@ -420,7 +425,8 @@ static int gfs_list_local(struct gfs_list_payload *p, const char *path)
 		char child[GFS_PATH_MAX];
 		struct stat st;
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-		    gfs_map_get(p->seen, de->d_name) || (!*path && gfs_is_reserved_top(de->d_name)))
+		    gfs_map_get(p->seen, de->d_name) ||
+		    (!*path && gfs_is_reserved_top(de->d_name)))
 			continue;
 		if (gfs_child_path(child, sizeof(child), path, de->d_name) < 0 ||
 		    gfs_store_is_managed_path(fs->opts.store, child))
@@ -524,16 +530,16 @@ static void gfs_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_
 			e.attr = de->st;
 			e.attr_timeout = de->cacheable ? GFS_CACHE_SECONDS : 0;
 			e.entry_timeout = e.attr_timeout;
-			n = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
-						   (off_t)i + 1);
+			n = fuse_add_direntry_plus(req, buf + used, size - used, de->name,
+						   &e, (off_t)i + 1);
 			if (n > size - used)
 				break;
 			/* An entry returned by readdirplus counts as a lookup. */
 			if (gfs_child_path(child, sizeof(child), ppath, de->name) == 0)
 				gfs_inodes_remember(fs->inodes, e.ino, child);
 		} else {
-			n = fuse_add_direntry(req, buf + used, size - used, de->name, &de->st,
-					      (off_t)i + 1);
+			n = fuse_add_direntry(req, buf + used, size - used, de->name,
+					      &de->st, (off_t)i + 1);
 			if (n > size - used)
 				break;
 		}
@@ -588,30 +594,30 @@ static void gfs_op_init(void *userdata, struct fuse_conn_info *conn)
 }
 
 const struct fuse_lowlevel_ops gfs_fs_ops = {
-	.init = gfs_op_init,
-	.lookup = gfs_op_lookup,
-	.forget = gfs_op_forget,
-	.forget_multi = gfs_op_forget_multi,
-	.getattr = gfs_op_getattr,
-	.readlink = gfs_op_readlink,
-	.open = gfs_op_open,
-	.read = gfs_op_read,
-	.release = gfs_op_release,
-	.opendir = gfs_op_opendir,
-	.readdir = gfs_op_readdir,
-	.readdirplus = gfs_op_readdirplus,
-	.releasedir = gfs_op_releasedir,
-	.statfs = gfs_op_statfs,
-	.getxattr = gfs_op_getxattr,
-	.listxattr = gfs_op_listxattr,
-	.create = gfs_op_create,
-	.write = gfs_op_write,
-	.flush = gfs_op_flush,
-	.fsync = gfs_op_fsync,
-	.setattr = gfs_op_setattr,
-	.mkdir = gfs_op_mkdir,
-	.unlink = gfs_op_unlink,
-	.rmdir = gfs_op_rmdir,
-	.rename = gfs_op_rename,
-	.symlink = gfs_op_symlink,
+    .init = gfs_op_init,
+    .lookup = gfs_op_lookup,
+    .forget = gfs_op_forget,
+    .forget_multi = gfs_op_forget_multi,
+    .getattr = gfs_op_getattr,
+    .readlink = gfs_op_readlink,
+    .open = gfs_op_open,
+    .read = gfs_op_read,
+    .release = gfs_op_release,
+    .opendir = gfs_op_opendir,
+    .readdir = gfs_op_readdir,
+    .readdirplus = gfs_op_readdirplus,
+    .releasedir = gfs_op_releasedir,
+    .statfs = gfs_op_statfs,
+    .getxattr = gfs_op_getxattr,
+    .listxattr = gfs_op_listxattr,
+    .create = gfs_op_create,
+    .write = gfs_op_write,
+    .flush = gfs_op_flush,
+    .fsync = gfs_op_fsync,
+    .setattr = gfs_op_setattr,
+    .mkdir = gfs_op_mkdir,
+    .unlink = gfs_op_unlink,
+    .rmdir = gfs_op_rmdir,
+    .rename = gfs_op_rename,
+    .symlink = gfs_op_symlink,
 };

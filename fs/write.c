@@ -129,7 +129,8 @@ static void gfs_pending_drop(struct gfs_fs *fs, struct gfs_open *of)
 	of->pending = false;
 }
 
-/* ---- applying ------------------------------------------------------------------------ */
+/* ---- applying ------------------------------------------------------------------------
+ */
 
 /* Applies what of holds; returns 0 or -errno (the reason noted). */
 static int gfs_write_apply(struct gfs_fs *fs, struct gfs_open *of)
@@ -154,7 +155,8 @@ static int gfs_write_apply(struct gfs_fs *fs, struct gfs_open *of)
 }
 
 int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
-		   fuse_ino_t ino, struct fuse_file_info *fi, struct gfs_open *of, pid_t pid)
+		   fuse_ino_t ino, struct fuse_file_info *fi, struct gfs_open *of,
+		   pid_t pid)
 {
 	if (!gfs_fs_writable(fs))
 		return -EROFS;
@@ -257,7 +259,8 @@ void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 				goto fail;
 			}
 			of->kind = r.kind;
-			rc = gfs_write_open(fs, path, &r, r.st.st_ino, fi, of, fuse_req_ctx(req)->pid);
+			rc = gfs_write_open(fs, path, &r, r.st.st_ino, fi, of,
+					    fuse_req_ctx(req)->pid);
 			if (rc < 0)
 				goto fail;
 			st = r.st;
@@ -286,7 +289,8 @@ void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 		rc = gfs_local_parents(fs, path);
 		if (rc == 0) {
 			of->fd = openat(fs->local_fd, path,
-					(fi->flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW) & ~O_NOCTTY,
+					(fi->flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW) &
+					    ~O_NOCTTY,
 					mode);
 			if (of->fd < 0 || fstat(of->fd, &st) < 0)
 				rc = -errno;
@@ -382,7 +386,8 @@ void gfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file
 	int rc = of ? 0 : -EBADF;
 	if (of) {
 		pthread_mutex_lock(&of->lock);
-		rc = of->fd >= 0 ? (fdatasync(of->fd) < 0 ? -errno : 0) : gfs_write_apply(fs, of);
+		rc = of->fd >= 0 ? (fdatasync(of->fd) < 0 ? -errno : 0)
+				 : gfs_write_apply(fs, of);
 		pthread_mutex_unlock(&of->lock);
 		gfs_handle_put(fs, of);
 	}
@@ -402,14 +407,16 @@ static void gfs_reply_attr_path(fuse_req_t req, struct gfs_fs *fs, const char *p
 static int gfs_local_setattr(struct gfs_fs *fs, const char *path, struct stat *attr,
 			     int to_set, struct gfs_open *of)
 {
-	if ((to_set & FUSE_SET_ATTR_MODE) && fchmodat(fs->local_fd, path, attr->st_mode, 0) < 0)
+	if ((to_set & FUSE_SET_ATTR_MODE) &&
+	    fchmodat(fs->local_fd, path, attr->st_mode, 0) < 0)
 		return -errno;
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		int rc = 0;
 		if (of && of->fd >= 0) {
 			rc = ftruncate(of->fd, attr->st_size);
 		} else {
-			int fd = openat(fs->local_fd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+			int fd =
+			    openat(fs->local_fd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 			rc = fd < 0 ? -1 : ftruncate(fd, attr->st_size);
 			if (fd >= 0)
 				close(fd);
@@ -473,7 +480,8 @@ static void gfs_setattr_locked(fuse_req_t req, struct gfs_fs *fs, fuse_ino_t ino
 			else if ((size_t)attr->st_size <= of->wbuf.len)
 				of->wbuf.len = (size_t)attr->st_size;
 			else
-				rc = gfs_buf_write_at(&of->wbuf, (size_t)attr->st_size, "", 0);
+				rc = gfs_buf_write_at(&of->wbuf, (size_t)attr->st_size,
+						      "", 0);
 			of->dirty = of->written = true;
 		} else if ((uint64_t)attr->st_size != (uint64_t)r.st.st_size) {
 			rc = -EINVAL;
@@ -531,7 +539,8 @@ void gfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, -rc);
 }
 
-static int gfs_count_entry(const char *name, const struct gfs_entry_attr *a, void *payload)
+static int gfs_count_entry(const char *name, const struct gfs_entry_attr *a,
+			   void *payload)
 {
 	(*(size_t *)payload)++;
 	return 0;
@@ -550,7 +559,8 @@ void gfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		gfs_store_list(fs->opts.store, path, gfs_count_entry, &entries);
 		if (entries > 0)
 			rc = -ENOTEMPTY;
-		else if (unlinkat(fs->local_fd, path, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		else if (unlinkat(fs->local_fd, path, AT_REMOVEDIR) < 0 &&
+			 errno != ENOENT)
 			rc = -errno;
 	} else if (rc == 0 && r.kind == GFS_K_LOCAL) {
 		rc = unlinkat(fs->local_fd, path, AT_REMOVEDIR) < 0 ? -errno : 0;
@@ -638,9 +648,10 @@ static int gfs_rename_away(struct gfs_fs *fs, const char *src, const char *dst)
 	int rc = gfs_store_read(fs->opts.store, src, &b, NULL);
 	if (rc == 0)
 		rc = gfs_local_parents(fs, dst);
-	int fd = rc == 0 ? openat(fs->local_fd, dst,
-				  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)
-			 : -1;
+	int fd = rc == 0
+		     ? openat(fs->local_fd, dst,
+			      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)
+		     : -1;
 	if (rc == 0 && fd < 0)
 		rc = -errno;
 	if (rc == 0 && write(fd, b->data, b->len) != (ssize_t)b->len)

@@ -40,6 +40,7 @@ int gfs_applied_get(struct gfs_applied *a, const char *path, json_t **manifest,
 
 /* Returns a new object: `live` without the fields the server filled in
  * (see above). Never modifies its inputs. NULL on out-of-memory. */
-json_t *gfs_applied_prune(const json_t *live, const json_t *manifest, const json_t *answer);
+json_t *gfs_applied_prune(const json_t *live, const json_t *manifest,
+			  const json_t *answer);
 
 #endif

@@ -34,7 +34,7 @@
 #include "gfs_store.h"
 
 #define GFS_APPLY_FIELD_MANAGER "gitopsfs"
-#define GFS_MANIFEST_LIMIT (8u << 20)
+#define GFS_MANIFEST_LIMIT      (8u << 20)
 
 struct gfs_applier_opts {
 	struct gfs_kube_client *client;  /* borrowed */

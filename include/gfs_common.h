@@ -30,10 +30,10 @@ enum gfs_log_level { GFS_LOG_ERROR, GFS_LOG_WARN, GFS_LOG_INFO, GFS_LOG_DEBUG };
  * the file `path` when not NULL (appended, line-buffered). */
 int gfs_log_init(enum gfs_log_level level, const char *path);
 void gfs_log(enum gfs_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 #define gfs_error(...) gfs_log(GFS_LOG_ERROR, __VA_ARGS__)
-#define gfs_warn(...) gfs_log(GFS_LOG_WARN, __VA_ARGS__)
-#define gfs_info(...) gfs_log(GFS_LOG_INFO, __VA_ARGS__)
+#define gfs_warn(...)  gfs_log(GFS_LOG_WARN, __VA_ARGS__)
+#define gfs_info(...)  gfs_log(GFS_LOG_INFO, __VA_ARGS__)
 #define gfs_debug(...) gfs_log(GFS_LOG_DEBUG, __VA_ARGS__)
 
 /* ---- per-thread error message ------------------------------------------ */
@@ -41,8 +41,7 @@ void gfs_log(enum gfs_log_level level, const char *fmt, ...)
 /* Record why the current operation failed; returns `err` (a negative
  * errno) so that `return gfs_error_set(-EINVAL, "...")` reads naturally.
  * The message must never contain a token, key or Secret value. */
-int gfs_error_set(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int gfs_error_set(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The message of the last gfs_error_set on this thread ("" if none).
  * Borrowed: valid until the next gfs_error_set on this thread. */
 const char *gfs_error_last(void);
@@ -60,13 +59,16 @@ struct gfs_buf {
 	size_t limit; /* appends past this fail with -EFBIG */
 };
 
-#define GFS_BUF_INIT(lim) {NULL, 0, 0, (lim)}
+#define GFS_BUF_INIT(lim)                                                                \
+	{                                                                                \
+		NULL, 0, 0, (lim)                                                        \
+	}
 void gfs_buf_init(struct gfs_buf *b, size_t limit);
 /* On error nothing is appended. */
 int gfs_buf_add(struct gfs_buf *b, const void *data, size_t len);
 int gfs_buf_adds(struct gfs_buf *b, const char *s);
 int gfs_buf_addf(struct gfs_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void gfs_buf_reset(struct gfs_buf *b); /* len = 0, keeps memory */
 /* Hands the data to the caller (free() it) and re-initialises b. */
 char *gfs_buf_detach(struct gfs_buf *b, size_t *len_out);
@@ -113,7 +115,7 @@ int gfs_map_foreach(const struct gfs_map *m,
 /* ---- misc --------------------------------------------------------------- */
 
 uint64_t gfs_hash64(const void *data, size_t len); /* FNV-1a 64 */
-int64_t gfs_now_ns(void); /* CLOCK_REALTIME in nanoseconds */
+int64_t gfs_now_ns(void);                          /* CLOCK_REALTIME in nanoseconds */
 int64_t gfs_monotonic_ms(void);
 /* Sleep that returns early (returning 1) when *stop becomes true. */
 int gfs_sleep_ms(unsigned ms, const atomic_bool *stop);

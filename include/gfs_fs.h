@@ -39,9 +39,9 @@ struct gfs_fs_writer {
 
 struct gfs_fs_opts {
 	const struct gfs_fs_writer *writer; /* borrowed; NULL = read-only */
-	struct gfs_store *store; /* borrowed; outlives the fs */
-	const char *local_dir;   /* ordinary files live here (created if missing) */
-	const char *gitdir;      /* `.git` reads "gitdir: <gitdir>\n" */
+	struct gfs_store *store;            /* borrowed; outlives the fs */
+	const char *local_dir; /* ordinary files live here (created if missing) */
+	const char *gitdir;    /* `.git` reads "gitdir: <gitdir>\n" */
 	gfs_fs_text_cb status_json;
 	gfs_fs_text_cb errors_text;
 	void *payload; /* for the callbacks */

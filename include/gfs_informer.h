@@ -31,8 +31,7 @@
 struct gfs_informer_ops {
 	/* A (re-)list of r in namespace ns (NULL: all namespaces) begins.
 	 * The receiver should mark r's objects in ns as unseen. */
-	void (*list_begin)(void *payload, const struct gfs_resource *r,
-			   const char *ns);
+	void (*list_begin)(void *payload, const struct gfs_resource *r, const char *ns);
 	/* An object was listed, added or modified. */
 	void (*upsert)(void *payload, const struct gfs_resource *r, json_t *obj);
 	/* An object was deleted. */
@@ -40,8 +39,7 @@ struct gfs_informer_ops {
 	/* The list is complete: objects of r in ns not upserted since
 	 * list_begin are gone. The first list_end of every informer marks it
 	 * synced. */
-	void (*list_end)(void *payload, const struct gfs_resource *r,
-			 const char *ns);
+	void (*list_end)(void *payload, const struct gfs_resource *r, const char *ns);
 	/* r is no longer served (its CRD was deleted): drop its objects. */
 	void (*resource_gone)(void *payload, const struct gfs_resource *r);
 	/* Health of one informer changed: ok=false with a message (no
@@ -75,8 +73,7 @@ int gfs_informers_wait_synced(struct gfs_informers *inf, unsigned timeout_ms);
 
 /* A snapshot copy of the resources currently watched (caller frees with
  * gfs_resource_list_free). Used to map paths and kinds to resources. */
-int gfs_informers_resources(struct gfs_resource_list **out,
-			    struct gfs_informers *inf);
+int gfs_informers_resources(struct gfs_resource_list **out, struct gfs_informers *inf);
 
 /* Stops every thread (returns within about a second) and frees. */
 void gfs_informers_stop(struct gfs_informers *inf);

@@ -27,7 +27,7 @@
 
 #include "gfs_kubeconfig.h"
 
-#define GFS_KUBE_MAX_BODY (256u << 20)  /* one response or list page */
+#define GFS_KUBE_MAX_BODY  (256u << 20) /* one response or list page */
 #define GFS_KUBE_MAX_EVENT (16u << 20)  /* one watch event line */
 
 struct gfs_kube_client;
@@ -35,8 +35,7 @@ struct gfs_kube_conn;
 
 /* Copies what it needs from creds (the caller may free creds after).
  * Runs the exec plugin lazily, on the first request that needs it. */
-int gfs_kube_client_new(struct gfs_kube_client **out,
-			const struct gfs_kube_creds *creds);
+int gfs_kube_client_new(struct gfs_kube_client **out, const struct gfs_kube_creds *creds);
 void gfs_kube_client_free(struct gfs_kube_client *c);
 /* "https://host:port" - borrowed, for messages. */
 const char *gfs_kube_client_server(const struct gfs_kube_client *c);
@@ -51,25 +50,28 @@ void gfs_kube_conn_close(struct gfs_kube_conn *conn);
  * Returns 0 for 2xx, otherwise the mapped -errno with the per-thread
  * error set. Retries nothing: callers decide about back-off. */
 int gfs_kube_request(struct gfs_kube_conn *conn, json_t **out, long *status,
-		     const char *method, const char *path,
-		     const char *content_type, const char *body, size_t body_len);
+		     const char *method, const char *path, const char *content_type,
+		     const char *body, size_t body_len);
 
 /* Watch event types. */
-enum gfs_watch_event { GFS_WATCH_ADDED, GFS_WATCH_MODIFIED, GFS_WATCH_DELETED,
-		       GFS_WATCH_BOOKMARK };
+enum gfs_watch_event {
+	GFS_WATCH_ADDED,
+	GFS_WATCH_MODIFIED,
+	GFS_WATCH_DELETED,
+	GFS_WATCH_BOOKMARK
+};
 
 /* Called for every event; obj is borrowed for the call. Return non-zero
  * to end the watch early (gfs_kube_watch then returns 0). */
-typedef int (*gfs_watch_cb)(enum gfs_watch_event type, json_t *obj,
-			    void *payload);
+typedef int (*gfs_watch_cb)(enum gfs_watch_event type, json_t *obj, void *payload);
 
 /* Streams `path` (which must already carry watch=1&resourceVersion=...)
  * and calls cb per event until the server ends the stream (returns 0),
  * the server sends an ERROR event or answers 410 (returns -ESTALE: the
  * caller must re-list), *stop becomes true (returns 0, checked at least
  * every second), or the connection fails (-errno). */
-int gfs_kube_watch(struct gfs_kube_conn *conn, const char *path,
-		   gfs_watch_cb cb, void *payload, const atomic_bool *stop);
+int gfs_kube_watch(struct gfs_kube_conn *conn, const char *path, gfs_watch_cb cb,
+		   void *payload, const atomic_bool *stop);
 
 /* HTTP status to -errno, as documented above. `reason` is the Status
  * object's reason field ("Conflict", "AlreadyExists") or NULL. */
@@ -100,14 +102,14 @@ struct gfs_resource_list {
 int gfs_discovery_run(struct gfs_resource_list **out, struct gfs_kube_conn *conn);
 void gfs_resource_list_free(struct gfs_resource_list *l);
 /* Looks up by dirname ("deployments.apps"); borrowed, or NULL. */
-const struct gfs_resource *
-gfs_resource_list_find(const struct gfs_resource_list *l, const char *dirname);
+const struct gfs_resource *gfs_resource_list_find(const struct gfs_resource_list *l,
+						  const char *dirname);
 /* Looks up by apiVersion ("apps/v1", "v1") and kind; borrowed, or NULL.
  * The version is not compared, only the group, so a manifest written for
  * another served version still finds its resource. */
-const struct gfs_resource *
-gfs_resource_list_find_kind(const struct gfs_resource_list *l,
-			    const char *api_version, const char *kind);
+const struct gfs_resource *gfs_resource_list_find_kind(const struct gfs_resource_list *l,
+						       const char *api_version,
+						       const char *kind);
 /* Deep copy of one resource into *dst (caller releases with
  * gfs_resource_release). */
 int gfs_resource_copy(struct gfs_resource *dst, const struct gfs_resource *src);

@@ -25,13 +25,13 @@ struct gfs_kube_exec {
 };
 
 struct gfs_kube_creds {
-	char *context;     /* the context chosen (name) */
-	char *cluster;     /* its cluster's name */
-	char *user;        /* its user's name */
-	char *server;      /* e.g. "https://127.0.0.1:6443", no trailing '/' */
-	char *namespace;   /* the context's namespace, or NULL */
+	char *context;   /* the context chosen (name) */
+	char *cluster;   /* its cluster's name */
+	char *user;      /* its user's name */
+	char *server;    /* e.g. "https://127.0.0.1:6443", no trailing '/' */
+	char *namespace; /* the context's namespace, or NULL */
 	char *tls_server_name;
-	int insecure;      /* insecure-skip-tls-verify: true */
+	int insecure; /* insecure-skip-tls-verify: true */
 
 	/* PEM bytes of the CA bundle, client certificate and key, whether
 	 * they came inline (*-data, base64-decoded here) or from files

@@ -16,7 +16,7 @@
 
 #define GFS_CLUSTER_DIR "_cluster"
 #define GFS_FILE_SUFFIX ".yaml"
-#define GFS_PATH_MAX 1024
+#define GFS_PATH_MAX    1024
 
 /* A path split into its parts; borrowed pointers into `buf`. */
 struct gfs_path_parts {

@@ -23,11 +23,11 @@ enum gfs_secrets_mode {
 };
 
 /* Prefix of a redacted value: "gitopsfs-redacted:sha256:<first 16 hex
- * digits of SHA-256 of the value string as the API returns it>". The digest is stable, so an
- * unchanged Secret renders the same bytes; it is truncated so that it
- * identifies a change without being a usable fingerprint of the value. */
+ * digits of SHA-256 of the value string as the API returns it>". The digest is stable, so
+ * an unchanged Secret renders the same bytes; it is truncated so that it identifies a
+ * change without being a usable fingerprint of the value. */
 #define GFS_REDACTED_PREFIX "gitopsfs-redacted:sha256:"
-#define GFS_REDACTED_SIZE (sizeof(GFS_REDACTED_PREFIX) + 16) /* with the NUL */
+#define GFS_REDACTED_SIZE   (sizeof(GFS_REDACTED_PREFIX) + 16) /* with the NUL */
 
 /* Writes the redacted form of a value (prefix + 16 hex digits). A value
  * already in that form is shown as it is by the renderer. */

@@ -55,7 +55,8 @@ typedef void (*gfs_store_change_cb)(void *payload, const char *path,
  * reference to the object to render (e.g. without the defaults the
  * server filled into what gitopsfs applied), or NULL to render it as is.
  * Called from informer threads without the store's lock. */
-typedef json_t *(*gfs_store_prepare_cb)(void *payload, const char *path, const json_t *obj);
+typedef json_t *(*gfs_store_prepare_cb)(void *payload, const char *path,
+					const json_t *obj);
 
 struct gfs_store_opts {
 	const struct gfs_filter *filter; /* borrowed; must outlive the store */

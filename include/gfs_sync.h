@@ -35,14 +35,14 @@ struct gfs_alerter;
 
 struct gfs_sync_opts {
 	enum gfs_sync_direction direction;
-	const char *gitdir;     /* STATE/git */
-	const char *state_dir;  /* for STATE/sync-applied */
-	const char *branch;     /* NULL: the branch HEAD points at */
-	unsigned interval;      /* apply: seconds between fetches; commit: unused */
+	const char *gitdir;    /* STATE/git */
+	const char *state_dir; /* for STATE/sync-applied */
+	const char *branch;    /* NULL: the branch HEAD points at */
+	unsigned interval;     /* apply: seconds between fetches; commit: unused */
 	bool push, prune, heal;
-	struct gfs_store *store;       /* borrowed */
-	struct gfs_applier *applier;   /* borrowed; apply mode */
-	struct gfs_alerter *alerter;   /* borrowed; may be NULL */
+	struct gfs_store *store;         /* borrowed */
+	struct gfs_applier *applier;     /* borrowed; apply mode */
+	struct gfs_alerter *alerter;     /* borrowed; may be NULL */
 	const struct gfs_filter *filter; /* borrowed: rendering Git's manifests */
 };
 

@@ -130,8 +130,8 @@ void *gfs_map_del(struct gfs_map *m, const char *key)
 		if (!m->slots[j].key)
 			break;
 		size_t home = m->slots[j].hash & mask;
-		int movable = (hole <= j) ? (home <= hole || home > j)
-					  : (home <= hole && home > j);
+		int movable =
+		    (hole <= j) ? (home <= hole || home > j) : (home <= hole && home > j);
 		if (movable) {
 			m->slots[hole] = m->slots[j];
 			m->slots[j].key = NULL;
@@ -147,8 +147,7 @@ size_t gfs_map_count(const struct gfs_map *m)
 }
 
 int gfs_map_foreach(const struct gfs_map *m,
-		    int (*fn)(const char *key, void *value, void *payload),
-		    void *payload)
+		    int (*fn)(const char *key, void *value, void *payload), void *payload)
 {
 	for (size_t i = 0; i < m->cap; i++) {
 		if (!m->slots[i].key)

@@ -71,4 +71,3 @@ int gfs_mkdir_p(const char *path, unsigned mode)
 		return -errno;
 	return 0;
 }
-

@@ -129,7 +129,8 @@ static json_t *gfs_render_value_redact(const json_t *value)
 	if (gfs_render_is_redacted(value)) {
 		return json_string(json_string_value(value));
 	} else if (json_is_string(value)) {
-		gfs_render_redacted_form(text, json_string_value(value), json_string_length(value));
+		gfs_render_redacted_form(text, json_string_value(value),
+					 json_string_length(value));
 	} else {
 		dumped =
 		    json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);

@@ -34,7 +34,8 @@ gfs_cfg_fail(struct gfs_cfg_parse *p, const yaml_node_t *n, const char *fmt, ...
 
 static const char *gfs_cfg_scalar(const yaml_node_t *n)
 {
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
+						: NULL;
 }
 
 static yaml_node_t *gfs_cfg_node(struct gfs_cfg_parse *p, int id)
@@ -53,44 +54,53 @@ static int gfs_cfg_rule(struct gfs_cfg_parse *p, yaml_node_t *n, const char *sec
 		return gfs_cfg_fail(p, n, "each %s rule must be a mapping", section);
 	for (yaml_node_pair_t *pair = n->data.mapping.pairs.start;
 	     pair < n->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = gfs_cfg_node(p, pair->key), *v = gfs_cfg_node(p, pair->value);
+		yaml_node_t *k = gfs_cfg_node(p, pair->key),
+			    *v = gfs_cfg_node(p, pair->value);
 		const char *key = gfs_cfg_scalar(k);
-		int idx = !key ? -1 : strcmp(key, "resource") == 0 ? 0
-				   : strcmp(key, "namespace") == 0 ? 1
-				   : strcmp(key, "name") == 0 ? 2 : -1;
+		int idx = !key                            ? -1
+			  : strcmp(key, "resource") == 0  ? 0
+			  : strcmp(key, "namespace") == 0 ? 1
+			  : strcmp(key, "name") == 0      ? 2
+							  : -1;
 		if (idx >= 0) {
 			if (!gfs_cfg_scalar(v) || !*gfs_cfg_scalar(v))
-				return gfs_cfg_fail(p, v, "%s must be a non-empty string", key);
+				return gfs_cfg_fail(p, v, "%s must be a non-empty string",
+						    key);
 			fields[idx] = gfs_cfg_scalar(v);
 		} else if (ignore && key && strcmp(key, "paths") == 0) {
 			if (v->type != YAML_SEQUENCE_NODE)
-				return gfs_cfg_fail(p, v, "paths must be a list of JSON pointers");
+				return gfs_cfg_fail(
+				    p, v, "paths must be a list of JSON pointers");
 			for (yaml_node_item_t *it = v->data.sequence.items.start;
 			     it < v->data.sequence.items.top; it++) {
 				yaml_node_t *pn = gfs_cfg_node(p, *it);
 				const char *ptr = gfs_cfg_scalar(pn);
 				if (!ptr || ptr[0] != '/')
-					return gfs_cfg_fail(p, pn,
-							    "\"%s\" is not a JSON pointer "
-							    "(like /spec/replicas)",
-							    ptr ? ptr : "?");
+					return gfs_cfg_fail(
+					    p, pn,
+					    "\"%s\" is not a JSON pointer "
+					    "(like /spec/replicas)",
+					    ptr ? ptr : "?");
 				if (n_pointers == 64)
-					return gfs_cfg_fail(p, pn, "at most 64 paths per rule");
+					return gfs_cfg_fail(p, pn,
+							    "at most 64 paths per rule");
 				pointers[n_pointers++] = ptr;
 			}
 		} else {
-			return gfs_cfg_fail(p, k,
-					    "unknown key \"%s\" in an %s rule (expected resource, "
-					    "namespace, name%s)",
-					    key ? key : "?", section, ignore ? ", paths" : "");
+			return gfs_cfg_fail(
+			    p, k,
+			    "unknown key \"%s\" in an %s rule (expected resource, "
+			    "namespace, name%s)",
+			    key ? key : "?", section, ignore ? ", paths" : "");
 		}
 	}
 	if (ignore && n_pointers == 0)
 		return gfs_cfg_fail(p, n, "an ignore rule needs paths");
-	int rc = ignore ? gfs_filter_add_ignore(p->cfg->filter, fields[0], fields[1], fields[2],
-						pointers, n_pointers)
-			: gfs_filter_add_rule(p->cfg->filter, strcmp(section, "include") == 0,
-					      fields[0], fields[1], fields[2]);
+	int rc =
+	    ignore ? gfs_filter_add_ignore(p->cfg->filter, fields[0], fields[1],
+					   fields[2], pointers, n_pointers)
+		   : gfs_filter_add_rule(p->cfg->filter, strcmp(section, "include") == 0,
+					 fields[0], fields[1], fields[2]);
 	return rc < 0 ? gfs_error_set(rc, "out of memory") : 0;
 }
 
@@ -100,8 +110,8 @@ static int gfs_cfg_rules(struct gfs_cfg_parse *p, yaml_node_t *v, const char *se
 		return 0; /* "exclude:" with nothing under it */
 	if (v->type != YAML_SEQUENCE_NODE)
 		return gfs_cfg_fail(p, v, "%s must be a list of rules", section);
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-	     it++) {
+	for (yaml_node_item_t *it = v->data.sequence.items.start;
+	     it < v->data.sequence.items.top; it++) {
 		int rc = gfs_cfg_rule(p, gfs_cfg_node(p, *it), section);
 		if (rc < 0)
 			return rc;
@@ -115,13 +125,17 @@ static int gfs_cfg_alerts(struct gfs_cfg_parse *p, yaml_node_t *v)
 		return gfs_cfg_fail(p, v, "alerts must be a mapping (webhook: URL)");
 	for (yaml_node_pair_t *pair = v->data.mapping.pairs.start;
 	     pair < v->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = gfs_cfg_node(p, pair->key), *val = gfs_cfg_node(p, pair->value);
+		yaml_node_t *k = gfs_cfg_node(p, pair->key),
+			    *val = gfs_cfg_node(p, pair->value);
 		const char *key = gfs_cfg_scalar(k), *url = gfs_cfg_scalar(val);
 		if (!key || strcmp(key, "webhook") != 0)
-			return gfs_cfg_fail(p, k, "unknown key \"%s\" in alerts (expected webhook)",
-					    key ? key : "?");
-		if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
-			return gfs_cfg_fail(p, val, "alerts.webhook must be an http(s) URL");
+			return gfs_cfg_fail(
+			    p, k, "unknown key \"%s\" in alerts (expected webhook)",
+			    key ? key : "?");
+		if (!url ||
+		    (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+			return gfs_cfg_fail(p, val,
+					    "alerts.webhook must be an http(s) URL");
 		free(p->cfg->webhook);
 		if (!(p->cfg->webhook = strdup(url)))
 			return -ENOMEM;
@@ -137,7 +151,8 @@ static int gfs_cfg_top(struct gfs_cfg_parse *p, yaml_node_t *root)
 		return gfs_cfg_fail(p, root, "the config must be a mapping");
 	for (yaml_node_pair_t *pair = root->data.mapping.pairs.start;
 	     pair < root->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = gfs_cfg_node(p, pair->key), *v = gfs_cfg_node(p, pair->value);
+		yaml_node_t *k = gfs_cfg_node(p, pair->key),
+			    *v = gfs_cfg_node(p, pair->value);
 		const char *key = gfs_cfg_scalar(k);
 		int rc;
 		if (key && (strcmp(key, "exclude") == 0 || strcmp(key, "include") == 0 ||
@@ -152,18 +167,20 @@ static int gfs_cfg_top(struct gfs_cfg_parse *p, yaml_node_t *root)
 			else if (mode && strcmp(mode, "exclude") == 0)
 				p->cfg->filter->secrets = GFS_SECRETS_EXCLUDE;
 			else
-				return gfs_cfg_fail(p, v,
-						    "secrets must be redact, show or exclude, not "
-						    "\"%s\"",
-						    mode ? mode : "?");
+				return gfs_cfg_fail(
+				    p, v,
+				    "secrets must be redact, show or exclude, not "
+				    "\"%s\"",
+				    mode ? mode : "?");
 			rc = 0;
 		} else if (key && strcmp(key, "alerts") == 0) {
 			rc = gfs_cfg_alerts(p, v);
 		} else {
-			rc = gfs_cfg_fail(p, k,
-					  "unknown key \"%s\" (expected exclude, include, ignore, "
-					  "secrets, alerts)",
-					  key ? key : "?");
+			rc = gfs_cfg_fail(
+			    p, k,
+			    "unknown key \"%s\" (expected exclude, include, ignore, "
+			    "secrets, alerts)",
+			    key ? key : "?");
 		}
 		if (rc < 0)
 			return rc;
@@ -177,7 +194,8 @@ int gfs_config_parse(struct gfs_config **out, const char *name, const char *data
 	struct gfs_cfg_parse p = {.name = name};
 	yaml_parser_t parser;
 	int rc = 0;
-	if (!(p.cfg = calloc(1, sizeof(*p.cfg))) || !(p.cfg->filter = gfs_filter_new_default())) {
+	if (!(p.cfg = calloc(1, sizeof(*p.cfg))) ||
+	    !(p.cfg->filter = gfs_filter_new_default())) {
 		gfs_config_free(p.cfg);
 		return -ENOMEM;
 	}

@@ -30,7 +30,8 @@ static int gfs_git_fail(int gerr, const char *what)
 {
 	const git_error *e = git_error_last();
 	int rc = gerr == GIT_ENOTFOUND ? -ENOENT : gerr == GIT_EEXISTS ? -EEXIST : -EIO;
-	return gfs_error_set(rc, "%s: %s", what, e && e->message ? e->message : "git error");
+	return gfs_error_set(rc, "%s: %s", what,
+			     e && e->message ? e->message : "git error");
 }
 
 static void gfs_git_init_once(void)
@@ -175,7 +176,8 @@ int gfs_gitstate_open(struct gfs_gitstate **out, const char *repo, const char *s
 	if (stat(gs->gitdir, &st) == 0) {
 		rc = git_repository_open(&gs->repo, gs->gitdir);
 		if (rc < 0) {
-			rc = gfs_git_fail(rc, "cannot open the clone in the state directory");
+			rc = gfs_git_fail(rc,
+					  "cannot open the clone in the state directory");
 			goto fail;
 		}
 		rc = gfs_gitstate_check_origin(gs, repo);
@@ -320,7 +322,8 @@ int gfs_gitstate_prepare(struct gfs_gitstate *gs, struct gfs_store *store)
 		struct gfs_seed_ctx ctx = {gs, store, 0};
 		rc = git_revparse_single(&tree, gs->repo, "HEAD^{tree}");
 		if (rc == 0)
-			rc = git_tree_walk((git_tree *)tree, GIT_TREEWALK_PRE, gfs_seed_entry, &ctx);
+			rc = git_tree_walk((git_tree *)tree, GIT_TREEWALK_PRE,
+					   gfs_seed_entry, &ctx);
 		if (ctx.err < 0) {
 			rc = ctx.err;
 			goto out;

@@ -28,7 +28,8 @@ static int gfs_sync_credentials(git_credential **out, const char *url,
 	const char *user = getenv("GITOPSFS_GIT_USER");
 	const char *key = getenv("GITOPSFS_GIT_SSH_KEY");
 	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && token)
-		return git_credential_userpass_plaintext_new(out, user ? user : "git", token);
+		return git_credential_userpass_plaintext_new(out, user ? user : "git",
+							     token);
 	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
 		const char *u = username_from_url ? username_from_url : "git";
 		if (key)
@@ -75,21 +76,24 @@ void gfs_sync_paths_free(struct gfs_map *m)
 	gfs_map_free(m);
 }
 
-void gfs_sync_note(struct gfs_sync *s, const char *commit, const char *error, bool committed)
+void gfs_sync_note(struct gfs_sync *s, const char *commit, const char *error,
+		   bool committed)
 {
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	pthread_mutex_lock(&s->lock);
 	if (!error) {
-		strftime(s->status.last_sync, sizeof(s->status.last_sync), "%Y-%m-%dT%H:%M:%SZ",
-			 &tm);
+		strftime(s->status.last_sync, sizeof(s->status.last_sync),
+			 "%Y-%m-%dT%H:%M:%SZ", &tm);
 		if (commit)
-			snprintf(s->status.last_commit, sizeof(s->status.last_commit), "%s", commit);
+			snprintf(s->status.last_commit, sizeof(s->status.last_commit),
+				 "%s", commit);
 		if (committed)
 			s->status.commits++;
 	}
-	snprintf(s->status.last_error, sizeof(s->status.last_error), "%s", error ? error : "");
+	snprintf(s->status.last_error, sizeof(s->status.last_error), "%s",
+		 error ? error : "");
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -163,8 +167,9 @@ static int gfs_sync_branch(struct gfs_sync *s)
 		if (rc < 0)
 			return gfs_sync_git_fail(rc, "cannot read HEAD");
 		const char *target = git_reference_symbolic_target(head);
-		s->branch = strdup(target && strncmp(target, "refs/heads/", 11) == 0 ? target + 11
-										  : "main");
+		s->branch =
+		    strdup(target && strncmp(target, "refs/heads/", 11) == 0 ? target + 11
+									     : "main");
 		git_reference_free(head);
 	}
 	if (!s->branch || asprintf(&s->branch_ref, "refs/heads/%s", s->branch) < 0) {

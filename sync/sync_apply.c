@@ -48,11 +48,12 @@ static int gfs_applied_commit_write(struct gfs_sync *s, const git_oid *oid)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return gfs_error_set(-errno, "cannot write %s", tmp);
-	bool ok = write(fd, hex, GIT_OID_HEXSZ) == GIT_OID_HEXSZ && write(fd, "\n", 1) == 1 &&
-		  fsync(fd) == 0;
+	bool ok = write(fd, hex, GIT_OID_HEXSZ) == GIT_OID_HEXSZ &&
+		  write(fd, "\n", 1) == 1 && fsync(fd) == 0;
 	close(fd);
 	if (!ok || rename(tmp, path) < 0)
-		return gfs_error_set(-EIO, "cannot record the applied commit in %s", path);
+		return gfs_error_set(-EIO, "cannot record the applied commit in %s",
+				     path);
 	return 0;
 }
 
@@ -85,7 +86,8 @@ static int gfs_apply_rank(const char *path)
 {
 	if (strncmp(path, "_cluster/namespaces/", 20) == 0)
 		return 0;
-	if (strncmp(path, "_cluster/customresourcedefinitions.apiextensions.k8s.io/", 56) == 0)
+	if (strncmp(path, "_cluster/customresourcedefinitions.apiextensions.k8s.io/",
+		    56) == 0)
 		return 1;
 	return strncmp(path, "_cluster/", 9) == 0 ? 2 : 3;
 }
@@ -150,7 +152,8 @@ static int gfs_apply_diff(struct gfs_sync *s, git_tree *old, git_tree *new_tree,
 	return 0;
 }
 
-/* ---- drift ---------------------------------------------------------------------------- */
+/* ---- drift ----------------------------------------------------------------------------
+ */
 
 /* The bytes the mount would show if the live object matched Git's
  * manifest: rendered the way live objects are. */
@@ -203,8 +206,9 @@ static int gfs_check_drift(struct gfs_sync *s, const char *path, const git_oid *
 		json_t *m = NULL;
 		char msg[512];
 		if (gfs_yaml_parse(&m, data, len, &yerr) < 0)
-			snprintf(msg, sizeof(msg), "invalid YAML at line %d, column %d: %s",
-				 yerr.line, yerr.column, yerr.reason);
+			snprintf(msg, sizeof(msg),
+				 "invalid YAML at line %d, column %d: %s", yerr.line,
+				 yerr.column, yerr.reason);
 		else
 			snprintf(msg, sizeof(msg), "not a Kubernetes object manifest");
 		json_decref(m);
@@ -253,7 +257,8 @@ static int gfs_drift_entry(const char *root, const git_tree_entry *e, void *payl
 	return atomic_load(&w->s->stop) ? -1 : 0;
 }
 
-/* ---- a round -------------------------------------------------------------------------- */
+/* ---- a round --------------------------------------------------------------------------
+ */
 
 static int gfs_sync_fetch(struct gfs_sync *s)
 {
@@ -283,7 +288,8 @@ static void gfs_sync_follow(struct gfs_sync *s, const git_oid *target, git_tree 
 	git_index *index = NULL;
 	if (git_reference_create(&ref, s->repo, s->branch_ref, target, 1,
 				 "gitopsfs sync: applied") < 0)
-		gfs_warn("sync: cannot move %s: %s", s->branch_ref, git_error_last()->message);
+		gfs_warn("sync: cannot move %s: %s", s->branch_ref,
+			 git_error_last()->message);
 	git_reference_free(ref);
 	if (git_repository_index(&index, s->repo) == 0) {
 		if (git_index_read_tree(index, tree) == 0)
@@ -344,13 +350,17 @@ int gfs_sync_apply_round(struct gfs_sync *s, bool fetch)
 		failures += w.failures;
 	}
 	if (rc == 0)
-		gfs_sync_note(s, hex, failures ? "some objects failed to apply: see "
-						 ".gitopsfs/errors" : NULL, false);
+		gfs_sync_note(s, hex,
+			      failures ? "some objects failed to apply: see "
+					 ".gitopsfs/errors"
+				       : NULL,
+			      false);
 out:
 	if (rc < 0)
 		gfs_sync_note(s, NULL, gfs_error_last(), false);
 	pthread_mutex_lock(&s->lock);
-	s->status.failing = s->opts.alerter ? gfs_alerter_failing_count(s->opts.alerter) : 0;
+	s->status.failing =
+	    s->opts.alerter ? gfs_alerter_failing_count(s->opts.alerter) : 0;
 	pthread_mutex_unlock(&s->lock);
 	gfs_sync_paths_free(changed);
 	git_tree_free(tt);

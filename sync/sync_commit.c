@@ -38,7 +38,8 @@ static void gfs_object_changer(struct gfs_store *store, const char *path, char *
 		}
 	}
 	if (manager)
-		snprintf(out, outsz, "%s (%s), %s", manager, op ? op : "Update", best_time);
+		snprintf(out, outsz, "%s (%s), %s", manager, op ? op : "Update",
+			 best_time);
 	json_decref(obj);
 }
 
@@ -84,8 +85,8 @@ static int gfs_commit_path(struct gfs_commit_ctx *c, const char *path)
 		return gfs_sync_git_fail(rc, path);
 	gfs_object_changer(c->s->opts.store, path, who, sizeof(who));
 	c->n++;
-	return gfs_buf_addf(&c->msg, " %c %s%s%s\n", old ? 'M' : 'A', path, *who ? "  by " : "",
-			    who);
+	return gfs_buf_addf(&c->msg, " %c %s%s%s\n", old ? 'M' : 'A', path,
+			    *who ? "  by " : "", who);
 }
 
 /* The paths a full round looks at: every live file and every managed
@@ -104,7 +105,8 @@ static int gfs_collect_live(const char *path, const struct gfs_blob *content,
 	return c->err;
 }
 
-static int gfs_commit_full_set(struct gfs_sync *s, git_index *index, struct gfs_map *paths)
+static int gfs_commit_full_set(struct gfs_sync *s, git_index *index,
+			       struct gfs_map *paths)
 {
 	struct gfs_collect c = {paths, 0};
 	int rc = gfs_store_foreach_file(s->opts.store, gfs_collect_live, &c);
@@ -201,15 +203,17 @@ static int gfs_sync_make_commit(struct gfs_sync *s, git_index *index, git_commit
 	rc = git_tree_lookup(&tree, s->repo, &tree_id);
 	if (rc == 0)
 		rc = git_signature_now(&sig, "gitopsfs", "gitopsfs@localhost");
-	if (rc == 0 && asprintf(&message, "gitopsfs: %lu object%s changed in the cluster\n\n%s",
-				c->n, c->n == 1 ? "" : "s", c->msg.data ? c->msg.data : "") < 0) {
+	if (rc == 0 &&
+	    asprintf(&message, "gitopsfs: %lu object%s changed in the cluster\n\n%s",
+		     c->n, c->n == 1 ? "" : "s", c->msg.data ? c->msg.data : "") < 0) {
 		message = NULL;
 		rc = -1;
 	}
 	if (rc == 0) {
 		const git_commit *parents[] = {parent};
-		rc = git_commit_create(out, s->repo, s->branch_ref, sig, sig, NULL, message, tree,
-				       parent ? 1 : 0, parent ? parents : NULL);
+		rc = git_commit_create(out, s->repo, s->branch_ref, sig, sig, NULL,
+				       message, tree, parent ? 1 : 0,
+				       parent ? parents : NULL);
 	}
 	if (rc < 0)
 		rc = gfs_sync_git_fail(rc, "cannot commit");
@@ -255,7 +259,9 @@ int gfs_sync_commit_round(struct gfs_sync *s, bool full)
 	if (rc == 0)
 		rc = git_index_new(&c.index) < 0 ? gfs_sync_git_fail(-1, "index") : 0;
 	if (rc == 0 && ptree)
-		rc = git_index_read_tree(c.index, ptree) < 0 ? gfs_sync_git_fail(-1, "index") : 0;
+		rc = git_index_read_tree(c.index, ptree) < 0
+			 ? gfs_sync_git_fail(-1, "index")
+			 : 0;
 	if (rc == 0 && full)
 		rc = gfs_commit_full_set(s, c.index, paths);
 	if (rc == 0)
@@ -265,8 +271,8 @@ int gfs_sync_commit_round(struct gfs_sync *s, bool full)
 		if (rc == 0) {
 			char hex[GIT_OID_HEXSZ + 1];
 			git_oid_tostr(hex, sizeof(hex), &oid);
-			gfs_info("sync: committed %lu change%s as %.12s", c.n, c.n == 1 ? "" : "s",
-				 hex);
+			gfs_info("sync: committed %lu change%s as %.12s", c.n,
+				 c.n == 1 ? "" : "s", hex);
 			gfs_commit_update_user_index(s, c.index, paths);
 			gfs_sync_note(s, hex, NULL, true);
 			if (s->opts.push)

@@ -17,7 +17,7 @@ logdir=$(mktemp -d /tmp/gfs-test-logs.XXXXXX)
 # Sanitizer reports go to files: the daemon's stderr is /dev/null once it
 # is in the background. Any report at all fails the run (see the end).
 mkdir -p "$logdir/sanitizers"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:fast_unwind_on_malloc=0:log_path=$logdir/sanitizers/asan}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:log_path=$logdir/sanitizers/asan}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:log_path=$logdir/sanitizers/ubsan}
 

@@ -14,7 +14,8 @@
 static struct gfs_config *parse(const char *text, int *rc)
 {
 	struct gfs_config *c = NULL;
-	*rc = gfs_config_parse(&c, ".gitopsfs.yaml", text, strlen(text), GFS_SECRETS_REDACT);
+	*rc = gfs_config_parse(&c, ".gitopsfs.yaml", text, strlen(text),
+			       GFS_SECRETS_REDACT);
 	return c;
 }
 
@@ -63,22 +64,26 @@ static void errors_name_file_line_and_reason(void)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{"exclude:\n  - resource: x\n    namespaces: y\n",
-		 ".gitopsfs.yaml, line 3: unknown key \"namespaces\" in an exclude rule"},
-		{"secrets: maybe\n", ".gitopsfs.yaml, line 1: secrets must be redact, show or exclude"},
-		{"ignore:\n  - resource: deployments.apps\n    paths: [spec/replicas]\n",
-		 ".gitopsfs.yaml, line 3: \"spec/replicas\" is not a JSON pointer"},
-		{"alerts:\n  webhook: ftp://x\n", ".gitopsfs.yaml, line 2: alerts.webhook must be"},
-		{"exclude: [\n", ".gitopsfs.yaml, line 2: "},
-		{"colour: blue\n", ".gitopsfs.yaml, line 1: unknown key \"colour\""},
-		{"exclude: configmaps\n", ".gitopsfs.yaml, line 1: exclude must be a list of rules"},
+	    {"exclude:\n  - resource: x\n    namespaces: y\n",
+	     ".gitopsfs.yaml, line 3: unknown key \"namespaces\" in an exclude rule"},
+	    {"secrets: maybe\n",
+	     ".gitopsfs.yaml, line 1: secrets must be redact, show or exclude"},
+	    {"ignore:\n  - resource: deployments.apps\n    paths: [spec/replicas]\n",
+	     ".gitopsfs.yaml, line 3: \"spec/replicas\" is not a JSON pointer"},
+	    {"alerts:\n  webhook: ftp://x\n",
+	     ".gitopsfs.yaml, line 2: alerts.webhook must be"},
+	    {"exclude: [\n", ".gitopsfs.yaml, line 2: "},
+	    {"colour: blue\n", ".gitopsfs.yaml, line 1: unknown key \"colour\""},
+	    {"exclude: configmaps\n",
+	     ".gitopsfs.yaml, line 1: exclude must be a list of rules"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int rc;
 		struct gfs_config *c = parse(cases[i].text, &rc);
 		CHECK_INT(rc, -EINVAL);
 		CHECK(c == NULL);
-		if (strncmp(gfs_error_last(), cases[i].want, strlen(cases[i].want)) != 0) {
+		if (strncmp(gfs_error_last(), cases[i].want, strlen(cases[i].want)) !=
+		    0) {
 			printf("#   case %zu: got \"%s\"\n", i, gfs_error_last());
 			tap_case_failed = 1;
 		}
@@ -88,22 +93,24 @@ static void errors_name_file_line_and_reason(void)
 static void ignore_rules_hide_and_keep_fields(void)
 {
 	int rc;
-	struct gfs_config *c =
-		parse("ignore:\n  - resource: deployments.apps\n    paths: [/spec/replicas]\n", &rc);
-	json_t *live = json_pack("{s:s, s:{s:s, s:s}, s:{s:i, s:s}}", "kind", "Deployment",
-				 "metadata", "name", "web", "namespace", "a", "spec", "replicas", 7,
-				 "paused", "no");
+	struct gfs_config *c = parse(
+	    "ignore:\n  - resource: deployments.apps\n    paths: [/spec/replicas]\n",
+	    &rc);
+	json_t *live = json_pack("{s:s, s:{s:s, s:s}, s:{s:i, s:s}}", "kind",
+				 "Deployment", "metadata", "name", "web", "namespace",
+				 "a", "spec", "replicas", 7, "paused", "no");
 	json_t *shown = gfs_filter_ignore_strip(c->filter, "deployments.apps", live);
 	CHECK(shown && !json_object_get(json_object_get(shown, "spec"), "replicas"));
-	CHECK(json_object_get(json_object_get(live, "spec"), "replicas")); /* input untouched */
+	CHECK(json_object_get(json_object_get(live, "spec"),
+			      "replicas")); /* input untouched */
 	CHECK(gfs_filter_ignore_strip(c->filter, "configmaps", live) == NULL);
 
-	json_t *manifest = json_pack("{s:s, s:{s:s, s:s}, s:{s:i}}", "kind", "Deployment",
-				     "metadata", "name", "web", "namespace", "a", "spec",
-				     "replicas", 1);
+	json_t *manifest =
+	    json_pack("{s:s, s:{s:s, s:s}, s:{s:i}}", "kind", "Deployment", "metadata",
+		      "name", "web", "namespace", "a", "spec", "replicas", 1);
 	gfs_filter_ignore_keep(c->filter, "deployments.apps", manifest, live);
-	CHECK_INT(json_integer_value(json_object_get(json_object_get(manifest, "spec"),
-						     "replicas")),
+	CHECK_INT(json_integer_value(
+		      json_object_get(json_object_get(manifest, "spec"), "replicas")),
 		  7);
 	gfs_filter_ignore_keep(c->filter, "deployments.apps", manifest, NULL);
 	CHECK(!json_object_get(json_object_get(manifest, "spec"), "replicas"));
@@ -115,25 +122,27 @@ static void ignore_rules_hide_and_keep_fields(void)
 
 static void prune_hides_untouched_server_defaults(void)
 {
-	json_t *manifest = json_loads(
-		"{\"spec\":{\"replicas\":2,\"template\":{\"spec\":{\"containers\":"
-		"[{\"name\":\"a\",\"image\":\"x:1\"}]}}}}",
-		0, NULL);
-	json_t *answer = json_loads(
-		"{\"spec\":{\"replicas\":2,\"revisionHistoryLimit\":10,\"template\":{\"spec\":"
-		"{\"dnsPolicy\":\"ClusterFirst\",\"containers\":[{\"name\":\"a\",\"image\":\"x:1\","
-		"\"imagePullPolicy\":\"IfNotPresent\"}]}}}}",
-		0, NULL);
+	json_t *manifest =
+	    json_loads("{\"spec\":{\"replicas\":2,\"template\":{\"spec\":{\"containers\":"
+		       "[{\"name\":\"a\",\"image\":\"x:1\"}]}}}}",
+		       0, NULL);
+	json_t *answer = json_loads("{\"spec\":{\"replicas\":2,\"revisionHistoryLimit\":"
+				    "10,\"template\":{\"spec\":"
+				    "{\"dnsPolicy\":\"ClusterFirst\",\"containers\":[{"
+				    "\"name\":\"a\",\"image\":\"x:1\","
+				    "\"imagePullPolicy\":\"IfNotPresent\"}]}}}}",
+				    0, NULL);
 	/* Later, someone changed revisionHistoryLimit and the image. */
 	json_t *live = json_loads(
-		"{\"spec\":{\"replicas\":2,\"revisionHistoryLimit\":3,\"template\":{\"spec\":"
-		"{\"dnsPolicy\":\"ClusterFirst\",\"containers\":[{\"name\":\"a\",\"image\":\"x:2\","
-		"\"imagePullPolicy\":\"IfNotPresent\"}]}}}}",
-		0, NULL);
+	    "{\"spec\":{\"replicas\":2,\"revisionHistoryLimit\":3,\"template\":{\"spec\":"
+	    "{\"dnsPolicy\":\"ClusterFirst\",\"containers\":[{\"name\":\"a\",\"image\":"
+	    "\"x:2\","
+	    "\"imagePullPolicy\":\"IfNotPresent\"}]}}}}",
+	    0, NULL);
 	json_t *want = json_loads(
-		"{\"spec\":{\"replicas\":2,\"revisionHistoryLimit\":3,\"template\":{\"spec\":"
-		"{\"containers\":[{\"name\":\"a\",\"image\":\"x:2\"}]}}}}",
-		0, NULL);
+	    "{\"spec\":{\"replicas\":2,\"revisionHistoryLimit\":3,\"template\":{\"spec\":"
+	    "{\"containers\":[{\"name\":\"a\",\"image\":\"x:2\"}]}}}}",
+	    0, NULL);
 	json_t *got = gfs_applied_prune(live, manifest, answer);
 	CHECK(json_equal(got, want));
 	if (!json_equal(got, want)) {

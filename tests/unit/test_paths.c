@@ -33,16 +33,16 @@ static void rejects_paths_that_are_not_objects(void)
 {
 	struct gfs_path_parts p;
 	const char *bad[] = {
-		"README.md",
-		"default/configmaps",
-		"default/configmaps/app.yml",
-		"default/configmaps/.app.yaml.swp",
-		"default/configmaps/.yaml",
-		"default/configmaps/sub/app.yaml",
-		".git/configmaps/x.yaml",
-		"default/.hidden/x.yaml",
-		"default/configmaps/4913",
-		"default/configmaps/app.yaml~",
+	    "README.md",
+	    "default/configmaps",
+	    "default/configmaps/app.yml",
+	    "default/configmaps/.app.yaml.swp",
+	    "default/configmaps/.yaml",
+	    "default/configmaps/sub/app.yaml",
+	    ".git/configmaps/x.yaml",
+	    "default/.hidden/x.yaml",
+	    "default/configmaps/4913",
+	    "default/configmaps/app.yaml~",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (gfs_path_parse(&p, bad[i]) == 0) {
@@ -55,7 +55,8 @@ static void rejects_paths_that_are_not_objects(void)
 static void formats_paths_both_ways(void)
 {
 	char out[GFS_PATH_MAX];
-	CHECK_INT(gfs_path_format(out, sizeof(out), "shop", "widgets.example.com", "w1"), 0);
+	CHECK_INT(gfs_path_format(out, sizeof(out), "shop", "widgets.example.com", "w1"),
+		  0);
 	CHECK_STR(out, "shop/widgets.example.com/w1.yaml");
 	CHECK_INT(gfs_path_format(out, sizeof(out), NULL, "namespaces", "default"), 0);
 	CHECK_STR(out, "_cluster/namespaces/default.yaml");
@@ -67,11 +68,12 @@ static json_t *object(const char *ns, const char *name, bool owned)
 	json_t *o = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Thing",
 			      "metadata", "name", name);
 	if (ns)
-		json_object_set_new(json_object_get(o, "metadata"), "namespace", json_string(ns));
+		json_object_set_new(json_object_get(o, "metadata"), "namespace",
+				    json_string(ns));
 	if (owned)
 		json_object_set_new(json_object_get(o, "metadata"), "ownerReferences",
-				    json_pack("[{s:s, s:s, s:b}]", "kind", "ReplicaSet", "name",
-					      "web-1", "controller", 1));
+				    json_pack("[{s:s, s:s, s:b}]", "kind", "ReplicaSet",
+					      "name", "web-1", "controller", 1));
 	return o;
 }
 
@@ -102,7 +104,8 @@ static void config_rules_exclude_and_include(void)
 {
 	struct gfs_filter *f = gfs_filter_new_default();
 	CHECK_INT(gfs_filter_add_rule(f, false, "configmaps", "kube-system", NULL), 0);
-	CHECK_INT(gfs_filter_add_rule(f, false, "widgets.example.com", NULL, "scratch-*"), 0);
+	CHECK_INT(gfs_filter_add_rule(f, false, "widgets.example.com", NULL, "scratch-*"),
+		  0);
 	CHECK_INT(gfs_filter_add_rule(f, true, "endpoints", NULL, NULL), 0);
 
 	CHECK(gfs_filter_resource_wanted(f, "endpoints"));
