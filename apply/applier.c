@@ -346,8 +346,7 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 	if (live && gfs_render_is_secret(m) && (rc = gfs_secret_restore(m, live)) < 0)
 		goto out;
 	/* Ignored fields are never applied: they keep their live value. */
-	if (a->opts.filter)
-		gfs_filter_ignore_keep(a->opts.filter, r.dirname, m, live);
+	gfs_filter_ignore_keep(gfs_store_filter(a->opts.store), r.dirname, m, live);
 	bool existed = live != NULL;
 	rc = gfs_applier_send(a, &answer, m, &r, p, live);
 	if (rc < 0)

@@ -47,8 +47,13 @@ struct gfs_store {
 	uint64_t unhealthy;
 	int64_t last_change_ns;
 	char last_error[512];
+	/* The filter in force; swapped (under lock) by gfs_store_set_filter,
+	 * read without the lock (a pointer load): filters are never freed
+	 * before the store, so a reader holding an old one is safe. */
+	const struct gfs_filter *_Atomic filter;
+	struct gfs_filter **owned_filters; /* set_filter's, freed with the store */
+	size_t n_owned_filters;
 	/* Immutable after creation / before informers start: */
-	const struct gfs_filter *filter;
 	char **namespaces; /* NULL-terminated copy, or NULL */
 	struct {
 		gfs_store_change_cb cb;
@@ -242,7 +247,7 @@ int gfs_store_new(struct gfs_store **out, const struct gfs_store_opts *opts)
 	if (!s)
 		return -ENOMEM;
 	pthread_rwlock_init(&s->lock, NULL);
-	s->filter = opts->filter;
+	atomic_init(&s->filter, opts->filter);
 	s->root = gfs_node_new(NULL, "", true, "");
 	s->resources = gfs_map_new();
 	if (!s->root || !s->resources)
@@ -285,6 +290,9 @@ void gfs_store_free(struct gfs_store *s)
 		for (char **p = s->namespaces; *p; p++)
 			free(*p);
 	free(s->namespaces);
+	for (size_t i = 0; i < s->n_owned_filters; i++)
+		gfs_filter_free(s->owned_filters[i]);
+	free(s->owned_filters);
 	pthread_rwlock_destroy(&s->lock);
 	free(s);
 }
@@ -305,7 +313,7 @@ bool gfs_store_want_resource(void *payload, const struct gfs_resource *r)
 	/* With a namespace filter, cluster-scoped objects are left out. */
 	if (s->namespaces && !r->namespaced)
 		return false;
-	return gfs_filter_resource_wanted(s->filter, r->dirname);
+	return gfs_filter_resource_wanted(gfs_store_filter(s), r->dirname);
 }
 
 /* ---- informer callbacks ----------------------------------------------------- */
@@ -444,7 +452,7 @@ static int gfs_store_put(struct gfs_store *s, const struct gfs_resource *r,
 	n->live = gfs_blob_ref(live);
 	n->mtime_ns = mtime;
 	n->seen = ++s->mark;
-	if (s->filter->secrets == GFS_SECRETS_SHOW && gfs_render_is_secret(obj))
+	if (gfs_store_filter(s)->secrets == GFS_SECRETS_SHOW && gfs_render_is_secret(obj))
 		n->mode = 0600;
 	s->objects++;
 	s->last_change_ns = now;
@@ -473,15 +481,15 @@ static void gfs_store_upsert(void *payload, const struct gfs_resource *r, json_t
 	const char *ns = json_string_value(
 	    json_object_get(json_object_get(obj, "metadata"), "namespace"));
 	bool wanted = gfs_store_ns_allowed(s, r->namespaced ? ns : NULL) &&
-		      gfs_filter_object_wanted(s->filter, r->dirname, obj);
+		      gfs_filter_object_wanted(gfs_store_filter(s), r->dirname, obj);
 	if (wanted) {
-		struct gfs_render_opts ro = {.secrets = s->filter->secrets};
+		struct gfs_render_opts ro = {.secrets = gfs_store_filter(s)->secrets};
 		/* What the file shows: without the server's defaults in what
 		 * gitopsfs applied, and without the config's ignored fields. */
 		json_t *shown =
 		    s->prepare ? s->prepare(s->prepare_payload, path, obj) : NULL;
-		json_t *kept =
-		    gfs_filter_ignore_strip(s->filter, r->dirname, shown ? shown : obj);
+		json_t *kept = gfs_filter_ignore_strip(gfs_store_filter(s), r->dirname,
+						       shown ? shown : obj);
 		compact = json_dumps(obj, JSON_COMPACT);
 		int rrc = gfs_render_object(&out, kept ? kept : shown ? shown : obj, &ro);
 		json_decref(kept);
@@ -781,7 +789,7 @@ bool gfs_store_is_managed_dir(struct gfs_store *s, const char *dirpath)
 	struct gfs_known_resource *k = gfs_map_get(s->resources, dirname);
 	bool known = k && k->namespaced == !cluster;
 	pthread_rwlock_unlock(&s->lock);
-	return known && gfs_filter_path_wanted(s->filter, dirname, ns, NULL);
+	return known && gfs_filter_path_wanted(gfs_store_filter(s), dirname, ns, NULL);
 }
 
 bool gfs_store_is_managed_path(struct gfs_store *s, const char *path)
@@ -793,7 +801,8 @@ bool gfs_store_is_managed_path(struct gfs_store *s, const char *path)
 	snprintf(dir, sizeof(dir), "%s/%s", parts.ns ? parts.ns : GFS_CLUSTER_DIR,
 		 parts.dirname);
 	return gfs_store_is_managed_dir(s, dir) &&
-	       gfs_filter_path_wanted(s->filter, parts.dirname, parts.ns, parts.name);
+	       gfs_filter_path_wanted(gfs_store_filter(s), parts.dirname, parts.ns,
+				      parts.name);
 }
 
 void gfs_store_get_stats(struct gfs_store *s, struct gfs_store_stats *out)
@@ -830,5 +839,85 @@ int gfs_store_set_hidden(struct gfs_store *s, const char *path, bool hidden)
 	}
 	pthread_rwlock_unlock(&s->lock);
 	gfs_pending_deliver(s, &pending);
+	return rc;
+}
+
+const struct gfs_filter *gfs_store_filter(struct gfs_store *s)
+{
+	return atomic_load(&s->filter);
+}
+
+/* Re-rendering: the live copy of every file, collected under the lock. */
+struct gfs_rerender {
+	char **paths;
+	struct gfs_blob **lives;
+	size_t n, cap;
+	int err;
+	char path[GFS_PATH_MAX];
+};
+
+static int gfs_rerender_collect(struct gfs_rerender *c, struct gfs_node *n);
+
+static int gfs_rerender_child(const char *name, void *value, void *payload)
+{
+	struct gfs_rerender *c = payload;
+	size_t used = strlen(c->path);
+	snprintf(c->path + used, sizeof(c->path) - used, "%s%s", used ? "/" : "", name);
+	int rc = gfs_rerender_collect(c, value);
+	c->path[used] = '\0';
+	return rc;
+}
+
+static int gfs_rerender_collect(struct gfs_rerender *c, struct gfs_node *n)
+{
+	if (n->is_dir)
+		return gfs_map_foreach(n->children, gfs_rerender_child, c);
+	if (!n->live)
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		char **p = realloc(c->paths, cap * sizeof(*p));
+		if (p)
+			c->paths = p;
+		struct gfs_blob **l = p ? realloc(c->lives, cap * sizeof(*l)) : NULL;
+		if (!l)
+			return -ENOMEM;
+		c->lives = l;
+		c->cap = cap;
+	}
+	if (!(c->paths[c->n] = strdup(c->path)))
+		return -ENOMEM;
+	c->lives[c->n++] = gfs_blob_ref(n->live);
+	return 0;
+}
+
+int gfs_store_set_filter(struct gfs_store *s, struct gfs_filter *f)
+{
+	struct gfs_rerender c = {.path = ""};
+	struct gfs_filter **owned =
+	    realloc(s->owned_filters, (s->n_owned_filters + 1) * sizeof(*owned));
+	if (!owned)
+		return -ENOMEM;
+	s->owned_filters = owned;
+	s->owned_filters[s->n_owned_filters++] = f;
+	pthread_rwlock_wrlock(&s->lock);
+	atomic_store(&s->filter, f);
+	int rc = gfs_rerender_collect(&c, s->root);
+	pthread_rwlock_unlock(&s->lock);
+	/* Each object again, as if the informer had just sent it. */
+	for (size_t i = 0; i < c.n; i++) {
+		struct gfs_path_parts p;
+		json_t *obj = json_loadb(c.lives[i]->data, c.lives[i]->len, 0, NULL);
+		if (obj && gfs_path_parse(&p, c.paths[i]) == 0) {
+			struct gfs_resource r = {.dirname = (char *)p.dirname,
+						 .namespaced = p.ns != NULL};
+			gfs_store_upsert(s, &r, obj);
+		}
+		json_decref(obj);
+		gfs_blob_unref(c.lives[i]);
+		free(c.paths[i]);
+	}
+	free(c.paths);
+	free(c.lives);
 	return rc;
 }

@@ -28,6 +28,29 @@ static int gfs_agent_config(struct gfs_agent *a, struct gfs_config **cfg)
 	return rc;
 }
 
+/* The sync thread saw a new .gitopsfs.yaml in Git: put it in force
+ * without a restart. */
+static int gfs_agent_config_changed(void *payload, const char *text, size_t len)
+{
+	struct gfs_agent *a = payload;
+	struct gfs_config *cfg = NULL;
+	int rc = gfs_cli_config(&cfg, a->cli, text, len);
+	if (rc < 0)
+		return rc;
+	rc = gfs_store_set_filter(a->cluster.store, cfg->filter);
+	if (rc == 0) {
+		cfg->filter = NULL; /* the store owns it now */
+		/* Objects newly included were never kept: list everything. */
+		gfs_informers_refresh(a->cluster.informers);
+	}
+	if (cfg->webhook && a->alerter && !a->webhook_warned) {
+		gfs_warn("a changed alerts.webhook takes effect at the next start");
+		a->webhook_warned = true;
+	}
+	gfs_config_free(cfg);
+	return rc;
+}
+
 int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *worktree)
 {
 	char dir[PATH_MAX + 16];
@@ -65,7 +88,8 @@ int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *w
 	    .heal = cli->heal,
 	    .store = a->cluster.store,
 	    .alerter = a->alerter,
-	    .filter = a->cluster.filter,
+	    .config_changed = gfs_agent_config_changed,
+	    .config_payload = a,
 	};
 	return gfs_sync_new(&a->sync, &so);
 }
@@ -80,7 +104,6 @@ int gfs_agent_start(struct gfs_agent *a)
 	    .store = a->cluster.store,
 	    .informers = a->cluster.informers,
 	    .applied = a->applied,
-	    .filter = a->cluster.filter,
 	    .allow_cascade_delete = a->cli->allow_cascade_delete,
 	};
 	rc = gfs_applier_new(&a->applier, &ao);

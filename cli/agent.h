@@ -25,6 +25,7 @@ struct gfs_agent {
 	char repo[PATH_MAX];
 	char *state_dir;
 	char *worktree;
+	bool webhook_warned;
 };
 
 /* Clone/open REPO, read the config, connect, create the store, the

@@ -41,7 +41,6 @@ struct gfs_applier_opts {
 	struct gfs_store *store;         /* borrowed */
 	struct gfs_informers *informers; /* borrowed: resources by kind */
 	struct gfs_applied *applied;     /* borrowed */
-	const struct gfs_filter *filter; /* borrowed: ignore rules */
 	bool allow_cascade_delete;
 	unsigned delete_grace_ms; /* 0: default 1000 */
 	unsigned wait_ms;         /* for a namespace or CRD being created; 0: 10000 */

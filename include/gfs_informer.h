@@ -75,6 +75,11 @@ int gfs_informers_wait_synced(struct gfs_informers *inf, unsigned timeout_ms);
  * gfs_resource_list_free). Used to map paths and kinds to resources. */
 int gfs_informers_resources(struct gfs_resource_list **out, struct gfs_informers *inf);
 
+/* Asks for discovery to run again now (want() may answer differently)
+ * and for every informer to list its resource again, within about a
+ * second: e.g. after the receiver's filter changed. Thread-safe. */
+void gfs_informers_refresh(struct gfs_informers *inf);
+
 /* Stops every thread (returns within about a second) and frees. */
 void gfs_informers_stop(struct gfs_informers *inf);
 

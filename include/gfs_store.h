@@ -63,6 +63,18 @@ struct gfs_store_opts {
 	const char *const *namespaces;   /* NULL-terminated or NULL (all) */
 };
 
+/* The filter in force (borrowed; valid until the store is freed, even
+ * after a later gfs_store_set_filter). */
+const struct gfs_filter *gfs_store_filter(struct gfs_store *s);
+
+/* Replaces the filter (the store takes `f` over) and renders every object
+ * it holds again under it: newly excluded objects disappear, ignore rules
+ * and the secrets policy apply at once. Objects newly *included* were never
+ * kept: the caller asks the informers to list again
+ * (gfs_informers_refresh). The old filter stays valid for readers that
+ * still hold it, until the store is freed. */
+int gfs_store_set_filter(struct gfs_store *s, struct gfs_filter *f);
+
 /* Installs the prepare hook; call before the informers start. */
 void gfs_store_set_prepare(struct gfs_store *s, gfs_store_prepare_cb cb, void *payload);
 

@@ -40,10 +40,15 @@ struct gfs_sync_opts {
 	const char *branch;    /* NULL: the branch HEAD points at */
 	unsigned interval;     /* apply: seconds between fetches; commit: unused */
 	bool push, prune, heal;
-	struct gfs_store *store;         /* borrowed */
-	struct gfs_applier *applier;     /* borrowed; apply mode */
-	struct gfs_alerter *alerter;     /* borrowed; may be NULL */
-	const struct gfs_filter *filter; /* borrowed: rendering Git's manifests */
+	struct gfs_store *store;     /* borrowed */
+	struct gfs_applier *applier; /* borrowed; apply mode */
+	struct gfs_alerter *alerter; /* borrowed; may be NULL */
+	/* The branch's .gitopsfs.yaml changed (its new text; len 0 when it
+	 * was removed): return 0 once it is in force, or -EINVAL with the
+	 * per-thread error (file, line, reason) to keep the old config - the
+	 * failure is alerted, and retried with the next commit. */
+	int (*config_changed)(void *payload, const char *text, size_t len);
+	void *config_payload;
 };
 
 struct gfs_sync;

@@ -178,9 +178,17 @@ static void inf_watch_opened(void *payload)
 	inf_recovered(payload);
 }
 
+/* Ends the watch when a refresh asks every informer to list again. */
+static int inf_watch_tick(void *payload)
+{
+	struct gfs_informer *inf = payload;
+	return atomic_load(&inf->set->refresh_gen) != inf->refresh_seen;
+}
+
 static int inf_watch(struct gfs_informer *inf)
 {
-	static const struct gfs_watch_hooks hooks = {.opened = inf_watch_opened};
+	static const struct gfs_watch_hooks hooks = {.opened = inf_watch_opened,
+						     .tick = inf_watch_tick};
 	char *path = NULL;
 	unsigned timeout = INF_WATCH_SECONDS - INF_WATCH_JITTER +
 			   (unsigned)rand_r(&inf->seed) % (2 * INF_WATCH_JITTER + 1);
@@ -276,6 +284,14 @@ static int inf_step(struct gfs_informer *inf)
 		if (rc < 0)
 			return rc;
 		gfs_kube_conn_set_stop(inf->conn, &inf->stop);
+	}
+	unsigned gen = atomic_load(&inf->set->refresh_gen);
+	if (gen != inf->refresh_seen) {
+		/* What the receiver keeps may have changed (a new filter):
+		 * give it every object again. */
+		inf->refresh_seen = gen;
+		free(inf->rv);
+		inf->rv = NULL;
 	}
 	if (!inf->rv) {
 		rc = inf_list(inf);

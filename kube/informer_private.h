@@ -37,11 +37,12 @@ struct gfs_informer {
 
 	/* Owned by the informer's thread: */
 	struct gfs_kube_conn *conn;
-	char *rv;            /* where the next watch resumes; NULL: list first */
-	bool unhealthy;      /* what health() last said */
-	unsigned backoff_ms; /* the last back-off; 0 after a success */
-	unsigned seed;       /* rand_r state for jitter */
-	unsigned events;     /* events seen by the current watch */
+	char *rv;              /* where the next watch resumes; NULL: list first */
+	bool unhealthy;        /* what health() last said */
+	unsigned backoff_ms;   /* the last back-off; 0 after a success */
+	unsigned seed;         /* rand_r state for jitter */
+	unsigned events;       /* events seen by the current watch */
+	unsigned refresh_seen; /* the set's refresh generation last acted on */
 };
 
 struct gfs_informers {
@@ -61,6 +62,10 @@ struct gfs_informers {
 	struct gfs_resource_list *watched; /* guarded by lock: their resources */
 
 	atomic_bool stop; /* set by gfs_informers_stop */
+	/* gfs_informers_refresh: bumped to make every informer list again
+	 * and the discoverer rediscover now. */
+	atomic_uint refresh_gen;
+	atomic_bool refresh_disco;
 	pthread_t discoverer;
 	bool discoverer_started;
 	/* Owned by the discoverer thread (by start before the thread runs): */

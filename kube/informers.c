@@ -248,7 +248,7 @@ static int disco_tick(void *payload)
 	struct gfs_informers *set = payload;
 	int64_t now = gfs_monotonic_ms();
 	return (set->crd_dirty && now - set->crd_event_ms >= DISCO_QUIET_MS) ||
-	       now >= set->disco_next_ms;
+	       now >= set->disco_next_ms || atomic_load(&set->refresh_disco);
 }
 
 /* Where the CRD watch starts: the resourceVersion of a one-item list. */
@@ -300,6 +300,8 @@ static int disco_crd_watch(struct gfs_informers *set, int64_t until)
 static int64_t disco_maybe_run(struct gfs_informers *set, int64_t next)
 {
 	int64_t now = gfs_monotonic_ms();
+	if (atomic_exchange(&set->refresh_disco, false))
+		set->crd_dirty = true;
 	if (!set->crd_dirty && now < next)
 		return next;
 	bool by_event = set->crd_dirty;
@@ -367,6 +369,8 @@ static int set_init(struct gfs_informers *set, struct gfs_kube_client *c,
 	    1000u * (opts && opts->rediscover_seconds ? opts->rediscover_seconds : 60);
 	set->page_size = opts && opts->page_size ? opts->page_size : 500;
 	atomic_init(&set->stop, false);
+	atomic_init(&set->refresh_gen, 0);
+	atomic_init(&set->refresh_disco, false);
 	pthread_mutex_init(&set->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -521,4 +525,12 @@ void gfs_informers_stop(struct gfs_informers *set)
 	pthread_cond_destroy(&set->synced_cond);
 	pthread_mutex_destroy(&set->lock);
 	free(set);
+}
+
+void gfs_informers_refresh(struct gfs_informers *set)
+{
+	/* Informers see the new generation at their next watch tick (about
+	 * a second); those between watches, at their next step. */
+	atomic_fetch_add(&set->refresh_gen, 1);
+	atomic_store(&set->refresh_disco, true);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gfs_alert.h"
 #include "gfs_errlog.h"
 #include "sync_internal.h"
 
@@ -256,4 +257,37 @@ void gfs_sync_get_status(struct gfs_sync *s, struct gfs_sync_status *out)
 	pthread_mutex_lock(&s->lock);
 	*out = s->status;
 	pthread_mutex_unlock(&s->lock);
+}
+
+void gfs_sync_check_config(struct gfs_sync *s, git_tree *tree, const char *commit)
+{
+	const git_tree_entry *e =
+	    tree ? git_tree_entry_byname(tree, ".gitopsfs.yaml") : NULL;
+	git_oid id;
+	git_blob *blob = NULL;
+	memset(&id, 0, sizeof(id));
+	if (e)
+		id = *git_tree_entry_id(e);
+	if (!s->config_known) {
+		/* The agent read this very config when it started. */
+		s->config_id = id;
+		s->config_known = true;
+		return;
+	}
+	if (git_oid_equal(&id, &s->config_id) || !s->opts.config_changed)
+		return;
+	if (e && git_blob_lookup(&blob, s->repo, &id) < 0)
+		return;
+	const char *text = blob ? git_blob_rawcontent(blob) : "";
+	size_t len = blob ? (size_t)git_blob_rawsize(blob) : 0;
+	int rc = s->opts.config_changed(s->opts.config_payload, text, len);
+	if (s->opts.alerter)
+		gfs_alerter_report(s->opts.alerter, ".gitopsfs.yaml", commit,
+				   rc < 0 ? gfs_error_last() : NULL);
+	if (rc == 0) {
+		s->config_id = id;
+		gfs_info("sync: .gitopsfs.yaml of %.12s is in force",
+			 commit ? commit : "HEAD");
+	}
+	git_blob_free(blob);
 }

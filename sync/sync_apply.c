@@ -178,8 +178,9 @@ static int gfs_desired_render(struct gfs_sync *s, const char *path, const char *
 		json_object_set_new(md, "name", json_string(p.name));
 	if (p.ns && !json_object_get(md, "namespace"))
 		json_object_set_new(md, "namespace", json_string(p.ns));
-	json_t *kept = gfs_filter_ignore_strip(s->opts.filter, p.dirname, m);
-	struct gfs_render_opts ro = {.secrets = s->opts.filter->secrets};
+	const struct gfs_filter *filter = gfs_store_filter(s->opts.store);
+	json_t *kept = gfs_filter_ignore_strip(filter, p.dirname, m);
+	struct gfs_render_opts ro = {.secrets = filter->secrets};
 	rc = gfs_render_object(out, kept ? kept : m, &ro);
 	json_decref(kept);
 	json_decref(m);
@@ -324,6 +325,9 @@ int gfs_sync_apply_round(struct gfs_sync *s, bool fetch)
 	if (have_last && !git_oid_equal(&last, &target) &&
 	    git_commit_lookup(&lc, s->repo, &last) == 0)
 		git_commit_tree(&lt, lc);
+	/* The config comes first: what it excludes or ignores holds for the
+	 * objects of the same commit. */
+	gfs_sync_check_config(s, tt, hex);
 	if (!have_last || !git_oid_equal(&last, &target)) {
 		gfs_info("sync: applying %.12s", hex);
 		rc = gfs_apply_diff(s, lt, tt, hex, &failures);

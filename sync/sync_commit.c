@@ -256,6 +256,12 @@ int gfs_sync_commit_round(struct gfs_sync *s, bool full)
 		if (rc < 0)
 			rc = gfs_sync_git_fail(rc, "cannot read the branch");
 	}
+	if (rc == 0 && ptree) {
+		/* Someone committed a new .gitopsfs.yaml to the branch. */
+		char hex[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(hex, sizeof(hex), &pid);
+		gfs_sync_check_config(s, ptree, hex);
+	}
 	if (rc == 0)
 		rc = git_index_new(&c.index) < 0 ? gfs_sync_git_fail(-1, "index") : 0;
 	if (rc == 0 && ptree)

@@ -25,7 +25,14 @@ struct gfs_sync {
 	bool ready;
 	bool push_pending;
 	struct gfs_sync_status status;
+	/* Owned by the sync thread: the .gitopsfs.yaml blob in force. */
+	git_oid config_id; /* zero: none */
+	bool config_known;
 };
+
+/* Reloads the config when `tree` holds another .gitopsfs.yaml than the
+ * one in force (sync thread only). */
+void gfs_sync_check_config(struct gfs_sync *s, git_tree *tree, const char *commit);
 
 /* One round of each direction; called on the sync thread. */
 int gfs_sync_commit_round(struct gfs_sync *s, bool full);

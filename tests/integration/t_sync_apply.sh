@@ -40,6 +40,21 @@ check "a pushed change is applied within an interval or two" wait_for 10 cm_is f
 kc patch configmap from-git -n shop --type merge -p '{"data":{"colour":"red"}}' >/dev/null
 check "a manual change is healed" wait_for 10 cm_is from-git colour green
 
+# A config change in Git takes effect without a restart.
+HOOK="http://127.0.0.1:$(cat "$T/hook.port")/alerts"
+printf 'alerts:\n  webhook: %s\nignore:\n  - resource: configmaps\n    name: from-git\n    paths: [/data/colour]\n' "$HOOK" >"$W/.gitopsfs.yaml"
+push "ignore colour"
+check "the new config is put in force" wait_for 10 grep -q "gitopsfs.yaml of .* is in force" "$T/sync.log"
+kc patch configmap from-git -n shop --type merge -p '{"data":{"colour":"purple"}}' >/dev/null
+sleep 3
+is "$(cm from-git colour)" "purple" "an ignored field is not healed"
+printf 'alerts:\n  webhook: %s\ncolour: x\n' "$HOOK" >"$W/.gitopsfs.yaml"
+push "bad config"
+check "an invalid config in Git is alerted with file and line" wait_for 10 bash -c 'grep "gitopsfs.yaml" "$1" | grep -q "line 3"' _ "$T/hook.log"
+printf 'alerts:\n  webhook: %s\n' "$HOOK" >"$W/.gitopsfs.yaml"
+push "no ignore"
+check "dropping the ignore rule heals the field again" wait_for 10 cm_is from-git colour green
+
 # A bad manifest: one alert when it starts failing, one when it recovers.
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  value: [1, 2\n' >"$W/shop/configmaps/broken.yaml"
 push "broken"
