@@ -96,9 +96,15 @@ int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *w
 
 int gfs_agent_start(struct gfs_agent *a)
 {
+	int64_t t0 = gfs_monotonic_ms();
 	int rc = gfs_cluster_start(&a->cluster, a->cli);
 	if (rc < 0)
 		return rc;
+	struct gfs_store_stats st;
+	gfs_store_get_stats(a->cluster.store, &st);
+	gfs_info("loaded %llu objects of %llu resources in %lld ms",
+		 (unsigned long long)st.objects, (unsigned long long)st.resources,
+		 (long long)(gfs_monotonic_ms() - t0));
 	struct gfs_applier_opts ao = {
 	    .client = a->cluster.client,
 	    .store = a->cluster.store,
@@ -107,8 +113,10 @@ int gfs_agent_start(struct gfs_agent *a)
 	    .allow_cascade_delete = a->cli->allow_cascade_delete,
 	};
 	rc = gfs_applier_new(&a->applier, &ao);
+	t0 = gfs_monotonic_ms();
 	if (rc == 0)
 		rc = gfs_gitstate_prepare(a->git, a->cluster.store);
+	gfs_debug("Git state prepared in %lld ms", (long long)(gfs_monotonic_ms() - t0));
 	if (rc == 0 && a->sync)
 		gfs_sync_ready(a->sync, a->applier);
 	return rc;

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
+#include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <pthread.h>
@@ -301,6 +303,61 @@ static int gfs_index_add_live(const char *path, const struct gfs_blob *content,
 	return rc < 0 ? gfs_git_fail(rc, path) : 0;
 }
 
+/* Writes every blob the index names (held by the in-memory backend) into
+ * the repository as one pack. */
+static int gfs_write_index_pack(git_repository *repo, git_index *index)
+{
+	git_packbuilder *pb = NULL;
+	int rc = git_packbuilder_new(&pb, repo);
+	size_t n = git_index_entrycount(index);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = git_packbuilder_insert(pb, &git_index_get_byindex(index, i)->id,
+					    NULL);
+	if (rc == 0)
+		rc = git_packbuilder_write(pb, NULL, 0, NULL, NULL);
+	git_packbuilder_free(pb);
+	return rc;
+}
+
+/* Stages every live object in the index. The blobs are collected in
+ * memory and written as one pack: ten thousand loose objects would cost
+ * seconds. A repository handle of its own carries the in-memory backend,
+ * so nothing written later through gs->repo can end up there. */
+static int gfs_gitstate_stage_live(struct gfs_gitstate *gs, struct gfs_store *store)
+{
+	git_repository *repo = NULL;
+	git_odb *odb = NULL;
+	git_odb_backend *mem = NULL;
+	git_index *index = NULL;
+	int rc = git_repository_open(&repo, gs->gitdir);
+	if (rc == 0)
+		rc = git_repository_odb(&odb, repo);
+	if (rc == 0)
+		rc = git_mempack_new(&mem);
+	if (rc == 0) {
+		rc = git_odb_add_backend(odb, mem, 1000); /* the odb owns it now */
+		if (rc < 0)
+			mem->free(mem);
+	}
+	if (rc == 0)
+		rc = git_repository_index(&index, repo);
+	if (rc < 0) {
+		rc = gfs_git_fail(rc, "cannot stage the live cluster");
+		goto out;
+	}
+	git_index_clear(index);
+	rc = gfs_store_foreach_file(store, gfs_index_add_live, index);
+	if (rc == 0 && (rc = gfs_write_index_pack(repo, index)) < 0)
+		rc = gfs_git_fail(rc, "cannot write the objects of the import");
+	if (rc == 0 && (rc = git_index_write(index)) < 0)
+		rc = gfs_git_fail(rc, "cannot write the index");
+out:
+	git_index_free(index);
+	git_odb_free(odb);
+	git_repository_free(repo);
+	return rc;
+}
+
 int gfs_gitstate_prepare(struct gfs_gitstate *gs, struct gfs_store *store)
 {
 	char marker[4096];
@@ -333,13 +390,16 @@ int gfs_gitstate_prepare(struct gfs_gitstate *gs, struct gfs_store *store)
 	} else {
 		/* No commit yet: stage the live cluster, so that the first
 		 * commit in the mount imports it. */
-		git_index_clear(index);
-		rc = gfs_store_foreach_file(store, gfs_index_add_live, index);
+		git_index_free(index);
+		index = NULL;
+		rc = gfs_gitstate_stage_live(gs, store);
+		goto staged;
 	}
 	if (rc == 0)
 		rc = git_index_write(index);
+staged:
 	if (rc < 0) {
-		if (rc != -EIO && rc != -ENOENT && rc != -EEXIST)
+		if (rc != -EIO && rc != -ENOENT && rc != -EEXIST && rc != -ENOMEM)
 			rc = gfs_git_fail(rc, "cannot prepare the index");
 		goto out;
 	}
