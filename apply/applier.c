@@ -467,14 +467,7 @@ static void *gfs_applier_main(void *arg)
 			pthread_mutex_lock(&a->lock);
 			continue;
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+		gfs_cond_wait_ms(&a->cond, &a->lock, 100);
 	}
 	pthread_mutex_unlock(&a->lock);
 	return NULL;

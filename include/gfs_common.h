@@ -14,6 +14,7 @@
 #ifndef GFS_COMMON_H
 #define GFS_COMMON_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -120,6 +121,9 @@ int64_t gfs_monotonic_ms(void);
 /* Sleep that returns early (returning 1) when *stop becomes true. */
 int gfs_sleep_ms(unsigned ms, const atomic_bool *stop);
 char *gfs_strdup(const char *s); /* NULL-safe strdup */
+/* pthread_cond_timedwait for at most `ms` milliseconds (the mutex held,
+ * as for pthread_cond_wait). Returns 0, or ETIMEDOUT. */
+int gfs_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex, unsigned ms);
 /* mkdir -p; returns 0 or -errno. */
 int gfs_mkdir_p(const char *path, unsigned mode);
 

@@ -112,14 +112,7 @@ static bool gfs_sync_wait(struct gfs_sync *s, int64_t next_round_ms)
 		bool have = s->ready && gfs_map_count(s->changed) > 0;
 		if (s->ready && (have || gfs_monotonic_ms() >= next_round_ms))
 			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+		gfs_cond_wait_ms(&s->cond, &s->lock, 200);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return true;

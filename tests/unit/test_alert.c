@@ -23,40 +23,19 @@
 #include "gfs_alert.h"
 #include "gfs_errlog.h"
 #include "tap.h"
+#include "testproc.h"
 
 #define COMMIT "0123456789abcdef0123456789abcdef01234567"
 #define OBJ    "shop/deployments.apps/web.yaml"
 
-static char dir[256];
 static pid_t rcv_pid = -1;
 static char url[128];
-
-static const char *dir_path(const char *name)
-{
-	static char path[4][512];
-	static int slot;
-	slot = (slot + 1) % 4;
-	snprintf(path[slot], sizeof(path[slot]), "%s/%s", dir, name);
-	return path[slot];
-}
 
 /* ---- the receiver ---------------------------------------------------------- */
 
 static void receiver_stop(void)
 {
-	if (rcv_pid <= 0)
-		return;
-	kill(rcv_pid, SIGTERM);
-	for (int i = 0; i < 50; i++) {
-		if (waitpid(rcv_pid, NULL, WNOHANG) == rcv_pid) {
-			rcv_pid = -1;
-			return;
-		}
-		gfs_sleep_ms(100, NULL);
-	}
-	kill(rcv_pid, SIGKILL);
-	waitpid(rcv_pid, NULL, 0);
-	rcv_pid = -1;
+	testproc_stop(&rcv_pid);
 }
 
 /* Starts a receiver with extra arguments (NULL-terminated, at most 3) and
@@ -478,8 +457,8 @@ out:
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/gfs-test-alert.XXXXXX");
-	if (!mkdtemp(dir)) {
+	snprintf(testproc_dir, sizeof(testproc_dir), "/tmp/gfs-test-alert.XXXXXX");
+	if (!mkdtemp(testproc_dir)) {
 		perror("mkdtemp");
 		return 1;
 	}
@@ -494,8 +473,8 @@ int main(void)
 	TAP_RUN(logs_name_the_webhook_host_only);
 	receiver_stop();
 	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", testproc_dir);
 	if (system(cmd) != 0)
-		printf("# could not remove %s\n", dir);
+		printf("# could not remove %s\n", testproc_dir);
 	return tap_done();
 }

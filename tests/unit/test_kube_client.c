@@ -23,40 +23,19 @@
 #include "gfs_kube.h"
 #include "gfs_kubeconfig.h"
 #include "tap.h"
+#include "testproc.h"
 
 #define TOKEN "emu-token-5ec2e7"
 
-static char dir[256];
 static pid_t emu_pid = -1;
 static struct gfs_kube_client *client;
 static struct gfs_kube_conn *conn;
 
 /* ---- the emulator -------------------------------------------------------- */
 
-static const char *dir_path(const char *name)
-{
-	static char path[4][512];
-	static int slot;
-	slot = (slot + 1) % 4;
-	snprintf(path[slot], sizeof(path[slot]), "%s/%s", dir, name);
-	return path[slot];
-}
-
 static void emu_stop(void)
 {
-	if (emu_pid <= 0)
-		return;
-	kill(emu_pid, SIGTERM);
-	for (int i = 0; i < 50; i++) {
-		if (waitpid(emu_pid, NULL, WNOHANG) == emu_pid) {
-			emu_pid = -1;
-			return;
-		}
-		gfs_sleep_ms(100, NULL);
-	}
-	kill(emu_pid, SIGKILL);
-	waitpid(emu_pid, NULL, 0);
-	emu_pid = -1;
+	testproc_stop(&emu_pid);
 }
 
 static const char *emu_script(void)
@@ -1067,8 +1046,8 @@ int main(void)
 		printf("ok 2 - emulator tests # SKIP %s not found\n1..2\n", emu_script());
 		return 0;
 	}
-	snprintf(dir, sizeof(dir), "/tmp/gfs-kube-client.XXXXXX");
-	if (!mkdtemp(dir))
+	snprintf(testproc_dir, sizeof(testproc_dir), "/tmp/gfs-kube-client.XXXXXX");
+	if (!mkdtemp(testproc_dir))
 		return 1;
 	struct gfs_kube_creds *c = NULL;
 	if (emu_start() < 0 || !(c = emu_creds()) ||
@@ -1110,8 +1089,8 @@ int main(void)
 	json_decref(rec.objects);
 	emu_stop();
 	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", testproc_dir);
 	if (system(cmd) != 0)
-		printf("# could not remove %s\n", dir);
+		printf("# could not remove %s\n", testproc_dir);
 	return tap_done();
 }
