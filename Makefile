@@ -67,8 +67,9 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBGFS) $(BUILD)/.flags
 
 unit-tests: $(TEST_BINS)
 
-# The whole suite, built with sanitizers in its own build directory.
-check:
+# The whole suite, built with sanitizers in its own build directory, after
+# the static checks (formatting, cppcheck).
+check: format-check lint
 	$(Q)$(MAKE) --no-print-directory BUILD=build/san EXTRA_CFLAGS='$(SAN_FLAGS)' \
 		EXTRA_LDFLAGS='$(SAN_FLAGS)' OPT='-O1 -g' all unit-tests
 	$(Q)GFS_BUILD=build/san tests/run.sh
@@ -97,10 +98,10 @@ format:
 	clang-format -i $(C_FILES)
 
 format-check:
-	clang-format --dry-run --Werror $(C_FILES)
+	$(call quiet,FORMAT,check)clang-format --dry-run --Werror $(C_FILES)
 
 lint:
-	cppcheck --quiet --enable=warning,performance,portability --inline-suppr \
+	$(call quiet,LINT,cppcheck)cppcheck --quiet --enable=warning,performance,portability --inline-suppr \
 		--error-exitcode=1 -Iinclude $(LIB_SRCS) $(CLI_SRCS)
 
 clean:

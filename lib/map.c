@@ -106,7 +106,10 @@ void *gfs_map_put(struct gfs_map *m, const char *key, void *value, int *err)
 			*err = -ENOMEM;
 		return NULL;
 	}
-	m->slots[i] = (struct gfs_map_slot){k, h, value};
+	/* The slot owns k from here on (freed by gfs_map_del/_free). */
+	m->slots[i].key = k;
+	m->slots[i].hash = h;
+	m->slots[i].value = value;
 	m->count++;
 	return NULL;
 }

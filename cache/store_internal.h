@@ -1,0 +1,73 @@
+/*
+ * store_internal.h - what the files of the store (store.c: the tree and
+ * the informer callbacks; store_query.c: queries and filter changes)
+ * share. Not for other modules: the contract is gfs_store.h.
+ */
+#ifndef GFS_STORE_INTERNAL_H
+#define GFS_STORE_INTERNAL_H
+
+#include <pthread.h>
+
+#include "gfs_store.h"
+
+#define GFS_STORE_MAX_SUBSCRIBERS 8
+
+struct gfs_node {
+	char *name; /* one path component; "" for the root */
+	struct gfs_node *parent;
+	bool is_dir;
+	uint64_t ino;
+	int64_t mtime_ns;
+	uint64_t version;
+	struct gfs_map *children; /* dirs: name -> struct gfs_node* */
+	struct gfs_blob *content; /* files: rendered bytes */
+	struct gfs_blob *live;    /* files: compact JSON of the live object */
+	uint64_t seen;            /* files: store->mark when last upserted */
+	uint32_t mode;
+	bool hidden; /* files: deletion pending, invisible */
+};
+
+/* What the store knows of one watched resource. */
+struct gfs_known_resource {
+	bool namespaced;
+	uint64_t list_start; /* mark at the last list_begin, per resource */
+};
+
+struct gfs_store {
+	pthread_rwlock_t lock;
+	/* Guarded by lock: */
+	struct gfs_node *root;
+	struct gfs_map *resources; /* dirname -> struct gfs_known_resource* */
+	uint64_t objects;
+	uint64_t mark;
+	uint64_t unhealthy;
+	int64_t last_change_ns;
+	char last_error[512];
+	/* The filter in force; swapped (under lock) by gfs_store_set_filter,
+	 * read without the lock (a pointer load): filters are never freed
+	 * before the store, so a reader holding an old one is safe. */
+	const struct gfs_filter *_Atomic filter;
+	struct gfs_filter **owned_filters; /* set_filter's, freed with the store */
+	size_t n_owned_filters;
+	/* Immutable after creation / before informers start: */
+	char **namespaces; /* NULL-terminated copy, or NULL */
+	struct {
+		gfs_store_change_cb cb;
+		void *payload;
+	} subs[GFS_STORE_MAX_SUBSCRIBERS];
+	int n_subs;
+	gfs_store_prepare_cb prepare;
+	void *prepare_payload;
+};
+
+/* The node at path (hidden ones included), or NULL; lock held. */
+struct gfs_node *gfs_node_walk(struct gfs_node *root, const char *path);
+/* The same for queries: hidden files do not exist. */
+struct gfs_node *gfs_node_find(struct gfs_node *root, const char *path);
+void gfs_node_attr(const struct gfs_node *n, struct gfs_entry_attr *a);
+/* Is namespace ns (NULL: cluster scope) within the namespace filter? */
+bool gfs_store_ns_allowed(const struct gfs_store *s, const char *ns);
+/* The informer upsert callback (payload = store). */
+void gfs_store_upsert(void *payload, const struct gfs_resource *r, json_t *obj);
+
+#endif

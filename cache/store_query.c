@@ -1,0 +1,253 @@
+/*
+ * store_query.c - the store's queries (all under the shared lock, none
+ * ever reaching the network) and the change of filter. See gfs_store.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gfs_path.h"
+#include "store_internal.h"
+
+/* ---- queries ------------------------------------------------------------------ */
+
+int gfs_store_stat(struct gfs_store *s, const char *path, struct gfs_entry_attr *out)
+{
+	int rc = -ENOENT;
+	pthread_rwlock_rdlock(&s->lock);
+	struct gfs_node *n = gfs_node_find(s->root, path);
+	if (n) {
+		gfs_node_attr(n, out);
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+int gfs_store_read(struct gfs_store *s, const char *path, struct gfs_blob **out,
+		   struct gfs_entry_attr *attr)
+{
+	int rc = -ENOENT;
+	pthread_rwlock_rdlock(&s->lock);
+	struct gfs_node *n = gfs_node_find(s->root, path);
+	if (n && n->is_dir) {
+		rc = -EISDIR;
+	} else if (n) {
+		*out = gfs_blob_ref(n->content);
+		if (attr)
+			gfs_node_attr(n, attr);
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+int gfs_store_live(struct gfs_store *s, const char *path, struct gfs_blob **out)
+{
+	int rc = -ENOENT;
+	pthread_rwlock_rdlock(&s->lock);
+	struct gfs_node *n = gfs_node_find(s->root, path);
+	if (n && !n->is_dir && n->live) {
+		*out = gfs_blob_ref(n->live);
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+struct gfs_list_ctx {
+	gfs_store_list_cb cb;
+	void *payload;
+};
+
+static int gfs_store_list_one(const char *name, void *value, void *payload)
+{
+	struct gfs_list_ctx *ctx = payload;
+	struct gfs_entry_attr a;
+	if (((struct gfs_node *)value)->hidden)
+		return 0;
+	gfs_node_attr(value, &a);
+	return ctx->cb(name, &a, ctx->payload);
+}
+
+int gfs_store_list(struct gfs_store *s, const char *path, gfs_store_list_cb cb,
+		   void *payload)
+{
+	int rc;
+	struct gfs_list_ctx ctx = {cb, payload};
+	pthread_rwlock_rdlock(&s->lock);
+	struct gfs_node *n = gfs_node_find(s->root, path);
+	if (!n)
+		rc = -ENOENT;
+	else if (!n->is_dir)
+		rc = -ENOTDIR;
+	else
+		rc = gfs_map_foreach(n->children, gfs_store_list_one, &ctx);
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+struct gfs_foreach_ctx {
+	gfs_store_file_cb cb;
+	void *payload;
+	char path[GFS_PATH_MAX];
+};
+
+static int gfs_store_foreach_node(struct gfs_foreach_ctx *ctx, struct gfs_node *n);
+
+static int gfs_store_foreach_child(const char *name, void *value, void *payload)
+{
+	struct gfs_foreach_ctx *ctx = payload;
+	size_t used = strlen(ctx->path);
+	snprintf(ctx->path + used, sizeof(ctx->path) - used, "%s%s", used ? "/" : "",
+		 name);
+	int rc = gfs_store_foreach_node(ctx, value);
+	ctx->path[used] = '\0';
+	return rc;
+}
+
+static int gfs_store_foreach_node(struct gfs_foreach_ctx *ctx, struct gfs_node *n)
+{
+	if (n->is_dir)
+		return gfs_map_foreach(n->children, gfs_store_foreach_child, ctx);
+	if (n->hidden)
+		return 0;
+	struct gfs_entry_attr a;
+	gfs_node_attr(n, &a);
+	return ctx->cb(ctx->path, n->content, &a, ctx->payload);
+}
+
+int gfs_store_foreach_file(struct gfs_store *s, gfs_store_file_cb cb, void *payload)
+{
+	struct gfs_foreach_ctx ctx = {.cb = cb, .payload = payload, .path = ""};
+	pthread_rwlock_rdlock(&s->lock);
+	int rc = gfs_store_foreach_node(&ctx, s->root);
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+bool gfs_store_is_managed_dir(struct gfs_store *s, const char *dirpath)
+{
+	char buf[GFS_PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", dirpath);
+	char *slash = strchr(buf, '/');
+	if (!slash || strchr(slash + 1, '/'))
+		return false;
+	*slash = '\0';
+	const char *top = buf, *dirname = slash + 1;
+	bool cluster = strcmp(top, GFS_CLUSTER_DIR) == 0;
+	if (!cluster && !gfs_path_name_valid(top))
+		return false;
+	const char *ns = cluster ? NULL : top;
+	if (!gfs_store_ns_allowed(s, ns))
+		return false;
+	pthread_rwlock_rdlock(&s->lock);
+	struct gfs_known_resource *k = gfs_map_get(s->resources, dirname);
+	bool known = k && k->namespaced == !cluster;
+	pthread_rwlock_unlock(&s->lock);
+	return known && gfs_filter_path_wanted(gfs_store_filter(s), dirname, ns, NULL);
+}
+
+bool gfs_store_is_managed_path(struct gfs_store *s, const char *path)
+{
+	struct gfs_path_parts parts;
+	if (gfs_path_parse(&parts, path) < 0)
+		return false;
+	char dir[GFS_PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/%s", parts.ns ? parts.ns : GFS_CLUSTER_DIR,
+		 parts.dirname);
+	return gfs_store_is_managed_dir(s, dir) &&
+	       gfs_filter_path_wanted(gfs_store_filter(s), parts.dirname, parts.ns,
+				      parts.name);
+}
+
+void gfs_store_get_stats(struct gfs_store *s, struct gfs_store_stats *out)
+{
+	pthread_rwlock_rdlock(&s->lock);
+	out->objects = s->objects;
+	out->resources = gfs_map_count(s->resources);
+	out->unhealthy = s->unhealthy;
+	out->last_change_ns = s->last_change_ns;
+	snprintf(out->last_error, sizeof(out->last_error), "%s", s->last_error);
+	pthread_rwlock_unlock(&s->lock);
+}
+
+const struct gfs_filter *gfs_store_filter(struct gfs_store *s)
+{
+	return atomic_load(&s->filter);
+}
+
+/* Re-rendering: the live copy of every file, collected under the lock. */
+struct gfs_rerender {
+	char **paths;
+	struct gfs_blob **lives;
+	size_t n, cap;
+	int err;
+	char path[GFS_PATH_MAX];
+};
+
+static int gfs_rerender_collect(struct gfs_rerender *c, struct gfs_node *n);
+
+static int gfs_rerender_child(const char *name, void *value, void *payload)
+{
+	struct gfs_rerender *c = payload;
+	size_t used = strlen(c->path);
+	snprintf(c->path + used, sizeof(c->path) - used, "%s%s", used ? "/" : "", name);
+	int rc = gfs_rerender_collect(c, value);
+	c->path[used] = '\0';
+	return rc;
+}
+
+static int gfs_rerender_collect(struct gfs_rerender *c, struct gfs_node *n)
+{
+	if (n->is_dir)
+		return gfs_map_foreach(n->children, gfs_rerender_child, c);
+	if (!n->live)
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		char **p = realloc(c->paths, cap * sizeof(*p));
+		if (p)
+			c->paths = p;
+		struct gfs_blob **l = p ? realloc(c->lives, cap * sizeof(*l)) : NULL;
+		if (!l)
+			return -ENOMEM;
+		c->lives = l;
+		c->cap = cap;
+	}
+	if (!(c->paths[c->n] = strdup(c->path)))
+		return -ENOMEM;
+	c->lives[c->n++] = gfs_blob_ref(n->live);
+	return 0;
+}
+
+int gfs_store_set_filter(struct gfs_store *s, struct gfs_filter *f)
+{
+	struct gfs_rerender c = {.path = ""};
+	struct gfs_filter **owned =
+	    realloc(s->owned_filters, (s->n_owned_filters + 1) * sizeof(*owned));
+	if (!owned)
+		return -ENOMEM;
+	s->owned_filters = owned;
+	s->owned_filters[s->n_owned_filters++] = f;
+	pthread_rwlock_wrlock(&s->lock);
+	atomic_store(&s->filter, f);
+	int rc = gfs_rerender_collect(&c, s->root);
+	pthread_rwlock_unlock(&s->lock);
+	/* Each object again, as if the informer had just sent it. */
+	for (size_t i = 0; i < c.n; i++) {
+		struct gfs_path_parts p;
+		json_t *obj = json_loadb(c.lives[i]->data, c.lives[i]->len, 0, NULL);
+		if (obj && gfs_path_parse(&p, c.paths[i]) == 0) {
+			struct gfs_resource r = {.dirname = (char *)p.dirname,
+						 .namespaced = p.ns != NULL};
+			gfs_store_upsert(s, &r, obj);
+		}
+		json_decref(obj);
+		gfs_blob_unref(c.lives[i]);
+		free(c.paths[i]);
+	}
+	free(c.paths);
+	free(c.lives);
+	return rc;
+}
