@@ -77,4 +77,8 @@ check "the object is untouched" test -f "$MNT/shop/configmaps/web-config.yaml"
 fusermount3 -u "$MNT"
 check "fusermount3 -u unmounts" wait_for 10 bash -c '! mountpoint -q "$1"' _ "$MNT"
 check "the daemon exits after unmount" wait_for 10 bash -c '! pgrep -f "[g]itopsfs mount .*$1" >/dev/null' _ "$T"
+# --namespace: only those namespaces; cluster-scoped objects are left out.
+mount_gfs --read-only --namespace shop --namespace monitoring || { echo "Bail out! remount failed"; exit 1; }
+is "$(ls "$MNT" | tr '\n' ' ')" "monitoring shop " "--namespace shows only those namespaces, no _cluster"
+check "their objects are there" test -f "$MNT/shop/deployments.apps/web.yaml"
 done_testing
