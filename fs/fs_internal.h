@@ -112,6 +112,11 @@ int gfs_handle_add(struct gfs_fs *fs, struct gfs_open *of, uint64_t *id);
  * request on a file takes one and gives it back with gfs_handle_put. */
 struct gfs_open *gfs_handle_get(struct gfs_fs *fs, uint64_t id);
 void gfs_handle_put(struct gfs_fs *fs, struct gfs_open *of);
+/* gfs_handle_get plus the handle's lock, as every request on an open file
+ * takes them; NULL when already released. Undone by gfs_handle_unlock
+ * (NULL-safe). */
+struct gfs_open *gfs_handle_lock(struct gfs_fs *fs, uint64_t id);
+void gfs_handle_unlock(struct gfs_fs *fs, struct gfs_open *of);
 /* release: drops the table's reference. */
 void gfs_handle_close(struct gfs_fs *fs, uint64_t id);
 /* A new gfs_open with one reference (for gfs_handle_add or a free). */

@@ -65,3 +65,19 @@ void gfs_handle_close(struct gfs_fs *fs, uint64_t id)
 	pthread_mutex_unlock(&fs->lock);
 	gfs_handle_put(fs, of);
 }
+
+struct gfs_open *gfs_handle_lock(struct gfs_fs *fs, uint64_t id)
+{
+	struct gfs_open *of = gfs_handle_get(fs, id);
+	if (of)
+		pthread_mutex_lock(&of->lock);
+	return of;
+}
+
+void gfs_handle_unlock(struct gfs_fs *fs, struct gfs_open *of)
+{
+	if (!of)
+		return;
+	pthread_mutex_unlock(&of->lock);
+	gfs_handle_put(fs, of);
+}

@@ -320,15 +320,13 @@ static void gfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = gfs_handle_get(fs, fi->fh);
+	struct gfs_open *of = gfs_handle_lock(fs, fi->fh);
 	if (!of) {
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	pthread_mutex_lock(&of->lock);
 	gfs_read_reply(req, of, size, off);
-	pthread_mutex_unlock(&of->lock);
-	gfs_handle_put(fs, of);
+	gfs_handle_unlock(fs, of);
 }
 
 static void gfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -346,15 +346,9 @@ void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
 		  struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = gfs_handle_get(fs, fi->fh);
-	if (!of) {
-		fuse_reply_err(req, EBADF);
-		return;
-	}
-	pthread_mutex_lock(&of->lock);
-	int rc = gfs_write_locked(of, buf, size, off);
-	pthread_mutex_unlock(&of->lock);
-	gfs_handle_put(fs, of);
+	struct gfs_open *of = gfs_handle_lock(fs, fi->fh);
+	int rc = of ? gfs_write_locked(of, buf, size, off) : -EBADF;
+	gfs_handle_unlock(fs, of);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -368,29 +362,21 @@ void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
 void gfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = gfs_handle_get(fs, fi->fh);
-	int rc = 0;
-	if (of) {
-		pthread_mutex_lock(&of->lock);
-		rc = of->written ? gfs_write_apply(fs, of) : 0;
-		pthread_mutex_unlock(&of->lock);
-		gfs_handle_put(fs, of);
-	}
+	struct gfs_open *of = gfs_handle_lock(fs, fi->fh);
+	int rc = of && of->written ? gfs_write_apply(fs, of) : 0;
+	gfs_handle_unlock(fs, of);
 	fuse_reply_err(req, -rc);
 }
 
 void gfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = gfs_handle_get(fs, fi->fh);
-	int rc = of ? 0 : -EBADF;
-	if (of) {
-		pthread_mutex_lock(&of->lock);
+	struct gfs_open *of = gfs_handle_lock(fs, fi->fh);
+	int rc = -EBADF;
+	if (of)
 		rc = of->fd >= 0 ? (fdatasync(of->fd) < 0 ? -errno : 0)
 				 : gfs_write_apply(fs, of);
-		pthread_mutex_unlock(&of->lock);
-		gfs_handle_put(fs, of);
-	}
+	gfs_handle_unlock(fs, of);
 	fuse_reply_err(req, -rc);
 }
 
@@ -447,14 +433,9 @@ void gfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_se
 		    struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = fi ? gfs_handle_get(fs, fi->fh) : NULL;
-	if (of)
-		pthread_mutex_lock(&of->lock);
+	struct gfs_open *of = fi ? gfs_handle_lock(fs, fi->fh) : NULL;
 	gfs_setattr_locked(req, fs, ino, attr, to_set, of);
-	if (of) {
-		pthread_mutex_unlock(&of->lock);
-		gfs_handle_put(fs, of);
-	}
+	gfs_handle_unlock(fs, of);
 }
 
 static void gfs_setattr_locked(fuse_req_t req, struct gfs_fs *fs, fuse_ino_t ino,
