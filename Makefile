@@ -32,7 +32,7 @@ Q :=
 quiet =
 endif
 
-LIB_SRCS := $(sort $(wildcard lib/*.c kube/*.c render/*.c cache/*.c apply/*.c fs/*.c sync/*.c))
+LIB_SRCS := $(sort $(wildcard lib/*.c model/*.c kube/*.c render/*.c cache/*.c apply/*.c fs/*.c sync/*.c))
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 

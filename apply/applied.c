@@ -15,6 +15,7 @@
 
 #include "gfs_applied.h"
 #include "gfs_common.h"
+#include "gfs_object.h"
 
 struct gfs_applied_rec {
 	json_t *manifest;
@@ -131,18 +132,11 @@ static void gfs_applied_file(const struct gfs_applied *a, const char *path, char
 		 gfs_hash64(path, strlen(path)));
 }
 
-static bool gfs_is_secret(const json_t *obj)
-{
-	const char *kind = json_string_value(json_object_get(obj, "kind"));
-	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
-	return kind && av && strcmp(kind, "Secret") == 0 && strcmp(av, "v1") == 0;
-}
-
 /* A copy fit for disk: Secret values never leave memory. */
 static json_t *gfs_applied_disk_copy(const json_t *obj)
 {
 	json_t *copy = json_deep_copy(obj);
-	if (copy && gfs_is_secret(copy)) {
+	if (copy && gfs_json_is_secret(copy)) {
 		json_object_del(copy, "data");
 		json_object_del(copy, "stringData");
 	}

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "gfs_apply.h"
+#include "gfs_edit.h"
 #include "gfs_errlog.h"
+#include "gfs_object.h"
 #include "gfs_path.h"
 #include "gfs_render.h"
 #include "gfs_yaml.h"
@@ -144,54 +146,30 @@ static int gfs_manifest_check(json_t *m, const struct gfs_path_parts *p,
 		return gfs_error_set(
 		    -EINVAL, "%s is cluster-scoped: remove metadata.namespace", r->kind);
 	/* Fields the server owns never go back to it from a file. */
-	json_object_del(md, "resourceVersion");
-	json_object_del(md, "uid");
-	json_object_del(md, "managedFields");
-	json_object_del(md, "creationTimestamp");
-	json_object_del(md, "selfLink");
-	json_object_del(md, "generation");
+	gfs_json_strip_server_metadata(m);
 	return 0;
 }
 
-/* Puts the live value back wherever the file holds the redacted form of
- * it: writing back a redacted Secret keeps its values. */
-static int gfs_secret_restore(json_t *m, const json_t *live)
+/* A redacted Secret value still in the document about to be sent: the
+ * writer put a digest where a value goes (one that is not the value shown
+ * there, which the edit would have kept). It cannot be turned back into
+ * a value: refuse. */
+static int gfs_secret_check(const json_t *body)
 {
 	static const char *const fields[] = {"data", "stringData"};
-	for (size_t f = 0; f < 2; f++) {
-		json_t *data = json_object_get(m, fields[f]);
-		const json_t *live_data = json_object_get(live, "data");
+	for (size_t f = 0; f < GFS_ARRAY_SIZE(fields); f++) {
 		const char *key;
 		json_t *v;
-		json_object_foreach(data, key, v)
+		json_object_foreach(json_object_get(body, fields[f]), key, v)
 		{
 			const char *s = json_string_value(v);
-			if (!s || strncmp(s, GFS_REDACTED_PREFIX,
-					  strlen(GFS_REDACTED_PREFIX)) != 0)
-				continue;
-			const char *lv = gfs_json_str(live_data, key);
-			char form[GFS_REDACTED_SIZE];
-			if (lv)
-				gfs_render_redacted_form(form, lv, strlen(lv));
-			if (!lv || strcmp(form, s) != 0)
+			if (s && strncmp(s, GFS_REDACTED_PREFIX,
+					 strlen(GFS_REDACTED_PREFIX)) == 0)
 				return gfs_error_set(
 				    -EINVAL,
 				    "%s.%s is a redacted value that does not match "
 				    "the live Secret; write the real value instead",
 				    fields[f], key);
-			if (f == 1) {
-				/* stringData holds plain text: move the live
-				 * (base64) value to data instead. */
-				json_t *d = json_object_get(m, "data");
-				if (!d) {
-					d = json_object();
-					json_object_set_new(m, "data", d);
-				}
-				json_object_set_new(d, key, json_string(lv));
-				json_object_del(data, key);
-				return gfs_secret_restore(m, live);
-			}
-			json_object_set_new(data, key, json_string(lv));
 		}
 	}
 	return 0;
@@ -199,79 +177,109 @@ static int gfs_secret_restore(json_t *m, const json_t *live)
 
 /* ---- applying ------------------------------------------------------------------- */
 
-/* Sends the manifest: PUT over the live object, or POST when there is
- * none. On success *answer is the server's object. */
-/* Did the object change only in what the server owns (status,
- * resourceVersion, managedFields) between `seen` and `fresh`? Then a
- * conflict on it is no conflict with anyone's edit: a controller wrote
- * its status, and the write may be retried on the fresh version. */
-static bool gfs_only_server_fields_changed(const json_t *seen, const json_t *fresh)
+/* What a write asks of the server, worked out before anything is sent. */
+struct gfs_write {
+	const char *path;
+	const struct gfs_path_parts *p;
+	const struct gfs_resource *r;
+	json_t *written;        /* the manifest as written (checked) */
+	json_t *shown;          /* what the writer was shown; NULL: a create */
+	struct gfs_blob *bytes; /* the same, as the file's bytes */
+};
+
+/* The document to PUT over `live`: the writer's edit carried onto it
+ * (gfs_edit.h), with ignored fields kept at their live value. Returns 1
+ * when that changes nothing (no request to make), 0 with *out set, or
+ * -errno. */
+static int gfs_write_body(struct gfs_applier *a, json_t **out, const struct gfs_write *w,
+			  const json_t *live)
 {
-	struct gfs_render_opts ro = {.secrets = GFS_SECRETS_SHOW};
-	json_t *a = gfs_render_strip(seen, &ro), *b = gfs_render_strip(fresh, &ro);
-	bool same = a && b && json_equal(a, b);
-	json_decref(a);
-	json_decref(b);
-	return same;
+	json_t *body = gfs_edit_carry(w->shown, w->written, live);
+	if (!body)
+		return -ENOMEM;
+	gfs_filter_ignore_keep(gfs_store_filter(a->opts.store), w->r->dirname, body,
+			       live);
+	int rc = gfs_json_is_secret(body) ? gfs_secret_check(body) : 0;
+	if (rc == 0 && json_equal(body, (json_t *)live))
+		rc = 1;
+	/* The server keeps its own field ownership when none is sent. */
+	json_object_del(json_object_get(body, "metadata"), "managedFields");
+	if (rc != 0) {
+		json_decref(body);
+		return rc;
+	}
+	*out = body;
+	return 0;
 }
 
-static int gfs_applier_send(struct gfs_applier *a, json_t **answer, const json_t *m,
-			    const struct gfs_resource *r, const struct gfs_path_parts *p,
-			    const json_t *live)
+/* Sends one request; on success *answer is the server's object. A 404 for
+ * the namespace of a create (one the same checkout is creating) is waited
+ * out a little, as the SPEC asks, instead of failing. */
+static int gfs_applier_send(struct gfs_applier *a, json_t **answer,
+			    struct gfs_kube_conn *conn, const char *method,
+			    const struct gfs_write *w, const json_t *body)
 {
-	const char *live_rv =
-	    gfs_json_str(json_object_get(live, "metadata"), "resourceVersion");
-	json_t *fresh = NULL;
-	int conflicts = 0;
 	char url[GFS_PATH_MAX + 256];
-	struct gfs_kube_conn *conn = NULL;
-	json_t *body = json_deep_copy(m);
-	char *text = NULL;
-	int rc = body ? 0 : -ENOMEM;
-	if (rc == 0 && live_rv)
-		json_object_set_new(json_object_get(body, "metadata"), "resourceVersion",
-				    json_string(live_rv));
-	if (rc == 0 && !(text = json_dumps(body, JSON_COMPACT)))
-		rc = -ENOMEM;
-	if (rc == 0)
-		rc = gfs_applier_conn(a, &conn);
+	char *text = json_dumps(body, JSON_COMPACT);
 	int64_t deadline =
 	    gfs_monotonic_ms() + (a->opts.wait_ms ? a->opts.wait_ms : 10000);
+	bool create = strcmp(method, "POST") == 0;
+	int rc = text ? 0 : -ENOMEM;
+	gfs_resource_url(url, sizeof(url) - 32, w->r, w->p->ns,
+			 create ? NULL : w->p->name);
+	strcat(url, "?fieldManager=" GFS_APPLY_FIELD_MANAGER);
 	while (rc == 0) {
-		gfs_resource_url(url, sizeof(url) - 32, r, p->ns,
-				 live_rv ? p->name : NULL);
-		strcat(url, "?fieldManager=" GFS_APPLY_FIELD_MANAGER);
-		long status = 0;
 		json_t *resp = NULL;
-		rc = gfs_kube_request(conn, &resp, &status, live_rv ? "PUT" : "POST", url,
-				      "application/json", text, strlen(text));
+		rc = gfs_kube_request(conn, &resp, NULL, method, url, "application/json",
+				      text, strlen(text));
 		if (rc == 0) {
 			*answer = resp;
 			break;
 		}
+		const char *missing =
+		    gfs_json_str(json_object_get(resp, "details"), "kind");
+		bool no_ns = create && rc == -ENOENT && missing &&
+			     strcmp(missing, "namespaces") == 0;
 		json_decref(resp);
-		if (rc == -EBUSY && live && conflicts++ < 3) {
-			/* Re-read: retry only if nobody but the server changed it. */
-			json_t *now = NULL;
-			gfs_resource_url(url, sizeof(url), r, p->ns, p->name);
-			char msg[1024];
-			snprintf(msg, sizeof(msg), "%s", gfs_error_last());
-			if (gfs_kube_request(conn, &now, NULL, "GET", url, NULL, NULL,
+		if (!no_ns || gfs_monotonic_ms() >= deadline)
+			break;
+		gfs_sleep_ms(250, NULL);
+		rc = 0;
+	}
+	free(text);
+	return rc;
+}
+
+/* PUT over the live object, carrying the live resourceVersion. On a 409
+ * the object is read again: if what the writer was shown is still what it
+ * would show (a controller wrote status, someone changed a hidden field),
+ * the edit is carried onto the fresh object and sent again; if what it
+ * shows changed, that is someone else's edit, and the write is refused
+ * rather than overwrite it. Returns 1 when there was nothing to send. */
+static int gfs_applier_update(struct gfs_applier *a, json_t **answer,
+			      struct gfs_kube_conn *conn, const struct gfs_write *w,
+			      const json_t *live)
+{
+	json_t *fresh = NULL, *body = NULL;
+	int rc = gfs_write_body(a, &body, w, live);
+	for (int tries = 0; rc == 0; tries++) {
+		rc = gfs_applier_send(a, answer, conn, "PUT", w, body);
+		if (rc != -EBUSY || tries == 3)
+			break;
+		char msg[1024], url[GFS_PATH_MAX + 256];
+		snprintf(msg, sizeof(msg), "%s", gfs_error_last());
+		json_decref(fresh);
+		fresh = NULL;
+		gfs_resource_url(url, sizeof(url), w->r, w->p->ns, w->p->name);
+		struct gfs_blob *now = NULL;
+		bool same = gfs_kube_request(conn, &fresh, NULL, "GET", url, NULL, NULL,
 					     0) == 0 &&
-			    gfs_only_server_fields_changed(live, now)) {
-				json_decref(fresh);
-				fresh = now;
-				live_rv = gfs_json_str(json_object_get(fresh, "metadata"),
-						       "resourceVersion");
-				json_object_set_new(json_object_get(body, "metadata"),
-						    "resourceVersion",
-						    json_string(live_rv));
-				free(text);
-				text = json_dumps(body, JSON_COMPACT);
-				rc = text ? 0 : -ENOMEM;
-				continue;
-			}
-			json_decref(now);
+			    gfs_store_render(a->opts.store, &now, w->path, w->r->dirname,
+					     fresh) == 0 &&
+			    now->len == w->bytes->len &&
+			    memcmp(now->data, w->bytes->data, now->len) == 0;
+		gfs_blob_unref(now);
+		if (!same) {
 			rc = gfs_error_set(
 			    -EBUSY,
 			    "someone changed the object in the cluster meanwhile; "
@@ -279,20 +287,11 @@ static int gfs_applier_send(struct gfs_applier *a, json_t **answer, const json_t
 			    msg);
 			break;
 		}
-		/* A namespace that the same checkout is creating: wait for it
-		 * a little, as the SPEC asks, instead of failing. */
-		if (rc == -ENOENT && !live_rv && strstr(gfs_error_last(), "namespaces") &&
-		    gfs_monotonic_ms() < deadline) {
-			gfs_sleep_ms(250, NULL);
-			rc = 0;
-			continue;
-		}
-		break;
+		json_decref(body);
+		body = NULL;
+		rc = gfs_write_body(a, &body, w, fresh);
 	}
-	if (conn)
-		gfs_applier_conn_put(a, conn);
 	json_decref(fresh);
-	free(text);
 	json_decref(body);
 	return rc;
 }
@@ -315,13 +314,34 @@ static void gfs_applier_cancel_delete(struct gfs_applier *a, const char *path)
 		gfs_store_set_hidden(a->opts.store, path, false);
 }
 
+/* What the writer was shown: the file's bytes at the version it read (or,
+ * for a writer that read nothing, at the moment it wrote), parsed the
+ * same way as what it wrote. -EBUSY when the object changed since. */
+static int gfs_write_base(struct gfs_write *w, const struct gfs_store_file *f,
+			  uint64_t expect_version)
+{
+	struct gfs_yaml_error yerr = {0};
+	if (expect_version && f->attr.version != expect_version)
+		return gfs_error_set(-EBUSY,
+				     "the object changed in the cluster since you read "
+				     "this file; re-read it and apply your change again");
+	w->bytes = gfs_blob_ref(f->content);
+	if (gfs_yaml_parse(&w->shown, f->content->data, f->content->len, &yerr) < 0 ||
+	    !json_is_object(w->shown))
+		return gfs_error_set(
+		    -EIO, "cannot read back the file's own rendering: %s", yerr.reason);
+	return 0;
+}
+
 static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char *path,
 				    const struct gfs_path_parts *p,
 				    uint64_t expect_version)
 {
 	struct gfs_resource r = {0};
-	struct gfs_blob *live_text = NULL;
-	json_t *live = NULL, *answer = NULL;
+	struct gfs_store_file f = {0};
+	struct gfs_kube_conn *conn = NULL;
+	struct gfs_write w = {.path = path, .p = p, .r = &r, .written = m};
+	json_t *answer = NULL;
 	const char *api_version = gfs_json_str(m, "apiVersion"),
 		   *kind = gfs_json_str(m, "kind");
 	int rc;
@@ -332,37 +352,50 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 		rc = gfs_manifest_check(m, p, &r);
 	if (rc < 0)
 		goto out;
-	/* The writer's view must still be the live one: no lost update. */
-	struct gfs_entry_attr attr;
-	if (gfs_store_stat(a->opts.store, path, &attr) == 0 && expect_version &&
-	    attr.version != expect_version) {
-		rc = gfs_error_set(
-		    -EBUSY, "the object changed in the cluster since you read this file; "
-			    "re-read it and apply your change again");
+	bool exists = gfs_store_get(a->opts.store, path, &f) == 0;
+	if (exists)
+		rc = gfs_write_base(&w, &f, expect_version);
+	else if (expect_version)
+		rc = gfs_error_set(-EBUSY, "the object was deleted in the cluster since "
+					   "you read this file");
+	if (rc < 0)
+		goto out;
+	/* Unchanged bytes (or an unchanged document) send nothing. */
+	if (exists && json_equal(w.shown, m)) {
+		gfs_debug("%s: unchanged, nothing to apply", path);
 		goto out;
 	}
-	if (gfs_store_live(a->opts.store, path, &live_text) == 0)
-		live = json_loadb(live_text->data, live_text->len, 0, NULL);
-	if (live && gfs_render_is_secret(m) && (rc = gfs_secret_restore(m, live)) < 0)
-		goto out;
-	/* Ignored fields are never applied: they keep their live value. */
-	gfs_filter_ignore_keep(gfs_store_filter(a->opts.store), r.dirname, m, live);
-	bool existed = live != NULL;
-	rc = gfs_applier_send(a, &answer, m, &r, p, live);
+	rc = gfs_applier_conn(a, &conn);
 	if (rc < 0)
 		goto out;
-	rc = gfs_applied_set(a->opts.applied, path, m, answer);
-	if (rc < 0)
+	if (exists) {
+		rc = gfs_applier_update(a, &answer, conn, &w, gfs_object_json(f.live));
+	} else {
+		gfs_filter_ignore_keep(gfs_store_filter(a->opts.store), r.dirname, m,
+				       NULL);
+		rc = gfs_json_is_secret(m) ? gfs_secret_check(m) : 0;
+		if (rc == 0)
+			rc = gfs_applier_send(a, &answer, conn, "POST", &w, m);
+	}
+	gfs_applier_conn_put(a, conn);
+	if (rc == 1) {
+		gfs_debug("%s: no change to apply", path);
+		rc = 0;
+	}
+	if (rc < 0 || !answer)
+		goto out;
+	if (gfs_applied_set(a->opts.applied, path, m, answer) < 0)
 		gfs_warn("%s: applied, but its record was not saved: %s", path,
 			 gfs_error_last());
-	/* Show the answer now rather than when the watch brings it. */
+	/* Show the answer now rather than when the watch brings it (the
+	 * store orders the two by resourceVersion). */
 	gfs_store_informer_ops.upsert(a->opts.store, &r, answer);
-	gfs_info("%s: applied (%s)", path, existed ? "updated" : "created");
-	rc = 0;
+	gfs_info("%s: applied (%s)", path, exists ? "updated" : "created");
 out:
 	json_decref(answer);
-	json_decref(live);
-	gfs_blob_unref(live_text);
+	json_decref(w.shown);
+	gfs_blob_unref(w.bytes);
+	gfs_store_file_release(&f);
 	gfs_resource_release(&r);
 	return rc;
 }
@@ -475,13 +508,11 @@ static void *gfs_applier_main(void *arg)
 
 int gfs_applier_delete(struct gfs_applier *a, const char *path)
 {
-	struct gfs_blob *live_text = NULL;
-	int rc = gfs_store_live(a->opts.store, path, &live_text);
+	struct gfs_object *live = NULL;
+	int rc = gfs_store_live(a->opts.store, path, &live);
 	if (rc < 0)
 		return rc;
-	json_t *live = json_loadb(live_text->data, live_text->len, 0, NULL);
-	const char *kind = gfs_json_str(live, "kind");
-	gfs_blob_unref(live_text);
+	const char *kind = gfs_object_kind(live);
 	if (kind && !a->opts.allow_cascade_delete &&
 	    (strcmp(kind, "Namespace") == 0 ||
 	     strcmp(kind, "CustomResourceDefinition") == 0)) {
@@ -490,10 +521,10 @@ int gfs_applier_delete(struct gfs_applier *a, const char *path)
 				   "--allow-cascade-delete to allow this",
 				   kind);
 		gfs_errlog_add("%s: not deleted: %s", path, gfs_error_last());
-		json_decref(live);
+		gfs_object_unref(live);
 		return rc;
 	}
-	json_decref(live);
+	gfs_object_unref(live);
 	size_t n = strlen(path);
 	struct gfs_pending_delete *d = malloc(sizeof(*d) + n + 1);
 	if (!d)

@@ -9,6 +9,7 @@
 
 #include "gfs_common.h"
 #include "gfs_filter.h"
+#include "gfs_object.h"
 
 /* Resources that churn without meaning anything as desired state. */
 static const char *const default_excluded_resources[] = {
@@ -148,20 +149,6 @@ bool gfs_filter_path_wanted(const struct gfs_filter *f, const char *dirname,
 	return true;
 }
 
-static bool gfs_owned_by_controller(const json_t *obj)
-{
-	const json_t *refs =
-	    json_object_get(json_object_get(obj, "metadata"), "ownerReferences");
-	size_t i;
-	const json_t *ref;
-	json_array_foreach(refs, i, ref)
-	{
-		if (json_is_true(json_object_get(ref, "controller")))
-			return true;
-	}
-	return false;
-}
-
 bool gfs_filter_object_wanted(const struct gfs_filter *f, const char *dirname,
 			      const json_t *obj)
 {
@@ -176,7 +163,7 @@ bool gfs_filter_object_wanted(const struct gfs_filter *f, const char *dirname,
 		return false;
 	if (f->no_defaults)
 		return true;
-	if (gfs_owned_by_controller(obj))
+	if (gfs_json_controller_owned(obj))
 		return false;
 	if (strcmp(dirname, "configmaps") == 0 && strcmp(name, "kube-root-ca.crt") == 0)
 		return false;

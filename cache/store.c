@@ -63,7 +63,7 @@ static void gfs_node_free(struct gfs_node *n)
 		gfs_map_free(n->children);
 	}
 	gfs_blob_unref(n->content);
-	gfs_blob_unref(n->live);
+	gfs_object_unref(n->live);
 	free(n->name);
 	free(n);
 }
@@ -203,7 +203,8 @@ int gfs_store_new(struct gfs_store **out, const struct gfs_store_opts *opts)
 	atomic_init(&s->filter, opts->filter);
 	s->root = gfs_node_new(NULL, "", true, "");
 	s->resources = gfs_map_new();
-	if (!s->root || !s->resources)
+	s->tombstones = gfs_map_new();
+	if (!s->root || !s->resources || !s->tombstones)
 		goto fail;
 	s->root->mtime_ns = gfs_now_ns();
 	if (opts->namespaces) {
@@ -239,6 +240,10 @@ void gfs_store_free(struct gfs_store *s)
 		gfs_map_foreach(s->resources, gfs_free_value_cb, NULL);
 		gfs_map_free(s->resources);
 	}
+	if (s->tombstones) {
+		gfs_map_foreach(s->tombstones, gfs_free_value_cb, NULL);
+		gfs_map_free(s->tombstones);
+	}
 	if (s->namespaces)
 		for (char **p = s->namespaces; *p; p++)
 			free(*p);
@@ -270,36 +275,6 @@ bool gfs_store_want_resource(void *payload, const struct gfs_resource *r)
 }
 
 /* ---- informer callbacks ----------------------------------------------------- */
-
-static int64_t gfs_parse_time(const char *s)
-{
-	struct tm tm = {0};
-	if (!s)
-		return 0;
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		return 0;
-	return (int64_t)timegm(&tm) * 1000000000;
-}
-
-/* The object's last change according to its metadata: the newest
- * managedFields time, else creationTimestamp. Stable across remounts. */
-static int64_t gfs_object_mtime(const json_t *obj)
-{
-	const json_t *md = json_object_get(obj, "metadata");
-	int64_t t =
-	    gfs_parse_time(json_string_value(json_object_get(md, "creationTimestamp")));
-	size_t i;
-	const json_t *mf;
-	json_array_foreach(json_object_get(md, "managedFields"), i, mf)
-	{
-		int64_t m =
-		    gfs_parse_time(json_string_value(json_object_get(mf, "time")));
-		if (m > t)
-			t = m;
-	}
-	return t ? t : gfs_now_ns();
-}
 
 bool gfs_store_ns_allowed(const struct gfs_store *s, const char *ns)
 {
@@ -347,32 +322,106 @@ static void gfs_store_remove_path(struct gfs_store *s, const char *path,
 	}
 }
 
-static int gfs_object_path(char *out, size_t outsz, const struct gfs_resource *r,
-			   const json_t *obj)
+static int gfs_object_path(char *out, size_t outsz, const char *dirname, bool namespaced,
+			   const struct gfs_object *o)
 {
-	const json_t *md = json_object_get(obj, "metadata");
-	const char *name = json_string_value(json_object_get(md, "name"));
-	const char *ns = json_string_value(json_object_get(md, "namespace"));
-	if (!name || !gfs_path_name_valid(name) || (r->namespaced && !ns) ||
+	const char *name = gfs_object_name(o), *ns = gfs_object_namespace(o);
+	if (!name || !gfs_path_name_valid(name) || (namespaced && !ns) ||
 	    (ns && !gfs_path_name_valid(ns)))
 		return -EINVAL;
-	return gfs_path_format(out, outsz, r->namespaced ? ns : NULL, r->dirname, name);
+	return gfs_path_format(out, outsz, namespaced ? ns : NULL, dirname, name);
 }
 
-/* Puts rendered bytes at path (lock held). Unchanged bytes change nothing
- * but the live copy, so status-only updates are invisible. */
-static int gfs_store_put(struct gfs_store *s, const struct gfs_resource *r,
-			 const json_t *obj, const char *path, struct gfs_blob *content,
-			 struct gfs_blob *live, struct gfs_pending *pending)
+/* ---- ordering ------------------------------------------------------------------ */
+
+struct gfs_tombstone {
+	int64_t at_ms;
+	char rv[32];
+};
+
+#define GFS_TOMBSTONE_MS  60000
+#define GFS_TOMBSTONE_MAX 4096
+
+static int gfs_tombstone_expired(const char *key, void *value, void *payload)
+{
+	struct gfs_tombstone *t = value;
+	char ***victims = payload;
+	if (gfs_monotonic_ms() - t->at_ms > GFS_TOMBSTONE_MS) {
+		**victims = strdup(key);
+		if (**victims)
+			(*victims)++;
+	}
+	return 0;
+}
+
+/* Drops tombstones older than a minute once there are many (lock held):
+ * a stale copy arrives within seconds of the deletion, not minutes. */
+static void gfs_tombstones_trim(struct gfs_store *s)
+{
+	size_t n = gfs_map_count(s->tombstones);
+	if (n < GFS_TOMBSTONE_MAX)
+		return;
+	char **victims = calloc(n, sizeof(*victims)), **end = victims;
+	if (!victims)
+		return;
+	gfs_map_foreach(s->tombstones, gfs_tombstone_expired, &end);
+	for (char **v = victims; v < end; v++) {
+		free(gfs_map_del(s->tombstones, *v));
+		free(*v);
+	}
+	free(victims);
+}
+
+/* Records that path was deleted at resourceVersion rv (lock held). */
+static void gfs_tombstone_add(struct gfs_store *s, const char *path, const char *rv)
+{
+	struct gfs_tombstone *t = calloc(1, sizeof(*t));
+	int err = 0;
+	if (!t || !rv || strlen(rv) >= sizeof(t->rv)) {
+		free(t);
+		return;
+	}
+	t->at_ms = gfs_monotonic_ms();
+	memcpy(t->rv, rv, strlen(rv) + 1);
+	gfs_tombstones_trim(s);
+	free(gfs_map_put(s->tombstones, path, t, &err));
+	if (err)
+		free(t);
+}
+
+/* Is o older than what the store knows of its path (lock held)? Then
+ * showing it would take the file back in time: the one rule every writer
+ * into the store follows, whoever delivers the object. */
+static bool gfs_store_is_stale(struct gfs_store *s, const struct gfs_node *n,
+			       const char *path, const struct gfs_object *o)
+{
+	const char *rv = gfs_object_resource_version(o);
+	/* resourceVersions are cluster-wide: an object deleted and created
+	 * again (a new uid) has a newer one too. */
+	if (n && !n->is_dir && n->live)
+		return gfs_rv_cmp(rv, gfs_object_resource_version(n->live)) < 0;
+	const struct gfs_tombstone *t = gfs_map_get(s->tombstones, path);
+	return t && gfs_rv_cmp(rv, t->rv) <= 0;
+}
+
+/* Puts the rendered bytes of live object o at path (lock held).
+ * Unchanged bytes change nothing but the live object, so status-only
+ * updates are invisible. */
+static int gfs_store_put(struct gfs_store *s, const char *dirname, bool namespaced,
+			 struct gfs_object *o, const char *path, struct gfs_blob *content,
+			 struct gfs_pending *pending)
 {
 	struct gfs_node *n = gfs_node_walk(s->root, path);
 	int64_t now = gfs_now_ns();
 	if (n && n->is_dir)
 		return -EISDIR;
+	if (gfs_store_is_stale(s, n, path, o))
+		return 0;
+	free(gfs_map_del(s->tombstones, path));
 	if (n) {
 		n->seen = ++s->mark;
-		gfs_blob_unref(n->live);
-		n->live = gfs_blob_ref(live);
+		gfs_object_unref(n->live);
+		n->live = gfs_object_ref(o);
 		if (n->content->len == content->len &&
 		    memcmp(n->content->data, content->data, content->len) == 0)
 			return 0;
@@ -384,12 +433,13 @@ static int gfs_store_put(struct gfs_store *s, const struct gfs_resource *r,
 		gfs_pending_add(pending, path, GFS_ENTRY_FILE, GFS_CHANGE_MODIFIED);
 		return 0;
 	}
-	const json_t *md = json_object_get(obj, "metadata");
-	const char *ns = json_string_value(json_object_get(md, "namespace"));
 	const char *name = strrchr(path, '/') + 1;
-	int64_t mtime = gfs_object_mtime(obj);
-	struct gfs_node *dir = gfs_store_mkdirs(s, r->namespaced ? ns : GFS_CLUSTER_DIR,
-						r->dirname, mtime, pending);
+	int64_t mtime = gfs_json_change_time(gfs_object_json(o));
+	if (!mtime)
+		mtime = now;
+	struct gfs_node *dir =
+	    gfs_store_mkdirs(s, namespaced ? gfs_object_namespace(o) : GFS_CLUSTER_DIR,
+			     dirname, mtime, pending);
 	if (!dir)
 		return -ENOMEM;
 	n = gfs_node_new(dir, name, false, path);
@@ -402,10 +452,11 @@ static int gfs_store_put(struct gfs_store *s, const struct gfs_resource *r,
 		return err;
 	}
 	n->content = gfs_blob_ref(content);
-	n->live = gfs_blob_ref(live);
+	n->live = gfs_object_ref(o);
 	n->mtime_ns = mtime;
 	n->seen = ++s->mark;
-	if (gfs_store_filter(s)->secrets == GFS_SECRETS_SHOW && gfs_render_is_secret(obj))
+	if (gfs_store_filter(s)->secrets == GFS_SECRETS_SHOW &&
+	    gfs_json_is_secret(gfs_object_json(o)))
 		n->mode = 0600;
 	s->objects++;
 	s->last_change_ns = now;
@@ -420,45 +471,46 @@ static int gfs_store_put(struct gfs_store *s, const struct gfs_resource *r,
 	return 0;
 }
 
-void gfs_store_upsert(void *payload, const struct gfs_resource *r, json_t *obj)
+int gfs_store_render(struct gfs_store *s, struct gfs_blob **out, const char *path,
+		     const char *dirname, const json_t *obj)
 {
-	struct gfs_store *s = payload;
+	const struct gfs_filter *f = gfs_store_filter(s);
+	struct gfs_render_opts ro = {.secrets = f->secrets};
+	struct gfs_buf buf = GFS_BUF_INIT(GFS_RENDER_LIMIT);
+	/* What the file shows: without the server's defaults in what
+	 * gitopsfs applied, and without the config's ignored fields. */
+	json_t *shown = s->prepare ? s->prepare(s->prepare_payload, path, obj) : NULL;
+	json_t *kept = gfs_filter_ignore_strip(f, dirname, shown ? shown : obj);
+	int rc = gfs_render_object(&buf, kept ? kept : shown ? shown : obj, &ro);
+	json_decref(kept);
+	json_decref(shown);
+	if (rc == 0 && !(*out = gfs_blob_new(buf.data ? buf.data : "", buf.len)))
+		rc = gfs_error_set(-ENOMEM, "out of memory rendering %s", path);
+	gfs_buf_release(&buf);
+	return rc;
+}
+
+void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool namespaced,
+			     struct gfs_object *o)
+{
 	char path[GFS_PATH_MAX];
 	struct gfs_pending pending = {.n = 0};
-	struct gfs_buf out = GFS_BUF_INIT(GFS_RENDER_LIMIT);
-	struct gfs_blob *content = NULL, *live = NULL;
-	char *compact = NULL;
+	struct gfs_blob *content = NULL;
 
-	if (gfs_object_path(path, sizeof(path), r, obj) < 0)
+	if (gfs_object_path(path, sizeof(path), dirname, namespaced, o) < 0)
 		return; /* a name that cannot be a file; nothing to show */
-	const char *ns = json_string_value(
-	    json_object_get(json_object_get(obj, "metadata"), "namespace"));
-	bool wanted = gfs_store_ns_allowed(s, r->namespaced ? ns : NULL) &&
-		      gfs_filter_object_wanted(gfs_store_filter(s), r->dirname, obj);
-	if (wanted) {
-		struct gfs_render_opts ro = {.secrets = gfs_store_filter(s)->secrets};
-		/* What the file shows: without the server's defaults in what
-		 * gitopsfs applied, and without the config's ignored fields. */
-		json_t *shown =
-		    s->prepare ? s->prepare(s->prepare_payload, path, obj) : NULL;
-		json_t *kept = gfs_filter_ignore_strip(gfs_store_filter(s), r->dirname,
-						       shown ? shown : obj);
-		compact = json_dumps(obj, JSON_COMPACT);
-		int rrc = gfs_render_object(&out, kept ? kept : shown ? shown : obj, &ro);
-		json_decref(kept);
-		json_decref(shown);
-		if (rrc < 0 || !compact) {
-			gfs_warn("cannot render %s: %s", path, gfs_error_last());
-			goto out;
-		}
-		content = gfs_blob_new(out.data, out.len);
-		live = gfs_blob_new(compact, strlen(compact));
-		if (!content || !live)
-			goto out;
+	const json_t *obj = gfs_object_json(o);
+	bool wanted =
+	    gfs_store_ns_allowed(s, namespaced ? gfs_object_namespace(o) : NULL) &&
+	    gfs_filter_object_wanted(gfs_store_filter(s), dirname, obj);
+	if (wanted && gfs_store_render(s, &content, path, dirname, obj) < 0) {
+		gfs_warn("cannot render %s: %s", path, gfs_error_last());
+		return;
 	}
 	pthread_rwlock_wrlock(&s->lock);
 	if (wanted) {
-		int rc = gfs_store_put(s, r, obj, path, content, live, &pending);
+		int rc =
+		    gfs_store_put(s, dirname, namespaced, o, path, content, &pending);
 		if (rc < 0)
 			gfs_warn("cannot cache %s: %s", path, strerror(-rc));
 	} else {
@@ -467,11 +519,16 @@ void gfs_store_upsert(void *payload, const struct gfs_resource *r, json_t *obj)
 	}
 	pthread_rwlock_unlock(&s->lock);
 	gfs_pending_deliver(s, &pending);
-out:
 	gfs_blob_unref(content);
-	gfs_blob_unref(live);
-	free(compact);
-	gfs_buf_release(&out);
+}
+
+static void gfs_store_upsert(void *payload, const struct gfs_resource *r, json_t *obj)
+{
+	struct gfs_object *o = NULL;
+	if (gfs_object_new(&o, json_incref(obj)) < 0)
+		return;
+	gfs_store_upsert_object(payload, r->dirname, r->namespaced, o);
+	gfs_object_unref(o);
 }
 
 static void gfs_store_remove(void *payload, const struct gfs_resource *r, json_t *obj)
@@ -479,12 +536,23 @@ static void gfs_store_remove(void *payload, const struct gfs_resource *r, json_t
 	struct gfs_store *s = payload;
 	char path[GFS_PATH_MAX];
 	struct gfs_pending pending = {.n = 0};
-	if (gfs_object_path(path, sizeof(path), r, obj) < 0)
+	struct gfs_object *o = NULL;
+	if (gfs_object_new(&o, json_incref(obj)) < 0)
 		return;
-	pthread_rwlock_wrlock(&s->lock);
-	gfs_store_remove_path(s, path, &pending);
-	pthread_rwlock_unlock(&s->lock);
-	gfs_pending_deliver(s, &pending);
+	if (gfs_object_path(path, sizeof(path), r->dirname, r->namespaced, o) == 0) {
+		pthread_rwlock_wrlock(&s->lock);
+		struct gfs_node *n = gfs_node_walk(s->root, path);
+		/* A deletion older than the object shown is of an earlier
+		 * incarnation of it (the apply that created it again was
+		 * answered before the watch told of the deletion). */
+		if (!gfs_store_is_stale(s, n, path, o)) {
+			gfs_store_remove_path(s, path, &pending);
+			gfs_tombstone_add(s, path, gfs_object_resource_version(o));
+		}
+		pthread_rwlock_unlock(&s->lock);
+		gfs_pending_deliver(s, &pending);
+	}
+	gfs_object_unref(o);
 }
 
 /* Sweeping a resource: collect the victims' paths under the lock, then

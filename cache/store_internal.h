@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 
+#include "gfs_object.h"
 #include "gfs_store.h"
 
 #define GFS_STORE_MAX_SUBSCRIBERS 8
@@ -20,8 +21,8 @@ struct gfs_node {
 	int64_t mtime_ns;
 	uint64_t version;
 	struct gfs_map *children; /* dirs: name -> struct gfs_node* */
-	struct gfs_blob *content; /* files: rendered bytes */
-	struct gfs_blob *live;    /* files: compact JSON of the live object */
+	struct gfs_blob *content; /* files: rendered bytes of `live` */
+	struct gfs_object *live;  /* files: the newest live object */
 	uint64_t seen;            /* files: store->mark when last upserted */
 	uint32_t mode;
 	bool hidden; /* files: deletion pending, invisible */
@@ -38,6 +39,10 @@ struct gfs_store {
 	/* Guarded by lock: */
 	struct gfs_node *root;
 	struct gfs_map *resources; /* dirname -> struct gfs_known_resource* */
+	/* path -> struct gfs_tombstone*: the resourceVersion at which an
+	 * object was deleted, so that an older copy (an apply's answer that
+	 * arrives after the watch's DELETED) cannot bring it back. */
+	struct gfs_map *tombstones;
 	uint64_t objects;
 	uint64_t mark;
 	uint64_t unhealthy;
@@ -67,7 +72,10 @@ struct gfs_node *gfs_node_find(struct gfs_node *root, const char *path);
 void gfs_node_attr(const struct gfs_node *n, struct gfs_entry_attr *a);
 /* Is namespace ns (NULL: cluster scope) within the namespace filter? */
 bool gfs_store_ns_allowed(const struct gfs_store *s, const char *ns);
-/* The informer upsert callback (payload = store). */
-void gfs_store_upsert(void *payload, const struct gfs_resource *r, json_t *obj);
+/* Shows the live object o at its path under resource dirname (lock not
+ * held): rendered, then put in the tree unless the store holds a newer
+ * version of it (see gfs_store.h on ordering). */
+void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool namespaced,
+			     struct gfs_object *o);
 
 #endif

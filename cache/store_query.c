@@ -42,17 +42,40 @@ int gfs_store_read(struct gfs_store *s, const char *path, struct gfs_blob **out,
 	return rc;
 }
 
-int gfs_store_live(struct gfs_store *s, const char *path, struct gfs_blob **out)
+int gfs_store_live(struct gfs_store *s, const char *path, struct gfs_object **out)
+{
+	struct gfs_store_file f;
+	int rc = gfs_store_get(s, path, &f);
+	if (rc == 0) {
+		*out = gfs_object_ref(f.live);
+		gfs_store_file_release(&f);
+	}
+	return rc;
+}
+
+int gfs_store_get(struct gfs_store *s, const char *path, struct gfs_store_file *out)
 {
 	int rc = -ENOENT;
 	pthread_rwlock_rdlock(&s->lock);
 	struct gfs_node *n = gfs_node_find(s->root, path);
-	if (n && !n->is_dir && n->live) {
-		*out = gfs_blob_ref(n->live);
+	if (n && n->is_dir) {
+		rc = -EISDIR;
+	} else if (n) {
+		out->content = gfs_blob_ref(n->content);
+		out->live = gfs_object_ref(n->live);
+		gfs_node_attr(n, &out->attr);
 		rc = 0;
 	}
 	pthread_rwlock_unlock(&s->lock);
 	return rc;
+}
+
+void gfs_store_file_release(struct gfs_store_file *f)
+{
+	gfs_blob_unref(f->content);
+	gfs_object_unref(f->live);
+	f->content = NULL;
+	f->live = NULL;
 }
 
 struct gfs_list_ctx {
@@ -180,7 +203,7 @@ const struct gfs_filter *gfs_store_filter(struct gfs_store *s)
 /* Re-rendering: the live copy of every file, collected under the lock. */
 struct gfs_rerender {
 	char **paths;
-	struct gfs_blob **lives;
+	struct gfs_object **lives;
 	size_t n, cap;
 	int err;
 	char path[GFS_PATH_MAX];
@@ -209,7 +232,7 @@ static int gfs_rerender_collect(struct gfs_rerender *c, struct gfs_node *n)
 		char **p = realloc(c->paths, cap * sizeof(*p));
 		if (p)
 			c->paths = p;
-		struct gfs_blob **l = p ? realloc(c->lives, cap * sizeof(*l)) : NULL;
+		struct gfs_object **l = p ? realloc(c->lives, cap * sizeof(*l)) : NULL;
 		if (!l)
 			return -ENOMEM;
 		c->lives = l;
@@ -217,7 +240,7 @@ static int gfs_rerender_collect(struct gfs_rerender *c, struct gfs_node *n)
 	}
 	if (!(c->paths[c->n] = strdup(c->path)))
 		return -ENOMEM;
-	c->lives[c->n++] = gfs_blob_ref(n->live);
+	c->lives[c->n++] = gfs_object_ref(n->live);
 	return 0;
 }
 
@@ -237,14 +260,9 @@ int gfs_store_set_filter(struct gfs_store *s, struct gfs_filter *f)
 	/* Each object again, as if the informer had just sent it. */
 	for (size_t i = 0; i < c.n; i++) {
 		struct gfs_path_parts p;
-		json_t *obj = json_loadb(c.lives[i]->data, c.lives[i]->len, 0, NULL);
-		if (obj && gfs_path_parse(&p, c.paths[i]) == 0) {
-			struct gfs_resource r = {.dirname = (char *)p.dirname,
-						 .namespaced = p.ns != NULL};
-			gfs_store_upsert(s, &r, obj);
-		}
-		json_decref(obj);
-		gfs_blob_unref(c.lives[i]);
+		if (gfs_path_parse(&p, c.paths[i]) == 0)
+			gfs_store_upsert_object(s, p.dirname, p.ns != NULL, c.lives[i]);
+		gfs_object_unref(c.lives[i]);
 		free(c.paths[i]);
 	}
 	free(c.paths);

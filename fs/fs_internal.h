@@ -95,6 +95,7 @@ struct gfs_open {
 	bool dirty;            /* wbuf holds bytes not applied yet */
 	bool written;          /* write() or truncate since the last apply */
 	bool pending;          /* registered in gfs_fs.pending */
+	bool overflow;         /* a write past the size limit was refused */
 	uint64_t expect_version;
 	struct gfs_buf wbuf;
 	char *path;

@@ -161,8 +161,12 @@ int gfs_child_path(char *out, size_t outsz, const char *parent, const char *name
 
 double gfs_timeout(const struct gfs_res *r)
 {
-	return (r->kind == GFS_K_STATUS || r->kind == GFS_K_ERRORS) ? 0.0
-								    : GFS_CACHE_SECONDS;
+	/* The special files change on their own; a new object file being
+	 * written is not there until applied (and may never be). */
+	return (r->kind == GFS_K_STATUS || r->kind == GFS_K_ERRORS ||
+		r->kind == GFS_K_PENDING)
+		   ? 0.0
+		   : GFS_CACHE_SECONDS;
 }
 
 /* ---- lookup / forget / getattr -------------------------------------------- */

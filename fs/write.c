@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fs_internal.h"
+#include "gfs_errlog.h"
 #include "gfs_path.h"
 
 #define GFS_XATTR_ERROR "user.gitopsfs.error"
@@ -140,6 +141,18 @@ static int gfs_write_apply(struct gfs_fs *fs, struct gfs_open *of)
 	const struct gfs_fs_writer *w = fs->opts.writer;
 	of->dirty = false;
 	of->written = false;
+	if (of->overflow) {
+		/* Some of what was written was refused: applying the rest
+		 * would apply a truncated manifest. */
+		int rc = gfs_error_set(
+		    -EFBIG, "the file is larger than %u bytes: nothing applied",
+		    GFS_WRITE_LIMIT);
+		gfs_errlog_add("%s: not applied: %s", of->path, gfs_error_last());
+		gfs_error_note(fs, of->path, gfs_error_last());
+		gfs_pending_drop(fs, of);
+		gfs_write_refresh(fs, of->path);
+		return rc;
+	}
 	int rc = w->apply(w->payload, of->path, of->wbuf.data ? of->wbuf.data : "",
 			  of->wbuf.len, of->expect_version);
 	gfs_error_note(fs, of->path, rc < 0 ? gfs_error_last() : NULL);
@@ -174,7 +187,14 @@ int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
 		return -EACCES;
 	}
 	of->writable = true;
-	of->expect_version = gfs_inodes_served(fs->inodes, ino, pid);
+	/* What the writer was shown: the version it last read when it
+	 * rewrites the file whole, else (it read nothing, or it edits the
+	 * bytes this open hands it) the version at open. A write is checked
+	 * against it: no lost update in any open mode. */
+	of->expect_version =
+	    (fi->flags & O_TRUNC) ? gfs_inodes_served(fs->inodes, ino, pid) : 0;
+	if (!of->expect_version)
+		of->expect_version = r->version;
 	gfs_buf_init(&of->wbuf, GFS_WRITE_LIMIT);
 	if (!(of->path = strdup(path)))
 		return -ENOMEM;
@@ -212,14 +232,18 @@ void gfs_write_release(struct gfs_fs *fs, struct gfs_open *of)
 /* ---- handlers ---------------------------------------------------------------------- */
 
 static void gfs_reply_entry_stat(fuse_req_t req, struct gfs_fs *fs, const char *path,
-				 const struct stat *st, struct fuse_file_info *fi)
+				 const struct stat *st, struct fuse_file_info *fi,
+				 bool pending)
 {
 	struct fuse_entry_param e;
 	memset(&e, 0, sizeof(e));
 	e.ino = st->st_ino;
 	e.attr = *st;
 	e.attr_timeout = fi && fi->direct_io ? 0 : GFS_CACHE_SECONDS;
-	e.entry_timeout = GFS_CACHE_SECONDS;
+	/* A new object file exists only once it is applied: the kernel must
+	 * not keep its entry, or a refused create would leave a name that
+	 * stops the corrected write at the same path. */
+	e.entry_timeout = pending ? 0 : GFS_CACHE_SECONDS;
 	int rc = gfs_inodes_remember(fs->inodes, e.ino, path);
 	if (rc < 0) {
 		if (fi)
@@ -302,7 +326,7 @@ void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 	rc = gfs_handle_add(fs, of, &fi->fh);
 	if (rc < 0)
 		goto fail;
-	gfs_reply_entry_stat(req, fs, path, &st, fi);
+	gfs_reply_entry_stat(req, fs, path, &st, fi, of->kind == GFS_K_PENDING);
 	return;
 fail:
 	gfs_handle_put(fs, of);
@@ -333,8 +357,10 @@ static int gfs_write_locked(struct gfs_open *of, const char *buf, size_t size, o
 	}
 	if (!of->writable)
 		return -EBADF;
-	if (off < 0 || (uint64_t)off + size > of->wbuf.limit)
+	if (off < 0 || (uint64_t)off + size > of->wbuf.limit) {
+		of->overflow = of->dirty = true;
 		return -EFBIG;
+	}
 	int rc = gfs_buf_write_at(&of->wbuf, (size_t)off, buf, size);
 	if (rc < 0)
 		return rc;
@@ -456,9 +482,10 @@ static void gfs_setattr_locked(fuse_req_t req, struct gfs_fs *fs, fuse_ino_t ino
 		/* Truncating an object file only makes sense as part of
 		 * rewriting it through an open handle. */
 		if (of && of->writable) {
-			if ((uint64_t)attr->st_size > of->wbuf.limit)
+			if ((uint64_t)attr->st_size > of->wbuf.limit) {
+				of->overflow = true;
 				rc = -EFBIG;
-			else if ((size_t)attr->st_size <= of->wbuf.len)
+			} else if ((size_t)attr->st_size <= of->wbuf.len)
 				of->wbuf.len = (size_t)attr->st_size;
 			else
 				rc = gfs_buf_write_at(&of->wbuf, (size_t)attr->st_size,
@@ -575,7 +602,7 @@ void gfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 		return;
 	}
 	st = r.st;
-	gfs_reply_entry_stat(req, fs, path, &st, NULL);
+	gfs_reply_entry_stat(req, fs, path, &st, NULL, false);
 }
 
 void gfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
@@ -598,7 +625,7 @@ void gfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const c
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	gfs_reply_entry_stat(req, fs, path, &r.st, NULL);
+	gfs_reply_entry_stat(req, fs, path, &r.st, NULL, false);
 }
 
 /* A local file renamed onto an object path is applied, then removed. */

@@ -48,9 +48,6 @@ json_t *gfs_render_strip(const json_t *obj, const struct gfs_render_opts *opts);
 int gfs_render_object(struct gfs_buf *out, const json_t *obj,
 		      const struct gfs_render_opts *opts);
 
-/* True when obj is a Secret (apiVersion v1, kind Secret). */
-bool gfs_render_is_secret(const json_t *obj);
-
 /* SHA-256 of data into 32 bytes of digest (no external library). */
 void gfs_sha256(unsigned char digest[32], const void *data, size_t len);
 

@@ -15,6 +15,13 @@
  * (newest managedFields time, else creationTimestamp); a later change
  * gets the time it was seen.
  *
+ * Ordering: every update carries the object's resourceVersion, and an
+ * older one never replaces a newer one, whoever delivers it (a watch event
+ * or the answer to gitopsfs' own write, which race); a deletion leaves a
+ * tombstone for a minute so that an older copy cannot bring the object
+ * back. resourceVersions that are not decimal numbers cannot be ordered
+ * and are taken as they come.
+ *
  * Locking: one rwlock guards the whole tree; queries take it shared,
  * informer updates take it exclusive for a short swap (rendering happens
  * before). Subscribers are called after the lock is released, from the
@@ -30,6 +37,7 @@
 #include "gfs_common.h"
 #include "gfs_filter.h"
 #include "gfs_informer.h"
+#include "gfs_object.h"
 
 struct gfs_store;
 
@@ -127,9 +135,28 @@ bool gfs_store_is_managed_dir(struct gfs_store *s, const char *dirpath);
 /* Same question for a file path ("default/configmaps/app.yaml"). */
 bool gfs_store_is_managed_path(struct gfs_store *s, const char *path);
 
-/* The live object behind a file as the API server last sent it
- * (compact JSON, a new reference), or -ENOENT. */
-int gfs_store_live(struct gfs_store *s, const char *path, struct gfs_blob **out);
+/* The live object behind a file as the API server last sent it (a new
+ * reference), or -ENOENT. */
+int gfs_store_live(struct gfs_store *s, const char *path, struct gfs_object **out);
+
+/* A file as one consistent snapshot: its bytes, the live object they are
+ * the rendering of, and its attributes. Release with
+ * gfs_store_file_release. */
+struct gfs_store_file {
+	struct gfs_blob *content;
+	struct gfs_object *live;
+	struct gfs_entry_attr attr;
+};
+/* 0, -ENOENT (no such file, or its deletion is pending) or -EISDIR. */
+int gfs_store_get(struct gfs_store *s, const char *path, struct gfs_store_file *out);
+void gfs_store_file_release(struct gfs_store_file *f);
+
+/* Renders obj as the file at path (of resource dirname) would show it -
+ * the prepare hook, the filter's ignore rules and secrets policy - into a
+ * new blob. The one rendering pipeline: the store's own updates and the
+ * applier's conflict check both use it. 0 or -errno. */
+int gfs_store_render(struct gfs_store *s, struct gfs_blob **out, const char *path,
+		     const char *dirname, const json_t *obj);
 
 struct gfs_store_stats {
 	uint64_t objects;

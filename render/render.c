@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gfs_object.h"
 #include "gfs_render.h"
 #include "gfs_yaml.h"
 
@@ -17,22 +18,19 @@
  * templates sit a few levels down, and jansson caps parsing at 2048. */
 #define GFS_RENDER_MAX_DEPTH 512
 
-static const char *const gfs_render_metadata_fields[] = {
-    "uid",           "resourceVersion", "generation", "creationTimestamp",
-    "managedFields", "selfLink",
-};
-
 static const char *const gfs_render_annotations[] = {
     "kubectl.kubernetes.io/last-applied-configuration",
     "deployment.kubernetes.io/revision",
+    NULL,
 };
 
-/* Deletes the listed keys from object; true when any was there. */
-static bool gfs_render_keys_drop(json_t *object, const char *const *keys, size_t n)
+/* Deletes the listed keys (NULL-terminated) from object; true when any
+ * was there. */
+static bool gfs_render_keys_drop(json_t *object, const char *const *keys)
 {
 	bool dropped = false;
-	for (size_t k = 0; k < n; k++)
-		dropped |= json_object_del(object, keys[k]) == 0;
+	for (; *keys; keys++)
+		dropped |= json_object_del(object, *keys) == 0;
 	return dropped;
 }
 
@@ -82,11 +80,9 @@ static void gfs_render_metadata_strip(json_t *obj)
 
 	if (!json_is_object(metadata))
 		return;
-	dropped = gfs_render_keys_drop(metadata, gfs_render_metadata_fields,
-				       GFS_ARRAY_SIZE(gfs_render_metadata_fields));
+	dropped = gfs_render_keys_drop(metadata, gfs_server_metadata_fields);
 	if (json_is_object(annotations) &&
-	    gfs_render_keys_drop(annotations, gfs_render_annotations,
-				 GFS_ARRAY_SIZE(gfs_render_annotations)) &&
+	    gfs_render_keys_drop(annotations, gfs_render_annotations) &&
 	    json_object_size(annotations) == 0) {
 		json_object_del(metadata, "annotations");
 		dropped = true;
@@ -163,13 +159,6 @@ static int gfs_render_secret_redact(json_t *secret)
 	return 0;
 }
 
-bool gfs_render_is_secret(const json_t *obj)
-{
-	const char *api = json_string_value(json_object_get(obj, "apiVersion"));
-	const char *kind = json_string_value(json_object_get(obj, "kind"));
-	return api && kind && strcmp(api, "v1") == 0 && strcmp(kind, "Secret") == 0;
-}
-
 json_t *gfs_render_strip(const json_t *obj, const struct gfs_render_opts *opts)
 {
 	enum gfs_secrets_mode mode = opts ? opts->secrets : GFS_SECRETS_REDACT;
@@ -180,7 +169,7 @@ json_t *gfs_render_strip(const json_t *obj, const struct gfs_render_opts *opts)
 	json_object_del(copy, "status");
 	gfs_render_metadata_strip(copy);
 	gfs_render_templates_strip(copy, 0);
-	if (mode == GFS_SECRETS_REDACT && gfs_render_is_secret(copy) &&
+	if (mode == GFS_SECRETS_REDACT && gfs_json_is_secret(copy) &&
 	    gfs_render_secret_redact(copy) < 0) {
 		json_decref(copy);
 		return NULL;

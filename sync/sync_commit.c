@@ -18,29 +18,16 @@
 static void gfs_object_changer(struct gfs_store *store, const char *path, char *out,
 			       size_t outsz)
 {
-	struct gfs_blob *live = NULL;
+	struct gfs_object *live = NULL;
+	struct gfs_manager_entry m;
 	snprintf(out, outsz, "%s", "");
 	if (gfs_store_live(store, path, &live) < 0)
 		return;
-	json_t *obj = json_loadb(live->data, live->len, 0, NULL);
-	gfs_blob_unref(live);
-	const json_t *md = json_object_get(obj, "metadata");
-	const char *best_time = "", *manager = NULL, *op = NULL;
-	size_t i;
-	const json_t *mf;
-	json_array_foreach(json_object_get(md, "managedFields"), i, mf)
-	{
-		const char *t = json_string_value(json_object_get(mf, "time"));
-		if (t && strcmp(t, best_time) >= 0) {
-			best_time = t;
-			manager = json_string_value(json_object_get(mf, "manager"));
-			op = json_string_value(json_object_get(mf, "operation"));
-		}
-	}
-	if (manager)
-		snprintf(out, outsz, "%s (%s), %s", manager, op ? op : "Update",
-			 best_time);
-	json_decref(obj);
+	gfs_json_newest_manager(&m, gfs_object_json(live));
+	if (m.manager)
+		snprintf(out, outsz, "%s (%s), %s", m.manager,
+			 m.operation ? m.operation : "Update", m.time);
+	gfs_object_unref(live);
 }
 
 struct gfs_commit_ctx {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gfs_object.h"
 #include "gfs_render.h"
 #include "gfs_yaml.h"
 #include "tap.h"
@@ -335,11 +336,11 @@ static void is_secret_needs_core_v1_and_kind_secret(void)
 	json_t *b = json_loads("{\"apiVersion\": \"v1\", \"kind\": \"secret\"}", 0, NULL);
 	json_t *c = json_loads("{\"kind\": \"Secret\"}", 0, NULL);
 	json_t *d = json_loads("[\"v1\", \"Secret\"]", 0, NULL);
-	CHECK(gfs_render_is_secret(a));
-	CHECK(!gfs_render_is_secret(b));
-	CHECK(!gfs_render_is_secret(c));
-	CHECK(!gfs_render_is_secret(d));
-	CHECK(!gfs_render_is_secret(NULL));
+	CHECK(gfs_json_is_secret(a));
+	CHECK(!gfs_json_is_secret(b));
+	CHECK(!gfs_json_is_secret(c));
+	CHECK(!gfs_json_is_secret(d));
+	CHECK(!gfs_json_is_secret(NULL));
 	json_decref(a);
 	json_decref(b);
 	json_decref(c);

@@ -1,0 +1,186 @@
+/*
+ * test_store.c - the store in process: what an informer delivers becomes
+ * a file, and the ordering rule (an older resourceVersion never replaces
+ * a newer one, whoever delivers it; a deletion is not undone by an older
+ * copy).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gfs_filter.h"
+#include "gfs_store.h"
+#include "tap.h"
+
+#define PATH "shop/configmaps/app.yaml"
+
+static struct gfs_resource cm = {.group = "",
+				 .version = "v1",
+				 .resource = "configmaps",
+				 .kind = "ConfigMap",
+				 .namespaced = true,
+				 .dirname = "configmaps",
+				 .api_path = "/api/v1"};
+
+static json_t *cm_at(const char *rv, const char *value)
+{
+	return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s}}", "apiVersion",
+			 "v1", "kind", "ConfigMap", "metadata", "name", "app",
+			 "namespace", "shop", "resourceVersion", rv, "uid", "u-1", "data",
+			 "v", value);
+}
+
+static void deliver(struct gfs_store *s, const char *rv, const char *value, bool remove)
+{
+	json_t *o = cm_at(rv, value);
+	if (remove)
+		gfs_store_informer_ops.remove(s, &cm, o);
+	else
+		gfs_store_informer_ops.upsert(s, &cm, o);
+	json_decref(o);
+}
+
+/* The file's text, or "" when there is none. */
+static const char *file_text(struct gfs_store *s, char *buf, size_t n)
+{
+	struct gfs_blob *b = NULL;
+	buf[0] = '\0';
+	if (gfs_store_read(s, PATH, &b, NULL) == 0)
+		snprintf(buf, n, "%s", b->data);
+	gfs_blob_unref(b);
+	return buf;
+}
+
+static struct gfs_store *new_store(struct gfs_filter **f)
+{
+	struct gfs_store *s = NULL;
+	*f = gfs_filter_new_default();
+	struct gfs_store_opts o = {.filter = *f};
+	if (gfs_store_new(&s, &o) < 0)
+		return NULL;
+	return s;
+}
+
+static void an_upsert_becomes_a_file(void)
+{
+	struct gfs_filter *f;
+	struct gfs_store *s = new_store(&f);
+	char buf[512];
+	deliver(s, "5", "five", false);
+	CHECK(strstr(file_text(s, buf, sizeof(buf)), "v: five") != NULL);
+	struct gfs_object *live = NULL;
+	CHECK_INT(gfs_store_live(s, PATH, &live), 0);
+	CHECK_STR(gfs_object_resource_version(live), "5");
+	gfs_object_unref(live);
+	gfs_store_free(s);
+	gfs_filter_free(f);
+}
+
+static void an_older_version_never_replaces_a_newer_one(void)
+{
+	struct gfs_filter *f;
+	struct gfs_store *s = new_store(&f);
+	char buf[512];
+	struct gfs_entry_attr a1, a2;
+	deliver(s, "7", "seven", false); /* e.g. the answer to our write */
+	CHECK_INT(gfs_store_stat(s, PATH, &a1), 0);
+	deliver(s, "6", "six", false); /* a watch event from before it */
+	CHECK(strstr(file_text(s, buf, sizeof(buf)), "v: seven") != NULL);
+	CHECK_INT(gfs_store_stat(s, PATH, &a2), 0);
+	CHECK_INT(a2.version, a1.version);
+	deliver(s, "8", "eight", false);
+	CHECK(strstr(file_text(s, buf, sizeof(buf)), "v: eight") != NULL);
+	/* The same version again (a re-render) is taken. */
+	deliver(s, "8", "eight", false);
+	CHECK(strstr(file_text(s, buf, sizeof(buf)), "v: eight") != NULL);
+	gfs_store_free(s);
+	gfs_filter_free(f);
+}
+
+static void resource_versions_compare_as_numbers(void)
+{
+	CHECK(gfs_rv_cmp("9", "10") < 0);
+	CHECK(gfs_rv_cmp("10", "9") > 0);
+	CHECK(gfs_rv_cmp("10", "10") == 0);
+	/* Opaque ones cannot be ordered: "cannot tell". */
+	CHECK(gfs_rv_cmp("abc", "10") == 0);
+	CHECK(gfs_rv_cmp(NULL, "10") == 0);
+	CHECK(gfs_rv_cmp("123456789012345678901", "1") == 0);
+}
+
+static void a_deletion_is_not_undone_by_an_older_copy(void)
+{
+	struct gfs_filter *f;
+	struct gfs_store *s = new_store(&f);
+	char buf[512];
+	deliver(s, "5", "five", false);
+	deliver(s, "4", "four", true); /* an older incarnation's deletion */
+	CHECK(strstr(file_text(s, buf, sizeof(buf)), "v: five") != NULL);
+	deliver(s, "9", "five", true);
+	CHECK_STR(file_text(s, buf, sizeof(buf)), "");
+	deliver(s, "8", "late answer", false); /* arrives after the DELETED */
+	CHECK_STR(file_text(s, buf, sizeof(buf)), "");
+	deliver(s, "9", "same as the deletion", false);
+	CHECK_STR(file_text(s, buf, sizeof(buf)), "");
+	deliver(s, "12", "created again", false);
+	CHECK(strstr(file_text(s, buf, sizeof(buf)), "v: created again") != NULL);
+	gfs_store_free(s);
+	gfs_filter_free(f);
+}
+
+static void a_snapshot_pairs_bytes_and_live_object(void)
+{
+	struct gfs_filter *f;
+	struct gfs_store *s = new_store(&f);
+	struct gfs_store_file sf;
+	deliver(s, "5", "five", false);
+	CHECK_INT(gfs_store_get(s, PATH, &sf), 0);
+	CHECK(strstr(sf.content->data, "v: five") != NULL);
+	CHECK_STR(gfs_object_resource_version(sf.live), "5");
+	CHECK(sf.attr.version > 0);
+	/* The snapshot stays as it was while the store moves on. */
+	deliver(s, "6", "six", false);
+	CHECK(strstr(sf.content->data, "v: five") != NULL);
+	CHECK_STR(json_string_value(json_object_get(
+		      json_object_get(gfs_object_json(sf.live), "data"), "v")),
+		  "five");
+	gfs_store_file_release(&sf);
+	CHECK_INT(gfs_store_get(s, "shop/configmaps/none.yaml", &sf), -ENOENT);
+	CHECK_INT(gfs_store_get(s, "shop/configmaps", &sf), -EISDIR);
+	gfs_store_free(s);
+	gfs_filter_free(f);
+}
+
+static void a_status_only_update_keeps_the_bytes_but_takes_the_object(void)
+{
+	struct gfs_filter *f;
+	struct gfs_store *s = new_store(&f);
+	struct gfs_entry_attr a1, a2;
+	deliver(s, "5", "five", false);
+	gfs_store_stat(s, PATH, &a1);
+	json_t *o = cm_at("6", "five");
+	json_object_set_new(o, "status", json_pack("{s:s}", "phase", "x"));
+	gfs_store_informer_ops.upsert(s, &cm, o);
+	json_decref(o);
+	gfs_store_stat(s, PATH, &a2);
+	CHECK_INT(a2.version, a1.version);
+	CHECK_INT(a2.mtime_ns, a1.mtime_ns);
+	struct gfs_object *live = NULL;
+	gfs_store_live(s, PATH, &live);
+	CHECK_STR(gfs_object_resource_version(live), "6");
+	gfs_object_unref(live);
+	gfs_store_free(s);
+	gfs_filter_free(f);
+}
+
+int main(void)
+{
+	TAP_RUN(an_upsert_becomes_a_file);
+	TAP_RUN(an_older_version_never_replaces_a_newer_one);
+	TAP_RUN(resource_versions_compare_as_numbers);
+	TAP_RUN(a_deletion_is_not_undone_by_an_older_copy);
+	TAP_RUN(a_snapshot_pairs_bytes_and_live_object);
+	TAP_RUN(a_status_only_update_keeps_the_bytes_but_takes_the_object);
+	return tap_done();
+}
