@@ -14,7 +14,13 @@
  * list_end in between (a list restarted part way); resource_gone also
  * comes when want() starts refusing a resource or its kind/version
  * changes; a 404 is reported unhealthy only after a few seconds (a
- * deleted CRD is about to leave discovery anyway).
+ * deleted CRD is about to leave discovery anyway). Each resource is
+ * watched at the version discovery chose for it (gfs_resource.version);
+ * when that choice changes (e.g. a CRD gained a version that its group
+ * now prefers) the informer is replaced, with resource_gone first. A
+ * change of the other served versions alone replaces nothing: the r
+ * handed to the ops is the informer's copy from its start, while
+ * gfs_informers_resources has the current `versions`.
  *
  * The informer owns no object store: it reports what it sees through
  * gfs_informer_ops, called from its threads (several at once - the

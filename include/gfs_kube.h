@@ -79,15 +79,28 @@ int gfs_kube_errno(long http_status, const char *reason);
 
 /* ---- discovery ---------------------------------------------------------- */
 
-/* One list-and-watchable resource at its group's preferred version. */
+/* One list-and-watchable resource (group + plural), once, whatever the
+ * number of versions that serve it.
+ *
+ * Invariants: `version` is the group's preferred version when that
+ * version serves the resource, else the highest-priority version that
+ * does (gfs_kube_version_cmp); `api_path` is that version's path, where
+ * informers list and watch. `versions` holds every version that serves
+ * the resource, in priority order, `version` among them (first unless
+ * the server prefers a version that ranks lower). The kind is taken from
+ * `version`'s discovery document and assumed the same in every version
+ * (Kubernetes allows no CRD to change its kind between versions; a
+ * built-in group that did would be found by find_kind at `version`'s
+ * kind only). All strings are owned by the struct. */
 struct gfs_resource {
-	char *group;    /* "" for the core group */
-	char *version;  /* "v1" */
-	char *resource; /* plural, "deployments" */
-	char *kind;     /* "Deployment" */
+	char *group;     /* "" for the core group */
+	char *version;   /* "v1": the version informers watch */
+	char **versions; /* NULL-terminated: {"v1", "v1beta1", NULL} */
+	char *resource;  /* plural, "deployments" */
+	char *kind;      /* "Deployment" */
 	bool namespaced;
 	char *dirname;  /* "deployments.apps", or "configmaps" for core */
-	char *api_path; /* "/apis/apps/v1" or "/api/v1" */
+	char *api_path; /* "/apis/apps/v1" or "/api/v1": of `version` */
 };
 
 struct gfs_resource_list {
@@ -95,24 +108,60 @@ struct gfs_resource_list {
 	size_t count;
 };
 
-/* Queries /api, /api/v1, /apis and each group's preferred version; keeps
- * resources whose verbs include list and watch, skipping subresources.
- * A group that fails to answer (e.g. an unavailable aggregated API) is
- * skipped with a warning rather than failing everything. */
+/* Kubernetes' version priority, as kube-apiserver orders a group's
+ * versions: GA before beta before alpha, then the higher major, then the
+ * higher minor (v2 > v1 > v1beta2 > v1beta1 > v1alpha1); names that are
+ * not of the form v<N>[(alpha|beta)<M>] come after all of those, in
+ * alphabetical order. qsort-style: negative when a ranks before
+ * (is preferred to) b, 0 when equal. */
+int gfs_kube_version_cmp(const char *a, const char *b);
+
+/* Queries /api, /api/v1, /apis and every version of every group that
+ * /apis lists; keeps resources whose verbs include list and watch,
+ * skipping subresources, each once (see struct gfs_resource for the
+ * version chosen). A group whose preferred version fails to answer (e.g.
+ * an unavailable aggregated API) is skipped with a warning rather than
+ * failing everything; when only another version of a group fails, the
+ * group's resources that the failed version could have taken (those
+ * first found at a version ranking below it) are left out with it and
+ * the rest is kept, so that a flaky version never moves a resource to
+ * another version (the kept resources' `versions` then lack the failed
+ * one). Such groups count as failed for gfs_discovery_run_ex. */
 int gfs_discovery_run(struct gfs_resource_list **out, struct gfs_kube_conn *conn);
 void gfs_resource_list_free(struct gfs_resource_list *l);
 /* Looks up by dirname ("deployments.apps"); borrowed, or NULL. */
 const struct gfs_resource *gfs_resource_list_find(const struct gfs_resource_list *l,
 						  const char *dirname);
 /* Looks up by apiVersion ("apps/v1", "v1") and kind; borrowed, or NULL.
- * The version is not compared, only the group, so a manifest written for
- * another served version still finds its resource. */
+ * Found only when that version serves the kind: "apps/v1beta1" finds
+ * Deployment on a server that serves apps/v1beta1 deployments beside
+ * apps/v1 (the result's `version` is still the watched one; send the
+ * manifest to gfs_resource_api_path(..., its own version)), and NULL on
+ * a server that does not. The caller need not check
+ * gfs_resource_serves again. */
 const struct gfs_resource *gfs_resource_list_find_kind(const struct gfs_resource_list *l,
 						       const char *api_version,
 						       const char *kind);
+/* Like find_kind, but compares only the group of api_version, not its
+ * version: for messages about a manifest whose version is not served
+ * ("Deployment is served in apps/v1, not apps/v1beta2"). Borrowed, or
+ * NULL. */
+const struct gfs_resource *
+gfs_resource_list_find_group_kind(const struct gfs_resource_list *l,
+				  const char *api_version, const char *kind);
+/* Whether `version` ("v1beta1", no group) serves r. */
+bool gfs_resource_serves(const struct gfs_resource *r, const char *version);
+/* Writes the API path of r's group at `version` into out: "/apis/apps/v1beta1",
+ * or "/api/v1" for the core group; NULL version: r->version. Returns 0,
+ * -ENOENT when r is not served at that version, -ENAMETOOLONG when out is
+ * too small; on error out holds "" and the per-thread error says why. */
+int gfs_resource_api_path(char *out, size_t outsz, const struct gfs_resource *r,
+			  const char *version);
 /* Deep copy of one resource into *dst (caller releases with
- * gfs_resource_release). */
+ * gfs_resource_release). A src without `versions` (built by hand) gets
+ * {version}. On error *dst is untouched. */
 int gfs_resource_copy(struct gfs_resource *dst, const struct gfs_resource *src);
+/* Frees r's strings and zeroes it (not r itself); NULL-safe. */
 void gfs_resource_release(struct gfs_resource *r);
 
 #endif

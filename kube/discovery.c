@@ -1,7 +1,10 @@
 /*
  * discovery.c - which resources the server serves: /api, /api/v1, /apis
- * and each group's preferred version, kept when they can be listed and
- * watched (subresources such as pods/log are skipped).
+ * and every version of each group, kept when they can be listed and
+ * watched (subresources such as pods/log are skipped). Each resource
+ * (group + plural) is kept once, at the group's preferred version when
+ * that serves it, else at the highest-priority version that does, with
+ * the list of every version that serves it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +20,8 @@ struct disco {
 	size_t cap;
 	char **failed; /* NULL-terminated */
 	size_t nfailed;
+	size_t group_start;   /* index in list of the current group's first resource */
+	bool group_uncertain; /* a version of the current group did not answer */
 };
 
 /* ---- string vectors ------------------------------------------------------- */
@@ -48,6 +53,67 @@ static int disco_failed_add(struct disco *d, const char *group)
 	return 0;
 }
 
+/* ---- version priority -------------------------------------------------- */
+
+/* A version of the form v<major>[(alpha|beta)<minor>]. */
+struct kver {
+	int stage; /* 3 GA, 2 beta, 1 alpha */
+	long long major, minor;
+};
+
+/* Reads 1 to 18 digits at *p (more would overflow: such a name is then
+ * simply not of the Kubernetes form, as for kube-apiserver's Atoi). */
+static bool kver_num(long long *out, const char **p)
+{
+	const char *s = *p;
+	long long n = 0;
+	while (*s >= '0' && *s <= '9' && s - *p < 18)
+		n = n * 10 + (*s++ - '0');
+	if (s == *p || (*s >= '0' && *s <= '9'))
+		return false;
+	*out = n;
+	*p = s;
+	return true;
+}
+
+static bool kver_parse(struct kver *out, const char *s)
+{
+	struct kver k = {.stage = 3};
+	if (*s++ != 'v' || !kver_num(&k.major, &s))
+		return false;
+	if (strncmp(s, "alpha", 5) == 0 || strncmp(s, "beta", 4) == 0) {
+		k.stage = *s == 'a' ? 1 : 2;
+		s += k.stage == 1 ? 5 : 4;
+		if (!kver_num(&k.minor, &s))
+			return false;
+	}
+	if (*s)
+		return false;
+	*out = k;
+	return true;
+}
+
+int gfs_kube_version_cmp(const char *a, const char *b)
+{
+	struct kver x, y;
+	bool kx = kver_parse(&x, a), ky = kver_parse(&y, b);
+	if (kx != ky)
+		return kx ? -1 : 1;
+	if (kx && x.stage != y.stage)
+		return y.stage - x.stage;
+	if (kx && x.major != y.major)
+		return x.major > y.major ? -1 : 1;
+	if (kx && x.minor != y.minor)
+		return x.minor > y.minor ? -1 : 1;
+	return strcmp(a, b); /* alphabetical; or "v01" against "v1" */
+}
+
+/* qsort comparator for an array of version strings. */
+static int version_ptr_cmp(const void *a, const void *b)
+{
+	return gfs_kube_version_cmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* ---- resources ----------------------------------------------------------- */
 
 void gfs_resource_release(struct gfs_resource *r)
@@ -56,6 +122,7 @@ void gfs_resource_release(struct gfs_resource *r)
 		return;
 	free(r->group);
 	free(r->version);
+	gfs_strv_free(r->versions);
 	free(r->resource);
 	free(r->kind);
 	free(r->dirname);
@@ -63,19 +130,39 @@ void gfs_resource_release(struct gfs_resource *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* A copy of the NULL-terminated v, or {version} when v is NULL; NULL when
+ * out of memory. */
+static char **versions_dup(char *const *v, const char *version)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	char **out = calloc((v ? n : 1) + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < (v ? n : 1); i++) {
+		if (!(out[i] = gfs_strdup(v ? v[i] : version))) {
+			gfs_strv_free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
 int gfs_resource_copy(struct gfs_resource *dst, const struct gfs_resource *src)
 {
 	struct gfs_resource r = {
 	    .group = gfs_strdup(src->group),
 	    .version = gfs_strdup(src->version),
+	    .versions = versions_dup(src->versions, src->version),
 	    .resource = gfs_strdup(src->resource),
 	    .kind = gfs_strdup(src->kind),
 	    .namespaced = src->namespaced,
 	    .dirname = gfs_strdup(src->dirname),
 	    .api_path = gfs_strdup(src->api_path),
 	};
-	if (!r.group || !r.version || !r.resource || !r.kind || !r.dirname ||
-	    !r.api_path) {
+	if (!r.group || !r.version || !r.versions || !r.resource || !r.kind ||
+	    !r.dirname || !r.api_path) {
 		gfs_resource_release(&r);
 		return gfs_error_set(-ENOMEM, "out of memory");
 	}
@@ -93,6 +180,44 @@ void gfs_resource_list_free(struct gfs_resource_list *l)
 	free(l);
 }
 
+bool gfs_resource_serves(const struct gfs_resource *r, const char *version)
+{
+	if (!r || !version)
+		return false;
+	if (!r->versions) /* built by hand, not by discovery */
+		return r->version && strcmp(r->version, version) == 0;
+	return gfs_strv_has(r->versions, version);
+}
+
+/* "/apis/<group>/<version>", or "/api/<version>" for the core group: the
+ * one place that knows the form. Returns what snprintf returns. */
+static int api_path_format(char *out, size_t outsz, const char *group,
+			   const char *version)
+{
+	return *group ? snprintf(out, outsz, "/apis/%s/%s", group, version)
+		      : snprintf(out, outsz, "/api/%s", version);
+}
+
+int gfs_resource_api_path(char *out, size_t outsz, const struct gfs_resource *r,
+			  const char *version)
+{
+	if (outsz)
+		*out = '\0';
+	if (!version)
+		version = r->version;
+	if (!gfs_resource_serves(r, version))
+		return gfs_error_set(-ENOENT, "%s is not served at version %s",
+				     r->dirname, version ? version : "(none)");
+	int n = api_path_format(out, outsz, r->group, version);
+	if (n < 0 || (size_t)n >= outsz) {
+		if (outsz)
+			*out = '\0';
+		return gfs_error_set(-ENAMETOOLONG, "API path of %s at %s is too long",
+				     r->dirname, version);
+	}
+	return 0;
+}
+
 static int resource_cmp(const void *a, const void *b)
 {
 	const struct gfs_resource *x = a, *y = b;
@@ -108,22 +233,43 @@ const struct gfs_resource *gfs_resource_list_find(const struct gfs_resource_list
 	return bsearch(&key, l->items, l->count, sizeof(key), resource_cmp);
 }
 
-const struct gfs_resource *gfs_resource_list_find_kind(const struct gfs_resource_list *l,
-						       const char *api_version,
-						       const char *kind)
+/* The resource of kind in api_version's group; with `any_version` false,
+ * only one that api_version's version serves. */
+static const struct gfs_resource *find_kind(const struct gfs_resource_list *l,
+					    const char *api_version, const char *kind,
+					    bool any_version)
 {
-	const char *slash = api_version ? strchr(api_version, '/') : NULL;
-	size_t glen = slash ? (size_t)(slash - api_version) : 0;
 	if (!l || !api_version || !kind)
 		return NULL;
+	/* "apps/v1": group "apps", version "v1"; "v1": the core group. */
+	const char *slash = strrchr(api_version, '/');
+	size_t glen = slash ? (size_t)(slash - api_version) : 0;
+	const char *version = slash ? slash + 1 : api_version;
 	for (size_t i = 0; i < l->count; i++) {
 		const struct gfs_resource *r = &l->items[i];
 		if (strcmp(r->kind, kind) == 0 && strlen(r->group) == glen &&
-		    strncmp(r->group, api_version, glen) == 0)
+		    strncmp(r->group, api_version, glen) == 0 &&
+		    (any_version || gfs_resource_serves(r, version)))
 			return r;
 	}
 	return NULL;
 }
+
+const struct gfs_resource *gfs_resource_list_find_kind(const struct gfs_resource_list *l,
+						       const char *api_version,
+						       const char *kind)
+{
+	return find_kind(l, api_version, kind, false);
+}
+
+const struct gfs_resource *
+gfs_resource_list_find_group_kind(const struct gfs_resource_list *l,
+				  const char *api_version, const char *kind)
+{
+	return find_kind(l, api_version, kind, true);
+}
+
+/* ---- one group version ---------------------------------------------------- */
 
 static bool verbs_allow_list_watch(const json_t *verbs)
 {
@@ -139,25 +285,66 @@ static bool verbs_allow_list_watch(const json_t *verbs)
 	return list && watch;
 }
 
+/* Adds `version` to r's versions (kept sorted when the group is done). */
+static int resource_add_version(struct gfs_resource *r, const char *version)
+{
+	size_t n = 0;
+	if (gfs_strv_has(r->versions, version))
+		return 0;
+	while (r->versions && r->versions[n])
+		n++;
+	char **v = realloc(r->versions, (n + 2) * sizeof(*v));
+	if (!v)
+		return gfs_error_set(-ENOMEM, "out of memory");
+	r->versions = v;
+	v[n] = strdup(version);
+	v[n + 1] = NULL;
+	return v[n] ? 0 : gfs_error_set(-ENOMEM, "out of memory");
+}
+
+/* The current group's resource named `name`, or NULL. */
+static struct gfs_resource *disco_group_find(struct disco *d, const char *name)
+{
+	for (size_t i = d->group_start; i < d->list->count; i++)
+		if (strcmp(d->list->items[i].resource, name) == 0)
+			return &d->list->items[i];
+	return NULL;
+}
+
+static struct gfs_resource *disco_slot(struct disco *d)
+{
+	struct gfs_resource_list *l = d->list;
+	if (l->count == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct gfs_resource *items = realloc(l->items, cap * sizeof(*items));
+		if (!items)
+			return NULL;
+		l->items = items;
+		d->cap = cap;
+	}
+	struct gfs_resource *r = &l->items[l->count++];
+	memset(r, 0, sizeof(*r)); /* counted even when half-built, so that free sees it */
+	return r;
+}
+
+/* One entry of a group version's resource list. The group's versions come
+ * preferred first, then by priority: the first version that lists a
+ * resource is the one it is watched at. */
 static int disco_add(struct disco *d, const char *group, const char *version,
 		     const char *api_path, const json_t *res)
 {
 	const char *name = json_string_value(json_object_get(res, "name"));
 	const char *kind = json_string_value(json_object_get(res, "kind"));
-	struct gfs_resource_list *l = d->list;
 	if (!name || !kind || strchr(name, '/') ||
 	    !verbs_allow_list_watch(json_object_get(res, "verbs")))
 		return 0;
-	if (l->count == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		struct gfs_resource *items = realloc(l->items, cap * sizeof(*items));
-		if (!items)
-			return gfs_error_set(-ENOMEM, "out of memory");
-		l->items = items;
-		d->cap = cap;
-	}
-	struct gfs_resource *r = &l->items[l->count];
-	memset(r, 0, sizeof(*r));
+	struct gfs_resource *r = disco_group_find(d, name);
+	if (r)
+		return resource_add_version(r, version);
+	if (d->group_uncertain) /* a failed version might have been its own */
+		return 0;
+	if (!(r = disco_slot(d)))
+		return gfs_error_set(-ENOMEM, "out of memory");
 	r->group = strdup(group);
 	r->version = strdup(version);
 	r->resource = strdup(name);
@@ -170,33 +357,50 @@ static int disco_add(struct disco *d, const char *group, const char *version,
 	} else {
 		r->dirname = strdup(name);
 	}
-	l->count++; /* counted even when half-built, so that free sees it */
 	if (!r->group || !r->version || !r->resource || !r->kind || !r->api_path ||
 	    !r->dirname)
 		return gfs_error_set(-ENOMEM, "out of memory");
-	return 0;
+	return resource_add_version(r, version);
 }
 
 /* Adds the resources of one group version ("/api/v1", "/apis/apps/v1"). */
 static int disco_group_version(struct disco *d, struct gfs_kube_conn *conn,
-			       const char *group, const char *version,
-			       const char *api_path)
+			       const char *group, const char *version)
 {
 	json_t *doc = NULL;
 	size_t i;
 	const json_t *res;
-	int rc = gfs_kube_request(conn, &doc, NULL, "GET", api_path, NULL, NULL, 0);
+	char path[512];
+	int n = api_path_format(path, sizeof(path), group, version);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return gfs_error_set(-ENAMETOOLONG,
+				     "API group %s: version %s is too long", group,
+				     version);
+	int rc = gfs_kube_request(conn, &doc, NULL, "GET", path, NULL, NULL, 0);
 	if (rc < 0)
 		goto out;
 	json_array_foreach(json_object_get(doc, "resources"), i, res)
 	{
-		rc = disco_add(d, group, version, api_path, res);
+		rc = disco_add(d, group, version, path, res);
 		if (rc < 0)
 			goto out;
 	}
 out:
 	json_decref(doc);
 	return rc;
+}
+
+/* Sorts the versions of the current group's resources by priority. */
+static void disco_group_done(struct disco *d)
+{
+	for (size_t i = d->group_start; i < d->list->count; i++) {
+		char **v = d->list->items[i].versions;
+		size_t n = 0;
+		while (v && v[n])
+			n++;
+		if (n > 1)
+			qsort(v, n, sizeof(*v), version_ptr_cmp);
+	}
 }
 
 static int disco_core(struct disco *d, struct gfs_kube_conn *conn)
@@ -208,40 +412,91 @@ static int disco_core(struct disco *d, struct gfs_kube_conn *conn)
 	/* The core group has only ever had v1; take what the server lists. */
 	const char *v =
 	    json_string_value(json_array_get(json_object_get(doc, "versions"), 0));
-	char path[128];
-	snprintf(path, sizeof(path), "/api/%s", v ? v : "v1");
-	rc = disco_group_version(d, conn, "", v ? v : "v1", path);
+	d->group_start = d->list->count;
+	d->group_uncertain = false;
+	rc = disco_group_version(d, conn, "", v ? v : "v1");
+	disco_group_done(d);
 out:
 	json_decref(doc);
 	return rc;
 }
 
-/* One group of /apis at its preferred version. A group that fails is
- * skipped with a warning (an aggregated API whose backend is down must not
- * take everything with it); only cancellation and memory errors stop. */
+/* ---- one group of /apis ------------------------------------------------------ */
+
+/* The versions of group g (an APIGroup of /apis) in the order they are
+ * queried: the preferred one first, then the others by priority. Borrowed
+ * from g; *out is NULL-terminated and freed by the caller (not its
+ * strings). Without a usable preferredVersion, the highest priority one
+ * comes first, as kube-apiserver would prefer it. */
+static int group_versions(const char ***out, const json_t *g)
+{
+	const json_t *vs = json_object_get(g, "versions"), *e;
+	const char *pref = json_string_value(
+	    json_object_get(json_object_get(g, "preferredVersion"), "version"));
+	size_t i, n = 0;
+	const char **v = calloc(json_array_size(vs) + 1, sizeof(*v));
+	if (!v)
+		return gfs_error_set(-ENOMEM, "out of memory");
+	json_array_foreach(vs, i, e)
+	{
+		const char *s = json_string_value(json_object_get(e, "version"));
+		bool dup = false;
+		for (size_t k = 0; s && k < n && !dup; k++)
+			dup = strcmp(v[k], s) == 0;
+		if (s && *s && !dup && !strchr(s, '/'))
+			v[n++] = s;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), version_ptr_cmp);
+	for (size_t k = 1; pref && k < n; k++) {
+		if (strcmp(v[k], pref) == 0) {
+			memmove(v + 1, v, k * sizeof(*v));
+			v[0] = pref;
+			break;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+/* One version of group `name` did not answer. The preferred one (i == 0):
+ * the group is skipped. Another: what it could have served is left out,
+ * the group counts as failed (its informers are kept) and the rest goes
+ * on. Only cancellation and memory errors stop everything. */
+static int disco_version_failed(struct disco *d, const char *name, const char *version,
+				size_t i, int rc)
+{
+	if (rc == -ECANCELED || rc == -ENOMEM)
+		return rc;
+	if (i == 0)
+		gfs_warn("discovery: skipping API group %s: %s", name, gfs_error_last());
+	else
+		gfs_warn("discovery: API group %s: skipping version %s and the "
+			 "resources only older versions serve: %s",
+			 name, version, gfs_error_last());
+	d->group_uncertain = true;
+	return gfs_strv_has(d->failed, name) ? 0 : disco_failed_add(d, name);
+}
+
 static int disco_group(struct disco *d, struct gfs_kube_conn *conn, const json_t *g)
 {
 	const char *name = json_string_value(json_object_get(g, "name"));
-	const json_t *pv = json_object_get(g, "preferredVersion");
-	const char *gv = json_string_value(json_object_get(pv, "groupVersion"));
-	const char *v = json_string_value(json_object_get(pv, "version"));
-	if (!gv || !v) {
-		const json_t *first = json_array_get(json_object_get(g, "versions"), 0);
-		gv = json_string_value(json_object_get(first, "groupVersion"));
-		v = json_string_value(json_object_get(first, "version"));
-	}
-	if (!name || !gv || !v)
+	const char **versions = NULL;
+	if (!name || !*name)
 		return 0;
-	char path[512];
-	snprintf(path, sizeof(path), "/apis/%s", gv);
-	int rc = disco_group_version(d, conn, name, v, path);
-	if (rc == -ECANCELED || rc == -ENOMEM)
-		return rc;
-	if (rc < 0) {
-		gfs_warn("discovery: skipping API group %s: %s", name, gfs_error_last());
-		return disco_failed_add(d, name);
+	int rc = group_versions(&versions, g);
+	d->group_start = d->list->count;
+	d->group_uncertain = false;
+	for (size_t i = 0; rc == 0 && versions[i]; i++) {
+		rc = disco_group_version(d, conn, name, versions[i]);
+		if (rc < 0)
+			rc = disco_version_failed(d, name, versions[i], i, rc);
+		if (rc == 0 && i == 0 && d->group_uncertain)
+			break; /* without its preferred version, skip the group */
 	}
-	return 0;
+	disco_group_done(d);
+	free(versions);
+	return rc;
 }
 
 static int disco_groups(struct disco *d, struct gfs_kube_conn *conn)

@@ -37,6 +37,11 @@ static bool set_wants(struct gfs_informers *set, const struct gfs_resource *r)
 	return !set->want || set->want(set->payload, r);
 }
 
+/* Whether an informer of a may go on watching b: same URL (so the same
+ * version), kind and scope. A change of b's other served versions alone
+ * does not restart the watch (set_snapshot takes the new list); a
+ * change of the version watched (a CRD gained a version that is now
+ * preferred, or lost the one watched) does. */
 static bool resource_same(const struct gfs_resource *a, const struct gfs_resource *b)
 {
 	return strcmp(a->api_path, b->api_path) == 0 && strcmp(a->kind, b->kind) == 0 &&
@@ -153,9 +158,11 @@ static bool list_has(const struct gfs_resource_list *l, const char *dirname)
 	return false;
 }
 
-/* Rebuilds set->watched from the running informers' own copies (a kept
- * informer of a group that did not answer is not in the new discovery). */
-static void set_snapshot(struct gfs_informers *set)
+/* Rebuilds set->watched from the running informers: each one's entry of
+ * the new discovery l, whose served versions may have changed since the
+ * informer started, or the informer's own copy when l lacks it (a kept
+ * informer of a group that did not answer). */
+static void set_snapshot(struct gfs_informers *set, const struct gfs_resource_list *l)
 {
 	struct gfs_resource_list *w = calloc(1, sizeof(*w)), *old = NULL;
 	size_t n = 0;
@@ -167,8 +174,11 @@ static void set_snapshot(struct gfs_informers *set)
 		w = NULL;
 	}
 	for (struct gfs_informer *i = set->informers; w && i; i = i->next) {
+		const struct gfs_resource *r = gfs_resource_list_find(l, i->res.dirname);
+		if (!r || !resource_same(r, &i->res))
+			r = &i->res;
 		if (!list_has(w, i->res.dirname) &&
-		    gfs_resource_copy(&w->items[w->count], &i->res) == 0)
+		    gfs_resource_copy(&w->items[w->count], r) == 0)
 			w->count++;
 	}
 	if (w) {
@@ -205,7 +215,7 @@ static int set_apply(struct gfs_informers *set, const struct gfs_resource_list *
 		for (size_t n = 0; set->namespaces && set->namespaces[n]; n++)
 			set_launch(set, r, set->namespaces[n]);
 	}
-	set_snapshot(set);
+	set_snapshot(set, l);
 	free(wanted);
 	return 0;
 }

@@ -128,7 +128,8 @@ int gfs_kube_status_error(const struct gfs_kube_conn *conn, const char *method,
 /* ---- discovery (discovery.c) -------------------------------------------- */
 
 /* gfs_discovery_run, also giving the names of the API groups that did
- * not answer (a NULL-terminated array the caller frees with
+ * not answer, wholly or at one of their versions (a NULL-terminated
+ * array the caller frees with
  * gfs_strv_free; NULL when every group answered), so that rediscovery
  * keeps their informers instead of treating them as gone. */
 int gfs_discovery_run_ex(struct gfs_resource_list **out, char ***failed_groups,

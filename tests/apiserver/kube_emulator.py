@@ -52,12 +52,15 @@ def iso_ms():
 
 
 def version_key(v):
-    """Kubernetes version priority: GA > beta > alpha, then by number (v1 > v1beta2 > ...)."""
+    """Sort key for Kubernetes version priority, highest first (apimachinery's
+    CompareKubeAwareVersionStrings): GA > beta > alpha, then the higher major, then the
+    higher minor (v2 > v1 > v1beta2 > v1beta1 > v1alpha1); names not of that form come
+    after all of those, alphabetically."""
     m = re.fullmatch(r'v(\d+)(?:(alpha|beta)(\d+))?', v)
     if not m:
-        return (0, 0, 0, v)
-    return ({None: 3, 'beta': 2, 'alpha': 1}[m.group(2)], int(m.group(1)),
-            int(m.group(3) or 0), '')
+        return (1, 0, 0, 0, v)
+    return (0, -{None: 3, 'beta': 2, 'alpha': 1}[m.group(2)], -int(m.group(1)),
+            -int(m.group(3) or 0), '')
 
 
 def human_duration(seconds):
@@ -776,7 +779,9 @@ class Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def api_group(g, versions):
-        vs = sorted(versions, key=version_key, reverse=True)
+        # kube-apiserver (and apiextensions-apiserver for a CRD group) prefers the version
+        # of highest priority among all of the group's versions.
+        vs = sorted(versions, key=version_key)
         gvs = [{'groupVersion': '%s/%s' % (g, v), 'version': v} for v in vs]
         return {'name': g, 'versions': gvs, 'preferredVersion': gvs[0]}
 

@@ -427,13 +427,17 @@ static void discovery_lists_preferred_versions_sorted(void)
 	if (dep) {
 		CHECK_STR(dep->group, "apps");
 		CHECK_STR(dep->api_path, "/apis/apps/v1");
+		CHECK(dep->versions && dep->versions[0] && !dep->versions[1]);
+		CHECK_STR(dep->versions ? dep->versions[0] : NULL, "v1");
 		CHECK_STR(dep->kind, "Deployment");
 		CHECK(dep->namespaced);
 	}
 	if (ns)
 		CHECK(!ns->namespaced);
 	CHECK(gfs_resource_list_find_kind(l, "apps/v1", "Deployment") == dep);
-	CHECK(gfs_resource_list_find_kind(l, "apps/v1beta2", "Deployment") == dep);
+	/* The emulator serves deployments at apps/v1 only. */
+	CHECK(gfs_resource_list_find_kind(l, "apps/v1beta2", "Deployment") == NULL);
+	CHECK(gfs_resource_list_find_group_kind(l, "apps/v1beta2", "Deployment") == dep);
 	CHECK(gfs_resource_list_find_kind(l, "v1", "ConfigMap") == cm);
 	CHECK(gfs_resource_list_find_kind(l, "v1", "Deployment") == NULL);
 	for (size_t i = 0; i < l->count; i++) {
@@ -462,6 +466,248 @@ static void discovery_lists_preferred_versions_sorted(void)
 			gfs_sleep_ms(100, NULL);
 	}
 	CHECK(w != NULL);
+}
+
+/* A CRD of `group` with the given spec.versions (a JSON array). */
+static const char *crd_versions_body(const char *group, const char *plural,
+				     const char *kind, const char *versions)
+{
+	static char body[2048];
+	snprintf(body, sizeof(body),
+		 "{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":"
+		 "\"CustomResourceDefinition\",\"metadata\":{\"name\":\"%s.%s\"},"
+		 "\"spec\":{\"group\":\"%s\",\"scope\":\"Namespaced\","
+		 "\"names\":{\"plural\":\"%s\",\"kind\":\"%s\"},\"versions\":%s}}",
+		 plural, group, group, plural, kind, versions);
+	return body;
+}
+
+/* One entry of spec.versions with an open schema; CRD_VERSION is served. */
+#define CRD_VERSION_X(name, served, storage)                                             \
+	"{\"name\":\"" name "\",\"served\":" served ",\"storage\":" storage ","          \
+	"\"schema\":{\"openAPIV3Schema\":{\"type\":\"object\","                          \
+	"\"x-kubernetes-preserve-unknown-fields\":true}}}"
+#define CRD_VERSION(name, storage) CRD_VERSION_X(name, "true", storage)
+
+static int create_crd(const char *group, const char *plural, const char *kind,
+		      const char *versions)
+{
+	int rc =
+	    req(NULL, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+		crd_versions_body(group, plural, kind, versions));
+	if (rc < 0)
+		printf("# creating CRD %s.%s: %s\n", plural, group, gfs_error_last());
+	return rc;
+}
+
+/* Replaces the spec.versions of CRD plural.group (a merge patch). */
+static int patch_crd_versions(const char *group, const char *plural, const char *versions)
+{
+	char path[256], body[1536];
+	snprintf(path, sizeof(path),
+		 "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/%s.%s", plural,
+		 group);
+	snprintf(body, sizeof(body), "{\"spec\":{\"versions\":%s}}", versions);
+	int rc = gfs_kube_request(conn, NULL, NULL, "PATCH", path,
+				  "application/merge-patch+json", body, strlen(body));
+	if (rc < 0)
+		printf("# PATCH %s: %s\n", path, gfs_error_last());
+	return rc;
+}
+
+/* The versions of r as "v1,v1beta1" (static buffer). */
+static const char *versions_str(const struct gfs_resource *r)
+{
+	static char buf[256];
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; r && r->versions && r->versions[i] && n < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? "," : "",
+				      r->versions[i]);
+	return buf;
+}
+
+static void version_priority_is_ga_beta_alpha_then_other_names(void)
+{
+	const char *v[] = {"foo",     "v1alpha1", "v1beta1", "v10",      "v2beta1", "v1",
+			   "v1beta2", "bar",      "v2",      "v2alpha1", "v1x"};
+	const char *want[] = {"v10",     "v2",      "v1",       "v2beta1",
+			      "v1beta2", "v1beta1", "v2alpha1", "v1alpha1",
+			      "bar",     "foo",     "v1x"};
+	size_t n = sizeof(v) / sizeof(v[0]);
+	/* A plain insertion sort by the comparator: its order is the test. */
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && gfs_kube_version_cmp(v[k - 1], v[k]) > 0;
+		     k--) {
+			const char *t = v[k];
+			v[k] = v[k - 1];
+			v[k - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++)
+		CHECK_STR(v[i], want[i]);
+	CHECK(gfs_kube_version_cmp("v1", "v1") == 0);
+	CHECK(gfs_kube_version_cmp("v1", "v1beta1") < 0);
+	CHECK(gfs_kube_version_cmp("v1beta1", "v1") > 0);
+	CHECK(gfs_kube_version_cmp("v2beta1", "v1beta3") < 0);
+	CHECK(gfs_kube_version_cmp("v1beta1", "v3alpha1") < 0);
+	CHECK(gfs_kube_version_cmp("v1alpha10", "v1alpha9") < 0);
+	/* Not of the Kubernetes form: "v", "v1beta" (no minor), a sign, a
+	 * number too long to be one: after every v<N>. */
+	CHECK(gfs_kube_version_cmp("v1alpha1", "v") < 0);
+	CHECK(gfs_kube_version_cmp("v1alpha1", "v1beta") < 0);
+	CHECK(gfs_kube_version_cmp("v1alpha1", "v-1") < 0);
+	CHECK(gfs_kube_version_cmp("v1alpha1", "v1234567890123456789") < 0);
+	CHECK(gfs_kube_version_cmp("v123456789012345678", "v1") < 0);
+}
+
+#define MON "monitoring.coreos.test"
+
+/* The "every served resource, every served version" rule: a group (as
+ * prometheus-operator's) preferring v1 with a kind served only at
+ * v1alpha1, a kind at v1beta1 and v1, and one with an unserved version. */
+static void discovery_finds_every_resource_at_its_best_version(void)
+{
+	CHECK_INT(create_crd(MON, "prometheuses", "Prometheus",
+			     "[" CRD_VERSION("v1", "true") "]"),
+		  0);
+	CHECK_INT(create_crd(MON, "alertmanagerconfigs", "AlertmanagerConfig",
+			     "[" CRD_VERSION("v1alpha1", "true") "]"),
+		  0);
+	CHECK_INT(create_crd(MON, "podmonitors", "PodMonitor",
+			     "[" CRD_VERSION("v1beta1",
+					     "false") "," CRD_VERSION("v1", "true") "]"),
+		  0);
+	CHECK_INT(
+	    create_crd(MON, "thanosrulers", "ThanosRuler",
+		       "[" CRD_VERSION_X("v1beta1", "false",
+					 "false") "," CRD_VERSION("v1", "true") "]"),
+	    0);
+	/* kube-apiserver prefers the group's highest version of all its CRDs. */
+	json_t *g = NULL;
+	CHECK_INT(req(&g, "GET", "/apis/" MON, NULL), 0);
+	CHECK_STR(json_string_value(
+		      json_object_get(json_object_get(g, "preferredVersion"), "version")),
+		  "v1");
+	json_decref(g);
+
+	struct gfs_resource_list *l = NULL;
+	const struct gfs_resource *amc = NULL, *pm = NULL, *prom = NULL, *tr = NULL;
+	for (int i = 0; i < 50 && !(amc && pm && prom && tr); i++) {
+		gfs_resource_list_free(l);
+		l = NULL;
+		CHECK_INT(gfs_discovery_run(&l, conn), 0);
+		amc = gfs_resource_list_find(l, "alertmanagerconfigs." MON);
+		pm = gfs_resource_list_find(l, "podmonitors." MON);
+		prom = gfs_resource_list_find(l, "prometheuses." MON);
+		tr = gfs_resource_list_find(l, "thanosrulers." MON);
+		if (!(amc && pm && prom && tr))
+			gfs_sleep_ms(100, NULL);
+	}
+	CHECK(amc && pm && prom && tr);
+	if (!(amc && pm && prom && tr)) {
+		gfs_resource_list_free(l);
+		return;
+	}
+	/* Served only at a version the group does not prefer: visible there. */
+	CHECK_STR(amc->version, "v1alpha1");
+	CHECK_STR(amc->api_path, "/apis/" MON "/v1alpha1");
+	CHECK_STR(versions_str(amc), "v1alpha1");
+	CHECK_STR(amc->kind, "AlertmanagerConfig");
+	/* At the preferred version, with every served one, highest first. */
+	CHECK_STR(pm->version, "v1");
+	CHECK_STR(pm->api_path, "/apis/" MON "/v1");
+	CHECK_STR(versions_str(pm), "v1,v1beta1");
+	CHECK_STR(versions_str(prom), "v1");
+	CHECK_STR(versions_str(tr), "v1"); /* v1beta1 is not served */
+
+	/* find_kind: any served version finds the resource; others do not. */
+	CHECK(gfs_resource_list_find_kind(l, MON "/v1", "PodMonitor") == pm);
+	CHECK(gfs_resource_list_find_kind(l, MON "/v1beta1", "PodMonitor") == pm);
+	CHECK(gfs_resource_list_find_kind(l, MON "/v1alpha1", "PodMonitor") == NULL);
+	CHECK(gfs_resource_list_find_kind(l, MON "/v1alpha1", "AlertmanagerConfig") ==
+	      amc);
+	CHECK(gfs_resource_list_find_kind(l, MON "/v1", "AlertmanagerConfig") == NULL);
+	CHECK(gfs_resource_list_find_kind(l, MON "/v1beta1", "ThanosRuler") == NULL);
+	CHECK(gfs_resource_list_find_kind(l, MON, "PodMonitor") == NULL);
+	CHECK(gfs_resource_list_find_kind(l, "v1", "PodMonitor") == NULL);
+	CHECK(gfs_resource_list_find_group_kind(l, MON "/v1alpha1", "PodMonitor") == pm);
+	CHECK(gfs_resource_list_find_group_kind(l, "other.test/v1", "PodMonitor") ==
+	      NULL);
+
+	CHECK(gfs_resource_serves(pm, "v1beta1"));
+	CHECK(gfs_resource_serves(pm, "v1"));
+	CHECK(!gfs_resource_serves(pm, "v1alpha1"));
+	CHECK(!gfs_resource_serves(pm, NULL));
+
+	char path[64];
+	CHECK_INT(gfs_resource_api_path(path, sizeof(path), pm, "v1beta1"), 0);
+	CHECK_STR(path, "/apis/" MON "/v1beta1");
+	CHECK_INT(gfs_resource_api_path(path, sizeof(path), pm, NULL), 0);
+	CHECK_STR(path, "/apis/" MON "/v1");
+	CHECK_INT(gfs_resource_api_path(path, sizeof(path), pm, "v1alpha1"), -ENOENT);
+	CHECK_STR(path, "");
+	CHECK(strstr(gfs_error_last(), "podmonitors." MON) != NULL);
+	CHECK_INT(gfs_resource_api_path(path, 10, pm, "v1"), -ENAMETOOLONG);
+	CHECK_STR(path, "");
+	const struct gfs_resource *cm = gfs_resource_list_find(l, "configmaps");
+	CHECK_INT(gfs_resource_api_path(path, sizeof(path), cm, "v1"), 0);
+	CHECK_STR(path, "/api/v1");
+
+	/* A copy owns its own versions. */
+	struct gfs_resource copy = {0};
+	CHECK_INT(gfs_resource_copy(&copy, pm), 0);
+	CHECK(copy.versions != pm->versions);
+	CHECK_STR(versions_str(&copy), "v1,v1beta1");
+	gfs_resource_release(&copy);
+	gfs_resource_list_free(l);
+}
+
+/* A group version that does not answer: when it is the preferred one the
+ * group is skipped (and named as failed); when it is another, only what
+ * it could have served is left out, and no resource moves to another
+ * version because of it. */
+static void discovery_leaves_out_what_a_failed_version_could_serve(void)
+{
+	struct gfs_resource_list *l = NULL;
+	char **failed = NULL;
+	/* v1beta1 fails: podmonitors stay at v1 (v1beta1 missing from their
+	 * versions), alertmanagerconfigs (first met at v1alpha1, below the
+	 * failed version) are left out. */
+	CHECK_INT(emu_control("faults", "{\"status\":503,\"count\":1,\"path_prefix\":"
+					"\"/apis/" MON "/v1beta1\",\"method\":\"GET\"}"),
+		  0);
+	CHECK_INT(gfs_discovery_run_ex(&l, &failed, conn), 0);
+	const struct gfs_resource *pm = gfs_resource_list_find(l, "podmonitors." MON);
+	CHECK(pm && strcmp(pm->version, "v1") == 0);
+	CHECK_STR(versions_str(pm), "v1");
+	CHECK(gfs_resource_list_find(l, "alertmanagerconfigs." MON) == NULL);
+	CHECK(gfs_resource_list_find(l, "prometheuses." MON) != NULL);
+	CHECK(gfs_strv_has(failed, MON) && failed && !failed[1]);
+	gfs_resource_list_free(l);
+	gfs_strv_free(failed);
+
+	/* The preferred version fails: the whole group is skipped. */
+	l = NULL;
+	failed = NULL;
+	CHECK_INT(emu_control("faults", "{\"status\":503,\"count\":1,\"path_prefix\":"
+					"\"/apis/" MON "/v1\",\"method\":\"GET\"}"),
+		  0);
+	CHECK_INT(gfs_discovery_run_ex(&l, &failed, conn), 0);
+	CHECK(gfs_resource_list_find(l, "podmonitors." MON) == NULL);
+	CHECK(gfs_resource_list_find(l, "alertmanagerconfigs." MON) == NULL);
+	CHECK(gfs_resource_list_find(l, "configmaps") != NULL);
+	CHECK(gfs_strv_has(failed, MON));
+	gfs_resource_list_free(l);
+	gfs_strv_free(failed);
+
+	/* Everything answers again. */
+	l = NULL;
+	failed = NULL;
+	CHECK_INT(gfs_discovery_run_ex(&l, &failed, conn), 0);
+	CHECK(gfs_resource_list_find(l, "alertmanagerconfigs." MON) != NULL);
+	CHECK(failed == NULL);
+	gfs_resource_list_free(l);
+	gfs_strv_free(failed);
 }
 
 static void write_conflicts_map_to_errno(void)
@@ -940,6 +1186,109 @@ static void crd_changes_are_rediscovered(void)
 	CHECK(strstr(rec.gone_names, "gadgets.example.com;") != NULL);
 }
 
+/* A copy of the watched resource dirname (released by the caller);
+ * false when not watched. */
+static bool resources_get(struct gfs_resource *out, const char *dirname)
+{
+	struct gfs_resource_list *l = NULL;
+	const struct gfs_resource *r = NULL;
+	bool ok = gfs_informers_resources(&l, inf) == 0 &&
+		  (r = gfs_resource_list_find(l, dirname)) != NULL &&
+		  gfs_resource_copy(out, r) == 0;
+	gfs_resource_list_free(l);
+	return ok;
+}
+
+/* Waits until dirname is watched with the versions `want` ("v1,v1beta1"). */
+static bool wait_versions(const char *dirname, const char *want, struct gfs_resource *out)
+{
+	for (int i = 0; i < 200; i++) {
+		struct gfs_resource r = {0};
+		if (resources_get(&r, dirname) && strcmp(versions_str(&r), want) == 0) {
+			*out = r;
+			return true;
+		}
+		gfs_resource_release(&r);
+		gfs_sleep_ms(50, NULL);
+	}
+	return false;
+}
+
+/* Waits until a watch request of path has been made. */
+static bool wait_watched(const char *path)
+{
+	for (int i = 0; i < 100; i++) {
+		if (count_requests(path, NULL, 1) > 0)
+			return true;
+		gfs_sleep_ms(50, NULL);
+	}
+	return false;
+}
+
+static int gone_count(const char *dirname)
+{
+	char key[128];
+	int n = 0;
+	snprintf(key, sizeof(key), "%s;", dirname);
+	pthread_mutex_lock(&rec.lock);
+	for (const char *p = rec.gone_names; (p = strstr(p, key)) != NULL;
+	     p += strlen(key))
+		n++;
+	pthread_mutex_unlock(&rec.lock);
+	return n;
+}
+
+/* A CRD first served at v1beta1 only; a new lower version only updates the
+ * versions list (the watch goes on); a new v1, which the group prefers,
+ * moves the watch to v1. */
+static void informers_follow_a_crd_to_its_preferred_version(void)
+{
+	struct gfs_resource r = {0};
+	const char *d = "sprockets.example.com";
+	if (!inf)
+		return;
+	CHECK_INT(create_crd("example.com", "sprockets", "Sprocket",
+			     "[" CRD_VERSION("v1beta1", "true") "]"),
+		  0);
+	CHECK(wait_versions(d, "v1beta1", &r));
+	CHECK_STR(r.version, "v1beta1");
+	CHECK_STR(r.api_path, "/apis/example.com/v1beta1");
+	gfs_resource_release(&r);
+	CHECK(wait_watched("/apis/example.com/v1beta1/sprockets"));
+
+	CHECK_INT(patch_crd_versions("example.com", "sprockets",
+				     "[" CRD_VERSION("v1alpha1", "false") "," CRD_VERSION(
+					 "v1beta1", "true") "]"),
+		  0);
+	CHECK(wait_versions(d, "v1beta1,v1alpha1", &r));
+	CHECK_STR(r.version, "v1beta1");
+	gfs_resource_release(&r);
+	CHECK_INT(gone_count(d), 0);
+
+	CHECK_INT(
+	    patch_crd_versions("example.com", "sprockets",
+			       "[" CRD_VERSION("v1alpha1", "false") "," CRD_VERSION(
+				   "v1beta1", "false") "," CRD_VERSION("v1", "true") "]"),
+	    0);
+	CHECK(wait_versions(d, "v1,v1beta1,v1alpha1", &r));
+	CHECK_STR(r.version, "v1");
+	CHECK_STR(r.api_path, "/apis/example.com/v1");
+	gfs_resource_release(&r);
+	CHECK_INT(gone_count(d), 1);
+	CHECK(wait_watched("/apis/example.com/v1/sprockets"));
+	CHECK_INT(req(NULL, "DELETE",
+		      "/apis/apiextensions.k8s.io/v1/"
+		      "customresourcedefinitions/sprockets.example.com",
+		      NULL),
+		  0);
+	bool seen = true;
+	for (int i = 0; i < 200 && seen; i++) {
+		seen = resources_have(d);
+		gfs_sleep_ms(50, NULL);
+	}
+	CHECK(!seen);
+}
+
 static void server_outage_is_survived(void)
 {
 	if (!inf)
@@ -1042,8 +1391,10 @@ int main(void)
 	if (getenv("GFS_TEST_DEBUG"))
 		gfs_log_init(GFS_LOG_DEBUG, NULL);
 	TAP_RUN(errno_mapping_is_as_documented);
+	TAP_RUN(version_priority_is_ga_beta_alpha_then_other_names);
 	if (access(emu_script(), R_OK) != 0) {
-		printf("ok 2 - emulator tests # SKIP %s not found\n1..2\n", emu_script());
+		printf("ok %d - emulator tests # SKIP %s not found\n1..%d\n",
+		       tap_count + 1, emu_script(), tap_count + 1);
 		return 0;
 	}
 	snprintf(testproc_dir, sizeof(testproc_dir), "/tmp/gfs-kube-client.XXXXXX");
@@ -1053,8 +1404,8 @@ int main(void)
 	if (emu_start() < 0 || !(c = emu_creds()) ||
 	    gfs_kube_client_new(&client, c) < 0 ||
 	    gfs_kube_conn_open(&conn, client) < 0) {
-		printf("not ok 2 - the emulator started (see %s)\n1..2\n",
-		       dir_path("emulator.log"));
+		printf("not ok %d - the emulator started (see %s)\n1..%d\n",
+		       tap_count + 1, dir_path("emulator.log"), tap_count + 1);
 		emu_stop();
 		return 1;
 	}
@@ -1068,6 +1419,8 @@ int main(void)
 	TAP_RUN(exec_plugin_is_cached_and_rerun_after_401);
 	TAP_RUN(exec_plugin_client_certificate_authenticates);
 	TAP_RUN(discovery_lists_preferred_versions_sorted);
+	TAP_RUN(discovery_finds_every_resource_at_its_best_version);
+	TAP_RUN(discovery_leaves_out_what_a_failed_version_could_serve);
 	TAP_RUN(write_conflicts_map_to_errno);
 	TAP_RUN(faults_429_and_down_map_to_errno);
 	TAP_RUN(watch_streams_events_in_order);
@@ -1079,6 +1432,7 @@ int main(void)
 	TAP_RUN(compaction_leads_to_relist);
 	TAP_RUN(faults_back_off_and_recover);
 	TAP_RUN(crd_changes_are_rediscovered);
+	TAP_RUN(informers_follow_a_crd_to_its_preferred_version);
 	TAP_RUN(server_outage_is_survived);
 	TAP_RUN(informers_stop_promptly);
 	TAP_RUN(wait_synced_times_out_naming_the_loader);
