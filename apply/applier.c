@@ -59,8 +59,16 @@ static void gfs_applier_conn_put(struct gfs_applier *a, struct gfs_kube_conn *c)
 
 /* ---- resources ----------------------------------------------------------------- */
 
+/* The version part of an apiVersion ("apps/v1" -> "v1", "v1" -> "v1"). */
+static const char *gfs_api_version_version(const char *api_version)
+{
+	const char *slash = strrchr(api_version, '/');
+	return slash ? slash + 1 : api_version;
+}
+
 /* Finds the resource of apiVersion/kind, waiting a while for one that a
- * CRD created just before (discovery follows CRD changes). */
+ * CRD created just before (discovery follows CRD changes). A kind that is
+ * served, but not at the manifest's version, is refused at once. */
 static int gfs_applier_resource(struct gfs_applier *a, struct gfs_resource *out,
 				const char *api_version, const char *kind)
 {
@@ -73,7 +81,22 @@ static int gfs_applier_resource(struct gfs_applier *a, struct gfs_resource *out,
 			return rc;
 		const struct gfs_resource *r =
 		    gfs_resource_list_find_kind(l, api_version, kind);
-		rc = r ? gfs_resource_copy(out, r) : -ENOENT;
+		const struct gfs_resource *other =
+		    r ? NULL : gfs_resource_list_find_group_kind(l, api_version, kind);
+		if (other) {
+			char served[256] = "";
+			for (char **v = other->versions; v && *v; v++)
+				snprintf(served + strlen(served),
+					 sizeof(served) - strlen(served), "%s%s",
+					 v == other->versions ? "" : ", ", *v);
+			rc = gfs_error_set(
+			    -EINVAL,
+			    "%s is not served at %s; the cluster serves it at "
+			    "%s (versions: %s)",
+			    kind, api_version, other->version, served);
+		} else {
+			rc = r ? gfs_resource_copy(out, r) : -ENOENT;
+		}
 		gfs_resource_list_free(l);
 		if (rc != -ENOENT || gfs_monotonic_ms() > deadline)
 			return rc == -ENOENT
@@ -86,16 +109,21 @@ static int gfs_applier_resource(struct gfs_applier *a, struct gfs_resource *out,
 	}
 }
 
-/* The URL of a collection or of one object (name != NULL). */
-static void gfs_resource_url(char *out, size_t outsz, const struct gfs_resource *r,
-			     const char *ns, const char *name)
+/* The URL of a collection or of one object (name != NULL), at `version`
+ * of the resource. */
+static int gfs_resource_url(char *out, size_t outsz, const struct gfs_resource *r,
+			    const char *version, const char *ns, const char *name)
 {
-	int n = snprintf(out, outsz, "%s", r->api_path);
+	int rc = gfs_resource_api_path(out, outsz, r, version);
+	if (rc < 0)
+		return rc;
+	size_t n = strlen(out);
 	if (r->namespaced)
-		n += snprintf(out + n, outsz - (size_t)n, "/namespaces/%s", ns);
-	n += snprintf(out + n, outsz - (size_t)n, "/%s", r->resource);
+		n += (size_t)snprintf(out + n, outsz - n, "/namespaces/%s", ns);
+	n += (size_t)snprintf(out + n, outsz - n, "/%s", r->resource);
 	if (name)
-		snprintf(out + n, outsz - (size_t)n, "/%s", name);
+		snprintf(out + n, outsz - n, "/%s", name);
+	return 0;
 }
 
 /* ---- checking a manifest --------------------------------------------------------- */
@@ -182,9 +210,11 @@ struct gfs_write {
 	const char *path;
 	const struct gfs_path_parts *p;
 	const struct gfs_resource *r;
+	const char *version;    /* of the resource, as the manifest names it */
 	json_t *written;        /* the manifest as written (checked) */
 	json_t *shown;          /* what the writer was shown; NULL: a create */
 	struct gfs_blob *bytes; /* the same, as the file's bytes */
+	json_t *live;           /* the live object it shows, at `version` */
 };
 
 /* The document to PUT over `live`: the writer's edit carried onto it
@@ -225,9 +255,11 @@ static int gfs_applier_send(struct gfs_applier *a, json_t **answer,
 	    gfs_monotonic_ms() + (a->opts.wait_ms ? a->opts.wait_ms : 10000);
 	bool create = strcmp(method, "POST") == 0;
 	int rc = text ? 0 : -ENOMEM;
-	gfs_resource_url(url, sizeof(url) - 32, w->r, w->p->ns,
-			 create ? NULL : w->p->name);
-	strcat(url, "?fieldManager=" GFS_APPLY_FIELD_MANAGER);
+	if (rc == 0)
+		rc = gfs_resource_url(url, sizeof(url) - 32, w->r, w->version, w->p->ns,
+				      create ? NULL : w->p->name);
+	if (rc == 0)
+		strcat(url, "?fieldManager=" GFS_APPLY_FIELD_MANAGER);
 	while (rc == 0) {
 		json_t *resp = NULL;
 		rc = gfs_kube_request(conn, &resp, NULL, method, url, "application/json",
@@ -257,11 +289,10 @@ static int gfs_applier_send(struct gfs_applier *a, json_t **answer,
  * shows changed, that is someone else's edit, and the write is refused
  * rather than overwrite it. Returns 1 when there was nothing to send. */
 static int gfs_applier_update(struct gfs_applier *a, json_t **answer,
-			      struct gfs_kube_conn *conn, const struct gfs_write *w,
-			      const json_t *live)
+			      struct gfs_kube_conn *conn, const struct gfs_write *w)
 {
 	json_t *fresh = NULL, *body = NULL;
-	int rc = gfs_write_body(a, &body, w, live);
+	int rc = gfs_write_body(a, &body, w, w->live);
 	for (int tries = 0; rc == 0; tries++) {
 		rc = gfs_applier_send(a, answer, conn, "PUT", w, body);
 		if (rc != -EBUSY || tries == 3)
@@ -270,9 +301,10 @@ static int gfs_applier_update(struct gfs_applier *a, json_t **answer,
 		snprintf(msg, sizeof(msg), "%s", gfs_error_last());
 		json_decref(fresh);
 		fresh = NULL;
-		gfs_resource_url(url, sizeof(url), w->r, w->p->ns, w->p->name);
 		struct gfs_blob *now = NULL;
-		bool same = gfs_kube_request(conn, &fresh, NULL, "GET", url, NULL, NULL,
+		bool same = gfs_resource_url(url, sizeof(url), w->r, w->version, w->p->ns,
+					     w->p->name) == 0 &&
+			    gfs_kube_request(conn, &fresh, NULL, "GET", url, NULL, NULL,
 					     0) == 0 &&
 			    gfs_store_render(a->opts.store, &now, w->path, w->r->dirname,
 					     fresh) == 0 &&
@@ -316,17 +348,38 @@ static void gfs_applier_cancel_delete(struct gfs_applier *a, const char *path)
 
 /* What the writer was shown: the file's bytes at the version it read (or,
  * for a writer that read nothing, at the moment it wrote), parsed the
- * same way as what it wrote. -EBUSY when the object changed since. */
-static int gfs_write_base(struct gfs_write *w, const struct gfs_store_file *f,
+ * same way as what it wrote, and the live object they show. A manifest
+ * in another served version than the one watched is compared with the
+ * object read, and rendered, at its own version: a diff across versions
+ * would mean nothing. -EBUSY when the object changed since it was read. */
+static int gfs_write_base(struct gfs_applier *a, struct gfs_write *w,
+			  struct gfs_kube_conn *conn, const struct gfs_store_file *f,
 			  uint64_t expect_version)
 {
 	struct gfs_yaml_error yerr = {0};
+	char url[GFS_PATH_MAX + 256];
+	int rc = 0;
 	if (expect_version && f->attr.version != expect_version)
 		return gfs_error_set(-EBUSY,
 				     "the object changed in the cluster since you read "
 				     "this file; re-read it and apply your change again");
-	w->bytes = gfs_blob_ref(f->content);
-	if (gfs_yaml_parse(&w->shown, f->content->data, f->content->len, &yerr) < 0 ||
+	const char *want = gfs_json_str(w->written, "apiVersion");
+	if (strcmp(want, gfs_object_api_version(f->live)) == 0) {
+		w->bytes = gfs_blob_ref(f->content);
+		w->live = json_incref((json_t *)gfs_object_json(f->live));
+	} else {
+		rc = gfs_resource_url(url, sizeof(url), w->r, w->version, w->p->ns,
+				      w->p->name);
+		if (rc == 0)
+			rc = gfs_kube_request(conn, &w->live, NULL, "GET", url, NULL,
+					      NULL, 0);
+		if (rc == 0)
+			rc = gfs_store_render(a->opts.store, &w->bytes, w->path,
+					      w->r->dirname, w->live);
+		if (rc < 0)
+			return rc;
+	}
+	if (gfs_yaml_parse(&w->shown, w->bytes->data, w->bytes->len, &yerr) < 0 ||
 	    !json_is_object(w->shown))
 		return gfs_error_set(
 		    -EIO, "cannot read back the file's own rendering: %s", yerr.reason);
@@ -347,29 +400,26 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 	int rc;
 	if (!api_version || !kind)
 		return gfs_error_set(-EINVAL, "apiVersion and kind are required");
+	w.version = gfs_api_version_version(api_version);
 	rc = gfs_applier_resource(a, &r, api_version, kind);
 	if (rc == 0)
 		rc = gfs_manifest_check(m, p, &r);
+	if (rc == 0)
+		rc = gfs_applier_conn(a, &conn);
 	if (rc < 0)
 		goto out;
 	bool exists = gfs_store_get(a->opts.store, path, &f) == 0;
 	if (exists)
-		rc = gfs_write_base(&w, &f, expect_version);
+		rc = gfs_write_base(a, &w, conn, &f, expect_version);
 	else if (expect_version)
 		rc = gfs_error_set(-EBUSY, "the object was deleted in the cluster since "
 					   "you read this file");
 	if (rc < 0)
 		goto out;
-	/* Unchanged bytes (or an unchanged document) send nothing. */
-	if (exists && json_equal(w.shown, m)) {
-		gfs_debug("%s: unchanged, nothing to apply", path);
-		goto out;
-	}
-	rc = gfs_applier_conn(a, &conn);
-	if (rc < 0)
-		goto out;
 	if (exists) {
-		rc = gfs_applier_update(a, &answer, conn, &w, gfs_object_json(f.live));
+		/* Unchanged bytes (or an unchanged document) send nothing. */
+		rc =
+		    json_equal(w.shown, m) ? 1 : gfs_applier_update(a, &answer, conn, &w);
 	} else {
 		gfs_filter_ignore_keep(gfs_store_filter(a->opts.store), r.dirname, m,
 				       NULL);
@@ -377,7 +427,6 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 		if (rc == 0)
 			rc = gfs_applier_send(a, &answer, conn, "POST", &w, m);
 	}
-	gfs_applier_conn_put(a, conn);
 	if (rc == 1) {
 		gfs_debug("%s: no change to apply", path);
 		rc = 0;
@@ -392,8 +441,11 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 	gfs_store_informer_ops.upsert(a->opts.store, &r, answer);
 	gfs_info("%s: applied (%s)", path, exists ? "updated" : "created");
 out:
+	if (conn)
+		gfs_applier_conn_put(a, conn);
 	json_decref(answer);
 	json_decref(w.shown);
+	json_decref(w.live);
 	gfs_blob_unref(w.bytes);
 	gfs_store_file_release(&f);
 	gfs_resource_release(&r);
@@ -463,8 +515,10 @@ static int gfs_applier_send_delete(struct gfs_applier *a, const char *path)
 	if (rc == 0)
 		rc = gfs_applier_conn(a, &conn);
 	if (rc == 0) {
-		gfs_resource_url(url, sizeof(url), r, p.ns, p.name);
-		rc = gfs_kube_request(conn, NULL, NULL, "DELETE", url, NULL, NULL, 0);
+		rc = gfs_resource_url(url, sizeof(url), r, NULL, p.ns, p.name);
+		if (rc == 0)
+			rc = gfs_kube_request(conn, NULL, NULL, "DELETE", url, NULL, NULL,
+					      0);
 		gfs_applier_conn_put(a, conn);
 		if (rc == -ENOENT)
 			rc = 0; /* already gone: what we wanted */
@@ -546,12 +600,56 @@ int gfs_applier_delete(struct gfs_applier *a, const char *path)
 
 /* ---- life cycle ------------------------------------------------------------------ */
 
+/* The object at path read at apiVersion `api_version` (a new reference),
+ * or NULL. The path names the resource ("widgets.example.com" = plural
+ * and group), the apiVersion the group and version. */
+static json_t *gfs_read_at_version(struct gfs_kube_client *client, const char *path,
+				   const char *api_version)
+{
+	struct gfs_path_parts p;
+	struct gfs_kube_conn *conn = NULL;
+	char url[GFS_PATH_MAX + 256];
+	json_t *obj = NULL;
+	if (gfs_path_parse(&p, path) < 0)
+		return NULL;
+	const char *dot = strchr(p.dirname, '.'), *slash = strchr(api_version, '/');
+	size_t plural = dot ? (size_t)(dot - p.dirname) : strlen(p.dirname);
+	/* Only another version of the same group: never another resource. */
+	if (!dot != !slash ||
+	    (dot && (strlen(dot + 1) != (size_t)(slash - api_version) ||
+		     strncmp(dot + 1, api_version, strlen(dot + 1)) != 0)))
+		return NULL;
+	int n = snprintf(url, sizeof(url), "/%s/%s", slash ? "apis" : "api", api_version);
+	if (p.ns)
+		n += snprintf(url + n, sizeof(url) - (size_t)n, "/namespaces/%s", p.ns);
+	snprintf(url + n, sizeof(url) - (size_t)n, "/%.*s/%s", (int)plural, p.dirname,
+		 p.name);
+	if (gfs_kube_conn_open(&conn, client) == 0 &&
+	    gfs_kube_request(conn, &obj, NULL, "GET", url, NULL, NULL, 0) < 0) {
+		gfs_warn("%s: cannot read it at %s, the version it was applied in: %s",
+			 path, api_version, gfs_error_last());
+		json_decref(obj);
+		obj = NULL;
+	}
+	gfs_kube_conn_close(conn);
+	return obj;
+}
+
 json_t *gfs_applier_prepare(void *payload, const char *path, const json_t *obj)
 {
-	json_t *m = NULL, *answer = NULL;
-	if (gfs_applied_get(payload, path, &m, &answer) < 0)
+	struct gfs_applier_view *v = payload;
+	json_t *m = NULL, *answer = NULL, *at = NULL;
+	if (gfs_applied_get(v->applied, path, &m, &answer) < 0)
 		return NULL;
-	json_t *out = gfs_applied_prune(obj, m, answer);
+	/* An object applied in another served version than the one watched
+	 * reads back in that version (a repository that pins an older one
+	 * shows no drift): read it there. Only such objects cost a request. */
+	const char *want = gfs_json_str(m, "apiVersion"),
+		   *have = gfs_json_str(obj, "apiVersion");
+	if (v->client && want && have && strcmp(want, have) != 0)
+		at = gfs_read_at_version(v->client, path, want);
+	json_t *out = gfs_applied_prune(at ? at : obj, m, answer);
+	json_decref(at);
 	json_decref(m);
 	json_decref(answer);
 	return out;

@@ -74,7 +74,9 @@ int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *w
 	rc = gfs_applied_open(&a->applied, dir);
 	if (rc < 0)
 		return rc;
-	gfs_store_set_prepare(a->cluster.store, gfs_applier_prepare, a->applied);
+	a->view.applied = a->applied;
+	a->view.client = a->cluster.client;
+	gfs_store_set_prepare(a->cluster.store, gfs_applier_prepare, &a->view);
 	if (gfs_agent_direction(cli) == GFS_SYNC_OFF)
 		return 0;
 	struct gfs_sync_opts so = {

@@ -65,8 +65,15 @@ int gfs_applier_delete(struct gfs_applier *a, const char *path);
 /* Did gitopsfs apply the object at path (and so may prune it)? */
 bool gfs_applier_owns(struct gfs_applier *a, const char *path);
 
-/* The store prepare hook that renders applied objects without the
- * server's defaults (payload = the gfs_applied). */
+/* The store prepare hook: renders applied objects without the server's
+ * defaults, and an object applied in another served version than the
+ * watched one in that version (read from the server: only such objects
+ * cost a request, made from the informer thread with no lock held).
+ * Its payload, borrowed; both must outlive the store's informers. */
+struct gfs_applier_view {
+	struct gfs_applied *applied;
+	struct gfs_kube_client *client;
+};
 json_t *gfs_applier_prepare(void *payload, const char *path, const json_t *obj);
 
 #endif

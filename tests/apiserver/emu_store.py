@@ -1356,7 +1356,10 @@ class Store:
                 patch = json.loads(raw or b'null')
             except ValueError as e:
                 raise bad_request('error decoding patch: %s' % e)
-            cur = self.scale_of(rt, old) if subresource == 'scale' else copy.deepcopy(old)
+            # The patch applies to the object in the request's version (conversion
+            # strategy None: only apiVersion differs), as kube-apiserver converts first.
+            cur = self.scale_of(rt, old) if subresource == 'scale' else \
+                dict(copy.deepcopy(old), apiVersion=rt.gv)
             try:
                 if ptype == 'application/merge-patch+json':
                     if not isinstance(patch, dict):
