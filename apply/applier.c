@@ -11,6 +11,7 @@
 #include "gfs_apply.h"
 #include "gfs_edit.h"
 #include "gfs_errlog.h"
+#include "gfs_journal.h"
 #include "gfs_object.h"
 #include "gfs_path.h"
 #include "gfs_render.h"
@@ -21,8 +22,12 @@
 struct gfs_pending_delete {
 	struct gfs_pending_delete *next;
 	int64_t due_ms;
+	unsigned attempts;
+	char uid[64]; /* of the object the rm meant ("" unknown) */
 	char path[];
 };
+
+#define GFS_DELETE_RETRY_MAX_MS 30000
 
 struct gfs_applier {
 	struct gfs_applier_opts opts;
@@ -342,8 +347,11 @@ static void gfs_applier_cancel_delete(struct gfs_applier *a, const char *path)
 		}
 	}
 	pthread_mutex_unlock(&a->lock);
-	if (found)
+	if (found) {
+		if (a->opts.journal)
+			gfs_journal_remove(a->opts.journal, path);
 		gfs_store_set_hidden(a->opts.store, path, false);
+	}
 }
 
 /* What the writer was shown: the file's bytes at the version it read (or,
@@ -499,44 +507,108 @@ out:
 
 /* ---- deleting ------------------------------------------------------------------- */
 
-static int gfs_applier_send_delete(struct gfs_applier *a, const char *path)
+/* DELETE with the uid the rm meant as a precondition: a replay after a
+ * restart never deletes a new object created at the path meanwhile. 0
+ * when the object is gone (or was never that one). */
+static int gfs_applier_send_delete(struct gfs_applier *a,
+				   const struct gfs_pending_delete *d)
 {
 	struct gfs_path_parts p;
 	struct gfs_resource_list *l = NULL;
 	struct gfs_kube_conn *conn = NULL;
 	char url[GFS_PATH_MAX + 256];
-	int rc = gfs_path_parse(&p, path);
+	char *body = NULL;
+	int rc = gfs_path_parse(&p, d->path);
 	if (rc == 0)
 		rc = gfs_informers_resources(&l, a->opts.informers);
 	const struct gfs_resource *r =
 	    rc == 0 ? gfs_resource_list_find(l, p.dirname) : NULL;
 	if (rc == 0 && !r)
 		rc = gfs_error_set(-ENOENT, "resource %s is no longer served", p.dirname);
+	if (rc == 0 && d->uid[0]) {
+		json_t *opts =
+		    json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind",
+			      "DeleteOptions", "preconditions", "uid", d->uid);
+		body = opts ? json_dumps(opts, JSON_COMPACT) : NULL;
+		json_decref(opts);
+		if (!body)
+			rc = -ENOMEM;
+	}
 	if (rc == 0)
 		rc = gfs_applier_conn(a, &conn);
 	if (rc == 0) {
 		rc = gfs_resource_url(url, sizeof(url), r, NULL, p.ns, p.name);
 		if (rc == 0)
-			rc = gfs_kube_request(conn, NULL, NULL, "DELETE", url, NULL, NULL,
-					      0);
+			rc = gfs_kube_request(conn, NULL, NULL, "DELETE", url,
+					      body ? "application/json" : NULL, body,
+					      body ? strlen(body) : 0);
 		gfs_applier_conn_put(a, conn);
 		if (rc == -ENOENT)
 			rc = 0; /* already gone: what we wanted */
+		else if (rc == -EBUSY || rc == -EEXIST) {
+			gfs_info("%s: not deleted: it is another object now (%s)",
+				 d->path, gfs_error_last());
+			rc = 0;
+		}
+	} else if (rc == -ENOENT) {
+		rc = 0; /* its resource is gone, and the object with it */
 	}
 	gfs_resource_list_free(l);
+	free(body);
 	if (rc == 0) {
-		gfs_applied_forget(a->opts.applied, path);
-		gfs_info("%s: deleted", path);
+		gfs_applied_forget(a->opts.applied, d->path);
+		gfs_info("%s: deleted", d->path);
 	}
 	return rc;
 }
 
-static void gfs_applier_run_delete(struct gfs_applier *a, struct gfs_pending_delete *d)
+/* Errors worth another try: the server or the network, not the request. */
+static bool gfs_delete_transient(int rc)
 {
-	if (gfs_applier_send_delete(a, d->path) < 0) {
+	return rc == -EIO || rc == -EAGAIN || rc == -ECONNREFUSED || rc == -ETIMEDOUT ||
+	       rc == -EHOSTUNREACH || rc == -ECONNRESET;
+}
+
+/* Queues d in due order (lock held). */
+static void gfs_applier_queue(struct gfs_applier *a, struct gfs_pending_delete *d)
+{
+	struct gfs_pending_delete **pp = &a->deletes;
+	while (*pp && (*pp)->due_ms <= d->due_ms)
+		pp = &(*pp)->next;
+	d->next = *pp;
+	*pp = d;
+	pthread_cond_signal(&a->cond);
+}
+
+static void gfs_applier_run_delete(struct gfs_applier *a, struct gfs_pending_delete *d,
+				   bool stopping)
+{
+	int rc = gfs_applier_send_delete(a, d);
+	if (rc < 0 && gfs_delete_transient(rc)) {
+		/* The promise stands: tried again with back-off, and after a
+		 * restart from the journal if gitopsfs stops meanwhile. */
+		if (d->attempts++ == 0)
+			gfs_errlog_add("%s: not deleted yet, retrying: %s", d->path,
+				       gfs_error_last());
+		if (!stopping) {
+			unsigned delay = 1000u << (d->attempts < 5 ? d->attempts : 5);
+			d->due_ms = gfs_monotonic_ms() + (delay < GFS_DELETE_RETRY_MAX_MS
+							      ? delay
+							      : GFS_DELETE_RETRY_MAX_MS);
+			pthread_mutex_lock(&a->lock);
+			gfs_applier_queue(a, d);
+			pthread_mutex_unlock(&a->lock);
+			return;
+		}
+		free(d);
+		return;
+	}
+	if (rc < 0) {
 		gfs_errlog_add("%s: not deleted: %s", d->path, gfs_error_last());
 		gfs_store_set_hidden(a->opts.store, d->path, false);
 	}
+	if (a->opts.journal)
+		gfs_journal_remove(a->opts.journal, d->path);
 	free(d);
 }
 
@@ -549,8 +621,9 @@ static void *gfs_applier_main(void *arg)
 		int64_t now = gfs_monotonic_ms();
 		if (d && (d->due_ms <= now || a->stop)) {
 			a->deletes = d->next;
+			bool stopping = a->stop;
 			pthread_mutex_unlock(&a->lock);
-			gfs_applier_run_delete(a, d);
+			gfs_applier_run_delete(a, d, stopping);
 			pthread_mutex_lock(&a->lock);
 			continue;
 		}
@@ -558,6 +631,25 @@ static void *gfs_applier_main(void *arg)
 	}
 	pthread_mutex_unlock(&a->lock);
 	return NULL;
+}
+
+/* Hides path and queues its deletion, due in delay_ms. */
+static int gfs_applier_schedule(struct gfs_applier *a, const char *path, const char *uid,
+				unsigned delay_ms)
+{
+	size_t n = strlen(path);
+	struct gfs_pending_delete *d = calloc(1, sizeof(*d) + n + 1);
+	if (!d)
+		return -ENOMEM;
+	memcpy(d->path, path, n + 1);
+	if (uid && strlen(uid) < sizeof(d->uid))
+		memcpy(d->uid, uid, strlen(uid) + 1);
+	d->due_ms = gfs_monotonic_ms() + delay_ms;
+	gfs_store_set_hidden(a->opts.store, path, true);
+	pthread_mutex_lock(&a->lock);
+	gfs_applier_queue(a, d);
+	pthread_mutex_unlock(&a->lock);
+	return 0;
 }
 
 int gfs_applier_delete(struct gfs_applier *a, const char *path)
@@ -578,24 +670,27 @@ int gfs_applier_delete(struct gfs_applier *a, const char *path)
 		gfs_object_unref(live);
 		return rc;
 	}
+	/* On disk before the rm returns: a crash in the grace period does
+	 * not lose it. */
+	if (a->opts.journal)
+		rc = gfs_journal_add(a->opts.journal, path, gfs_object_uid(live));
+	if (rc == 0)
+		rc = gfs_applier_schedule(
+		    a, path, gfs_object_uid(live),
+		    a->opts.delete_grace_ms ? a->opts.delete_grace_ms : 1000);
+	if (rc < 0)
+		gfs_errlog_add("%s: not deleted: %s", path, gfs_error_last());
 	gfs_object_unref(live);
-	size_t n = strlen(path);
-	struct gfs_pending_delete *d = malloc(sizeof(*d) + n + 1);
-	if (!d)
-		return -ENOMEM;
-	memcpy(d->path, path, n + 1);
-	d->next = NULL;
-	d->due_ms = gfs_monotonic_ms() +
-		    (a->opts.delete_grace_ms ? a->opts.delete_grace_ms : 1000);
-	gfs_store_set_hidden(a->opts.store, path, true);
-	pthread_mutex_lock(&a->lock);
-	struct gfs_pending_delete **pp = &a->deletes;
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = d;
-	pthread_cond_signal(&a->cond);
-	pthread_mutex_unlock(&a->lock);
-	return 0;
+	return rc;
+}
+
+/* A deletion promised by an earlier run that did not get to it. */
+static void gfs_applier_replay(void *payload, const char *path, const char *uid)
+{
+	struct gfs_applier *a = payload;
+	gfs_info("%s: carrying out a deletion acknowledged before a restart", path);
+	if (gfs_applier_schedule(a, path, uid, 0) < 0)
+		gfs_warn("%s: cannot queue the deletion: out of memory", path);
 }
 
 /* ---- life cycle ------------------------------------------------------------------ */
@@ -668,6 +763,8 @@ int gfs_applier_new(struct gfs_applier **out, const struct gfs_applier_opts *opt
 		free(a);
 		return -rc;
 	}
+	if (a->opts.journal)
+		gfs_journal_foreach(a->opts.journal, gfs_applier_replay, a);
 	*out = a;
 	return 0;
 }

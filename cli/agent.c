@@ -74,6 +74,10 @@ int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *w
 	rc = gfs_applied_open(&a->applied, dir);
 	if (rc < 0)
 		return rc;
+	snprintf(dir, sizeof(dir), "%s/deletes", a->state_dir);
+	rc = gfs_journal_open(&a->journal, dir);
+	if (rc < 0)
+		return rc;
 	a->view.applied = a->applied;
 	a->view.client = a->cluster.client;
 	gfs_store_set_prepare(a->cluster.store, gfs_applier_prepare, &a->view);
@@ -112,6 +116,7 @@ int gfs_agent_start(struct gfs_agent *a)
 	    .store = a->cluster.store,
 	    .informers = a->cluster.informers,
 	    .applied = a->applied,
+	    .journal = a->journal,
 	    .allow_cascade_delete = a->cli->allow_cascade_delete,
 	};
 	rc = gfs_applier_new(&a->applier, &ao);
@@ -145,6 +150,7 @@ void gfs_agent_release(struct gfs_agent *a)
 	gfs_gitstate_free(a->git);
 	gfs_cluster_release(&a->cluster);
 	gfs_applied_free(a->applied);
+	gfs_journal_free(a->journal);
 	free(a->state_dir);
 	memset(a, 0, sizeof(*a));
 }

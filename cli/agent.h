@@ -19,6 +19,7 @@ struct gfs_agent {
 	struct gfs_cluster cluster;
 	struct gfs_gitstate *git;
 	struct gfs_applied *applied;
+	struct gfs_journal *journal;  /* deletions promised, on disk */
 	struct gfs_applier_view view; /* the store's prepare hook's payload */
 	struct gfs_applier *applier;
 	struct gfs_alerter *alerter;

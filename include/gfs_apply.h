@@ -11,7 +11,11 @@
  * Deleting is deferred by a short grace period, so that the unlink and
  * re-create of git checkout/stash/pull becomes an in-place update (same
  * uid, no restart) instead of a delete and a create; the file is hidden
- * meanwhile. Pending deletions are carried out at once on shutdown.
+ * meanwhile. A deletion is in the journal (gfs_journal.h) before the rm
+ * is acknowledged, so a crash loses none: the next start carries out what
+ * is left (with the uid as a precondition). A failure of the server or
+ * the network is retried with back-off; a refusal shows the file again.
+ * Pending deletions are carried out at once on shutdown.
  *
  * Errors: -EINVAL (invalid YAML, a path mismatch, a rejection by the
  * server), -EACCES, -EEXIST, -EBUSY (conflict: someone changed the object
@@ -30,6 +34,7 @@
 
 #include "gfs_applied.h"
 #include "gfs_informer.h"
+#include "gfs_journal.h"
 #include "gfs_kube.h"
 #include "gfs_store.h"
 
@@ -41,6 +46,7 @@ struct gfs_applier_opts {
 	struct gfs_store *store;         /* borrowed */
 	struct gfs_informers *informers; /* borrowed: resources by kind */
 	struct gfs_applied *applied;     /* borrowed */
+	struct gfs_journal *journal;     /* borrowed; NULL: deletions not kept on disk */
 	bool allow_cascade_delete;
 	unsigned delete_grace_ms; /* 0: default 1000 */
 	unsigned wait_ms;         /* for a namespace or CRD being created; 0: 10000 */
