@@ -73,7 +73,8 @@ static const char *gfs_api_version_version(const char *api_version)
 
 /* Finds the resource of apiVersion/kind, waiting a while for one that a
  * CRD created just before (discovery follows CRD changes). A kind that is
- * served, but not at the manifest's version, is refused at once. */
+ * served, but not at the manifest's version, is refused at once; -ENOENT
+ * (no message set) when none comes. */
 static int gfs_applier_resource(struct gfs_applier *a, struct gfs_resource *out,
 				const char *api_version, const char *kind)
 {
@@ -104,14 +105,27 @@ static int gfs_applier_resource(struct gfs_applier *a, struct gfs_resource *out,
 		}
 		gfs_resource_list_free(l);
 		if (rc != -ENOENT || gfs_monotonic_ms() > deadline)
-			return rc == -ENOENT
-				   ? gfs_error_set(-EINVAL,
-						   "the cluster has no kind %s in %s "
-						   "(is its CRD installed?)",
-						   kind, api_version)
-				   : rc;
+			return rc;
 		gfs_sleep_ms(200, NULL);
 	}
+}
+
+/* Why apiVersion/kind cannot be applied at path: a file in a directory for
+ * a resource the cluster does not serve at all (its CRD never came) is
+ * told so by the resource's name. */
+static int gfs_applier_no_kind(struct gfs_applier *a, const char *path,
+			       const struct gfs_path_parts *p, const char *api_version,
+			       const char *kind)
+{
+	if (gfs_store_is_object_path(a->opts.store, path) &&
+	    !gfs_store_is_managed_path(a->opts.store, path))
+		return gfs_error_set(-EINVAL,
+				     "the cluster serves no resource %s; install its CRD "
+				     "first (no kind %s in %s)",
+				     p->dirname, kind, api_version);
+	return gfs_error_set(-EINVAL,
+			     "the cluster has no kind %s in %s (is its CRD installed?)",
+			     kind, api_version);
 }
 
 /* The URL of a collection or of one object (name != NULL), at `version`
@@ -410,6 +424,8 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 		return gfs_error_set(-EINVAL, "apiVersion and kind are required");
 	w.version = gfs_api_version_version(api_version);
 	rc = gfs_applier_resource(a, &r, api_version, kind);
+	if (rc == -ENOENT)
+		rc = gfs_applier_no_kind(a, path, p, api_version, kind);
 	if (rc == 0)
 		rc = gfs_manifest_check(m, p, &r);
 	if (rc == 0)
@@ -445,8 +461,11 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 		gfs_warn("%s: applied, but its record was not saved: %s", path,
 			 gfs_error_last());
 	/* Show the answer now rather than when the watch brings it (the
-	 * store orders the two by resourceVersion). */
+	 * store orders the two by resourceVersion). The watch may have been
+	 * first, with newer events rendered before the record above existed:
+	 * render what the store holds again, now without the defaults. */
 	gfs_store_informer_ops.upsert(a->opts.store, &r, answer);
+	gfs_store_refresh(a->opts.store, path);
 	gfs_info("%s: applied (%s)", path, exists ? "updated" : "created");
 out:
 	if (conn)

@@ -64,7 +64,8 @@ int gfs_journal_add(struct gfs_journal *j, const char *path, const char *uid)
 	json_decref(doc);
 	if (!text)
 		return -ENOMEM;
-	int rc = 0, fd = openat(j->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = 0,
+	    fd = openat(j->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	size_t len = strlen(text);
 	if (fd < 0)
 		rc = -errno;
@@ -76,7 +77,8 @@ int gfs_journal_add(struct gfs_journal *j, const char *path, const char *uid)
 		close(fd);
 	/* Renamed into place, then the directory synced: the entry is either
 	 * there whole after a crash, or the rm was not acknowledged. */
-	if (rc == 0 && (renameat(j->dir_fd, tmp, j->dir_fd, name) < 0 || fsync(j->dir_fd) < 0))
+	if (rc == 0 &&
+	    (renameat(j->dir_fd, tmp, j->dir_fd, name) < 0 || fsync(j->dir_fd) < 0))
 		rc = -errno;
 	free(text);
 	if (rc < 0) {

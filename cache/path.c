@@ -24,6 +24,52 @@ bool gfs_path_name_valid(const char *s)
 	return true;
 }
 
+bool gfs_path_label_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* A DNS-1123 subdomain: dot-separated labels, 1..253 bytes. */
+static bool gfs_path_subdomain_valid(const char *s)
+{
+	char label[64];
+	size_t n = strlen(s);
+	if (n == 0 || n > 253)
+		return false;
+	for (const char *p = s;;) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		if (len >= sizeof(label))
+			return false;
+		memcpy(label, p, len);
+		label[len] = '\0';
+		if (!gfs_path_label_valid(label))
+			return false;
+		if (!dot)
+			return true;
+		p = dot + 1;
+	}
+}
+
+bool gfs_path_crd_dirname(const char *dirname)
+{
+	const char *dot = strchr(dirname, '.');
+	char plural[64];
+	if (!dot || (size_t)(dot - dirname) >= sizeof(plural) || !strchr(dot + 1, '.'))
+		return false;
+	memcpy(plural, dirname, (size_t)(dot - dirname));
+	plural[dot - dirname] = '\0';
+	return gfs_path_label_valid(plural) && gfs_path_subdomain_valid(dot + 1);
+}
+
 int gfs_path_parse(struct gfs_path_parts *out, const char *path)
 {
 	size_t n = strlen(path);

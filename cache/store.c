@@ -107,6 +107,7 @@ void gfs_node_attr(const struct gfs_node *n, struct gfs_entry_attr *a)
 	a->mtime_ns = n->mtime_ns;
 	a->mode = n->mode;
 	a->version = n->version;
+	a->implied = false;
 }
 
 static void gfs_pending_add(struct gfs_pending *p, const char *path,
@@ -204,7 +205,8 @@ int gfs_store_new(struct gfs_store **out, const struct gfs_store_opts *opts)
 	s->root = gfs_node_new(NULL, "", true, "");
 	s->resources = gfs_map_new();
 	s->tombstones = gfs_map_new();
-	if (!s->root || !s->resources || !s->tombstones)
+	s->served = gfs_map_new();
+	if (!s->root || !s->resources || !s->tombstones || !s->served)
 		goto fail;
 	s->root->mtime_ns = gfs_now_ns();
 	if (opts->namespaces) {
@@ -244,6 +246,10 @@ void gfs_store_free(struct gfs_store *s)
 		gfs_map_foreach(s->tombstones, gfs_free_value_cb, NULL);
 		gfs_map_free(s->tombstones);
 	}
+	if (s->served) {
+		gfs_map_foreach(s->served, gfs_free_value_cb, NULL);
+		gfs_map_free(s->served);
+	}
 	if (s->namespaces)
 		for (char **p = s->namespaces; *p; p++)
 			free(*p);
@@ -265,13 +271,39 @@ int gfs_store_subscribe(struct gfs_store *s, gfs_store_change_cb cb, void *paylo
 	return 0;
 }
 
+bool gfs_store_resource_shown(struct gfs_store *s, const char *dirname, bool namespaced)
+{
+	/* With a namespace filter, cluster-scoped objects are left out. */
+	if (s->namespaces && !namespaced)
+		return false;
+	return gfs_filter_resource_wanted(gfs_store_filter(s), dirname);
+}
+
+/* Records that discovery reports r (takes the lock). */
+static void gfs_store_note_served(struct gfs_store *s, const struct gfs_resource *r)
+{
+	pthread_rwlock_wrlock(&s->lock);
+	struct gfs_served_resource *v = gfs_map_get(s->served, r->dirname);
+	if (!v) {
+		int err = 0;
+		v = calloc(1, sizeof(*v));
+		if (v)
+			gfs_map_put(s->served, r->dirname, v, &err);
+		if (err) {
+			free(v);
+			v = NULL;
+		}
+	}
+	if (v)
+		v->namespaced = r->namespaced;
+	pthread_rwlock_unlock(&s->lock);
+}
+
 bool gfs_store_want_resource(void *payload, const struct gfs_resource *r)
 {
 	struct gfs_store *s = payload;
-	/* With a namespace filter, cluster-scoped objects are left out. */
-	if (s->namespaces && !r->namespaced)
-		return false;
-	return gfs_filter_resource_wanted(gfs_store_filter(s), r->dirname);
+	gfs_store_note_served(s, r);
+	return gfs_store_resource_shown(s, r->dirname, r->namespaced);
 }
 
 /* ---- informer callbacks ----------------------------------------------------- */
@@ -292,6 +324,7 @@ static void gfs_store_list_begin(void *payload, const struct gfs_resource *r,
 				 const char *ns)
 {
 	struct gfs_store *s = payload;
+	gfs_store_note_served(s, r);
 	pthread_rwlock_wrlock(&s->lock);
 	struct gfs_known_resource *k = gfs_map_get(s->resources, r->dirname);
 	if (!k) {
@@ -642,6 +675,10 @@ static void gfs_store_resource_gone(void *payload, const struct gfs_resource *r)
 	gfs_store_sweep(s, r->dirname, NULL, UINT64_MAX);
 	pthread_rwlock_wrlock(&s->lock);
 	free(gfs_map_del(s->resources, r->dirname));
+	/* A resource the filter still wants went away from discovery (its
+	 * CRD was deleted); one the filter stopped wanting is still served. */
+	if (gfs_store_resource_shown(s, r->dirname, r->namespaced))
+		free(gfs_map_del(s->served, r->dirname));
 	pthread_rwlock_unlock(&s->lock);
 }
 

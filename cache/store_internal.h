@@ -34,11 +34,20 @@ struct gfs_known_resource {
 	uint64_t list_start; /* mark at the last list_begin, per resource */
 };
 
+/* What the store knows of a resource discovery reports, watched or not:
+ * enough to tell a resource that is served but not shown (excluded by the
+ * filter, or cluster-scoped under a namespace filter) from one that is
+ * not served at all (a CRD not created yet). */
+struct gfs_served_resource {
+	bool namespaced;
+};
+
 struct gfs_store {
 	pthread_rwlock_t lock;
 	/* Guarded by lock: */
 	struct gfs_node *root;
 	struct gfs_map *resources; /* dirname -> struct gfs_known_resource* */
+	struct gfs_map *served;    /* dirname -> struct gfs_served_resource* */
 	/* path -> struct gfs_tombstone*: the resourceVersion at which an
 	 * object was deleted, so that an older copy (an apply's answer that
 	 * arrives after the watch's DELETED) cannot bring it back. */
@@ -72,6 +81,9 @@ struct gfs_node *gfs_node_find(struct gfs_node *root, const char *path);
 void gfs_node_attr(const struct gfs_node *n, struct gfs_entry_attr *a);
 /* Is namespace ns (NULL: cluster scope) within the namespace filter? */
 bool gfs_store_ns_allowed(const struct gfs_store *s, const char *ns);
+/* Does the mount show resource `dirname` at all (the filter wants it, and
+ * it is namespaced if a namespace filter is in force)? */
+bool gfs_store_resource_shown(struct gfs_store *s, const char *dirname, bool namespaced);
 /* Shows the live object o at its path under resource dirname (lock not
  * held): rendered, then put in the tree unless the store holds a newer
  * version of it (see gfs_store.h on ordering). */

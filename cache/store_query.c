@@ -9,6 +9,69 @@
 #include "gfs_path.h"
 #include "store_internal.h"
 
+/* ---- implied directories (lock held) ------------------------------------------ */
+
+/* Does the mount show namespace ns (its Namespace object, else objects in
+ * it)? Sets *mtime to that of the one found. */
+static bool gfs_store_ns_shown(struct gfs_store *s, const char *ns, int64_t *mtime)
+{
+	char path[GFS_PATH_MAX];
+	if (strcmp(ns, GFS_CLUSTER_DIR) == 0 || !gfs_path_name_valid(ns) ||
+	    !gfs_store_ns_allowed(s, ns))
+		return false;
+	struct gfs_node *n = NULL;
+	if (gfs_path_format(path, sizeof(path), NULL, "namespaces", ns) == 0)
+		n = gfs_node_find(s->root, path);
+	if (!n || n->is_dir)
+		n = gfs_map_get(s->root->children, ns);
+	if (!n)
+		return false;
+	*mtime = n->mtime_ns;
+	return true;
+}
+
+/* The attributes of `path` if it is an implied directory (gfs_store.h):
+ * "<ns>" with a Namespace object, "<ns>/<dirname>" or "_cluster/<dirname>"
+ * for a watched resource of that scope that the filter does not exclude
+ * there. Only called for paths that have no node. */
+static bool gfs_store_implied(struct gfs_store *s, const char *path,
+			      struct gfs_entry_attr *out)
+{
+	char buf[GFS_PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", path);
+	char *slash = strchr(buf, '/');
+	if (slash && strchr(slash + 1, '/'))
+		return false;
+	if (slash)
+		*slash = '\0';
+	const char *top = buf, *dirname = slash ? slash + 1 : NULL;
+	bool cluster = strcmp(top, GFS_CLUSTER_DIR) == 0;
+	int64_t mtime = 0;
+	if (cluster) {
+		struct gfs_node *c = gfs_map_get(s->root->children, top);
+		if (!dirname || !c || !c->is_dir || !gfs_store_ns_allowed(s, NULL))
+			return false;
+		mtime = c->mtime_ns;
+	} else if (!gfs_store_ns_shown(s, top, &mtime)) {
+		return false;
+	}
+	if (dirname) {
+		const struct gfs_known_resource *k = gfs_map_get(s->resources, dirname);
+		if (!k || k->namespaced == cluster ||
+		    !gfs_filter_path_wanted(gfs_store_filter(s), dirname,
+					    cluster ? NULL : top, NULL))
+			return false;
+	}
+	memset(out, 0, sizeof(*out));
+	out->type = GFS_ENTRY_DIR;
+	out->ino = gfs_hash64(path, strlen(path)) | 2; /* as gfs_node_new */
+	out->mtime_ns = mtime;
+	out->mode = 0755;
+	out->version = 1;
+	out->implied = true;
+	return true;
+}
+
 /* ---- queries ------------------------------------------------------------------ */
 
 int gfs_store_stat(struct gfs_store *s, const char *path, struct gfs_entry_attr *out)
@@ -18,6 +81,8 @@ int gfs_store_stat(struct gfs_store *s, const char *path, struct gfs_entry_attr 
 	struct gfs_node *n = gfs_node_find(s->root, path);
 	if (n) {
 		gfs_node_attr(n, out);
+		rc = 0;
+	} else if (gfs_store_implied(s, path, out)) {
 		rc = 0;
 	}
 	pthread_rwlock_unlock(&s->lock);
@@ -70,6 +135,19 @@ int gfs_store_get(struct gfs_store *s, const char *path, struct gfs_store_file *
 	return rc;
 }
 
+int gfs_store_refresh(struct gfs_store *s, const char *path)
+{
+	struct gfs_path_parts p;
+	struct gfs_object *live = NULL;
+	int rc = gfs_path_parse(&p, path);
+	if (rc == 0)
+		rc = gfs_store_live(s, path, &live);
+	if (rc == 0)
+		gfs_store_upsert_object(s, p.dirname, p.ns != NULL, live);
+	gfs_object_unref(live);
+	return rc;
+}
+
 void gfs_store_file_release(struct gfs_store_file *f)
 {
 	gfs_blob_unref(f->content);
@@ -100,8 +178,9 @@ int gfs_store_list(struct gfs_store *s, const char *path, gfs_store_list_cb cb,
 	struct gfs_list_ctx ctx = {cb, payload};
 	pthread_rwlock_rdlock(&s->lock);
 	struct gfs_node *n = gfs_node_find(s->root, path);
+	struct gfs_entry_attr implied;
 	if (!n)
-		rc = -ENOENT;
+		rc = gfs_store_implied(s, path, &implied) ? 0 : -ENOENT;
 	else if (!n->is_dir)
 		rc = -ENOTDIR;
 	else
@@ -182,6 +261,28 @@ bool gfs_store_is_managed_path(struct gfs_store *s, const char *path)
 	return gfs_store_is_managed_dir(s, dir) &&
 	       gfs_filter_path_wanted(gfs_store_filter(s), parts.dirname, parts.ns,
 				      parts.name);
+}
+
+bool gfs_store_is_object_path(struct gfs_store *s, const char *path)
+{
+	struct gfs_path_parts p;
+	if (gfs_path_parse(&p, path) < 0 || !gfs_store_ns_allowed(s, p.ns) ||
+	    !gfs_filter_path_wanted(gfs_store_filter(s), p.dirname, p.ns, p.name))
+		return false;
+	bool object;
+	pthread_rwlock_rdlock(&s->lock);
+	const struct gfs_known_resource *k = gfs_map_get(s->resources, p.dirname);
+	const struct gfs_served_resource *v = gfs_map_get(s->served, p.dirname);
+	if (k) /* watched: gfs_store_is_managed_path */
+		object = k->namespaced == (p.ns != NULL);
+	else if (v) /* served: shown unless excluded (or about to be watched) */
+		object = v->namespaced == (p.ns != NULL) &&
+			 gfs_store_resource_shown(s, p.dirname, v->namespaced);
+	else /* not served (yet): waits for its CRD */
+		object = gfs_path_crd_dirname(p.dirname) &&
+			 (!p.ns || gfs_path_label_valid(p.ns));
+	pthread_rwlock_unlock(&s->lock);
+	return object;
 }
 
 void gfs_store_get_stats(struct gfs_store *s, struct gfs_store_stats *out)

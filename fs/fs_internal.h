@@ -65,6 +65,10 @@ void gfs_notifier_forget_entry(struct gfs_notifier *n, const char *path);
  * invalidated by notify.c. The special files change on their own and are
  * never cached. */
 #define GFS_CACHE_SECONDS 86400.0
+/* What may appear or vanish without a change event: implied directories
+ * (gfs_store.h) and the absence of a namespace or resource directory
+ * (a Namespace created, a CRD discovered). */
+#define GFS_BRIEF_SECONDS 1.0
 #define GFS_META_DIR      ".gitopsfs"
 #define GFS_SPECIAL_LIMIT (4u << 20)
 
@@ -83,6 +87,7 @@ struct gfs_res {
 	enum gfs_kind kind;
 	struct stat st;
 	uint64_t version;
+	bool implied; /* GFS_K_STORE_DIR that exists by rule, without objects */
 };
 
 /* An open file. Object files opened for writing collect the new bytes in

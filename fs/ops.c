@@ -112,6 +112,7 @@ static int gfs_resolve_special(struct gfs_fs *fs, const char *path, struct gfs_r
 		return 1; /* not special */
 	r->kind = kind;
 	r->version = 0;
+	r->implied = false;
 	size_t size = 0;
 	if (kind != GFS_K_META_DIR) {
 		struct gfs_blob *b = NULL;
@@ -131,6 +132,7 @@ int gfs_resolve(struct gfs_fs *fs, const char *path, struct gfs_res *r)
 	int rc = gfs_resolve_special(fs, path, r);
 	if (rc <= 0)
 		return rc;
+	r->implied = false;
 	if (gfs_write_pending_stat(fs, path, &r->st)) {
 		r->kind = GFS_K_PENDING;
 		r->version = 0;
@@ -140,11 +142,14 @@ int gfs_resolve(struct gfs_fs *fs, const char *path, struct gfs_res *r)
 	if (gfs_store_stat(fs->opts.store, path, &a) == 0) {
 		r->kind = a.type == GFS_ENTRY_DIR ? GFS_K_STORE_DIR : GFS_K_STORE_FILE;
 		r->version = a.version;
+		r->implied = a.implied;
 		gfs_fill_store_attr(fs, &a, &r->st);
 		return 0;
 	}
-	if (gfs_store_is_managed_path(fs->opts.store, path))
-		return -ENOENT; /* an object the cluster does not have */
+	/* An object the cluster does not have (yet): never a local file, even
+	 * one left there earlier, so that it cannot pass for the object. */
+	if (gfs_store_is_object_path(fs->opts.store, path))
+		return -ENOENT;
 	if (fstatat(fs->local_fd, *path ? path : ".", &r->st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	r->kind = GFS_K_LOCAL;
@@ -163,10 +168,19 @@ double gfs_timeout(const struct gfs_res *r)
 {
 	/* The special files change on their own; a new object file being
 	 * written is not there until applied (and may never be). */
-	return (r->kind == GFS_K_STATUS || r->kind == GFS_K_ERRORS ||
-		r->kind == GFS_K_PENDING)
-		   ? 0.0
-		   : GFS_CACHE_SECONDS;
+	if (r->kind == GFS_K_STATUS || r->kind == GFS_K_ERRORS ||
+	    r->kind == GFS_K_PENDING)
+		return 0.0;
+	return r->implied ? GFS_BRIEF_SECONDS : GFS_CACHE_SECONDS;
+}
+
+/* How long the kernel may remember that `path` does not exist: a
+ * namespace or resource directory can appear without a change event for
+ * it (implied directories), anything deeper is invalidated by notify.c. */
+static double gfs_negative_timeout(const char *path)
+{
+	const char *slash = strchr(path, '/');
+	return slash && strchr(slash + 1, '/') ? GFS_CACHE_SECONDS : GFS_BRIEF_SECONDS;
 }
 
 /* ---- lookup / forget / getattr -------------------------------------------- */
@@ -187,7 +201,7 @@ static void gfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		/* A cached negative entry: when the name appears, notify.c
 		 * invalidates it. */
 		e.ino = 0;
-		e.entry_timeout = GFS_CACHE_SECONDS;
+		e.entry_timeout = gfs_negative_timeout(path);
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -431,7 +445,7 @@ static int gfs_list_local(struct gfs_list_payload *p, const char *path)
 		    (!*path && gfs_is_reserved_top(de->d_name)))
 			continue;
 		if (gfs_child_path(child, sizeof(child), path, de->d_name) < 0 ||
-		    gfs_store_is_managed_path(fs->opts.store, child))
+		    gfs_store_is_object_path(fs->opts.store, child))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;

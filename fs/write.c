@@ -9,8 +9,12 @@
  * applied the same way. Unlinking an object file deletes the object
  * (deferred, so git's unlink-then-create is an update).
  *
- * Ordinary files (every other path) are plain files in the local
- * directory, never sent to the cluster.
+ * Which paths are object files is the store's decision
+ * (gfs_store_is_object_path): those of watched resources, and those of a
+ * resource not served yet whose name could be a CRD's - written there,
+ * they wait in the applier for the CRD. Ordinary files (every other
+ * path) are plain files in the local directory, never sent to the
+ * cluster.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -274,7 +278,7 @@ void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 		rc = -EROFS;
 	if (rc < 0)
 		goto fail;
-	if (gfs_store_is_managed_path(fs->opts.store, path)) {
+	if (gfs_store_is_object_path(fs->opts.store, path)) {
 		struct gfs_res r;
 		if (gfs_resolve(fs, path, &r) == 0) {
 			/* O_CREAT on an existing object file: an ordinary open. */
@@ -587,15 +591,21 @@ void gfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 	int rc = gfs_req_child(fs, parent, name, ppath, path);
 	if (rc == 0 && !gfs_fs_writable(fs))
 		rc = -EROFS;
-	if (rc == 0 && gfs_resolve(fs, path, &r) == 0)
+	bool exists = rc == 0 && gfs_resolve(fs, path, &r) == 0;
+	/* The kernel asks only when it believes the name absent: a store
+	 * directory (a resource's, implied) it had not seen yet is simply
+	 * there, so git's mkdir-then-lstat finds it. */
+	if (exists && r.kind != GFS_K_STORE_DIR)
 		rc = -EEXIST;
-	/* A directory is local until objects appear in it (a namespace
-	 * that the same checkout creates). */
-	if (rc == 0)
+	/* Otherwise a directory is local until objects appear in it (a
+	 * namespace or CRD that the same checkout creates). It never hides
+	 * them: the store comes first in every lookup and listing, and
+	 * object paths below it are never local files. */
+	if (rc == 0 && !exists)
 		rc = gfs_local_parents(fs, path);
-	if (rc == 0 && mkdirat(fs->local_fd, path, mode) < 0)
+	if (rc == 0 && !exists && mkdirat(fs->local_fd, path, mode) < 0)
 		rc = -errno;
-	if (rc == 0)
+	if (rc == 0 && !exists)
 		rc = gfs_resolve(fs, path, &r);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -613,7 +623,7 @@ void gfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const c
 	int rc = gfs_req_child(fs, parent, name, ppath, path);
 	if (rc == 0 && !gfs_fs_writable(fs))
 		rc = -EROFS;
-	if (rc == 0 && gfs_store_is_managed_path(fs->opts.store, path))
+	if (rc == 0 && gfs_store_is_object_path(fs->opts.store, path))
 		rc = -EPERM; /* an object file holds a manifest, not a link */
 	if (rc == 0)
 		rc = gfs_local_parents(fs, path);
@@ -686,7 +696,7 @@ void gfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (rc == 0)
 		rc = gfs_resolve(fs, src, &sr);
 	bool dst_exists = rc == 0 && gfs_resolve(fs, dst, &dr) == 0;
-	bool dst_managed = gfs_store_is_managed_path(fs->opts.store, dst);
+	bool dst_managed = gfs_store_is_object_path(fs->opts.store, dst);
 	if (rc == 0 && (flags & RENAME_EXCHANGE))
 		rc = -EINVAL;
 	else if (rc == 0 && (flags & RENAME_NOREPLACE) && dst_exists)

@@ -57,7 +57,9 @@ struct gfs_informer_ops {
 struct gfs_informer_opts {
 	const char *const *namespaces; /* NULL-terminated; NULL = all */
 	/* Return false to not watch a resource at all (e.g. events). May be
-	 * NULL (watch all). Called from informer threads. */
+	 * NULL (watch all). Called from informer threads for every resource
+	 * each discovery run reports (cluster-scoped ones too, which a
+	 * namespace filter leaves out whatever want() answers). */
 	bool (*want)(void *payload, const struct gfs_resource *r);
 	unsigned rediscover_seconds; /* 0: default 60 */
 	unsigned page_size;          /* 0: default 500 */

@@ -42,4 +42,17 @@ int gfs_path_format(char *out, size_t outsz, const char *ns, const char *dirname
  * RBAC names), 1..253 bytes. */
 bool gfs_path_name_valid(const char *s);
 
+/* True when s is a DNS-1123 label, as a namespace's name must be:
+ * lowercase alnum and '-', alnum at both ends, 1..63 bytes. */
+bool gfs_path_label_valid(const char *s);
+
+/* True when dirname could name a custom resource: "<plural>.<group>" with
+ * the plural a DNS-1123 label and the group a DNS-1123 subdomain holding
+ * at least one dot, as the API server requires of a CRD's group
+ * ("widgets.example.com"). Built-in resources are known to discovery from
+ * the start, so only such a name can belong to a resource that is not
+ * served yet; "guide" or "v1.2" never do (docs/guide/x.yaml stays an
+ * ordinary file). */
+bool gfs_path_crd_dirname(const char *dirname);
+
 #endif

@@ -5,8 +5,15 @@
  * gfs_informer_ops), keeps for each shown object its rendered file bytes
  * (rendered once per change, not per read), and derives the directory
  * tree of SPEC section 3 from the objects it holds: a directory exists
- * while it has an object below it. No read from the mount ever leads to
- * an API request: every query below is answered from memory.
+ * while it has an object below it. Besides, so that the first object of a
+ * kind can be created with cp or an editor, every watched resource's
+ * directory exists, empty, in every namespace the mount shows (one with a
+ * Namespace object, or with objects) and in _cluster/, and a namespace
+ * with a Namespace object exists even without objects: such *implied*
+ * directories answer stat and list (no entries) but are not listed by
+ * their parent, so listings show only directories with objects. No read
+ * from the mount ever leads to an API request: every query below is
+ * answered from memory.
  *
  * Stable attributes: an entry's inode number is a hash of its path (the
  * same across remounts), and its mtime changes only when its bytes do
@@ -50,6 +57,7 @@ struct gfs_entry_attr {
 	int64_t mtime_ns;
 	uint32_t mode;    /* permission bits: 0644, 0600 for shown Secrets, 0755 dirs */
 	uint64_t version; /* changes whenever the bytes (file) or entries (dir) do */
+	bool implied;     /* an empty directory that exists by rule (see top) */
 };
 
 enum gfs_change { GFS_CHANGE_ADDED, GFS_CHANGE_MODIFIED, GFS_CHANGE_REMOVED };
@@ -97,7 +105,8 @@ void gfs_store_free(struct gfs_store *s);
 /* The informer callbacks; pass the store as their payload. */
 extern const struct gfs_informer_ops gfs_store_informer_ops;
 /* A gfs_informer_opts.want function for the store's filter (payload =
- * store). */
+ * store). It also records every resource discovery reports, wanted or
+ * not, for gfs_store_is_object_path. */
 bool gfs_store_want_resource(void *payload, const struct gfs_resource *r);
 
 /* Registers a change subscriber (at most 8). Not thread-safe against
@@ -107,7 +116,10 @@ int gfs_store_subscribe(struct gfs_store *s, gfs_store_change_cb cb, void *paylo
 /* ---- queries (thread-safe, never block on the network) ---------------- */
 
 /* path: "" for the root, "default", "default/configmaps/app.yaml".
- * Returns 0 or -ENOENT. */
+ * Returns 0 or -ENOENT. Implied directories (see top) are found too, with
+ * attr.implied set, version 1, and as mtime that of their Namespace
+ * object (else of their namespace's directory, or of _cluster/): stable
+ * while the namespace does not change, and across remounts. */
 int gfs_store_stat(struct gfs_store *s, const char *path, struct gfs_entry_attr *out);
 
 /* The current bytes of a file (a new reference for the caller to unref)
@@ -116,7 +128,8 @@ int gfs_store_read(struct gfs_store *s, const char *path, struct gfs_blob **out,
 		   struct gfs_entry_attr *attr);
 
 /* Calls cb for each entry of directory `path` (under the shared lock: cb
- * must not call back into the store). -ENOENT / -ENOTDIR. */
+ * must not call back into the store); an implied directory has none.
+ * -ENOENT / -ENOTDIR. */
 typedef int (*gfs_store_list_cb)(const char *name, const struct gfs_entry_attr *attr,
 				 void *payload);
 int gfs_store_list(struct gfs_store *s, const char *path, gfs_store_list_cb cb,
@@ -134,6 +147,15 @@ int gfs_store_foreach_file(struct gfs_store *s, gfs_store_file_cb cb, void *payl
 bool gfs_store_is_managed_dir(struct gfs_store *s, const char *dirpath);
 /* Same question for a file path ("default/configmaps/app.yaml"). */
 bool gfs_store_is_managed_path(struct gfs_store *s, const char *path);
+/* Is `path` an object file, shown or to be created, rather than an
+ * ordinary file? True for a managed path, and for <top>/<dirname>/<name>.yaml
+ * when discovery reports no resource <dirname> at all but the name could
+ * be a custom resource's (gfs_path_crd_dirname), <top> being _cluster or a
+ * namespace name within the namespace filter, and the filter not
+ * excluding it: a file written there waits for its CRD. False for
+ * resources that are served but not shown (events, endpoints, ... or a
+ * config rule), served in the other scope, and for every other path. */
+bool gfs_store_is_object_path(struct gfs_store *s, const char *path);
 
 /* The live object behind a file as the API server last sent it (a new
  * reference), or -ENOENT. */
@@ -150,6 +172,11 @@ struct gfs_store_file {
 /* 0, -ENOENT (no such file, or its deletion is pending) or -EISDIR. */
 int gfs_store_get(struct gfs_store *s, const char *path, struct gfs_store_file *out);
 void gfs_store_file_release(struct gfs_store_file *f);
+
+/* Renders the file at path again from the live object the store holds
+ * (after what the prepare hook depends on changed: gitopsfs applied the
+ * object). 0 or -ENOENT. */
+int gfs_store_refresh(struct gfs_store *s, const char *path);
 
 /* Renders obj as the file at path (of resource dirname) would show it -
  * the prepare hook, the filter's ignore rules and secrets policy - into a

@@ -29,12 +29,12 @@
 
 /* Whether the receiver wants r. Called without set->lock (it is the
  * receiver's code). With a namespace filter, cluster-scoped resources are
- * left out (SPEC section 2). */
+ * left out (SPEC section 2) - after asking all the same, so that the
+ * receiver hears of every resource that is served. */
 static bool set_wants(struct gfs_informers *set, const struct gfs_resource *r)
 {
-	if (set->namespaces && !r->namespaced)
-		return false;
-	return !set->want || set->want(set->payload, r);
+	bool want = !set->want || set->want(set->payload, r);
+	return want && !(set->namespaces && !r->namespaced);
 }
 
 /* Whether an informer of a may go on watching b: same URL (so the same

@@ -63,6 +63,36 @@ static void formats_paths_both_ways(void)
 	CHECK_INT(gfs_path_format(out, 10, NULL, "namespaces", "default"), -ENAMETOOLONG);
 }
 
+static void tells_names_a_crd_could_have(void)
+{
+	CHECK(gfs_path_crd_dirname("widgets.example.com"));
+	CHECK(gfs_path_crd_dirname("alertrules.monitoring.example.com"));
+	CHECK(gfs_path_crd_dirname("leases.coordination.k8s.io"));
+	const char *no[] = {
+	    "configmaps",       /* the core group: always served */
+	    "deployments.apps", /* a group without a dot: no CRD's */
+	    "guide",
+	    "v1.2",
+	    "Widgets.example.com",
+	    "widgets..example.com",
+	    "widgets.example.com.",
+	    "-w.example.com",
+	    ".example.com",
+	    "widgets.exa_mple.com",
+	};
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		if (gfs_path_crd_dirname(no[i])) {
+			printf("#   accepted %s\n", no[i]);
+			tap_case_failed = 1;
+		}
+	}
+	CHECK(gfs_path_label_valid("kube-system"));
+	CHECK(!gfs_path_label_valid("_cluster"));
+	CHECK(!gfs_path_label_valid("Shop"));
+	CHECK(!gfs_path_label_valid("a.b"));
+	CHECK(!gfs_path_label_valid("-a"));
+}
+
 static json_t *object(const char *ns, const char *name, bool owned)
 {
 	json_t *o = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Thing",
@@ -134,6 +164,7 @@ int main(void)
 	TAP_RUN(parses_cluster_scoped_paths);
 	TAP_RUN(rejects_paths_that_are_not_objects);
 	TAP_RUN(formats_paths_both_ways);
+	TAP_RUN(tells_names_a_crd_could_have);
 	TAP_RUN(default_exclusions);
 	TAP_RUN(config_rules_exclude_and_include);
 	TAP_RUN(secrets_exclude_mode_drops_secrets);
