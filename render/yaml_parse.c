@@ -47,6 +47,10 @@ struct gfs_yaml_reader {
 
 static int gfs_yaml_failv(struct gfs_yaml_reader *r, size_t line, size_t column,
 			  const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static int gfs_yaml_failv(struct gfs_yaml_reader *r, size_t line, size_t column,
+			  const char *fmt, va_list ap)
 {
 	r->err->line = (int)(line + 1);
 	r->err->column = (int)(column + 1);

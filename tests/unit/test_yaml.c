@@ -823,6 +823,9 @@ static void round_trip_holds_at_the_nesting_limit(void)
 	json_t *v, *back = NULL;
 	struct gfs_buf b = GFS_BUF_INIT(64u << 20);
 
+	CHECK(json != NULL);
+	if (!json)
+		return;
 	memset(json, '[', GFS_YAML_MAX_DEPTH);
 	memset(json + GFS_YAML_MAX_DEPTH, ']', GFS_YAML_MAX_DEPTH);
 	json[2 * GFS_YAML_MAX_DEPTH] = '\0';
@@ -875,6 +878,9 @@ static void parse_refuses_nesting_past_the_limit(void)
 	json_t *v = NULL;
 	struct gfs_yaml_error err;
 
+	CHECK(yaml != NULL);
+	if (!yaml)
+		return;
 	snprintf(want, sizeof(want), "nested deeper than %d levels", GFS_YAML_MAX_DEPTH);
 	memset(yaml, '[', n);
 	memset(yaml + n, ']', n);
@@ -887,7 +893,9 @@ static void parse_refuses_nesting_past_the_limit(void)
 	for (size_t k = 0; k < n; k++) {
 		memset(yaml + len, ' ', 2 * k);
 		len += 2 * k;
-		len += (size_t)sprintf(yaml + len, "a:%s", k + 1 < n ? "\n" : " x\n");
+		const char *line = k + 1 < n ? "a:\n" : "a: x\n";
+		memcpy(yaml + len, line, strlen(line));
+		len += strlen(line);
 	}
 	CHECK_INT(gfs_yaml_parse(&v, yaml, len, &err), -EINVAL);
 	CHECK_INT(err.line, (int)n);
