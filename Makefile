@@ -42,7 +42,8 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIBGFS := $(BUILD)/libgfs.a
 BIN := $(BUILD)/gitopsfs
 
-.PHONY: all check unit-tests deps demo demo-stop install uninstall clean format format-check bench lint
+.PHONY: all check unit-tests deps demo demo-stop install uninstall clean format format-check bench lint \
+	fuzz fuzz-targets fuzz-smoke
 all: $(BIN)
 
 # Rebuild everything when the flags change.
@@ -74,6 +75,29 @@ check: format-check lint
 		EXTRA_LDFLAGS='$(SAN_FLAGS)' OPT='-O1 -g' all unit-tests
 	$(Q)GFS_BUILD=build/san tests/run.sh
 
+# libFuzzer targets (fuzz/fuzz_*.c), built with clang and ASan + UBSan
+# against the project's library in build/fuzz; `make fuzz-smoke` runs
+# each for FUZZ_TIME seconds over its seeds in fuzz/corpus/<target>/.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 20
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/%)
+
+fuzz:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzz CC=$(FUZZ_CC) OPT='-O1 -g' \
+		EXTRA_CFLAGS='$(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wno-unknown-warning-option' \
+		EXTRA_LDFLAGS='$(FUZZ_SAN)' fuzz-targets
+
+fuzz-targets: $(FUZZ_BINS)
+
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(LIBGFS) $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(call quiet,LINK,$@)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBGFS) $(LDLIBS)
+
+fuzz-smoke: fuzz
+	$(Q)fuzz/smoke.sh build/fuzz $(FUZZ_TIME)
+
 deps:
 	$(Q)packaging/install-deps.sh
 
@@ -102,9 +126,9 @@ format-check:
 
 lint:
 	$(call quiet,LINT,cppcheck)cppcheck --quiet --enable=warning,performance,portability --inline-suppr \
-		--error-exitcode=1 -Iinclude $(LIB_SRCS) $(CLI_SRCS)
+		--error-exitcode=1 -Iinclude $(LIB_SRCS) $(CLI_SRCS) $(FUZZ_SRCS)
 
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(wildcard $(BUILD)/fuzz_*.d)

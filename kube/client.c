@@ -436,7 +436,7 @@ static int kube_exec_refresh(struct gfs_kube_client *c)
 {
 	if (c->exec_valid &&
 	    (c->exec_cred.expiry_ns == 0 ||
-	     gfs_now_ns() < c->exec_cred.expiry_ns - KUBE_EXEC_MARGIN_NS))
+	     gfs_now_ns() + KUBE_EXEC_MARGIN_NS < c->exec_cred.expiry_ns))
 		return 0;
 	struct gfs_exec_cred fresh = {0};
 	int rc = gfs_exec_cred_run(&fresh, &c->exec, c->user);

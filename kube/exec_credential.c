@@ -10,6 +10,7 @@
  * reaches a message; its stderr does, shortened, because that is where
  * plugins explain failures ("run aws sso login").
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -46,18 +47,29 @@ int gfs_rfc3339_parse(int64_t *out_ns, const char *s)
 	if (*p == 'Z' || *p == 'z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
-		int hh, mm;
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+		/* Exactly "+hh:mm", checked byte by byte up to the end of s. */
+		if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
+		    p[3] != ':' || !isdigit((unsigned char)p[4]) ||
+		    !isdigit((unsigned char)p[5]))
 			return -EINVAL;
-		offset = (hh * 3600L + mm * 60L) * (*p == '-' ? -1 : 1);
+		long hh = (p[1] - '0') * 10 + (p[2] - '0'),
+		     mm = (p[4] - '0') * 10 + (p[5] - '0');
+		if (hh > 23 || mm > 59)
+			return -EINVAL;
+		offset = (hh * 3600 + mm * 60) * (*p == '-' ? -1 : 1);
 		p += 6;
 	} else {
 		return -EINVAL;
 	}
 	if (*p)
 		return -EINVAL;
-	time_t t = timegm(&tm);
-	*out_ns = ((int64_t)t - offset) * 1000000000 + frac_ns;
+	int64_t secs = (int64_t)timegm(&tm) - offset;
+	if (secs > INT64_MAX / 1000000000 - 1)
+		*out_ns = INT64_MAX;
+	else if (secs < INT64_MIN / 1000000000 + 1)
+		*out_ns = INT64_MIN;
+	else
+		*out_ns = secs * 1000000000 + frac_ns;
 	return 0;
 }
 

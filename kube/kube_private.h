@@ -45,7 +45,9 @@ void gfs_exec_cred_release(struct gfs_exec_cred *c);
 int gfs_exec_cred_parse(struct gfs_exec_cred *out, const char *json, size_t len,
 			const char *want_api_version, const char *command);
 /* "2024-05-01T10:00:00Z" (RFC 3339, fraction and offset allowed) to ns
- * since the epoch; -EINVAL when malformed. */
+ * since the epoch; -EINVAL when malformed. A time int64 nanoseconds
+ * cannot hold (before 1678, after 2262: "9999-12-31T23:59:59Z" is a
+ * plugin's "no expiry") gives INT64_MIN or INT64_MAX. */
 int gfs_rfc3339_parse(int64_t *out_ns, const char *s);
 
 #define GFS_EXEC_TIMEOUT_MS 60000

@@ -14,7 +14,12 @@
  *    plain text would read back as another type (yes, 1.0, null, 0x1f,
  *    2024-01-15, 1:20); otherwise plain, which libyaml turns into single
  *    quotes when plain is impossible ('*', '  lead');
- *  - numbers as kubectl prints them (gfs_yaml_float_classify/_format);
+ *  - numbers as kubectl prints them (gfs_yaml_float_classify/_format),
+ *    except an integral float past int64 (1e19): kubectl writes its
+ *    digits, which read back as an integer out of range; we write
+ *    1e+19, which reads back as the same float;
+ *  - maps and lists nested at most GFS_YAML_MAX_DEPTH deep, as the
+ *    parser reads them; a deeper value is refused;
  *  - unicode on, indent 2, and no folding of long lines (GFS_YAML_WIDTH:
  *    the one place where we knowingly differ from kubectl).
  */
@@ -29,10 +34,6 @@
 #include "gfs_yaml.h"
 #include "unicode_class.h"
 #include "yaml_scalar.h"
-
-/* Deeper values are refused rather than risk the C stack. jansson's own
- * parser stops at 2048 levels, so nothing read from the API gets here. */
-#define GFS_YAML_EMIT_MAX_DEPTH 4096
 
 /* kubectl folds long strings at 80 columns (go-yaml v2's default; go-yaml
  * offers FutureLineWrap to turn that off, and kubectl does not call it).
@@ -134,10 +135,7 @@ static int gfs_yaml_number_emit(struct gfs_yaml_writer *w, const json_t *value)
 		case GFS_YAML_INT:
 			snprintf(text, sizeof(text), "%lld", (long long)i);
 			break;
-		case GFS_YAML_UINT:
-			snprintf(text, sizeof(text), "%llu", (unsigned long long)u);
-			break;
-		default:
+		default: /* GFS_YAML_UINT too, see the top of the file */
 			gfs_yaml_float_format(text, f, 64);
 		}
 	}
@@ -356,9 +354,12 @@ static int gfs_yaml_array_emit(struct gfs_yaml_writer *w, const json_t *array, i
 
 static int gfs_yaml_value_emit(struct gfs_yaml_writer *w, const json_t *value, int depth)
 {
-	if (depth > GFS_YAML_EMIT_MAX_DEPTH)
-		return gfs_error_set(-EINVAL, "value nested deeper than %d levels",
-				     GFS_YAML_EMIT_MAX_DEPTH);
+	if (depth >= GFS_YAML_MAX_DEPTH &&
+	    (json_is_object(value) || json_is_array(value)))
+		return gfs_error_set(-EINVAL,
+				     "cannot write YAML: maps and lists nested deeper "
+				     "than %d levels",
+				     GFS_YAML_MAX_DEPTH);
 	switch (json_typeof(value)) {
 	case JSON_OBJECT:
 		return gfs_yaml_object_emit(w, value, depth);

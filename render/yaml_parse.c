@@ -6,16 +6,21 @@
  *    are booleans, 0x1f and 017 are ints, 1e3 is a number, 2024-01-15 is
  *    a string; quoted and block scalars are strings;
  *  - a float with an integral value becomes an integer (JSON has one
- *    number type and encoding/json writes 1.0 as 1), an int above
- *    INT64_MAX a real (as the API server's own decoder does);
+ *    number type and encoding/json writes 1.0 as 1);
  *  - keys are strings: a plain key 80 is "80", yes is "true" and 1.5 is
  *    "1.5" (sigs.k8s.io/yaml's conversion, floats at float32 precision);
  *  - explicit tags: !!str makes a string; !!int, !!float, !!bool, !!null
- *    and !!timestamp check the text; any other tag leaves a string (as
- *    go-yaml does), except !!binary, which is refused.
- * Refused with a located message: anchors and aliases, merge keys (<<),
- * duplicate keys, non-scalar keys, null keys, NaN and infinities, more
- * than one document, nesting deeper than GFS_YAML_PARSE_MAX_DEPTH.
+ *    and !!timestamp check the text; !!map and !!seq check the node; the
+ *    non-specific "!" makes a scalar a string.
+ * Where kubectl would quietly send something other than what the file
+ * says, we refuse instead, with a located message: any other tag (go-yaml
+ * drops it, or decodes !!binary to raw bytes), an integer outside int64
+ * (go-yaml makes a float of it), a float past a double's range or one
+ * that rounds to zero, NaN and infinities (JSON has none). Also refused:
+ * anchors and aliases, merge keys (<<), duplicate keys, non-scalar keys,
+ * null keys, more than one document, nesting deeper than
+ * GFS_YAML_MAX_DEPTH (the emitter's limit too, so every file we render
+ * reads back).
  */
 #include <errno.h>
 #include <math.h>
@@ -28,10 +33,6 @@
 #include "gfs_yaml.h"
 #include "yaml_scalar.h"
 
-/* Manifests nest a dozen levels; the cap keeps our recursion (and the
- * work a hostile file can cause) small. */
-#define GFS_YAML_PARSE_MAX_DEPTH 200
-
 #define GFS_YAML_TAG_PREFIX "tag:yaml.org,2002:"
 
 struct gfs_yaml_reader {
@@ -43,6 +44,10 @@ struct gfs_yaml_reader {
 };
 
 /* ---- errors ---- */
+
+static int gfs_yaml_failv(struct gfs_yaml_reader *r, size_t line, size_t column,
+			  const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 static int gfs_yaml_failv(struct gfs_yaml_reader *r, size_t line, size_t column,
 			  const char *fmt, va_list ap)
@@ -127,43 +132,127 @@ static int gfs_yaml_next(struct gfs_yaml_reader *r)
 	return 0;
 }
 
-/* ---- scalars ---- */
+/* ---- tags and scalars ---- */
 
-/* "!!int" for "tag:yaml.org,2002:int", for messages. */
-static const char *gfs_yaml_tag_short(const char *tag, char buf[64])
+/* What an explicit tag asks for: a scalar kind, or one of these. */
+enum {
+	GFS_YAML_TAG_UNKNOWN = -1,
+	GFS_YAML_TAG_BINARY = -2,
+	GFS_YAML_TAG_MAP = -3,
+	GFS_YAML_TAG_SEQ = -4,
+};
+
+/* The tag for messages, as it would be written: "!!int" for
+ * "tag:yaml.org,2002:int", "!<tag:x.com,2000:a>" for another URI, at most
+ * 64 bytes of it (cut between characters), anything unprintable as '?'
+ * (a tag's %-escapes may decode to any byte). */
+static const char *gfs_yaml_tag_short(const char *tag, char buf[80])
 {
-	size_t n = strlen(GFS_YAML_TAG_PREFIX);
-	if (strncmp(tag, GFS_YAML_TAG_PREFIX, n) == 0)
-		snprintf(buf, 64, "!!%s", tag + n);
-	else
-		snprintf(buf, 64, "%s", tag);
+	size_t n = strlen(GFS_YAML_TAG_PREFIX), k = 0, start;
+	const char *s = tag;
+
+	if (strncmp(tag, GFS_YAML_TAG_PREFIX, n) == 0) {
+		k = (size_t)snprintf(buf, 80, "!!");
+		s = tag + n;
+	} else if (tag[0] != '!') {
+		k = (size_t)snprintf(buf, 80, "!<");
+	}
+	start = k;
+	for (; *s && k < start + 64; s++)
+		buf[k++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	while (k > start && ((unsigned char)*s & 0xC0) == 0x80) {
+		k--;
+		s--;
+	}
+	buf[k] = '\0';
+	if (*s)
+		snprintf(buf + k, 80 - k, "...");
+	if (start == 2 && buf[0] == '!' && buf[1] == '<')
+		snprintf(buf + strlen(buf), 80 - strlen(buf), ">");
 	return buf;
 }
 
-/* The kind a core-schema tag asks for; GFS_YAML_STR for !!str and for any
- * tag go-yaml does not resolve; -1 for !!binary. */
+/* The YAML tags a manifest may carry (sigs.k8s.io/yaml resolves these
+ * and no others): the core schema's, and YAML 1.1's !!timestamp, which
+ * go-yaml checks and then keeps as the text. go-yaml decodes !!binary
+ * into raw bytes, which a JSON string cannot always hold, and leaves the
+ * text of any other tag a string: both would change what was written. */
 static int gfs_yaml_tag_kind(const char *tag)
 {
 	static const struct {
 		const char *name;
 		int kind;
 	} tags[] = {
-	    {"str", GFS_YAML_STR},
-	    {"null", GFS_YAML_NULL},
-	    {"bool", GFS_YAML_BOOL},
-	    {"int", GFS_YAML_INT},
-	    {"float", GFS_YAML_FLOAT},
-	    {"timestamp", GFS_YAML_TIMESTAMP},
-	    {"binary", -1},
+	    {"str", GFS_YAML_STR},           {"null", GFS_YAML_NULL},
+	    {"bool", GFS_YAML_BOOL},         {"int", GFS_YAML_INT},
+	    {"float", GFS_YAML_FLOAT},       {"timestamp", GFS_YAML_TIMESTAMP},
+	    {"binary", GFS_YAML_TAG_BINARY}, {"map", GFS_YAML_TAG_MAP},
+	    {"seq", GFS_YAML_TAG_SEQ},
 	};
 	size_t n = strlen(GFS_YAML_TAG_PREFIX);
 
 	if (strncmp(tag, GFS_YAML_TAG_PREFIX, n) != 0)
-		return GFS_YAML_STR;
+		return GFS_YAML_TAG_UNKNOWN;
 	for (size_t k = 0; k < GFS_ARRAY_SIZE(tags); k++)
 		if (strcmp(tag + n, tags[k].name) == 0)
 			return tags[k].kind;
-	return GFS_YAML_STR;
+	return GFS_YAML_TAG_UNKNOWN;
+}
+
+/* Sets *kind to what `tag` asks for, or refuses a tag we do not
+ * resolve; a known tag on the wrong kind of node is the caller's to
+ * report. Returns 0 or -EINVAL. */
+static int gfs_yaml_tag_known(struct gfs_yaml_reader *r, int *kind, yaml_mark_t mark,
+			      const char *tag)
+{
+	char tbuf[80];
+
+	*kind = gfs_yaml_tag_kind(tag);
+	if (*kind == GFS_YAML_TAG_BINARY)
+		return gfs_yaml_fail(r, mark,
+				     "!!binary is not supported (write the base64 text "
+				     "without the tag)");
+	if (*kind == GFS_YAML_TAG_UNKNOWN)
+		return gfs_yaml_fail(r, mark,
+				     "unknown tag %s (only !!str, !!int, !!float, "
+				     "!!bool, !!null, !!map and !!seq are supported)",
+				     gfs_yaml_tag_short(tag, tbuf));
+	return 0;
+}
+
+/* Checks the tag of the collection that starts at the current event:
+ * none, the non-specific "!", or !!map / !!seq as fits. */
+static int gfs_yaml_collection_tag_check(struct gfs_yaml_reader *r)
+{
+	const yaml_event_t *e = &r->event;
+	bool map = e->type == YAML_MAPPING_START_EVENT;
+	const char *tag =
+	    (const char *)(map ? e->data.mapping_start.tag : e->data.sequence_start.tag);
+	char tbuf[80];
+	int want;
+
+	if (!tag || strcmp(tag, "!") == 0)
+		return 0;
+	if (gfs_yaml_tag_known(r, &want, e->start_mark, tag) < 0)
+		return -EINVAL;
+	if (want == (map ? GFS_YAML_TAG_MAP : GFS_YAML_TAG_SEQ))
+		return 0;
+	return gfs_yaml_fail(r, e->start_mark, "the value does not match its tag %s",
+			     gfs_yaml_tag_short(tag, tbuf));
+}
+
+/* Refuses a number that does not fit, rather than changing it. */
+static int gfs_yaml_range_check(struct gfs_yaml_reader *r,
+				const struct gfs_yaml_scalar *sc)
+{
+	if (sc->kind == GFS_YAML_INT_RANGE)
+		return gfs_yaml_fail(
+		    r, r->event.start_mark,
+		    "integer out of range; quote it to make it a string");
+	if (sc->kind == GFS_YAML_FLOAT_RANGE)
+		return gfs_yaml_fail(r, r->event.start_mark,
+				     "number out of range; quote it to make it a string");
+	return 0;
 }
 
 /* Types the current scalar event (go-yaml's decoder.scalar). */
@@ -173,29 +262,32 @@ static int gfs_yaml_scalar_type(struct gfs_yaml_reader *r, struct gfs_yaml_scala
 	const char *s = (const char *)e->data.scalar.value;
 	const char *tag = (const char *)e->data.scalar.tag;
 	size_t len = e->data.scalar.length;
-	char tbuf[64];
+	char tbuf[80];
 
 	memset(sc, 0, sizeof(*sc));
 	sc->kind = GFS_YAML_STR;
+	/* "!" is YAML's non-specific tag: a scalar that is a string. */
 	if (!tag || strcmp(tag, "!") == 0) {
 		if (!tag && e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
 			gfs_yaml_scalar_resolve(sc, s, len, true);
-		return 0;
+		return gfs_yaml_range_check(r, sc);
 	}
-	int want = gfs_yaml_tag_kind(tag);
-	if (want == -1)
-		return gfs_yaml_fail(r, e->start_mark,
-				     "!!binary is not supported (write the base64 text "
-				     "without the tag)");
+	int want;
+	if (gfs_yaml_tag_known(r, &want, e->start_mark, tag) < 0)
+		return -EINVAL;
 	if (want == GFS_YAML_STR)
 		return 0;
-	gfs_yaml_scalar_resolve(sc, s, len, want == GFS_YAML_TIMESTAMP);
-	if ((int)sc->kind == want || (want == GFS_YAML_INT && sc->kind == GFS_YAML_UINT))
-		return 0;
-	if (want == GFS_YAML_FLOAT && sc->kind == GFS_YAML_INT) {
-		sc->kind = GFS_YAML_FLOAT;
-		sc->f = (double)sc->i;
-		return 0;
+	if (want >= 0) {
+		gfs_yaml_scalar_resolve(sc, s, len, want == GFS_YAML_TIMESTAMP);
+		if (gfs_yaml_range_check(r, sc) < 0)
+			return -EINVAL;
+		if ((int)sc->kind == want)
+			return 0;
+		if (want == GFS_YAML_FLOAT && sc->kind == GFS_YAML_INT) {
+			sc->kind = GFS_YAML_FLOAT;
+			sc->f = (double)sc->i;
+			return 0;
+		}
 	}
 	/* The text itself stays out of the message: it may be a secret. */
 	return gfs_yaml_fail(r, e->start_mark, "the value does not match its tag %s",
@@ -222,9 +314,6 @@ static int gfs_yaml_scalar_read(struct gfs_yaml_reader *r, json_t **out)
 		break;
 	case GFS_YAML_INT:
 		*out = json_integer(sc.i);
-		break;
-	case GFS_YAML_UINT:
-		*out = json_real((double)sc.u);
 		break;
 	case GFS_YAML_FLOAT:
 		if (!isfinite(sc.f))
@@ -290,9 +379,6 @@ static int gfs_yaml_key_read(struct gfs_yaml_reader *r, char **out, size_t *out_
 		break;
 	case GFS_YAML_INT:
 		snprintf(text, sizeof(text), "%lld", (long long)sc.i);
-		break;
-	case GFS_YAML_UINT:
-		snprintf(text, sizeof(text), "%llu", (unsigned long long)sc.u);
 		break;
 	case GFS_YAML_FLOAT:
 		gfs_yaml_float_format(text, sc.f, 32);
@@ -410,10 +496,12 @@ static int gfs_yaml_node_read(struct gfs_yaml_reader *r, json_t **out, int depth
 			? e->data.sequence_start.anchor != NULL
 			: e->data.mapping_start.anchor != NULL)
 			break;
-		if (depth >= GFS_YAML_PARSE_MAX_DEPTH)
+		if (depth >= GFS_YAML_MAX_DEPTH)
 			return gfs_yaml_fail(r, e->start_mark,
 					     "nested deeper than %d levels",
-					     GFS_YAML_PARSE_MAX_DEPTH);
+					     GFS_YAML_MAX_DEPTH);
+		if (gfs_yaml_collection_tag_check(r) < 0)
+			return -EINVAL;
 		if (e->type == YAML_SEQUENCE_START_EVENT)
 			return gfs_yaml_sequence_read(r, out, depth);
 		return gfs_yaml_mapping_read(r, out, depth);

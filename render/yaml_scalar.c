@@ -15,6 +15,10 @@
  *    ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ that does not
  *    overflow, or "0b" followed by a signed binary number ("0b-1");
  *  - anything else is a string.
+ * Where go-yaml quietly changes a number that does not fit (an integer
+ * past int64 becomes a uint64 or a float, or a string when it is not
+ * decimal; a float past a double's range becomes a string, one below it
+ * 0), we say so instead (GFS_YAML_INT_RANGE, GFS_YAML_FLOAT_RANGE).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -170,13 +174,15 @@ static bool gfs_ts_match(const char *s, size_t len)
 
 /* Go's strconv.ParseUint(s, base, 64) for base 0 (prefixes 0b 0o 0x and a
  * leading 0 for octal) or an explicit base. No sign, no underscores (the
- * caller removed them). Fails on syntax errors and on overflow. */
-static bool gfs_parse_uint(uint64_t *out, const char *s, size_t len, int base)
+ * caller removed them). Returns 0, -EINVAL on a syntax error, or -ERANGE
+ * for well-formed digits whose value does not fit. */
+static int gfs_parse_uint(uint64_t *out, const char *s, size_t len, int base)
 {
 	uint64_t n = 0;
+	bool overflow = false;
 
 	if (len == 0)
-		return false;
+		return -EINVAL;
 	if (base == 0) {
 		base = 10;
 		if (s[0] == '0') {
@@ -194,34 +200,39 @@ static bool gfs_parse_uint(uint64_t *out, const char *s, size_t len, int base)
 		else if (c >= 'a' && c <= 'z')
 			d = c - 'a' + 10;
 		else
-			return false;
-		if (d >= base || n > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
-			return false;
+			return -EINVAL;
+		if (d >= base)
+			return -EINVAL;
+		if (n > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+			overflow = true;
 		n = n * (uint64_t)base + (uint64_t)d;
 	}
+	if (overflow)
+		return -ERANGE;
 	*out = n;
-	return true;
+	return 0;
 }
 
-/* Go's strconv.ParseInt(s, base, 64): an optional sign, then ParseUint. */
-static bool gfs_parse_int(int64_t *out, const char *s, size_t len, int base)
+/* Go's strconv.ParseInt(s, base, 64): an optional sign, then ParseUint.
+ * Returns 0, -EINVAL or -ERANGE as gfs_parse_uint. */
+static int gfs_parse_int(int64_t *out, const char *s, size_t len, int base)
 {
 	bool neg = false;
 	uint64_t u;
+	int rc;
 
 	if (len > 0 && (s[0] == '+' || s[0] == '-')) {
 		neg = s[0] == '-';
 		s++;
 		len--;
 	}
-	if (!gfs_parse_uint(&u, s, len, base))
-		return false;
-	if (!neg && u > (uint64_t)INT64_MAX)
-		return false;
-	if (neg && u > (uint64_t)INT64_MAX + 1)
-		return false;
+	rc = gfs_parse_uint(&u, s, len, base);
+	if (rc < 0)
+		return rc;
+	if (u > (uint64_t)INT64_MAX + (neg ? 1 : 0))
+		return -ERANGE;
 	*out = neg ? (int64_t)(0 - u) : (int64_t)u;
-	return true;
+	return 0;
 }
 
 static size_t gfs_skip_digits(const char *s, size_t len, size_t k)
@@ -263,6 +274,22 @@ static bool gfs_yaml_float_syntax(const char *s, size_t len)
 	return k == len;
 }
 
+/* strtod on text that passed a float syntax check (no underscores).
+ * -ERANGE when the value is past a double's range, or when a nonzero
+ * text rounds to zero: either way the number would not be what was
+ * written. A denormal is kept (Go keeps it too). */
+static int gfs_float_read(double *out, const char *s)
+{
+	bool nonzero = false;
+
+	for (const char *p = s; *p && *p != 'e' && *p != 'E'; p++)
+		nonzero |= *p >= '1' && *p <= '9';
+	*out = strtod(s, NULL);
+	if (isinf(*out) || (*out == 0 && nonzero))
+		return -ERANGE;
+	return 0;
+}
+
 /* s without its underscores, NUL-terminated, in `stack` when it fits or
  * else in a new allocation (free it when != stack). NULL when out of
  * memory: the caller then treats the text as a string. */
@@ -283,72 +310,75 @@ static char *gfs_strip_underscores(char *stack, size_t size, const char *s, size
 }
 
 /* Go's ParseFloat on text starting with '.': ".5", ".5e-3", with '_'
- * allowed only between two digits. Overflow is an error, as in Go;
- * underflow to zero is not. */
-static bool gfs_parse_dot_float(double *out, const char *s, size_t len)
+ * allowed only between two digits. Returns 0, -EINVAL when it is not
+ * such a float, or -ERANGE (gfs_float_read). */
+static int gfs_parse_dot_float(double *out, const char *s, size_t len)
 {
 	char stack[128], *buf;
 	size_t k = 1, n;
+	int rc;
 
 	for (size_t j = 0; j < len; j++) {
 		if (s[j] != '_')
 			continue;
 		if (j == 0 || !gfs_is_digit(s[j - 1]) || j + 1 >= len ||
 		    !gfs_is_digit(s[j + 1]))
-			return false;
+			return -EINVAL;
 	}
 	while (k < len && (gfs_is_digit(s[k]) || s[k] == '_'))
 		k++;
 	if (k == 1)
-		return false;
+		return -EINVAL;
 	if (k < len && (s[k] == 'e' || s[k] == 'E')) {
 		k++;
 		if (k < len && (s[k] == '+' || s[k] == '-'))
 			k++;
 		if (k >= len || !gfs_is_digit(s[k]))
-			return false;
+			return -EINVAL;
 		while (k < len && (gfs_is_digit(s[k]) || s[k] == '_'))
 			k++;
 	}
 	if (k != len)
-		return false;
+		return -EINVAL;
 	buf = gfs_strip_underscores(stack, sizeof(stack), s, len, &n);
 	if (!buf)
-		return false;
-	*out = strtod(buf, NULL);
+		return -EINVAL;
+	rc = gfs_float_read(out, buf);
 	if (buf != stack)
 		free(buf);
-	return !isinf(*out);
+	return rc;
 }
 
 /* The digit-or-sign branch of go-yaml's resolve, on `plain` (the text
- * with underscores removed). */
+ * with underscores removed). go-yaml tries a uint64 after an int64; we
+ * do not, since a number past int64 is refused anyway. */
 static void gfs_yaml_resolve_number(struct gfs_yaml_scalar *out, const char *plain,
 				    size_t len)
 {
-	if (gfs_parse_int(&out->i, plain, len, 0)) {
-		out->kind = GFS_YAML_INT;
-		return;
-	}
-	if (gfs_parse_uint(&out->u, plain, len, 0)) {
-		out->kind = GFS_YAML_UINT;
+	int64_t ignored;
+	int rc = gfs_parse_int(&out->i, plain, len, 0);
+
+	/* A leading 0 means octal, and go-yaml reads "09" as the float 9:
+	 * such decimal digits past int64 are an integer out of range too. */
+	if (rc == -EINVAL && gfs_parse_int(&ignored, plain, len, 10) == -ERANGE)
+		rc = -ERANGE;
+	if (rc == 0 || rc == -ERANGE) {
+		out->kind = rc == 0 ? GFS_YAML_INT : GFS_YAML_INT_RANGE;
 		return;
 	}
 	if (gfs_yaml_float_syntax(plain, len)) {
-		double f = strtod(plain, NULL);
-		if (!isinf(f)) {
-			out->kind = GFS_YAML_FLOAT;
-			out->f = f;
-			return;
-		}
+		rc = gfs_float_read(&out->f, plain);
+		out->kind = rc == 0 ? GFS_YAML_FLOAT : GFS_YAML_FLOAT_RANGE;
+		return;
 	}
 	/* go-yaml's own 0b branch: it also takes a sign after the prefix
 	 * ("0b-101" is -5). Its "-0b" twin can never add anything. */
 	if (len > 2 && plain[0] == '0' && plain[1] == 'b') {
-		if (gfs_parse_int(&out->i, plain + 2, len - 2, 2))
+		rc = gfs_parse_int(&out->i, plain + 2, len - 2, 2);
+		if (rc == 0)
 			out->kind = GFS_YAML_INT;
-		else if (gfs_parse_uint(&out->u, plain + 2, len - 2, 2))
-			out->kind = GFS_YAML_UINT;
+		else if (rc == -ERANGE)
+			out->kind = GFS_YAML_INT_RANGE;
 	}
 }
 
@@ -360,8 +390,11 @@ void gfs_yaml_scalar_resolve(struct gfs_yaml_scalar *out, const char *s, size_t 
 	if (gfs_yaml_word_lookup(out, s, len))
 		return;
 	if (s[0] == '.') {
-		if (gfs_parse_dot_float(&out->f, s, len))
+		int rc = gfs_parse_dot_float(&out->f, s, len);
+		if (rc == 0)
 			out->kind = GFS_YAML_FLOAT;
+		else if (rc == -ERANGE)
+			out->kind = GFS_YAML_FLOAT_RANGE;
 		return;
 	}
 	if (!gfs_is_digit(s[0]) && s[0] != '+' && s[0] != '-')
@@ -575,7 +608,7 @@ enum gfs_yaml_kind gfs_yaml_float_classify(double f, int64_t *i, uint64_t *u)
 	for (int k = 0; k < g.dp; k++)
 		text[n++] = k < g.nd ? g.d[k] : '0';
 	text[n] = '\0';
-	if (gfs_parse_uint(u, text, n, 10)) {
+	if (gfs_parse_uint(u, text, n, 10) == 0) {
 		if (f < 0 && *u <= (uint64_t)INT64_MAX + 1) {
 			*i = (int64_t)(0 - *u);
 			return GFS_YAML_INT;

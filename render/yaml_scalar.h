@@ -20,22 +20,30 @@ enum gfs_yaml_kind {
 	GFS_YAML_NULL,
 	GFS_YAML_BOOL,
 	GFS_YAML_INT,  /* fits int64: .i */
-	GFS_YAML_UINT, /* above INT64_MAX, fits uint64: .u */
+	GFS_YAML_UINT, /* gfs_yaml_float_classify only: above INT64_MAX */
 	GFS_YAML_FLOAT,
 	GFS_YAML_TIMESTAMP, /* read as a string, but never written plain */
+	/* Numbers that do not fit: never written plain, refused when read.
+	 * An integer (any base) outside int64, where go-yaml would make a
+	 * float of it (30 digits), or a string (0x and 20 hex digits). */
+	GFS_YAML_INT_RANGE,
+	/* A float whose value is past a double's range (1e400, where
+	 * go-yaml makes a string) or a nonzero text that rounds to 0
+	 * (1e-400, where go-yaml makes 0). */
+	GFS_YAML_FLOAT_RANGE,
 };
 
 struct gfs_yaml_scalar {
 	enum gfs_yaml_kind kind;
 	bool b;
 	int64_t i;
-	uint64_t u;
 	double f; /* may be NaN or infinite (".nan", ".inf") */
 };
 
-/* Types the plain scalar s[0..len) as go-yaml v2's resolve("", s) does.
- * With timestamps false, timestamp-like text is not recognised (go-yaml
- * only looks for them in untagged scalars and under !!timestamp). */
+/* Types the plain scalar s[0..len) as go-yaml v2's resolve("", s) does,
+ * except for numbers that do not fit (the two _RANGE kinds). With
+ * timestamps false, timestamp-like text is not recognised (go-yaml only
+ * looks for them in untagged scalars and under !!timestamp). */
 void gfs_yaml_scalar_resolve(struct gfs_yaml_scalar *out, const char *s, size_t len,
 			     bool timestamps);
 

@@ -128,6 +128,15 @@ check "invalid YAML is refused" grep -q "Invalid argument" <<<"$err"
 check "the reason is in the xattr user.gitopsfs.error" python3 -c 'import os,sys; v=os.getxattr(sys.argv[1], "user.gitopsfs.error").decode(); print("#", v); assert "line" in v' "$CM"
 check "and in .gitopsfs/errors" grep -q "web-config.yaml: not applied: invalid YAML" "$MNT/.gitopsfs/errors"
 is "$(cat "$CM")" "$before" "the file goes on showing the live object"
+# Input refused, never altered: kubectl would drop the tag and send the
+# 30-digit number as a float.
+err=$(printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\ndata:\n  a: !foo x\n' | put "$CM" 2>&1)
+check "a custom YAML tag is refused" grep -q "Invalid argument" <<<"$err"
+check "the reason names the line, column and tag" grep -q "web-config.yaml: not applied: invalid YAML at line 6, column 6: unknown tag !foo" "$MNT/.gitopsfs/errors"
+err=$(printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  labels:\n    n: 123456789012345678901234567890\n' | put "$CM" 2>&1)
+check "an integer past 64 bits is refused" grep -q "Invalid argument" <<<"$err"
+check "the reason says to quote it" grep -q "web-config.yaml: not applied: invalid YAML at line 6, column 8: integer out of range; quote it to make it a string" "$MNT/.gitopsfs/errors"
+is "$(cat "$CM")" "$before" "the file still shows the live object"
 err=$(sed 's/name: web-config/name: other/' <<<"$before" | put "$CM" 2>&1)
 check "a name that does not match the path is refused" grep -q "Invalid argument" <<<"$err"
 is "$(jp configmap other -n shop -o name)" "" "nothing was created"

@@ -536,6 +536,39 @@ static void rfc3339_timestamps_parse(void)
 	CHECK_INT(gfs_rfc3339_parse(&ns, "1970-01-01T00:00:10"), -EINVAL);
 }
 
+/* Found by fuzz/fuzz_exec_cred.c: "+1:2" was read past the end of the
+ * string (sscanf took the short fields, then we skipped 6 bytes). */
+static void rfc3339_refuses_an_offset_that_is_not_hh_mm(void)
+{
+	static const char *const bad[] = {
+	    "2024-01-01T00:00:00+1:2",   "2024-01-01T00:00:00+01",
+	    "2024-01-01T00:00:00+",      "2024-01-01T00:00:00-1:30",
+	    "2024-01-01T00:00:00+24:00", "2024-01-01T00:00:00+01:60",
+	    "2024-01-01T00:00:00+ 1:02", "2024-01-01T00:00:00+01:02x",
+	};
+	int64_t ns = 0;
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		char *copy = strdup(bad[k]); /* exact size: ASan sees a read past it */
+		CHECK_INT(gfs_rfc3339_parse(&ns, copy), -EINVAL);
+		free(copy);
+	}
+	CHECK_INT(gfs_rfc3339_parse(&ns, "1970-01-01T00:00:00-23:59"), 0);
+	CHECK_INT(ns, 86340LL * 1000000000);
+}
+
+/* Found by fuzz/fuzz_exec_cred.c: year 1012 overflowed the nanoseconds
+ * (undefined behaviour); a plugin may well say 9999 for "no expiry". */
+static void rfc3339_saturates_times_past_int64_nanoseconds(void)
+{
+	int64_t ns = 0;
+	CHECK_INT(gfs_rfc3339_parse(&ns, "9999-12-31T23:59:59Z"), 0);
+	CHECK_INT(ns, INT64_MAX);
+	CHECK_INT(gfs_rfc3339_parse(&ns, "1012-03-04T05:06:07Z"), 0);
+	CHECK_INT(ns, INT64_MIN);
+	CHECK_INT(gfs_rfc3339_parse(&ns, "2262-04-11T23:47:15.5Z"), 0);
+	CHECK_INT(ns, 9223372035500000000LL);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/gfs-kubeconfig.XXXXXX");
@@ -562,6 +595,8 @@ int main(void)
 	TAP_RUN(exec_plugin_failures_are_explained_without_secrets);
 	TAP_RUN(unsupported_exec_api_version_is_refused);
 	TAP_RUN(rfc3339_timestamps_parse);
+	TAP_RUN(rfc3339_refuses_an_offset_that_is_not_hh_mm);
+	TAP_RUN(rfc3339_saturates_times_past_int64_nanoseconds);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	if (system(cmd) != 0)

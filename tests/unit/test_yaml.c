@@ -121,7 +121,14 @@ static const struct {
 	{".inf", "\".inf\""},
 	{"-.Inf", "\"-.Inf\""},
 	{".NaN", "\".NaN\""},
-	{"1e999", "1e999"},
+	/* Ours: numbers that do not fit are refused when read (kubectl
+	 * writes these plain and reads 1e999 as a string). */
+	{"1e999", "\"1e999\""},
+	{"1e-999", "\"1e-999\""},
+	{"9223372036854775808", "\"9223372036854775808\""},
+	{"123456789012345678901234567890", "\"123456789012345678901234567890\""},
+	{"0x1_0000_0000_0000_0000", "\"0x1_0000_0000_0000_0000\""},
+	{"0999999999999999999999", "\"0999999999999999999999\""},
 	{"._5", "._5"},
 	{".5_5", "\".5_5\""},
 	{"1:20", "\"1:20\""},
@@ -357,8 +364,10 @@ static void emit_writes_numbers_like_kubectl(void)
 	    {"1e20", "1e+20"},
 	    {"1e21", "1e+21"},
 	    {"1.5e300", "1.5e+300"},
-	    {"9.3e18", "9300000000000000000"},
-	    {"9223372036854775808.0", "9223372036854776000"},
+	    /* Ours: kubectl writes the digits of these (9300000000000000000),
+	     * which would read back as an integer out of range. */
+	    {"9.3e18", "9.3e+18"},
+	    {"9223372036854775808.0", "9.223372036854776e+18"},
 	    {"-9223372036854775808.0", "-9.223372036854776e+18"},
 	    {"18446744073709551616.0", "1.8446744073709552e+19"},
 	    {"0.30000000000000004", "0.30000000000000004"},
@@ -489,8 +498,9 @@ static void emit_appends_to_what_the_buffer_holds(void)
 
 static void parse_types_plain_scalars_as_go_yaml_v2(void)
 {
-	/* Past int64 a number is a real, as the API server's decoder makes
-	 * it; a float with an integral value is an integer (1.0 -> 1). */
+	/* A float with an integral value is an integer (1.0 -> 1), unless
+	 * it is past int64 (kept a real). Numbers that do not fit are
+	 * refused (parse_refuses_numbers_that_do_not_fit). */
 	/* clang-format off */
 	static const struct {
 		const char *scalar, *json;
@@ -503,14 +513,15 @@ static void parse_types_plain_scalars_as_go_yaml_v2(void)
 		{"0o17", "15"}, {"017", "15"}, {"0b101", "5"}, {"0b-101", "-5"},
 		{"08", "8"}, {"09.5", "9.5"}, {"1.0", "1"}, {"1.5", "1.5"}, {"1.", "1"},
 		{".5", "0.5"}, {"-.5", "-0.5"}, {"1e3", "1000"}, {"1E+3", "1000"},
-		{".5_5", "0.55"}, {"1e999", "\"1e999\""}, {"._5", "\"._5\""},
+		{".5_5", "0.55"}, {"._5", "\"._5\""},
 		{"1:20", "\"1:20\""}, {"2024-01-15", "\"2024-01-15\""},
 		{"2024-01-15T10:00:00Z", "\"2024-01-15T10:00:00Z\""}, {"0.0", "0"},
 		{"-0", "0"}, {"0.1", "0.1"}, {"1.5e-7", "1.5e-07"}, {"1e21", "1e21"},
 		{"9223372036854775807", "9223372036854775807"},
 		{"-9223372036854775808", "-9223372036854775808"},
-		{"9223372036854775808", "9223372036854775808.0"},
-		{"18446744073709551616", "18446744073709551616.0"}, {"0x", "\"0x\""},
+		{"9.3e18", "9.3e18"}, {"1e20", "1e20"}, {"5e-324", "5e-324"},
+		{"1.7976931348623157e308", "1.7976931348623157e308"},
+		{"0e-999", "0"}, {"-0.0e999", "0"}, {"0x", "\"0x\""},
 		{"+", "\"+\""}, {"-x", "\"-x\""}, {"a b", "\"a b\""},
 	};
 	/* clang-format on */
@@ -560,9 +571,146 @@ static void parse_follows_explicit_tags(void)
 	CHECK(parsed_equals("a: !!bool \"yes\"\nb: !!null ''\n",
 			    "{\"a\": true, \"b\": null}"));
 	CHECK(parsed_equals("a: !!timestamp 2024-01-15\n", "{\"a\": \"2024-01-15\"}"));
-	/* go-yaml leaves the text of a scalar with any other tag a string. */
-	CHECK(parsed_equals("a: !custom 12\nb: ! 12\nc: !!map {x: 1}\n",
-			    "{\"a\": \"12\", \"b\": \"12\", \"c\": {\"x\": 1}}"));
+	CHECK(
+	    parsed_equals("a: !!map {x: 1}\nb: !!seq [1]\nc: !!map\n  d: !!seq\n  - e\n",
+			  "{\"a\": {\"x\": 1}, \"b\": [1], \"c\": {\"d\": [\"e\"]}}"));
+	CHECK(parsed_equals("!!map\n!!str a: !!int 1\n", "{\"a\": 1}"));
+	CHECK(parsed_equals("a: !<tag:yaml.org,2002:int> '7'\n", "{\"a\": 7}"));
+	/* The non-specific tag: a scalar is a string, a collection itself. */
+	CHECK(parsed_equals("a: ! 12\nb: ! {c: ! [yes]}\n",
+			    "{\"a\": \"12\", \"b\": {\"c\": [true]}}"));
+}
+
+/* go-yaml drops any other tag (the text becomes a string) and decodes
+ * !!binary to raw bytes: either way kubectl would send something else
+ * than the file says. */
+static void parse_refuses_tags_it_does_not_resolve(void)
+{
+	static const char supported[] =
+	    " (only !!str, !!int, !!float, !!bool, !!null, !!map and !!seq are "
+	    "supported)";
+	static const struct {
+		const char *yaml;
+		int line, column;
+		const char *tag;
+	} cases[] = {
+	    {"a: !foo 12\n", 1, 4, "!foo"},
+	    {"a: !foo\n  b: 1\n", 1, 4, "!foo"},
+	    {"a: !foo [1]\n", 1, 4, "!foo"},
+	    {"a:\n- b\n- !Ref c\n", 3, 3, "!Ref"},
+	    {"!foo a: 1\n", 1, 1, "!foo"},
+	    {"!foo\na: 1\n", 1, 1, "!foo"},
+	    {"a: !!python/object:os.system x\n", 1, 4, "!!python/object:os.system"},
+	    {"a: !!set {x: null}\n", 1, 4, "!!set"},
+	    {"a: !!omap [b: 1]\n", 1, 4, "!!omap"},
+	    {"a: !!merge {b: 1}\n", 1, 4, "!!merge"},
+	    {"a: !<tag:example.com,2000:x> 1\n", 1, 4, "!<tag:example.com,2000:x>"},
+	    {"%TAG !e! tag:example.com,2000:\n---\na: !e!x 1\n", 3, 4,
+	     "!<tag:example.com,2000:x>"},
+	    {"a: !x%01y 1\n", 1, 4, "!x?y"},
+	    {"a: !xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
+	     "1\n",
+	     1, 4, "!xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."},
+	};
+	char want[300];
+	for (size_t k = 0; k < GFS_ARRAY_SIZE(cases); k++) {
+		struct gfs_yaml_error err;
+		json_t *v = NULL;
+		CHECK_INT(gfs_yaml_parse(&v, cases[k].yaml, strlen(cases[k].yaml), &err),
+			  -EINVAL);
+		CHECK(v == NULL);
+		CHECK_INT(err.line, cases[k].line);
+		CHECK_INT(err.column, cases[k].column);
+		snprintf(want, sizeof(want), "unknown tag %s%s", cases[k].tag, supported);
+		CHECK_STR(err.reason, want);
+		json_decref(v);
+	}
+}
+
+static void parse_refuses_a_tag_on_the_wrong_kind_of_node(void)
+{
+	static const struct {
+		const char *yaml, *reason;
+	} cases[] = {
+	    {"a: !!map [1]\n", "the value does not match its tag !!map"},
+	    {"a: !!seq {b: 1}\n", "the value does not match its tag !!seq"},
+	    {"a: !!map x\n", "the value does not match its tag !!map"},
+	    {"a: !!seq x\n", "the value does not match its tag !!seq"},
+	    {"a: !!str {b: 1}\n", "the value does not match its tag !!str"},
+	    {"a: !!int [1]\n", "the value does not match its tag !!int"},
+	};
+	for (size_t k = 0; k < GFS_ARRAY_SIZE(cases); k++) {
+		struct gfs_yaml_error err;
+		json_t *v = NULL;
+		CHECK_INT(gfs_yaml_parse(&v, cases[k].yaml, strlen(cases[k].yaml), &err),
+			  -EINVAL);
+		CHECK_INT(err.line, 1);
+		CHECK_INT(err.column, 4);
+		CHECK_STR(err.reason, cases[k].reason);
+		json_decref(v);
+	}
+}
+
+/* go-yaml makes a float of an integer past int64 (a 30-digit number
+ * loses its digits), a string of a float past a double's range or of a
+ * non-decimal integer that does not fit, and 0 of 1e-400. */
+static void parse_refuses_numbers_that_do_not_fit(void)
+{
+	static const char int_range[] =
+	    "integer out of range; quote it to make it a string";
+	static const char num_range[] =
+	    "number out of range; quote it to make it a string";
+	static const struct {
+		const char *yaml;
+		int column;
+		const char *reason;
+	} cases[] = {
+	    {"v: 123456789012345678901234567890\n", 4, int_range},
+	    {"v: 9223372036854775808\n", 4, int_range},
+	    {"v: -9223372036854775809\n", 4, int_range},
+	    {"v: 18446744073709551615\n", 4, int_range},
+	    {"v: 1_000_000_000_000_000_000_000\n", 4, int_range},
+	    {"v: 0x10000000000000000\n", 4, int_range},
+	    {"v: 0x8000000000000000\n", 4, int_range},
+	    {"v: -0x8000000000000001\n", 4, int_range},
+	    {"v: 0o2000000000000000000000\n", 4, int_range},
+	    {"v: 01000000000000000000000\n", 4, int_range},
+	    {"v: 0999999999999999999999\n", 4, int_range},
+	    {"v: 0b10000000000000000000000000000000000000000000000000000000000000000\n",
+	     4, int_range},
+	    {"v: 0b-10000000000000000000000000000000000000000000000000000000000000001\n",
+	     4, int_range},
+	    {"v: !!int 99999999999999999999\n", 4, int_range},
+	    {"v: !!float 99999999999999999999\n", 4, int_range},
+	    {"123456789012345678901234567890: a\n", 1, int_range},
+	    {"- 1\n- 99999999999999999999\n", 3, int_range},
+	    {"v: 1e400\n", 4, num_range},
+	    {"v: -1e400\n", 4, num_range},
+	    {"v: 1.8e308\n", 4, num_range},
+	    {"v: .5e400\n", 4, num_range},
+	    {"v: 1e-400\n", 4, num_range},
+	    {"v: -.1e-400\n", 4, num_range},
+	    {"v: !!float 1e400\n", 4, num_range},
+	    {"1e400: a\n", 1, num_range},
+	};
+	for (size_t k = 0; k < GFS_ARRAY_SIZE(cases); k++) {
+		struct gfs_yaml_error err;
+		json_t *v = NULL;
+		CHECK_INT(gfs_yaml_parse(&v, cases[k].yaml, strlen(cases[k].yaml), &err),
+			  -EINVAL);
+		CHECK(v == NULL);
+		CHECK_INT(err.column, cases[k].column);
+		CHECK_STR(err.reason, cases[k].reason);
+		json_decref(v);
+	}
+	/* Quoted, each is the string it says; at the edges, a number. */
+	CHECK(parsed_equals(
+	    "a: '123456789012345678901234567890'\nb: \"1e400\"\n",
+	    "{\"a\": \"123456789012345678901234567890\", \"b\": \"1e400\"}"));
+	CHECK(parsed_equals("a: 9223372036854775807\nb: -9223372036854775808\n"
+			    "c: 0x7FFFFFFFFFFFFFFF\nd: -0x8000000000000000\n",
+			    "{\"a\": 9223372036854775807, \"b\": -9223372036854775808,"
+			    " \"c\": 9223372036854775807, \"d\": -9223372036854775808}"));
 }
 
 static void parse_gives_null_for_an_empty_document(void)
@@ -651,23 +799,109 @@ static void parse_refuses_a_nul_byte(void)
 	CHECK_STR(err.reason, "control characters are not allowed (byte 0x00)");
 }
 
-static void parse_limits_nesting_to_200_levels(void)
+/* {"a": [{"a": [... {}]}]}: maps and lists alternating, `levels` of
+ * them in all, the innermost empty. */
+static json_t *nested_value(int levels)
 {
-	char yaml[1024];
+	json_t *v = levels % 2 ? json_object() : json_array();
+	for (int k = levels - 1; k > 0; k--) {
+		json_t *outer = k % 2 ? json_object() : json_array();
+		if (json_is_object(outer))
+			json_object_set_new(outer, "a", v);
+		else
+			json_array_append_new(outer, v);
+		v = outer;
+	}
+	return v;
+}
+
+/* What jansson accepts from the API server (JSON_PARSER_MAX_DEPTH), the
+ * renderer writes and the parser reads: the same limit everywhere. */
+static void round_trip_holds_at_the_nesting_limit(void)
+{
+	char *json = malloc(2 * GFS_YAML_MAX_DEPTH + 3);
+	json_t *v, *back = NULL;
+	struct gfs_buf b = GFS_BUF_INIT(64u << 20);
+
+	CHECK(json != NULL);
+	if (!json)
+		return;
+	memset(json, '[', GFS_YAML_MAX_DEPTH);
+	memset(json + GFS_YAML_MAX_DEPTH, ']', GFS_YAML_MAX_DEPTH);
+	json[2 * GFS_YAML_MAX_DEPTH] = '\0';
+	v = json_loads(json, 0, NULL);
+	CHECK(v != NULL);
+	CHECK_INT(gfs_yaml_emit(&b, v), 0);
+	CHECK_INT(gfs_yaml_parse(&back, b.data, b.len, NULL), 0);
+	CHECK(json_equal(back, v));
+	json_decref(back);
+	json_decref(v);
+	/* One level more is past jansson's limit too. */
+	memmove(json + 1, json, 2 * GFS_YAML_MAX_DEPTH);
+	json[2 * GFS_YAML_MAX_DEPTH + 1] = ']';
+	json[2 * GFS_YAML_MAX_DEPTH + 2] = '\0';
+	CHECK(json_loads(json, 0, NULL) == NULL);
+	free(json);
+
+	/* Block maps and lists alternating: 2 KiB of indentation at the bottom. */
+	gfs_buf_reset(&b);
+	back = NULL;
+	v = nested_value(GFS_YAML_MAX_DEPTH);
+	CHECK_INT(gfs_yaml_emit(&b, v), 0);
+	CHECK_INT(gfs_yaml_parse(&back, b.data, b.len, NULL), 0);
+	CHECK(json_equal(back, v));
+	json_decref(back);
+	json_decref(v);
+	gfs_buf_release(&b);
+}
+
+static void emit_refuses_nesting_past_the_limit(void)
+{
+	json_t *v = nested_value(GFS_YAML_MAX_DEPTH + 1);
+	struct gfs_buf b = GFS_BUF_INIT(64u << 20);
+	char want[128];
+
+	CHECK_INT(gfs_yaml_emit(&b, v), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "cannot write YAML: maps and lists nested deeper than %d levels",
+		 GFS_YAML_MAX_DEPTH);
+	CHECK_STR(gfs_error_last(), want);
+	json_decref(v);
+	gfs_buf_release(&b);
+}
+
+static void parse_refuses_nesting_past_the_limit(void)
+{
+	size_t n = GFS_YAML_MAX_DEPTH + 1, len = 0;
+	char *yaml = malloc(n * (2 * n + 4));
+	char want[64];
 	json_t *v = NULL;
 	struct gfs_yaml_error err;
 
-	memset(yaml, '[', 200);
-	memset(yaml + 200, ']', 200);
-	CHECK_INT(gfs_yaml_parse(&v, yaml, 400, &err), 0);
-	json_decref(v);
-	v = NULL;
-	memset(yaml, '[', 201);
-	memset(yaml + 201, ']', 201);
-	CHECK_INT(gfs_yaml_parse(&v, yaml, 402, &err), -EINVAL);
+	CHECK(yaml != NULL);
+	if (!yaml)
+		return;
+	snprintf(want, sizeof(want), "nested deeper than %d levels", GFS_YAML_MAX_DEPTH);
+	memset(yaml, '[', n);
+	memset(yaml + n, ']', n);
+	CHECK_INT(gfs_yaml_parse(&v, yaml, 2 * n, &err), -EINVAL);
+	CHECK(v == NULL);
 	CHECK_INT(err.line, 1);
-	CHECK_INT(err.column, 201);
-	CHECK_STR(err.reason, "nested deeper than 200 levels");
+	CHECK_INT(err.column, (int)n);
+	CHECK_STR(err.reason, want);
+	/* a:\n  a:\n    a: ... x */
+	for (size_t k = 0; k < n; k++) {
+		memset(yaml + len, ' ', 2 * k);
+		len += 2 * k;
+		const char *line = k + 1 < n ? "a:\n" : "a: x\n";
+		memcpy(yaml + len, line, strlen(line));
+		len += strlen(line);
+	}
+	CHECK_INT(gfs_yaml_parse(&v, yaml, len, &err), -EINVAL);
+	CHECK_INT(err.line, (int)n);
+	CHECK_INT(err.column, (int)(2 * n - 1));
+	CHECK_STR(err.reason, want);
+	free(yaml);
 }
 
 /* A tiny deterministic generator, so a failure reproduces. */
@@ -838,12 +1072,17 @@ int main(void)
 	TAP_RUN(parse_reads_quoted_and_block_scalars_as_strings);
 	TAP_RUN(parse_makes_every_key_a_string);
 	TAP_RUN(parse_follows_explicit_tags);
+	TAP_RUN(parse_refuses_tags_it_does_not_resolve);
+	TAP_RUN(parse_refuses_a_tag_on_the_wrong_kind_of_node);
+	TAP_RUN(parse_refuses_numbers_that_do_not_fit);
 	TAP_RUN(parse_gives_null_for_an_empty_document);
 	TAP_RUN(parse_reports_errors_with_line_and_column);
 	TAP_RUN(parse_refuses_a_nul_byte);
-	TAP_RUN(parse_limits_nesting_to_200_levels);
+	TAP_RUN(parse_refuses_nesting_past_the_limit);
+	TAP_RUN(emit_refuses_nesting_past_the_limit);
 	TAP_RUN(parse_survives_arbitrary_bytes);
 	TAP_RUN(round_trip_keeps_every_quoted_string);
 	TAP_RUN(round_trip_golden_objects);
+	TAP_RUN(round_trip_holds_at_the_nesting_limit);
 	return tap_done();
 }
