@@ -35,11 +35,13 @@ LABEL = 'gitopsfs.test/edited'
 
 
 class Loader(yaml.SafeLoader):
-    """YAML as Kubernetes reads it: no timestamps (they stay strings)."""
+    """YAML as Kubernetes (go-yaml) reads it: timestamps stay strings, and `=` is a string,
+    not PyYAML's YAML 1.1 !!value."""
 
 
 Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != 'tag:yaml.org,2002:timestamp']
+    k: [(tag, rx) for tag, rx in v
+        if tag not in ('tag:yaml.org,2002:timestamp', 'tag:yaml.org,2002:value')]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 

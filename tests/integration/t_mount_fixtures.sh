@@ -5,6 +5,7 @@
 # unchanged rewrite of every file sends no request; an edit through every
 # file changes that field and nothing else; no false drift after a remount;
 # deletions acknowledged before a kill -9 are carried out.
+# gfs-test-timeout: 900
 . "$(dirname "$0")/lib.sh"
 FIX=${GFS_FIXTURES:-$ROOT/tests/fixtures}
 
