@@ -87,6 +87,7 @@ int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *w
 	    .direction = gfs_agent_direction(cli),
 	    .gitdir = gfs_gitstate_gitdir(a->git),
 	    .state_dir = a->state_dir,
+	    .cluster = a->cluster.server,
 	    .branch = cli->branch,
 	    .interval = cli->interval,
 	    .push = cli->push,

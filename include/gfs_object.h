@@ -68,6 +68,7 @@ struct gfs_manager_entry {
 	const char *manager;   /* "kubectl-edit" */
 	const char *operation; /* "Update" or "Apply" */
 	const char *time;      /* RFC 3339 */
+	int64_t time_ns;       /* the same, 0 when absent or unreadable */
 };
 void gfs_json_newest_manager(struct gfs_manager_entry *out, const json_t *obj);
 

@@ -37,6 +37,7 @@ struct gfs_sync_opts {
 	enum gfs_sync_direction direction;
 	const char *gitdir;    /* STATE/git */
 	const char *state_dir; /* for STATE/sync-applied */
+	const char *cluster;   /* the API server's URL: commit authors' addresses */
 	const char *branch;    /* NULL: the branch HEAD points at */
 	unsigned interval;     /* apply: seconds between fetches; commit: unused */
 	bool push, prune, heal;

@@ -150,6 +150,14 @@ void gfs_json_strip_server_metadata(json_t *obj)
 		json_object_del(md, *f);
 }
 
+static int64_t gfs_parse_time(const char *s)
+{
+	struct tm tm = {0};
+	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+		return 0;
+	return (int64_t)timegm(&tm) * 1000000000;
+}
+
 void gfs_json_newest_manager(struct gfs_manager_entry *out, const json_t *obj)
 {
 	const json_t *md = json_object_get(obj, "metadata");
@@ -167,14 +175,7 @@ void gfs_json_newest_manager(struct gfs_manager_entry *out, const json_t *obj)
 			out->operation = gfs_str(mf, "operation");
 		}
 	}
-}
-
-static int64_t gfs_parse_time(const char *s)
-{
-	struct tm tm = {0};
-	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-		return 0;
-	return (int64_t)timegm(&tm) * 1000000000;
+	out->time_ns = gfs_parse_time(out->time);
 }
 
 int64_t gfs_json_change_time(const json_t *obj)
@@ -183,6 +184,6 @@ int64_t gfs_json_change_time(const json_t *obj)
 	gfs_json_newest_manager(&m, obj);
 	int64_t created = gfs_parse_time(
 	    gfs_str(json_object_get(obj, "metadata"), "creationTimestamp"));
-	int64_t changed = gfs_parse_time(m.time);
+	int64_t changed = m.time_ns;
 	return changed > created ? changed : created;
 }

@@ -13,8 +13,8 @@
 
 #define GFS_MSG_LIMIT (1u << 20)
 
-/* "kubectl-edit, 2026-11-26T05:00:00Z": who changed the object last, from
- * the newest managedFields entry. */
+/* "kubectl-edit (Update), 2026-11-26T05:00:00Z": who changed the object
+ * last, from the newest managedFields entry. */
 static void gfs_object_changer(struct gfs_store *store, const char *path, char *out,
 			       size_t outsz)
 {
@@ -28,6 +28,103 @@ static void gfs_object_changer(struct gfs_store *store, const char *path, char *
 		snprintf(out, outsz, "%s (%s), %s", m.manager,
 			 m.operation ? m.operation : "Update", m.time);
 	gfs_object_unref(live);
+}
+
+/* ---- authors -------------------------------------------------------------------- */
+
+/* A commit's author is the field manager that made the change (SPEC 6),
+ * so that git blame, git log --author and git shortlog tell who changed
+ * the cluster; its date is that manager's newest managedFields time. A
+ * deletion is not attributed by the API: it gets this name. An object
+ * with no managedFields at all (an old server) gets the other. */
+#define GFS_AUTHOR_DELETED "deleted-in-cluster"
+#define GFS_AUTHOR_UNKNOWN "unknown-manager"
+
+struct gfs_author {
+	char name[128];
+	int64_t time_ns;       /* newest change of this author in the round */
+	struct gfs_map *paths; /* the paths it changed (values unused) */
+};
+
+struct gfs_authors {
+	struct gfs_author *v;
+	size_t n, cap;
+	struct gfs_store *store;
+	int err;
+};
+
+/* A manager's name as a Git identity: no character Git's signature
+ * format gives a meaning to. */
+static void gfs_author_name(char *out, size_t outsz, const char *manager)
+{
+	snprintf(out, outsz, "%s", manager && *manager ? manager : GFS_AUTHOR_UNKNOWN);
+	for (char *p = out; *p; p++)
+		if (*p == '<' || *p == '>' || *p == '\n' || *p == '\r')
+			*p = '_';
+}
+
+static struct gfs_author *gfs_authors_get(struct gfs_authors *a, const char *name)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].name, name) == 0)
+			return &a->v[i];
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 8;
+		struct gfs_author *v = realloc(a->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		a->v = v;
+		a->cap = cap;
+	}
+	struct gfs_author *au = &a->v[a->n];
+	memset(au, 0, sizeof(*au));
+	snprintf(au->name, sizeof(au->name), "%s", name);
+	if (!(au->paths = gfs_map_new()))
+		return NULL;
+	a->n++;
+	return au;
+}
+
+/* Puts path in the bucket of whoever changed it last. */
+static int gfs_authors_add(const char *path, void *value, void *payload)
+{
+	struct gfs_authors *a = payload;
+	struct gfs_object *live = NULL;
+	struct gfs_manager_entry m = {0};
+	char name[128];
+	int64_t t = 0;
+	if (gfs_store_live(a->store, path, &live) == 0) {
+		gfs_json_newest_manager(&m, gfs_object_json(live));
+		gfs_author_name(name, sizeof(name), m.manager);
+		t = m.time_ns;
+	} else {
+		snprintf(name, sizeof(name), "%s", GFS_AUTHOR_DELETED);
+	}
+	gfs_object_unref(live);
+	struct gfs_author *au = gfs_authors_get(a, name);
+	if (!au)
+		return a->err = -ENOMEM;
+	if (!t)
+		t = gfs_now_ns();
+	if (t > au->time_ns)
+		au->time_ns = t;
+	gfs_map_put(au->paths, path, (void *)1, &a->err);
+	return a->err;
+}
+
+static int gfs_author_cmp(const void *x, const void *y)
+{
+	const struct gfs_author *a = x, *b = y;
+	if (a->time_ns != b->time_ns)
+		return a->time_ns < b->time_ns ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+static void gfs_authors_release(struct gfs_authors *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		gfs_map_free(a->v[i].paths);
+	free(a->v);
 }
 
 struct gfs_commit_ctx {
@@ -175,37 +272,63 @@ static int gfs_sync_push(struct gfs_sync *s)
 	return rc < 0 ? gfs_sync_git_fail(rc, "push to origin failed (will retry)") : 0;
 }
 
-static int gfs_sync_make_commit(struct gfs_sync *s, git_index *index, git_commit *parent,
-				struct gfs_commit_ctx *c, git_oid *out)
+/* "kubectl-edit@field-manager.<cluster host>": an address that says who
+ * this is - a field manager of this cluster - and reaches nobody. */
+static void gfs_author_email(char *out, size_t outsz, const char *name,
+			     const char *cluster)
 {
-	git_oid tree_id;
+	const char *host = cluster ? strstr(cluster, "://") : NULL;
+	host = host ? host + 3 : cluster && *cluster ? cluster : "cluster";
+	size_t n = strcspn(host, ":/");
+	snprintf(out, outsz, "%s@field-manager.%.*s", name, (int)n, host);
+	for (char *p = out; *p; p++)
+		if (*p == ' ')
+			*p = '_';
+}
+
+/* Commits the index on top of *parent (replacing it with the new commit)
+ * as authored by au; 1 when the tree did not change. */
+static int gfs_sync_make_commit(struct gfs_sync *s, git_index *index, git_commit **parent,
+				struct gfs_commit_ctx *c, const struct gfs_author *au)
+{
+	git_oid tree_id, id;
 	git_tree *tree = NULL;
-	git_signature *sig = NULL;
-	char *message = NULL;
+	git_signature *author = NULL, *committer = NULL;
+	char *message = NULL, email[256];
 	int rc = git_index_write_tree_to(&tree_id, index, s->repo);
 	if (rc < 0)
 		return gfs_sync_git_fail(rc, "cannot write the tree");
-	if (parent && git_oid_equal(&tree_id, git_commit_tree_id(parent)))
+	if (*parent && git_oid_equal(&tree_id, git_commit_tree_id(*parent)))
 		return 1; /* nothing changed after all */
+	gfs_author_email(email, sizeof(email), au->name, s->opts.cluster);
 	rc = git_tree_lookup(&tree, s->repo, &tree_id);
 	if (rc == 0)
-		rc = git_signature_now(&sig, "gitopsfs", "gitopsfs@localhost");
+		rc = git_signature_new(&author, au->name, email,
+				       (git_time_t)(au->time_ns / 1000000000), 0);
+	if (rc == 0)
+		rc = git_signature_now(&committer, "gitopsfs", "gitopsfs@localhost");
 	if (rc == 0 &&
-	    asprintf(&message, "gitopsfs: %lu object%s changed in the cluster\n\n%s",
+	    asprintf(&message, "%s: %lu object%s changed in the cluster\n\n%s", au->name,
 		     c->n, c->n == 1 ? "" : "s", c->msg.data ? c->msg.data : "") < 0) {
 		message = NULL;
 		rc = -1;
 	}
 	if (rc == 0) {
-		const git_commit *parents[] = {parent};
-		rc = git_commit_create(out, s->repo, s->branch_ref, sig, sig, NULL,
-				       message, tree, parent ? 1 : 0,
-				       parent ? parents : NULL);
+		const git_commit *parents[] = {*parent};
+		rc = git_commit_create(&id, s->repo, s->branch_ref, author, committer,
+				       NULL, message, tree, *parent ? 1 : 0,
+				       *parent ? parents : NULL);
+	}
+	if (rc == 0) {
+		git_commit_free(*parent);
+		*parent = NULL;
+		rc = git_commit_lookup(parent, s->repo, &id);
 	}
 	if (rc < 0)
 		rc = gfs_sync_git_fail(rc, "cannot commit");
 	free(message);
-	git_signature_free(sig);
+	git_signature_free(author);
+	git_signature_free(committer);
 	git_tree_free(tree);
 	return rc;
 }
@@ -226,7 +349,7 @@ int gfs_sync_commit_round(struct gfs_sync *s, bool full)
 	struct gfs_commit_ctx c = {.s = s, .msg = GFS_BUF_INIT(GFS_MSG_LIMIT)};
 	git_commit *parent = NULL;
 	git_tree *ptree = NULL;
-	git_oid pid, oid;
+	git_oid pid;
 	int rc = paths ? 0 : -ENOMEM;
 	if (rc == 0 && !full && gfs_map_count(paths) == 0) {
 		bool pending;
@@ -257,21 +380,33 @@ int gfs_sync_commit_round(struct gfs_sync *s, bool full)
 			 : 0;
 	if (rc == 0 && full)
 		rc = gfs_commit_full_set(s, c.index, paths);
+	/* One commit per manager, oldest change first, so that each line's
+	 * blame names whoever changed it. */
+	struct gfs_authors authors = {.store = s->opts.store};
 	if (rc == 0)
-		rc = gfs_map_foreach(paths, gfs_commit_path_cb, &c);
-	if (rc == 0 && c.n > 0) {
-		rc = gfs_sync_make_commit(s, c.index, parent, &c, &oid);
-		if (rc == 0) {
-			char hex[GIT_OID_HEXSZ + 1];
-			git_oid_tostr(hex, sizeof(hex), &oid);
-			gfs_info("sync: committed %lu change%s as %.12s", c.n,
-				 c.n == 1 ? "" : "s", hex);
-			gfs_commit_update_user_index(s, c.index, paths);
-			gfs_sync_note(s, hex, NULL, true);
-			if (s->opts.push)
-				rc = gfs_sync_push(s);
+		rc = gfs_map_foreach(paths, gfs_authors_add, &authors);
+	qsort(authors.v, authors.n, sizeof(*authors.v), gfs_author_cmp);
+	unsigned long total = 0;
+	for (size_t i = 0; rc == 0 && i < authors.n; i++) {
+		c.n = 0;
+		gfs_buf_reset(&c.msg);
+		rc = gfs_map_foreach(authors.v[i].paths, gfs_commit_path_cb, &c);
+		if (rc == 0 && c.n > 0) {
+			rc = gfs_sync_make_commit(s, c.index, &parent, &c, &authors.v[i]);
+			total += rc == 0 ? c.n : 0;
+			rc = rc > 0 ? 0 : rc;
 		}
-		rc = rc > 0 ? 0 : rc;
+	}
+	gfs_authors_release(&authors);
+	if (rc == 0 && total > 0) {
+		char hex[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(hex, sizeof(hex), git_commit_id(parent));
+		gfs_info("sync: committed %lu change%s, up to %.12s", total,
+			 total == 1 ? "" : "s", hex);
+		gfs_commit_update_user_index(s, c.index, paths);
+		gfs_sync_note(s, hex, NULL, true);
+		if (s->opts.push)
+			rc = gfs_sync_push(s);
 	}
 	if (rc < 0) {
 		gfs_sync_note(s, NULL, gfs_error_last(), false);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # --sync commit (SPEC section 6): every cluster change becomes a commit
 # naming the object and who changed it; changes landing together make one
-# commit; status-only changes make none; Secret values never enter Git;
+# commit per manager; status-only changes make none; Secret values never enter Git;
 # --push pushes; a change made while gitopsfs was down is committed at start.
 . "$(dirname "$0")/lib.sh"
 
@@ -13,7 +13,7 @@ ncommits() { git --git-dir="$REPO" rev-list --count main 2>/dev/null || echo 0; 
 more_commits_than() { [ "$(ncommits)" -gt "$1" ]; }
 
 check "the first round imports the cluster and pushes it" wait_for 10 more_commits_than 0
-check "the import names the objects" bash -c 'git --git-dir="$1" log -1 --format=%B main | grep -q "A shop/deployments.apps/web.yaml"' _ "$REPO"
+check "the import names the objects" bash -c 'git --git-dir="$1" log --format=%B main | grep -q "A shop/deployments.apps/web.yaml"' _ "$REPO"
 is "$(G status --porcelain)" "" "git status in the mount is clean after the commit"
 
 n0=$(ncommits)
@@ -31,8 +31,8 @@ kc scale deployment web -n shop --replicas=3 >/dev/null & p2=$!
 wait $p1 $p2
 check "changes landing together" wait_for 4 more_commits_than "$n1"
 sleep 1.5
-is "$(ncommits)" "$((n1 + 1))" "make one commit"
-check "naming both objects" bash -c 'git --git-dir="$1" log -1 --format=%B main | grep -q web-config.yaml && git --git-dir="$1" log -1 --format=%B main | grep -q deployments.apps/web.yaml' _ "$REPO"
+is "$(ncommits)" "$((n1 + 2))" "make one commit per manager (kubectl-patch, kubectl-scale)"
+check "naming both objects" bash -c 'git --git-dir="$1" log -2 --format=%B main | grep -q web-config.yaml && git --git-dir="$1" log -2 --format=%B main | grep -q deployments.apps/web.yaml' _ "$REPO"
 
 n2=$(ncommits)
 emu POST /_emu/status-tick >/dev/null
