@@ -22,6 +22,7 @@ import uuid
 
 import yaml
 
+import emu_kinds
 from emu_patch import (PatchError, apply_merge, flatten, from_fields_v1, json_patch,
                        merge_patch, path_string, remove_path, strategic_merge_patch,
                        to_fields_v1)
@@ -37,6 +38,18 @@ def unknown_field(path):
     if not hasattr(REQ, 'unknown'):
         REQ.unknown = []
     REQ.unknown.append(path)
+
+
+_YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+
+
+def load_yaml(raw):
+    """A YAML (or JSON) request body. kubectl sends JSON even as application/apply-patch+yaml:
+    it is read as JSON first, which is much faster than a YAML parser for large objects."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return yaml.load(raw, Loader=_YAML_LOADER)
 
 
 def now_ts():
@@ -160,7 +173,7 @@ class RType:
     def __init__(self, group, version, plural, kind, namespaced=True, short=(), cats=(),
                  status=False, scale=False, generation=False, create_on_update=False,
                  singular=None, verbs=None, crd=None, columns=None, schema=None, extra_sub=(),
-                 virtual=False):
+                 virtual=False, deprecation=None):
         self.group, self.version, self.plural, self.kind = group, version, plural, kind
         self.namespaced, self.short, self.cats = namespaced, list(short), list(cats)
         self.status, self.scale, self.generation = status, scale, generation
@@ -170,6 +183,7 @@ class RType:
         self.crd, self.columns, self.schema = crd, columns, schema
         self.extra_sub = list(extra_sub)
         self.virtual = virtual   # create-only reviews: answered, never stored
+        self.deprecation = deprecation   # the Warning a request at this version gets, or None
         self.gv = version if not group else group + '/' + version
         self.gk = (group, plural)
         self.qualified = plural if not group else plural + '.' + group
@@ -200,7 +214,7 @@ class RType:
 
 
 def _builtin_types():
-    A = ['all']
+    A, X = ['all'], ['api-extensions']
     T = RType
     return [
         T('', 'v1', 'configmaps', 'ConfigMap', short=['cm']),
@@ -220,12 +234,24 @@ def _builtin_types():
                      ('pods/binding', 'Binding', ['create'], None),
                      ('pods/eviction', 'Eviction', ['create'], ('policy', 'v1'))]),
         T('', 'v1', 'podtemplates', 'PodTemplate'),
+        T('', 'v1', 'replicationcontrollers', 'ReplicationController', short=['rc'], cats=A,
+          status=True, scale=True, generation=True),
         T('', 'v1', 'resourcequotas', 'ResourceQuota', short=['quota'], status=True),
         T('', 'v1', 'secrets', 'Secret'),
         T('', 'v1', 'serviceaccounts', 'ServiceAccount', short=['sa'],
           extra_sub=[('serviceaccounts/token', 'TokenRequest', ['create'],
                       ('authentication.k8s.io', 'v1'))]),
         T('', 'v1', 'services', 'Service', short=['svc'], cats=A, status=True),
+        T('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations',
+          'MutatingWebhookConfiguration', namespaced=False, cats=X, generation=True),
+        T('admissionregistration.k8s.io', 'v1', 'validatingadmissionpolicies',
+          'ValidatingAdmissionPolicy', namespaced=False, cats=X, status=True, generation=True),
+        T('admissionregistration.k8s.io', 'v1', 'validatingadmissionpolicybindings',
+          'ValidatingAdmissionPolicyBinding', namespaced=False, cats=X, generation=True),
+        T('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations',
+          'ValidatingWebhookConfiguration', namespaced=False, cats=X, generation=True),
+        T('apiregistration.k8s.io', 'v1', 'apiservices', 'APIService', namespaced=False,
+          cats=X, status=True),
         T('apps', 'v1', 'controllerrevisions', 'ControllerRevision'),
         T('apps', 'v1', 'daemonsets', 'DaemonSet', short=['ds'], cats=A, status=True,
           generation=True),
@@ -235,13 +261,21 @@ def _builtin_types():
           scale=True, generation=True),
         T('apps', 'v1', 'statefulsets', 'StatefulSet', short=['sts'], cats=A, status=True,
           scale=True, generation=True),
+        T('autoscaling', 'v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler',
+          short=['hpa'], cats=A, status=True),
         T('batch', 'v1', 'cronjobs', 'CronJob', short=['cj'], cats=A, status=True,
           generation=True),
         T('batch', 'v1', 'jobs', 'Job', cats=A, status=True, generation=True),
+        T('flowcontrol.apiserver.k8s.io', 'v1', 'flowschemas', 'FlowSchema', namespaced=False,
+          status=True, generation=True),
+        T('flowcontrol.apiserver.k8s.io', 'v1', 'prioritylevelconfigurations',
+          'PriorityLevelConfiguration', namespaced=False, status=True, generation=True),
+        T('networking.k8s.io', 'v1', 'ingressclasses', 'IngressClass', namespaced=False),
         T('networking.k8s.io', 'v1', 'ingresses', 'Ingress', short=['ing'], status=True,
           generation=True),
         T('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy', short=['netpol'],
           generation=True),
+        T('node.k8s.io', 'v1', 'runtimeclasses', 'RuntimeClass', namespaced=False),
         T('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', short=['pdb'],
           status=True, generation=True),
         T('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding',
@@ -251,8 +285,15 @@ def _builtin_types():
         T('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding',
           create_on_update=True),
         T('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', create_on_update=True),
+        T('scheduling.k8s.io', 'v1', 'priorityclasses', 'PriorityClass', namespaced=False,
+          short=['pc']),
+        T('storage.k8s.io', 'v1', 'csidrivers', 'CSIDriver', namespaced=False),
+        T('storage.k8s.io', 'v1', 'csinodes', 'CSINode', namespaced=False),
+        T('storage.k8s.io', 'v1', 'csistoragecapacities', 'CSIStorageCapacity'),
         T('storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', namespaced=False,
           short=['sc']),
+        T('storage.k8s.io', 'v1', 'volumeattachments', 'VolumeAttachment', namespaced=False,
+          status=True),
         T('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition',
           namespaced=False, short=['crd', 'crds'], cats=['api-extensions'], status=True,
           generation=True),
@@ -416,6 +457,7 @@ MSG_1035 = ("a DNS-1035 label must consist of lower case alphanumeric characters
 LABEL_VALUE = r'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?'
 LABEL_NAME = r'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]'
 CONFIG_KEY = r'[-._a-zA-Z0-9]+'
+ANNOTATIONS_MAX = 256 * 1024
 
 
 def validate_name(rt, name):
@@ -454,6 +496,12 @@ def validate_meta(meta):
                                 "start and end with an alphanumeric character (e.g. 'MyValue',  "
                                 "or 'my_value',  or '12345', regex used for validation is '%s')"
                                 % LABEL_VALUE))
+    # ValidateAnnotationsSize: what stops a client-side apply of a large CRD (its
+    # last-applied-configuration annotation would hold the whole object)
+    ann = meta.get('annotations') or {}
+    if sum(len(str(k)) + len(str(v)) for k, v in ann.items()) > ANNOTATIONS_MAX:
+        causes.append(('metadata.annotations', 'Too long: may not be more than %d bytes'
+                       % ANNOTATIONS_MAX, 'FieldValueTooLong'))
     return causes
 
 
@@ -583,6 +631,10 @@ def validate(rt, obj, old, store):
                 causes.append(inval('spec.clusterIP', spec['clusterIP'], 'field is immutable'))
     elif k == 'CustomResourceDefinition':
         causes += validate_crd(obj)
+    else:
+        causes += emu_kinds.validate(rt, obj, old)
+        if k == 'ReplicationController' and isinstance(spec.get('template'), dict):
+            causes += _validate_pod_spec(spec['template'].get('spec'), 'spec.template.spec')
     return causes
 
 
@@ -783,6 +835,7 @@ def apply_defaults(rt, obj, old, store):
                 us.setdefault('rollingUpdate', {'partition': 0})
             spec.setdefault('persistentVolumeClaimRetentionPolicy',
                             {'whenDeleted': 'Retain', 'whenScaled': 'Retain'})
+            emu_kinds.volume_claim_templates(spec, order_meta)
         if k == 'DaemonSet':
             us = spec.setdefault('updateStrategy', {'type': 'RollingUpdate'})
             if us.get('type') == 'RollingUpdate':
@@ -796,6 +849,10 @@ def apply_defaults(rt, obj, old, store):
         spec.setdefault('parallelism', 1)
         spec.setdefault('completionMode', 'NonIndexed')
         spec.setdefault('suspend', False)
+        spec.setdefault('podReplacementPolicy',
+                        'Failed' if spec.get('podFailurePolicy') else 'TerminatingOrFailed')
+        if not old and not spec.get('manualSelector'):
+            _job_selector(obj)
         default_template(spec.get('template'))
     elif k == 'CronJob' and isinstance(spec, dict):
         spec.setdefault('concurrencyPolicy', 'Allow')
@@ -808,6 +865,12 @@ def apply_defaults(rt, obj, old, store):
         spec.setdefault('serviceAccountName', 'default')
         spec['serviceAccount'] = spec['serviceAccountName']   # deprecated mirror field
         spec.setdefault('enableServiceLinks', True)
+        # the Priority admission plugin: the class named gives priority and preemption policy
+        pc = store.get_obj(('scheduling.k8s.io', 'priorityclasses'), '',
+                           spec.get('priorityClassName') or '') if not old else None
+        if pc is not None:
+            spec['priority'] = pc.get('value', 0)
+            spec['preemptionPolicy'] = pc.get('preemptionPolicy', 'PreemptLowerPriority')
         spec.setdefault('preemptionPolicy', 'PreemptLowerPriority')
         spec.setdefault('priority', 0)
         # the scheduler is emulated as instantaneous: every pod lands on the one node
@@ -847,6 +910,10 @@ def apply_defaults(rt, obj, old, store):
             if t == 'LoadBalancer':
                 spec.setdefault('allocateLoadBalancerNodePorts', True)
         obj.setdefault('status', {}).setdefault('loadBalancer', {})
+    elif k == 'ReplicationController' and rt.group == '':
+        emu_kinds.apply_defaults(rt, obj, old)
+        if isinstance(spec, dict):
+            default_template(spec.get('template'))
     elif k == 'CustomResourceDefinition' and isinstance(spec, dict):
         names = spec.setdefault('names', {})
         if names.get('kind'):
@@ -855,6 +922,24 @@ def apply_defaults(rt, obj, old, store):
         spec.setdefault('conversion', {'strategy': 'None'})
         for v in spec.get('versions') or []:
             v.setdefault('served', True)
+    else:
+        emu_kinds.apply_defaults(rt, obj, old)
+
+
+def _job_selector(job):
+    """The Job strategy's generateSelector: a Job is selected by its own uid (assigned before
+    defaulting), and its pod template carries the uid and the Job's name."""
+    uid, name = job['metadata'].get('uid'), job['metadata'].get('name')
+    if not uid:
+        return
+    spec = job['spec']
+    spec.setdefault('selector', {}).setdefault('matchLabels', {})[
+        'batch.kubernetes.io/controller-uid'] = uid
+    tmpl = spec.setdefault('template', {})
+    labels = tmpl.setdefault('metadata', {}).setdefault('labels', {})
+    labels.update({'batch.kubernetes.io/controller-uid': uid,
+                   'batch.kubernetes.io/job-name': name, 'controller-uid': uid,
+                   'job-name': name})
 
 
 # --- watchers -------------------------------------------------------------------------------
@@ -1125,7 +1210,7 @@ class Store:
             else:
                 meta.pop('generation', None)
         else:
-            meta['uid'] = str(uuid.uuid4())
+            meta['uid'] = meta.get('uid') or str(uuid.uuid4())   # create() may have set it
             meta['creationTimestamp'] = now_ts()
             if rt.generation:
                 meta['generation'] = 1
@@ -1287,6 +1372,7 @@ class Store:
                 raise RV_ON_CREATE
             meta.pop('managedFields', None)
             meta.pop('deletionTimestamp', None)
+            meta['uid'] = str(uuid.uuid4())   # before defaulting, which may use it (Jobs)
             if rt.status:
                 obj.pop('status', None)   # status is written through /status only
             self._check_ns(rt, ns)
@@ -1412,7 +1498,7 @@ class Store:
                                         'message': 'Required value: is required for apply patch',
                                         'field': 'fieldManager'}]})
         try:
-            applied = yaml.safe_load(raw or b'') if raw else None
+            applied = load_yaml(raw) if raw else None
         except yaml.YAMLError as e:
             raise bad_request('error decoding YAML: %s' % e)
         if not isinstance(applied, dict):
@@ -1441,6 +1527,7 @@ class Store:
             obj = copy.deepcopy(applied)
             if rt.status and rt.kind not in ('Service', 'Namespace'):
                 obj.pop('status', None)
+            obj['metadata']['uid'] = str(uuid.uuid4())
             self._check_ns(rt, ns)
             self._finish(rt, obj, None)
             a_set &= set(flatten(obj))
@@ -1542,7 +1629,9 @@ class Store:
 
     # -- scale subresource --
     def scale_of(self, rt, obj):
-        sel = ((obj.get('spec') or {}).get('selector') or {}).get('matchLabels') or {}
+        sel = (obj.get('spec') or {}).get('selector') or {}
+        if rt.kind != 'ReplicationController':
+            sel = sel.get('matchLabels') or {}
         m = obj['metadata']
         return {'kind': 'Scale', 'apiVersion': 'autoscaling/v1',
                 'metadata': {'name': m['name'], 'namespace': m.get('namespace'), 'uid': m['uid'],
@@ -1693,7 +1782,9 @@ class Store:
                        scale=False, generation=True, singular=names.get('singular'),
                        crd=crd['metadata']['name'],
                        columns=v.get('additionalPrinterColumns'),
-                       schema=(v.get('schema') or {}).get('openAPIV3Schema') or {})
+                       schema=(v.get('schema') or {}).get('openAPIV3Schema') or {},
+                       deprecation=(v.get('deprecationWarning') or '%s/%s %s is deprecated' % (
+                           group, v['name'], names.get('kind'))) if v.get('deprecated') else None)
             self.types[(group, v['name'], plural)] = rt
         self.discovery_gen += 1
 
@@ -1710,6 +1801,13 @@ class Store:
             self._crd_controller(rt, obj)
         elif (k in ('Deployment', 'ReplicaSet', 'Pod') and g in ('apps', '')) and ns:
             self._workloads(ns)
+        elif k == 'APIService' and g == 'apiregistration.k8s.io' and not deleted:
+            self._apiservice_available(obj)
+        elif k == 'Service' and g == '':
+            for a in self.all_of(('apiregistration.k8s.io', 'apiservices')):
+                ref = (a.get('spec') or {}).get('service') or {}
+                if ref.get('namespace') == ns and ref.get('name') == obj['metadata']['name']:
+                    self._apiservice_available(a)
 
     def _sys_create(self, gk, ns, obj, manager='kube-controller-manager'):
         rt = self._storage_rt(gk)
@@ -1724,6 +1822,26 @@ class Store:
         if sub is None:
             self._finish(rt, new, old)
         return self._commit(rt, old, new, manager, 'Update', sub)
+
+    def _apiservice_available(self, a):
+        """kube-aggregator's availability controller, run at once: the Available condition
+        (nothing is proxied, so an APIService backed by a Service is never available)."""
+        cur = self.get_obj(('apiregistration.k8s.io', 'apiservices'), '', a['metadata']['name'])
+        if cur is None:
+            return
+        old = {c.get('type'): c for c in (cur.get('status') or {}).get('conditions') or []}
+        cond = emu_kinds.apiservice_status((cur.get('spec') or {}).get('service'),
+                                           lambda g, r, ns, n: self.get_obj((g, r), ns, n),
+                                           now_ts())
+        prev = old.get('Available')
+        if prev and prev.get('status') == cond['status']:
+            cond['lastTransitionTime'] = prev.get('lastTransitionTime')
+        if prev == cond:
+            return
+        n = copy.deepcopy(cur)
+        n.setdefault('status', {})['conditions'] = [cond]
+        self._sys_write(('apiregistration.k8s.io', 'apiservices'), cur, n, 'kube-apiserver',
+                        'status')
 
     def _namespace_controller(self, nsobj):
         if nsobj['metadata'].get('deletionTimestamp'):
@@ -2051,6 +2169,15 @@ class Store:
                              'leaseDurationSeconds': 15, 'leaseTransitions': 0,
                              'acquireTime': now_ts().replace('Z', '.000000Z'),
                              'renewTime': now_ts().replace('Z', '.000000Z')}}, comp)
+            # the scheduling bootstrap: the two system priority classes
+            for name, value, what in (
+                    ('system-node-critical', 2000001000, 'must not be moved from their current '
+                     'node.'),
+                    ('system-cluster-critical', 2000000000, 'must run in the cluster, but can be '
+                     'moved to another node if necessary.')):
+                self._sys_create(('scheduling.k8s.io', 'priorityclasses'), '', {
+                    'kind': 'PriorityClass', 'metadata': {'name': name}, 'value': value,
+                    'description': 'Used for system critical pods that ' + what}, boot)
             rb = {'kubernetes.io/bootstrapping': 'rbac-defaults'}
             an = {'rbac.authorization.kubernetes.io/autoupdate': 'true'}
             everything = [{'apiGroups': ['*'], 'resources': ['*'], 'verbs': ['*']},

@@ -32,8 +32,8 @@ import yaml  # noqa: E402
 
 import emu_proto  # noqa: E402
 
-from emu_store import (REQ, ApiError, Store, Watcher, bad_request, parse_ts,  # noqa: E402
-                       status_error)
+from emu_store import (REQ, ApiError, Store, Watcher, bad_request, load_yaml,  # noqa: E402
+                       parse_ts, status_error)
 
 VERSION = {'major': '1', 'minor': '32', 'emulationMajor': '1', 'emulationMinor': '32',
            'minCompatibilityMajor': '1', 'minCompatibilityMinor': '31',
@@ -147,6 +147,62 @@ COLUMNS = {
 }
 
 
+def _hpa_targets(o):
+    out = []
+    for m in _g(o, 'spec', 'metrics', default=[]):
+        r = m.get('resource') or {}
+        u = (r.get('target') or {}).get('averageUtilization')
+        if m.get('type') == 'Resource' and u is not None:
+            out.append('%s: <unknown>/%d%%' % (r.get('name'), u))
+        else:
+            out.append('<unknown>')
+    return ', '.join(out) or '<none>'
+
+
+def _available(o):
+    c = next((c for c in _g(o, 'status', 'conditions', default=[])
+              if c.get('type') == 'Available'), {})
+    st = c.get('status', 'Unknown')
+    return st if st == 'True' or not c.get('reason') else '%s (%s)' % (st, c['reason'])
+
+
+# Kinds outside COLUMNS' groups: (group, kind) -> every column after Name, Age included.
+AGE = ('Age', S, _age)
+MORE_COLUMNS = {
+    ('', 'ReplicationController'): [
+        ('Desired', I, lambda o: _g(o, 'spec', 'replicas')),
+        ('Current', I, lambda o: _g(o, 'status', 'replicas')),
+        ('Ready', I, lambda o: _g(o, 'status', 'readyReplicas')), AGE],
+    ('autoscaling', 'HorizontalPodAutoscaler'): [
+        ('Reference', S, lambda o: '%s/%s' % (_g(o, 'spec', 'scaleTargetRef', 'kind', default=''),
+                                              _g(o, 'spec', 'scaleTargetRef', 'name',
+                                                 default=''))),
+        ('Targets', S, _hpa_targets),
+        ('MinPods', I, lambda o: _g(o, 'spec', 'minReplicas', default=1)),
+        ('MaxPods', I, lambda o: _g(o, 'spec', 'maxReplicas')),
+        ('Replicas', I, lambda o: _g(o, 'status', 'currentReplicas')), AGE],
+    ('networking.k8s.io', 'IngressClass'): [
+        ('Controller', S, lambda o: _g(o, 'spec', 'controller', default='')),
+        ('Parameters', S, lambda o: '<none>' if not _g(o, 'spec', 'parameters', default=None)
+         else '%s/%s' % (_g(o, 'spec', 'parameters', 'kind', default=''),
+                         _g(o, 'spec', 'parameters', 'name', default=''))), AGE],
+    ('scheduling.k8s.io', 'PriorityClass'): [
+        ('Value', I, lambda o: o.get('value', 0)),
+        ('Global-Default', 'boolean', lambda o: bool(o.get('globalDefault'))), AGE,
+        ('PreemptionPolicy', S, lambda o: o.get('preemptionPolicy', ''))],
+    ('node.k8s.io', 'RuntimeClass'): [('Handler', S, lambda o: o.get('handler', '')), AGE],
+    ('apiregistration.k8s.io', 'APIService'): [
+        ('Service', S, lambda o: 'Local' if not _g(o, 'spec', 'service', default=None) else
+         '%s/%s' % (_g(o, 'spec', 'service', 'namespace', default=''),
+                    _g(o, 'spec', 'service', 'name', default=''))),
+        ('Available', S, _available), AGE],
+    ('admissionregistration.k8s.io', 'MutatingWebhookConfiguration'): [
+        ('Webhooks', I, lambda o: len(o.get('webhooks') or [])), AGE],
+    ('admissionregistration.k8s.io', 'ValidatingWebhookConfiguration'): [
+        ('Webhooks', I, lambda o: len(o.get('webhooks') or [])), AGE],
+}
+
+
 def _jsonpath(o, path):
     cur = o
     for part in re.findall(r'[^.\[\]]+|\[\d+\]', path or ''):
@@ -173,6 +229,8 @@ def table_columns(rt):
         if not rt.columns:
             cols.append(('Age', D, '', _age))
         return cols
+    if (rt.group, rt.kind) in MORE_COLUMNS:
+        return [name] + [(n, t, '', fn) for n, t, fn in MORE_COLUMNS[(rt.group, rt.kind)]]
     if rt.kind in COLUMNS and rt.group in ('', 'apps', 'coordination.k8s.io'):
         return [name] + [(n, t, '', fn) for n, t, fn in COLUMNS[rt.kind]] + [('Age', S, '', _age)]
     return [name, ('Created At', D, '', lambda o: o['metadata'].get('creationTimestamp'))]
@@ -239,6 +297,20 @@ def openapi_doc(store, group, version):
                                    'patch': op('patch', params), 'delete': op('delete')}
     return {'openapi': '3.0.0', 'info': {'title': 'Kubernetes', 'version': 'v1.32.0'},
             'paths': paths, 'components': {'schemas': {}}}
+
+
+# An OpenAPI v2 document without definitions, as gnostic's protobuf (the only form kubectl
+# reads): swagger "2.0" and info {title, version}. kubectl validates a `kind: List` or
+# `kind: <Kind>List` document against v2 (v3 has no operation for it); finding no schema
+# there, it leaves the validation of the items to the server (?fieldValidation=Strict).
+def _pb_str(field, s):
+    b = s.encode()
+    return bytes([field << 3 | 2, len(b)]) + b
+
+
+_V2_INFO = _pb_str(1, 'Kubernetes') + _pb_str(2, 'v1.32.0')
+OPENAPI_V2_PB = _pb_str(1, '2.0') + bytes([2 << 3 | 2, len(_V2_INFO)]) + _V2_INFO
+OPENAPI_V2_MIME = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf'
 
 
 # --- TLS material ---------------------------------------------------------------------------
@@ -803,8 +875,8 @@ class Handler(BaseHTTPRequestHandler):
             with store.lock:
                 if v in store.groups().get(g, []):
                     return self.send_json(200, openapi_doc(store, g, v))
-        # /openapi/v2 is protobuf for kubectl, which this server does not speak: a 404 makes
-        # kubectl fall back to its compiled-in knowledge (it ignores the error).
+        if path == '/openapi/v2':
+            return self.send_body(200, OPENAPI_V2_PB, OPENAPI_V2_MIME)
         return self.not_found_text()
 
     # -- resources --
@@ -826,6 +898,8 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, 'NotFound', 'the server could not find the requested resource',
                            {'causes': [{'reason': 'UnexpectedServerResponse',
                                         'message': '404 page not found'}]})
+        if rt.deprecation:
+            REQ.warnings = getattr(REQ, 'warnings', []) + [rt.deprecation]
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
         subs = (['status'] if rt.status else []) + (['scale'] if rt.scale else []) + \
@@ -1009,7 +1083,7 @@ class Handler(BaseHTTPRequestHandler):
         ctype = (self.headers.get('Content-Type') or 'application/json').split(';')[0].strip()
         try:
             if ctype in ('application/yaml', 'application/x-yaml', 'text/yaml'):
-                obj = yaml.safe_load(body.decode())
+                obj = load_yaml(body.decode())
             elif ctype in ('application/json', '*/*', ''):
                 obj = json.loads(body.decode() or 'null')
             elif ctype == 'application/vnd.kubernetes.protobuf':
