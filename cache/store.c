@@ -536,11 +536,23 @@ void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool name
 	bool wanted =
 	    gfs_store_ns_allowed(s, namespaced ? gfs_object_namespace(o) : NULL) &&
 	    gfs_filter_object_wanted(gfs_store_filter(s), dirname, obj);
-	if (wanted && gfs_store_render(s, &content, path, dirname, obj) < 0) {
-		gfs_warn("cannot render %s: %s", path, gfs_error_last());
-		return;
+	/* Rendering runs without the lock. If what the prepare hook reads
+	 * changed meanwhile (gfs_store_refresh: gitopsfs applied an object),
+	 * this rendering may predate it: render again rather than put it over
+	 * the refreshed one (both carry the same resourceVersion). */
+	for (;;) {
+		uint64_t gen = atomic_load(&s->render_gen);
+		if (wanted && gfs_store_render(s, &content, path, dirname, obj) < 0) {
+			gfs_warn("cannot render %s: %s", path, gfs_error_last());
+			return;
+		}
+		pthread_rwlock_wrlock(&s->lock);
+		if (gen == atomic_load(&s->render_gen))
+			break;
+		pthread_rwlock_unlock(&s->lock);
+		gfs_blob_unref(content);
+		content = NULL;
 	}
-	pthread_rwlock_wrlock(&s->lock);
 	if (wanted) {
 		int rc =
 		    gfs_store_put(s, dirname, namespaced, o, path, content, &pending);

@@ -72,6 +72,9 @@ struct gfs_store {
 	int n_subs;
 	gfs_store_prepare_cb prepare;
 	void *prepare_payload;
+	/* Bumped by gfs_store_refresh when what the prepare hook reads
+	 * changed: a rendering begun before it is not put (store.c). */
+	_Atomic uint64_t render_gen;
 };
 
 /* The node at path (hidden ones included), or NULL; lock held. */

@@ -140,6 +140,7 @@ int gfs_store_refresh(struct gfs_store *s, const char *path)
 	struct gfs_path_parts p;
 	struct gfs_object *live = NULL;
 	int rc = gfs_path_parse(&p, path);
+	atomic_fetch_add(&s->render_gen, 1);
 	if (rc == 0)
 		rc = gfs_store_live(s, path, &live);
 	if (rc == 0)
