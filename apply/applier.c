@@ -776,11 +776,12 @@ int gfs_applier_new(struct gfs_applier **out, const struct gfs_applier_opts *opt
 		return -ENOMEM;
 	a->opts = *opts;
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->cond, NULL);
-	int rc = pthread_create(&a->thread, NULL, gfs_applier_main, a);
-	if (rc) {
+	int rc = gfs_cond_init_monotonic(&a->cond);
+	if (rc == 0)
+		rc = -pthread_create(&a->thread, NULL, gfs_applier_main, a);
+	if (rc < 0) {
 		free(a);
-		return -rc;
+		return rc;
 	}
 	if (a->opts.journal)
 		gfs_journal_foreach(a->opts.journal, gfs_applier_replay, a);

@@ -106,11 +106,12 @@ int gfs_notifier_start(struct gfs_notifier **out, struct fuse_session *se,
 	n->se = se;
 	n->inodes = inodes;
 	pthread_mutex_init(&n->lock, NULL);
-	pthread_cond_init(&n->cond, NULL);
-	int rc = pthread_create(&n->thread, NULL, gfs_notifier_main, n);
-	if (rc) {
+	int rc = gfs_cond_init_monotonic(&n->cond);
+	if (rc == 0)
+		rc = -pthread_create(&n->thread, NULL, gfs_notifier_main, n);
+	if (rc < 0) {
 		free(n);
-		return -rc;
+		return rc;
 	}
 	*out = n;
 	return 0;

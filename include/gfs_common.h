@@ -121,8 +121,20 @@ int64_t gfs_monotonic_ms(void);
 /* Sleep that returns early (returning 1) when *stop becomes true. */
 int gfs_sleep_ms(unsigned ms, const atomic_bool *stop);
 char *gfs_strdup(const char *s); /* NULL-safe strdup */
-/* pthread_cond_timedwait for at most `ms` milliseconds (the mutex held,
- * as for pthread_cond_wait). Returns 0, or ETIMEDOUT. */
+
+/* Condition variables: every one in gitopsfs is made with
+ * gfs_cond_init_monotonic and waited on with the two helpers below, so a
+ * timed wait measures CLOCK_MONOTONIC (gfs_monotonic_ms) and is neither
+ * stretched nor cut short when someone sets the wall clock. A condition
+ * variable made with plain pthread_cond_init would make these waits wrong
+ * (they would wait until 1970 + uptime: not at all). */
+int gfs_cond_init_monotonic(pthread_cond_t *cond); /* 0 or -errno */
+/* pthread_cond_timedwait until gfs_monotonic_ms() reaches deadline_ms (the
+ * mutex held, as for pthread_cond_wait). Returns 0 (woken, maybe
+ * spuriously: check the predicate), or ETIMEDOUT. */
+int gfs_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex,
+			int64_t deadline_ms);
+/* The same for at most `ms` milliseconds from now. */
 int gfs_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex, unsigned ms);
 /* mkdir -p; returns 0 or -errno. */
 int gfs_mkdir_p(const char *path, unsigned mode);

@@ -1,5 +1,5 @@
 /*
- * util.c - hashing, clocks and an interruptible sleep.
+ * util.c - hashing, clocks, an interruptible sleep and timed waits.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -72,15 +72,29 @@ int gfs_mkdir_p(const char *path, unsigned mode)
 	return 0;
 }
 
+int gfs_cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	int rc = pthread_condattr_init(&attr);
+	if (rc != 0)
+		return -rc;
+	rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return -rc;
+}
+
+int gfs_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex, int64_t deadline_ms)
+{
+	if (deadline_ms < 0)
+		deadline_ms = 0;
+	struct timespec ts = {(time_t)(deadline_ms / 1000),
+			      (long)(deadline_ms % 1000) * 1000000};
+	return pthread_cond_timedwait(cond, mutex, &ts);
+}
+
 int gfs_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex, unsigned ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	return pthread_cond_timedwait(cond, mutex, &ts);
+	return gfs_cond_wait_until(cond, mutex, gfs_monotonic_ms() + ms);
 }

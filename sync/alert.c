@@ -37,7 +37,7 @@ struct gfs_alerter {
 	char host[256];             /* "host[:port]" of url, for logs */
 
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* CLOCK_MONOTONIC; queue changed or stopping */
+	pthread_cond_t cond; /* queue changed or stopping */
 
 	/* Guarded by lock. */
 	struct gfs_map *failing; /* object -> struct alert_failing * */
@@ -236,14 +236,6 @@ static unsigned alert_backoff(struct gfs_alerter *a, unsigned n)
 	return (unsigned)(d / 2 + (d / 2 ? (uint64_t)rand_r(&a->seed) % (d / 2 + 1) : 0));
 }
 
-/* Waits on the condition until monotonic time `until_ms`. Lock held. */
-static void alert_wait_until(struct gfs_alerter *a, int64_t until_ms)
-{
-	struct timespec ts = {(time_t)(until_ms / 1000),
-			      (long)(until_ms % 1000) * 1000000};
-	pthread_cond_timedwait(&a->cond, &a->lock, &ts);
-}
-
 static void *alert_thread(void *payload)
 {
 	struct gfs_alerter *a = payload;
@@ -295,7 +287,7 @@ static void *alert_thread(void *payload)
 			    a->stopping && a->deadline_ms < wake ? a->deadline_ms : wake;
 			if (gfs_monotonic_ms() >= until)
 				break;
-			alert_wait_until(a, until);
+			gfs_cond_wait_until(&a->cond, &a->lock, until);
 		}
 	}
 	/* Stopping: whatever is left could not be delivered in time. */
@@ -328,18 +320,6 @@ int gfs_alerter_new(struct gfs_alerter **out, const char *webhook_url)
 	return gfs_alerter_new_opts(out, &opts);
 }
 
-static int alert_cond_init(pthread_cond_t *cond)
-{
-	pthread_condattr_t attr;
-	int rc = pthread_condattr_init(&attr);
-	if (rc == 0)
-		rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	if (rc == 0)
-		rc = pthread_cond_init(cond, &attr);
-	pthread_condattr_destroy(&attr);
-	return -rc;
-}
-
 int gfs_alerter_new_opts(struct gfs_alerter **out, const struct gfs_alert_opts *opts)
 {
 	struct gfs_alerter *a = calloc(1, sizeof(*a));
@@ -357,7 +337,7 @@ int gfs_alerter_new_opts(struct gfs_alerter **out, const struct gfs_alert_opts *
 	a->opts.drain_ms = opts->drain_ms ? opts->drain_ms : 3000;
 	a->seed = (unsigned)gfs_now_ns() ^ (unsigned)(uintptr_t)a;
 	pthread_mutex_init(&a->lock, NULL);
-	if ((rc = alert_cond_init(&a->cond)) < 0) {
+	if ((rc = gfs_cond_init_monotonic(&a->cond)) < 0) {
 		pthread_mutex_destroy(&a->lock);
 		free(a);
 		return gfs_error_set(rc, "cannot create a condition variable");

@@ -181,12 +181,12 @@ int gfs_sync_new(struct gfs_sync **out, const struct gfs_sync_opts *opts)
 		return -ENOMEM;
 	s->opts = *opts;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
 	atomic_init(&s->stop, false);
-	if (!(s->changed = gfs_map_new())) {
+	rc = gfs_cond_init_monotonic(&s->cond);
+	if (rc == 0 && !(s->changed = gfs_map_new()))
 		rc = -ENOMEM;
+	if (rc < 0)
 		goto fail;
-	}
 	rc = git_repository_open(&s->repo, opts->gitdir);
 	if (rc < 0) {
 		rc = gfs_sync_git_fail(rc, "sync: cannot open the repository");
