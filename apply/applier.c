@@ -14,13 +14,14 @@
 #include "gfs_journal.h"
 #include "gfs_object.h"
 #include "gfs_path.h"
+#include "gfs_queue.h"
 #include "gfs_render.h"
 #include "gfs_yaml.h"
 
 #define GFS_POOL_MAX 4
 
 struct gfs_pending_delete {
-	struct gfs_pending_delete *next;
+	struct gfs_queue_node node;
 	int64_t due_ms;
 	unsigned attempts;
 	char uid[64]; /* of the object the rm meant ("" unknown) */
@@ -36,7 +37,9 @@ struct gfs_applier {
 	/* Guarded by lock: */
 	struct gfs_kube_conn *pool[GFS_POOL_MAX]; /* idle connections */
 	int n_pool;
-	struct gfs_pending_delete *deletes; /* in due order */
+	/* Of struct gfs_pending_delete, sorted by due_ms (ties in the order
+	 * they came): only ever filled by gfs_applier_queue. */
+	struct gfs_queue deletes;
 	bool stop;
 	pthread_t thread;
 };
@@ -347,21 +350,25 @@ static int gfs_applier_update(struct gfs_applier *a, json_t **answer,
 	return rc;
 }
 
+static struct gfs_pending_delete *gfs_pending_delete_of(struct gfs_queue_node *n)
+{
+	return n ? GFS_QUEUE_ENTRY(n, struct gfs_pending_delete, node) : NULL;
+}
+
+static bool gfs_pending_delete_is(const struct gfs_queue_node *n, const void *path)
+{
+	return strcmp(GFS_QUEUE_ENTRY(n, struct gfs_pending_delete, node)->path, path) ==
+	       0;
+}
+
 static void gfs_applier_cancel_delete(struct gfs_applier *a, const char *path)
 {
-	bool found = false;
 	pthread_mutex_lock(&a->lock);
-	for (struct gfs_pending_delete **pp = &a->deletes; *pp; pp = &(*pp)->next) {
-		if (strcmp((*pp)->path, path) == 0) {
-			struct gfs_pending_delete *d = *pp;
-			*pp = d->next;
-			free(d);
-			found = true;
-			break;
-		}
-	}
+	struct gfs_pending_delete *d = gfs_pending_delete_of(
+	    gfs_queue_take(&a->deletes, gfs_pending_delete_is, path));
 	pthread_mutex_unlock(&a->lock);
-	if (found) {
+	if (d) {
+		free(d);
 		if (a->opts.journal)
 			gfs_journal_remove(a->opts.journal, path);
 		gfs_store_set_hidden(a->opts.store, path, false);
@@ -588,14 +595,19 @@ static bool gfs_delete_transient(int rc)
 	       rc == -EHOSTUNREACH || rc == -ECONNRESET;
 }
 
-/* Queues d in due order (lock held). */
+static int gfs_pending_delete_cmp(const struct gfs_queue_node *x,
+				  const struct gfs_queue_node *y)
+{
+	int64_t dx = GFS_QUEUE_ENTRY(x, struct gfs_pending_delete, node)->due_ms,
+		dy = GFS_QUEUE_ENTRY(y, struct gfs_pending_delete, node)->due_ms;
+	return dx < dy ? -1 : dx > dy;
+}
+
+/* Queues d in due order, after those due at the same time (lock held). A
+ * retry is due later than a fresh rm, so a plain FIFO would not do. */
 static void gfs_applier_queue(struct gfs_applier *a, struct gfs_pending_delete *d)
 {
-	struct gfs_pending_delete **pp = &a->deletes;
-	while (*pp && (*pp)->due_ms <= d->due_ms)
-		pp = &(*pp)->next;
-	d->next = *pp;
-	*pp = d;
+	gfs_queue_insert_sorted(&a->deletes, &d->node, gfs_pending_delete_cmp);
 	pthread_cond_signal(&a->cond);
 }
 
@@ -635,11 +647,12 @@ static void *gfs_applier_main(void *arg)
 {
 	struct gfs_applier *a = arg;
 	pthread_mutex_lock(&a->lock);
-	while (!a->stop || a->deletes) {
-		struct gfs_pending_delete *d = a->deletes;
+	while (!a->stop || !gfs_queue_empty(&a->deletes)) {
+		struct gfs_pending_delete *d =
+		    gfs_pending_delete_of(gfs_queue_peek(&a->deletes));
 		int64_t now = gfs_monotonic_ms();
 		if (d && (d->due_ms <= now || a->stop)) {
-			a->deletes = d->next;
+			gfs_queue_pop(&a->deletes);
 			bool stopping = a->stop;
 			pthread_mutex_unlock(&a->lock);
 			gfs_applier_run_delete(a, d, stopping);

@@ -14,13 +14,14 @@
 
 #include "fs_internal.h"
 #include "gfs_path.h"
+#include "gfs_queue.h"
 
 /* GFS_CHANGE_REMOVED/ADDED invalidate the entry and the parent listing,
  * MODIFIED the inode; ENTRY_ONLY just the entry. */
 #define GFS_CHANGE_ENTRY_ONLY ((enum gfs_change)100)
 
 struct gfs_change_item {
-	struct gfs_change_item *next;
+	struct gfs_queue_node node;
 	enum gfs_change change;
 	char path[];
 };
@@ -32,8 +33,7 @@ struct gfs_notifier {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	/* Guarded by lock: */
-	struct gfs_change_item *head, *tail;
-	size_t queued;
+	struct gfs_queue queue; /* of struct gfs_change_item, in change order */
 	bool stop;
 };
 
@@ -74,20 +74,22 @@ static void gfs_notifier_send(struct gfs_notifier *n, struct gfs_change_item *it
 	}
 }
 
+static void gfs_change_item_free(struct gfs_queue_node *node)
+{
+	free(GFS_QUEUE_ENTRY(node, struct gfs_change_item, node));
+}
+
 static void *gfs_notifier_main(void *arg)
 {
 	struct gfs_notifier *n = arg;
 	pthread_mutex_lock(&n->lock);
 	for (;;) {
-		while (!n->head && !n->stop)
+		while (gfs_queue_empty(&n->queue) && !n->stop)
 			pthread_cond_wait(&n->cond, &n->lock);
 		if (n->stop)
 			break;
-		struct gfs_change_item *it = n->head;
-		n->head = it->next;
-		if (!n->head)
-			n->tail = NULL;
-		n->queued--;
+		struct gfs_change_item *it = GFS_QUEUE_ENTRY(
+		    gfs_queue_pop(&n->queue), struct gfs_change_item, node);
 		pthread_mutex_unlock(&n->lock);
 		gfs_notifier_send(n, it);
 		free(it);
@@ -125,16 +127,10 @@ void gfs_notifier_change(void *payload, const char *path, enum gfs_entry_type ty
 	struct gfs_change_item *it = malloc(sizeof(*it) + len + 1);
 	if (!it)
 		return; /* the entry times out eventually; nothing else to do */
-	it->next = NULL;
 	it->change = change;
 	memcpy(it->path, path, len + 1);
 	pthread_mutex_lock(&n->lock);
-	if (n->tail)
-		n->tail->next = it;
-	else
-		n->head = it;
-	n->tail = it;
-	n->queued++;
+	gfs_queue_push(&n->queue, &it->node);
 	pthread_cond_signal(&n->cond);
 	pthread_mutex_unlock(&n->lock);
 }
@@ -148,11 +144,7 @@ void gfs_notifier_stop(struct gfs_notifier *n)
 	pthread_cond_signal(&n->cond);
 	pthread_mutex_unlock(&n->lock);
 	pthread_join(n->thread, NULL);
-	while (n->head) {
-		struct gfs_change_item *it = n->head;
-		n->head = it->next;
-		free(it);
-	}
+	gfs_queue_clear(&n->queue, gfs_change_item_free);
 	pthread_mutex_destroy(&n->lock);
 	pthread_cond_destroy(&n->cond);
 	free(n);

@@ -1,6 +1,6 @@
 /*
- * test_lib.c - the shared containers and helpers of lib/: the timed wait
- * on a monotonic condition variable.
+ * test_lib.c - the shared containers and helpers of lib/: the queue and
+ * its invariants, and the timed wait on a monotonic condition variable.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -8,7 +8,147 @@
 #include <string.h>
 
 #include "gfs_common.h"
+#include "gfs_queue.h"
 #include "tap.h"
+
+/* ---- the queue ---------------------------------------------------------------- */
+
+struct item {
+	int key;
+	char tag;
+	struct gfs_queue_node node;
+};
+
+static struct item *item_of(struct gfs_queue_node *n)
+{
+	return n ? GFS_QUEUE_ENTRY(n, struct item, node) : NULL;
+}
+
+/* The invariants of gfs_queue.h, checked by walking the queue. */
+static bool queue_sound(const struct gfs_queue *q)
+{
+	size_t n = 0;
+	const struct gfs_queue_node *last = NULL;
+	for (const struct gfs_queue_node *p = q->head; p; p = p->next, n++)
+		last = p;
+	return n == q->len && last == q->tail && (q->head == NULL) == (q->len == 0);
+}
+
+/* The tags in queue order, as a string. */
+static const char *tags(const struct gfs_queue *q)
+{
+	static char s[64];
+	size_t i = 0;
+	for (struct gfs_queue_node *p = q->head; p && i + 1 < sizeof(s); p = p->next)
+		s[i++] = item_of(p)->tag;
+	s[i] = '\0';
+	return s;
+}
+
+static void a_queue_gives_back_what_was_pushed_in_order(void)
+{
+	struct gfs_queue q = GFS_QUEUE_INIT;
+	struct item it[4] = {{0, 'a', {0}}, {0, 'b', {0}}, {0, 'c', {0}}, {0, 'd', {0}}};
+	CHECK(gfs_queue_empty(&q));
+	CHECK(gfs_queue_pop(&q) == NULL);
+	for (int i = 0; i < 3; i++)
+		gfs_queue_push(&q, &it[i].node);
+	CHECK(queue_sound(&q));
+	CHECK_INT(gfs_queue_len(&q), 3);
+	CHECK_STR(tags(&q), "abc");
+	CHECK(item_of(gfs_queue_peek(&q)) == &it[0]);
+	CHECK(item_of(gfs_queue_pop(&q)) == &it[0]);
+	gfs_queue_push(&q, &it[3].node);
+	CHECK_STR(tags(&q), "bcd");
+	CHECK(item_of(gfs_queue_pop(&q)) == &it[1]);
+	CHECK(item_of(gfs_queue_pop(&q)) == &it[2]);
+	CHECK(item_of(gfs_queue_pop(&q)) == &it[3]);
+	CHECK(gfs_queue_pop(&q) == NULL);
+	CHECK(queue_sound(&q));
+	CHECK(q.tail == NULL);
+}
+
+static void a_node_put_back_at_the_front_leaves_first(void)
+{
+	struct gfs_queue q = GFS_QUEUE_INIT;
+	struct item it[3] = {{0, 'a', {0}}, {0, 'b', {0}}, {0, 'c', {0}}};
+	gfs_queue_push_front(&q, &it[1].node); /* into an empty queue */
+	CHECK(queue_sound(&q));
+	gfs_queue_push(&q, &it[2].node);
+	gfs_queue_push_front(&q, &it[0].node);
+	CHECK(queue_sound(&q));
+	CHECK_STR(tags(&q), "abc");
+}
+
+static int by_key(const struct gfs_queue_node *a, const struct gfs_queue_node *b)
+{
+	return GFS_QUEUE_ENTRY(a, struct item, node)->key -
+	       GFS_QUEUE_ENTRY(b, struct item, node)->key;
+}
+
+static void sorted_inserts_keep_order_and_arrival_order_among_equals(void)
+{
+	struct gfs_queue q = GFS_QUEUE_INIT;
+	struct item it[6] = {{5, 'a', {0}}, {1, 'b', {0}}, {5, 'c', {0}},
+			     {9, 'd', {0}}, {0, 'e', {0}}, {5, 'f', {0}}};
+	for (int i = 0; i < 6; i++) {
+		gfs_queue_insert_sorted(&q, &it[i].node, by_key);
+		CHECK(queue_sound(&q));
+	}
+	CHECK_STR(tags(&q), "ebacfd");
+	CHECK(item_of(q.tail) == &it[3]);
+}
+
+static bool has_tag(const struct gfs_queue_node *n, const void *payload)
+{
+	return GFS_QUEUE_ENTRY(n, struct item, node)->tag == *(const char *)payload;
+}
+
+static void take_unlinks_the_first_match_anywhere(void)
+{
+	struct gfs_queue q = GFS_QUEUE_INIT;
+	struct item it[4] = {{0, 'a', {0}}, {0, 'b', {0}}, {0, 'c', {0}}, {0, 'b', {0}}};
+	for (int i = 0; i < 4; i++)
+		gfs_queue_push(&q, &it[i].node);
+	CHECK(item_of(gfs_queue_take(&q, has_tag, "b")) == &it[1]);
+	CHECK(queue_sound(&q));
+	CHECK_STR(tags(&q), "acb");
+	CHECK(item_of(gfs_queue_take(&q, has_tag, "b")) == &it[3]); /* the tail */
+	CHECK(queue_sound(&q));
+	CHECK(item_of(q.tail) == &it[2]);
+	CHECK(gfs_queue_take(&q, has_tag, "x") == NULL);
+	CHECK(item_of(gfs_queue_take(&q, has_tag, "a")) == &it[0]); /* the head */
+	CHECK(item_of(gfs_queue_take(&q, has_tag, "c")) == &it[2]); /* the last */
+	CHECK(queue_sound(&q));
+	CHECK(gfs_queue_empty(&q));
+}
+
+static int cleared;
+
+static void count_cleared(struct gfs_queue_node *n)
+{
+	cleared++;
+}
+
+static void move_appends_and_clear_frees_everything(void)
+{
+	struct gfs_queue q = GFS_QUEUE_INIT, r = GFS_QUEUE_INIT;
+	struct item it[3] = {{0, 'a', {0}}, {0, 'b', {0}}, {0, 'c', {0}}};
+	gfs_queue_move(&r, &q); /* nothing to move */
+	CHECK(gfs_queue_empty(&r));
+	gfs_queue_push(&r, &it[0].node);
+	gfs_queue_push(&q, &it[1].node);
+	gfs_queue_push(&q, &it[2].node);
+	gfs_queue_move(&r, &q);
+	CHECK(queue_sound(&q) && queue_sound(&r));
+	CHECK(gfs_queue_empty(&q));
+	CHECK_STR(tags(&r), "abc");
+	cleared = 0;
+	gfs_queue_clear(&r, count_cleared);
+	CHECK_INT(cleared, 3);
+	CHECK(queue_sound(&r));
+	CHECK(gfs_queue_empty(&r));
+}
 
 /* ---- timed waits ------------------------------------------------------------- */
 
@@ -83,6 +223,11 @@ static void a_signal_ends_a_timed_wait_early(void)
 
 int main(void)
 {
+	TAP_RUN(a_queue_gives_back_what_was_pushed_in_order);
+	TAP_RUN(a_node_put_back_at_the_front_leaves_first);
+	TAP_RUN(sorted_inserts_keep_order_and_arrival_order_among_equals);
+	TAP_RUN(take_unlinks_the_first_match_anywhere);
+	TAP_RUN(move_appends_and_clear_frees_everything);
 	TAP_RUN(a_timed_wait_lasts_about_its_time_on_the_monotonic_clock);
 	TAP_RUN(a_deadline_in_the_past_does_not_wait);
 	TAP_RUN(a_signal_ends_a_timed_wait_early);
