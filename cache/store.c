@@ -13,6 +13,7 @@
 #include "gfs_path.h"
 #include "gfs_render.h"
 #include "gfs_store.h"
+#include "gfs_strv.h"
 #include "store_internal.h"
 
 #define GFS_RENDER_LIMIT (64u << 20)
@@ -209,17 +210,8 @@ int gfs_store_new(struct gfs_store **out, const struct gfs_store_opts *opts)
 	if (!s->root || !s->resources || !s->tombstones || !s->served)
 		goto fail;
 	s->root->mtime_ns = gfs_now_ns();
-	if (opts->namespaces) {
-		size_t n = 0;
-		while (opts->namespaces[n])
-			n++;
-		s->namespaces = calloc(n + 1, sizeof(char *));
-		if (!s->namespaces)
-			goto fail;
-		for (size_t i = 0; i < n; i++)
-			if (!(s->namespaces[i] = strdup(opts->namespaces[i])))
-				goto fail;
-	}
+	if (gfs_strv_dup(&s->namespaces, opts->namespaces) < 0)
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -250,10 +242,7 @@ void gfs_store_free(struct gfs_store *s)
 		gfs_map_foreach(s->served, gfs_free_value_cb, NULL);
 		gfs_map_free(s->served);
 	}
-	if (s->namespaces)
-		for (char **p = s->namespaces; *p; p++)
-			free(*p);
-	free(s->namespaces);
+	gfs_strv_free(s->namespaces);
 	for (size_t i = 0; i < s->n_owned_filters; i++)
 		gfs_filter_free(s->owned_filters[i]);
 	free(s->owned_filters);
@@ -312,12 +301,7 @@ bool gfs_store_ns_allowed(const struct gfs_store *s, const char *ns)
 {
 	if (!s->namespaces)
 		return true;
-	if (!ns)
-		return false;
-	for (char **p = s->namespaces; *p; p++)
-		if (strcmp(*p, ns) == 0)
-			return true;
-	return false;
+	return ns && gfs_strv_has(s->namespaces, ns);
 }
 
 static void gfs_store_list_begin(void *payload, const struct gfs_resource *r,

@@ -228,30 +228,6 @@ int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf,
 
 /* ---- the client ------------------------------------------------------------- */
 
-static char **kube_strv_dup(char *const *v)
-{
-	size_t n = 0;
-	while (v && v[n])
-		n++;
-	char **r = calloc(n + 1, sizeof(*r));
-	for (size_t i = 0; r && i < n; i++) {
-		if (!(r[i] = strdup(v[i]))) {
-			for (size_t j = 0; j < i; j++)
-				gfs_secret_free(r[j], 0);
-			free(r);
-			return NULL;
-		}
-	}
-	return r;
-}
-
-static void kube_strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		gfs_secret_free(v[i], 0);
-	free(v);
-}
-
 static char *kube_mem_dup(const char *p, size_t len)
 {
 	if (!p)
@@ -329,10 +305,9 @@ static int kube_client_copy(struct gfs_kube_client *c, const struct gfs_kube_cre
 	if (cr->exec.command) {
 		c->exec.command = strdup(cr->exec.command);
 		c->exec.api_version = strdup(cr->exec.api_version);
-		c->exec.args = kube_strv_dup(cr->exec.args);
-		c->exec.env = kube_strv_dup(cr->exec.env);
-		if (!c->exec.command || !c->exec.api_version || !c->exec.args ||
-		    !c->exec.env)
+		if (!c->exec.command || !c->exec.api_version ||
+		    gfs_strv_dup(&c->exec.args, (const char *const *)cr->exec.args) < 0 ||
+		    gfs_strv_dup(&c->exec.env, (const char *const *)cr->exec.env) < 0)
 			return gfs_error_set(-ENOMEM, "out of memory");
 	}
 	if (cr->tls_server_name)
@@ -378,8 +353,8 @@ void gfs_kube_client_free(struct gfs_kube_client *c)
 	free(c->token_file);
 	free(c->exec.command);
 	free(c->exec.api_version);
-	kube_strv_free(c->exec.args);
-	kube_strv_free(c->exec.env);
+	gfs_strv_free_secret(c->exec.args); /* env may carry secrets */
+	gfs_strv_free_secret(c->exec.env);
 	gfs_secret_free(c->file_token, 0);
 	gfs_exec_cred_release(&c->exec_cred);
 	pthread_mutex_destroy(&c->lock);

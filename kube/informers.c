@@ -18,6 +18,7 @@
 #include "gfs_common.h"
 #include "gfs_informer.h"
 #include "gfs_kube.h"
+#include "gfs_strv.h"
 #include "informer_private.h"
 #include "kube_private.h"
 
@@ -383,17 +384,8 @@ static int set_init(struct gfs_informers *set, struct gfs_kube_client *c,
 	pthread_mutex_init(&set->lock, NULL);
 	if (gfs_cond_init_monotonic(&set->synced_cond) < 0)
 		return gfs_error_set(-ENOMEM, "cannot create a condition variable");
-	if (opts && opts->namespaces) {
-		size_t n = 0;
-		while (opts->namespaces[n])
-			n++;
-		set->namespaces = calloc(n + 1, sizeof(char *));
-		for (size_t i = 0; set->namespaces && i < n; i++)
-			if (!(set->namespaces[i] = strdup(opts->namespaces[i])))
-				return gfs_error_set(-ENOMEM, "out of memory");
-		if (!set->namespaces)
-			return gfs_error_set(-ENOMEM, "out of memory");
-	}
+	if (opts && gfs_strv_dup(&set->namespaces, opts->namespaces) < 0)
+		return -ENOMEM;
 	int rc = gfs_kube_conn_open(&set->disco_conn, c);
 	if (rc == 0)
 		gfs_kube_conn_set_stop(set->disco_conn, &set->stop);

@@ -1,6 +1,7 @@
 /*
  * test_lib.c - the shared containers and helpers of lib/: the queue and
- * its invariants, and the timed wait on a monotonic condition variable.
+ * its invariants, the string vector, and the timed wait on a monotonic
+ * condition variable.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -9,6 +10,7 @@
 
 #include "gfs_common.h"
 #include "gfs_queue.h"
+#include "gfs_strv.h"
 #include "tap.h"
 
 /* ---- the queue ---------------------------------------------------------------- */
@@ -150,6 +152,40 @@ static void move_appends_and_clear_frees_everything(void)
 	CHECK(gfs_queue_empty(&r));
 }
 
+/* ---- the string vector ------------------------------------------------------- */
+
+static void a_null_vector_is_the_empty_one(void)
+{
+	char **copy = (char **)1;
+	CHECK_INT(gfs_strv_len(NULL), 0);
+	CHECK(!gfs_strv_has(NULL, "a"));
+	CHECK_INT(gfs_strv_dup(&copy, NULL), 0);
+	CHECK(copy == NULL);
+	gfs_strv_free(NULL);
+	gfs_strv_free_secret(NULL);
+}
+
+static void push_appends_copies_and_dup_copies_deeply(void)
+{
+	char **v = NULL, **copy = NULL;
+	char word[] = "kube-system";
+	CHECK_INT(gfs_strv_push(&v, "default"), 0);
+	CHECK_INT(gfs_strv_push(&v, word), 0);
+	word[0] = 'X'; /* the vector holds its own copy */
+	CHECK_INT(gfs_strv_len(v), 2);
+	CHECK_STR(v[1], "kube-system");
+	CHECK(v[2] == NULL);
+	CHECK(gfs_strv_has(v, "default"));
+	CHECK(!gfs_strv_has(v, "Xube-system"));
+	CHECK_INT(gfs_strv_dup(&copy, (const char *const *)v), 0);
+	CHECK(copy != v && copy[0] != v[0]);
+	CHECK_INT(gfs_strv_len(copy), 2);
+	CHECK_STR(copy[0], "default");
+	CHECK(copy[2] == NULL);
+	gfs_strv_free(v);
+	gfs_strv_free_secret(copy);
+}
+
 /* ---- timed waits ------------------------------------------------------------- */
 
 static void a_timed_wait_lasts_about_its_time_on_the_monotonic_clock(void)
@@ -228,6 +264,8 @@ int main(void)
 	TAP_RUN(sorted_inserts_keep_order_and_arrival_order_among_equals);
 	TAP_RUN(take_unlinks_the_first_match_anywhere);
 	TAP_RUN(move_appends_and_clear_frees_everything);
+	TAP_RUN(a_null_vector_is_the_empty_one);
+	TAP_RUN(push_appends_copies_and_dup_copies_deeply);
 	TAP_RUN(a_timed_wait_lasts_about_its_time_on_the_monotonic_clock);
 	TAP_RUN(a_deadline_in_the_past_does_not_wait);
 	TAP_RUN(a_signal_ends_a_timed_wait_early);
