@@ -72,15 +72,12 @@ static void gfs_write_refresh(struct gfs_fs *fs, const char *path)
  * the store (e.g. default/configmaps/) until an ordinary file goes there. */
 static int gfs_local_parents(struct gfs_fs *fs, const char *path)
 {
-	char buf[GFS_PATH_MAX];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdirat(fs->local_fd, buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return 0;
+	char parent[GFS_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return 0;
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+	return gfs_mkdir_p_at(fs->local_fd, parent, 0755);
 }
 
 static int gfs_local_read(struct gfs_fs *fs, const char *path, struct gfs_buf *out)

@@ -136,7 +136,9 @@ int gfs_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex,
 			int64_t deadline_ms);
 /* The same for at most `ms` milliseconds from now. */
 int gfs_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex, unsigned ms);
-/* mkdir -p; returns 0 or -errno. */
+/* mkdir -p: path and every missing directory above it, with `mode`;
+ * returns 0 or -errno. The _at form takes a relative path below dirfd. */
 int gfs_mkdir_p(const char *path, unsigned mode);
+int gfs_mkdir_p_at(int dirfd, const char *path, unsigned mode);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -54,7 +55,7 @@ char *gfs_strdup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-int gfs_mkdir_p(const char *path, unsigned mode)
+int gfs_mkdir_p_at(int dirfd, const char *path, unsigned mode)
 {
 	char buf[4096];
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
@@ -63,13 +64,18 @@ int gfs_mkdir_p(const char *path, unsigned mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+		if (mkdirat(dirfd, buf, (mode_t)mode) < 0 && errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+	if (mkdirat(dirfd, buf, (mode_t)mode) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+int gfs_mkdir_p(const char *path, unsigned mode)
+{
+	return gfs_mkdir_p_at(AT_FDCWD, path, mode);
 }
 
 int gfs_cond_init_monotonic(pthread_cond_t *cond)

@@ -59,21 +59,6 @@ char *gfs_gitstate_default_dir(const char *abs_mountpoint)
 	return n < 0 ? NULL : out;
 }
 
-static int gfs_mkdirs(const char *path)
-{
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-				return -errno;
-			*p = '/';
-		}
-	}
-	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 /* The origin of an existing clone must be REPO: a state directory holds
  * one repository's history. */
 static int gfs_gitstate_check_origin(struct gfs_gitstate *gs, const char *repo)
@@ -169,7 +154,7 @@ int gfs_gitstate_open(struct gfs_gitstate **out, const char *repo, const char *s
 		rc = gfs_error_set(-ENOMEM, "out of memory");
 		goto fail;
 	}
-	rc = gfs_mkdirs(state_dir);
+	rc = gfs_mkdir_p(state_dir, 0700);
 	if (rc < 0) {
 		gfs_error_set(rc, "cannot create state directory %s: %s", state_dir,
 			      strerror(-rc));
@@ -240,7 +225,7 @@ static int gfs_write_file(const char *path, const void *data, size_t len, mode_t
 	char *slash = strrchr(dir, '/');
 	if (slash) {
 		*slash = '\0';
-		int rc = gfs_mkdirs(dir);
+		int rc = gfs_mkdir_p(dir, 0700);
 		if (rc < 0)
 			return rc;
 	}
@@ -367,7 +352,7 @@ int gfs_gitstate_prepare(struct gfs_gitstate *gs, struct gfs_store *store)
 	snprintf(marker, sizeof(marker), "%s/.prepared", gs->state_dir);
 	if (access(marker, F_OK) == 0)
 		return 0;
-	rc = gfs_mkdirs(gs->local_dir);
+	rc = gfs_mkdir_p(gs->local_dir, 0700);
 	if (rc < 0)
 		return gfs_error_set(rc, "cannot create %s", gs->local_dir);
 	rc = git_repository_index(&index, gs->repo);
