@@ -113,6 +113,15 @@ int gfs_map_foreach(const struct gfs_map *m,
 		    int (*fn)(const char *key, void *value, void *payload),
 		    void *payload);
 
+/* ---- process-wide initialisation ---------------------------------------- */
+
+/* The foreign libraries' global state, each made once per process by
+ * whichever module needs it first (thread-safe), and kept until exit:
+ * libcurl's (curl_global_init; 0, or -EIO with the reason, every time it
+ * failed) and libgit2's (git_libgit2_init). Nothing else calls those. */
+int gfs_global_curl_init(void);
+void gfs_global_git_init(void);
+
 /* ---- misc --------------------------------------------------------------- */
 
 uint64_t gfs_hash64(const void *data, size_t len); /* FNV-1a 64 */

@@ -65,14 +65,6 @@ struct kube_auth {
 	unsigned gen;
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void kube_curl_init(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* ---- error mapping -------------------------------------------------------- */
 
 int gfs_kube_errno(long http_status, const char *reason)
@@ -317,10 +309,9 @@ static int kube_client_copy(struct gfs_kube_client *c, const struct gfs_kube_cre
 
 int gfs_kube_client_new(struct gfs_kube_client **out, const struct gfs_kube_creds *creds)
 {
-	pthread_once(&curl_once, kube_curl_init);
-	if (curl_init_result != CURLE_OK)
-		return gfs_error_set(-EIO, "cannot initialise libcurl: %s",
-				     curl_easy_strerror(curl_init_result));
+	int rc = gfs_global_curl_init();
+	if (rc < 0)
+		return rc;
 	if (!creds || !creds->server)
 		return gfs_error_set(-EINVAL, "no API server URL configured");
 	struct gfs_kube_client *c = calloc(1, sizeof(*c));
@@ -328,7 +319,7 @@ int gfs_kube_client_new(struct gfs_kube_client **out, const struct gfs_kube_cred
 		return gfs_error_set(-ENOMEM, "out of memory");
 	pthread_mutex_init(&c->lock, NULL);
 	snprintf(c->user_agent, sizeof(c->user_agent), "gitopsfs/%s", GFS_VERSION);
-	int rc = kube_client_copy(c, creds);
+	rc = kube_client_copy(c, creds);
 	if (rc < 0) {
 		gfs_kube_client_free(c);
 		return rc;

@@ -61,14 +61,6 @@ struct gfs_alerter {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void alert_curl_init(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* ---- small helpers --------------------------------------------------------- */
 
 static void alert_rfc3339(char *out, size_t outsz, int64_t ns)
@@ -347,13 +339,8 @@ int gfs_alerter_new_opts(struct gfs_alerter **out, const struct gfs_alert_opts *
 	}
 	a->opts.webhook_url = NULL;
 	if (opts->webhook_url && *opts->webhook_url) {
-		pthread_once(&curl_once, alert_curl_init);
-		if (curl_init_result != CURLE_OK) {
-			rc = gfs_error_set(-EIO, "cannot initialise libcurl: %s",
-					   curl_easy_strerror(curl_init_result));
-			goto fail;
-		}
-		if ((rc = alert_parse_url(a, opts->webhook_url)) < 0)
+		if ((rc = gfs_global_curl_init()) < 0 ||
+		    (rc = alert_parse_url(a, opts->webhook_url)) < 0)
 			goto fail;
 		if (!(a->url = strdup(opts->webhook_url))) {
 			rc = gfs_error_set(-ENOMEM, "out of memory");

@@ -59,7 +59,7 @@ static int gfs_commit_path(struct gfs_commit_ctx *c, const char *path)
 	rc = git_blob_create_from_buffer(&oid, c->s->repo, content->data, content->len);
 	gfs_blob_unref(content);
 	if (rc < 0)
-		return gfs_sync_git_fail(rc, path);
+		return gfs_git_error(rc, path);
 	if (old && git_oid_equal(&old->id, &oid))
 		return 0;
 	git_index_entry e;
@@ -69,7 +69,7 @@ static int gfs_commit_path(struct gfs_commit_ctx *c, const char *path)
 	e.id = oid;
 	rc = git_index_add(c->index, &e);
 	if (rc < 0)
-		return gfs_sync_git_fail(rc, path);
+		return gfs_git_error(rc, path);
 	gfs_object_changer(c->s->opts.store, path, who, sizeof(who));
 	c->n++;
 	return gfs_buf_addf(&c->msg, " %c %s%s%s\n", old ? 'M' : 'A', path,
@@ -172,7 +172,7 @@ static int gfs_sync_push(struct gfs_sync *s)
 	pthread_mutex_lock(&s->lock);
 	s->push_pending = rc < 0;
 	pthread_mutex_unlock(&s->lock);
-	return rc < 0 ? gfs_sync_git_fail(rc, "push to origin failed (will retry)") : 0;
+	return rc < 0 ? gfs_git_error(rc, "push to origin failed (will retry)") : 0;
 }
 
 static int gfs_sync_make_commit(struct gfs_sync *s, git_index *index, git_commit *parent,
@@ -184,7 +184,7 @@ static int gfs_sync_make_commit(struct gfs_sync *s, git_index *index, git_commit
 	char *message = NULL;
 	int rc = git_index_write_tree_to(&tree_id, index, s->repo);
 	if (rc < 0)
-		return gfs_sync_git_fail(rc, "cannot write the tree");
+		return gfs_git_error(rc, "cannot write the tree");
 	if (parent && git_oid_equal(&tree_id, git_commit_tree_id(parent)))
 		return 1; /* nothing changed after all */
 	rc = git_tree_lookup(&tree, s->repo, &tree_id);
@@ -203,7 +203,7 @@ static int gfs_sync_make_commit(struct gfs_sync *s, git_index *index, git_commit
 				       parent ? parents : NULL);
 	}
 	if (rc < 0)
-		rc = gfs_sync_git_fail(rc, "cannot commit");
+		rc = gfs_git_error(rc, "cannot commit");
 	free(message);
 	git_signature_free(sig);
 	git_tree_free(tree);
@@ -241,7 +241,7 @@ int gfs_sync_commit_round(struct gfs_sync *s, bool full)
 		if (rc == 0)
 			rc = git_commit_tree(&ptree, parent);
 		if (rc < 0)
-			rc = gfs_sync_git_fail(rc, "cannot read the branch");
+			rc = gfs_git_error(rc, "cannot read the branch");
 	}
 	if (rc == 0 && ptree) {
 		/* Someone committed a new .gitopsfs.yaml to the branch. */
@@ -250,11 +250,10 @@ int gfs_sync_commit_round(struct gfs_sync *s, bool full)
 		gfs_sync_check_config(s, ptree, hex);
 	}
 	if (rc == 0)
-		rc = git_index_new(&c.index) < 0 ? gfs_sync_git_fail(-1, "index") : 0;
+		rc = git_index_new(&c.index) < 0 ? gfs_git_error(-1, "index") : 0;
 	if (rc == 0 && ptree)
-		rc = git_index_read_tree(c.index, ptree) < 0
-			 ? gfs_sync_git_fail(-1, "index")
-			 : 0;
+		rc = git_index_read_tree(c.index, ptree) < 0 ? gfs_git_error(-1, "index")
+							     : 0;
 	if (rc == 0 && full)
 		rc = gfs_commit_full_set(s, c.index, paths);
 	if (rc == 0)
