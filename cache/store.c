@@ -501,7 +501,7 @@ int gfs_store_render(struct gfs_store *s, struct gfs_blob **out, const char *pat
 	int rc = gfs_render_object(&buf, kept ? kept : shown ? shown : obj, &ro);
 	json_decref(kept);
 	json_decref(shown);
-	if (rc == 0 && !(*out = gfs_blob_new(buf.data ? buf.data : "", buf.len)))
+	if (rc == 0 && !(*out = gfs_blob_new(buf.data, buf.len)))
 		rc = gfs_error_set(-ENOMEM, "out of memory rendering %s", path);
 	gfs_buf_release(&buf);
 	return rc;

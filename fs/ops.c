@@ -83,7 +83,7 @@ static int gfs_special_text(struct gfs_fs *fs, enum gfs_kind kind, struct gfs_bl
 		rc =
 		    fs->opts.errors_text ? fs->opts.errors_text(fs->opts.payload, &b) : 0;
 	if (rc == 0) {
-		*out = gfs_blob_new(b.data ? b.data : "", b.len);
+		*out = gfs_blob_new(b.data, b.len);
 		rc = *out ? 0 : -ENOMEM;
 	}
 	gfs_buf_release(&b);

@@ -154,8 +154,8 @@ static int gfs_write_apply(struct gfs_fs *fs, struct gfs_open *of)
 		gfs_write_refresh(fs, of->path);
 		return rc;
 	}
-	int rc = w->apply(w->payload, of->path, of->wbuf.data ? of->wbuf.data : "",
-			  of->wbuf.len, of->expect_version);
+	int rc = w->apply(w->payload, of->path, of->wbuf.data, of->wbuf.len,
+			  of->expect_version);
 	gfs_error_note(fs, of->path, rc < 0 ? gfs_error_last() : NULL);
 	if (rc == 0) {
 		/* Later writes through this handle build on what was applied. */
@@ -487,7 +487,7 @@ static void gfs_setattr_locked(fuse_req_t req, struct gfs_fs *fs, fuse_ino_t ino
 				of->overflow = true;
 				rc = -EFBIG;
 			} else if ((size_t)attr->st_size <= of->wbuf.len)
-				of->wbuf.len = (size_t)attr->st_size;
+				gfs_buf_setlen(&of->wbuf, (size_t)attr->st_size);
 			else
 				rc = gfs_buf_write_at(&of->wbuf, (size_t)attr->st_size,
 						      "", 0);
@@ -643,7 +643,7 @@ static int gfs_rename_apply(struct gfs_fs *fs, const char *src, const char *dst,
 	const struct gfs_fs_writer *w = fs->opts.writer;
 	int rc = gfs_local_read(fs, src, &b);
 	if (rc == 0) {
-		rc = w->apply(w->payload, dst, b.data ? b.data : "", b.len,
+		rc = w->apply(w->payload, dst, b.data, b.len,
 			      gfs_inodes_served(fs->inodes, dst_ino, pid));
 		gfs_error_note(fs, dst, rc < 0 ? gfs_error_last() : NULL);
 		gfs_write_refresh(fs, dst);

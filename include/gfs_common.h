@@ -52,17 +52,25 @@ void gfs_error_clear(void);
 
 /* Everything read from the network or from a user's file goes through a
  * gfs_buf, so that a hostile or broken peer cannot make us allocate
- * without bound. The data is always NUL-terminated. */
+ * without bound.
+ *
+ * Invariants (as git's strbuf): `data` is never NULL and data[len] is
+ * always '\0', so data is a C string right after GFS_BUF_INIT or
+ * gfs_buf_init, with no check. Until the first append it points at a
+ * shared, read-only "" (cap == 0) that nobody may write: write only
+ * within len, after an append made room. A caller that shortens len sets
+ * data[len] = '\0' itself (gfs_buf_setlen does both). */
 struct gfs_buf {
-	char *data; /* owned; NULL until the first append */
-	size_t len;
-	size_t cap;
+	char *data;   /* owned when cap > 0 */
+	size_t len;   /* bytes used, not counting the final NUL */
+	size_t cap;   /* bytes allocated; 0: data is the shared "" */
 	size_t limit; /* appends past this fail with -EFBIG */
 };
 
+extern char gfs_buf_empty[1]; /* the shared "" of every empty gfs_buf */
 #define GFS_BUF_INIT(lim)                                                                \
 	{                                                                                \
-		NULL, 0, 0, (lim)                                                        \
+		gfs_buf_empty, 0, 0, (lim)                                               \
 	}
 void gfs_buf_init(struct gfs_buf *b, size_t limit);
 /* On error nothing is appended. */
@@ -71,7 +79,10 @@ int gfs_buf_adds(struct gfs_buf *b, const char *s);
 int gfs_buf_addf(struct gfs_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void gfs_buf_reset(struct gfs_buf *b); /* len = 0, keeps memory */
-/* Hands the data to the caller (free() it) and re-initialises b. */
+/* Shortens b to len (<= b->len; a longer len is ignored). */
+void gfs_buf_setlen(struct gfs_buf *b, size_t len);
+/* Hands the data to the caller (free() it; never NULL but when out of
+ * memory) and re-initialises b. */
 char *gfs_buf_detach(struct gfs_buf *b, size_t *len_out);
 void gfs_buf_release(struct gfs_buf *b);
 

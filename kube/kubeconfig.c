@@ -85,8 +85,7 @@ int gfs_kube_file_read(char **out, size_t *len, const char *path, size_t limit)
 out:
 	explicit_bzero(chunk, sizeof(chunk));
 	close(fd);
-	if (b.data)
-		explicit_bzero(b.data, b.len);
+	explicit_bzero(b.data, b.len);
 	gfs_buf_release(&b);
 	return rc;
 }

@@ -192,7 +192,7 @@ static int gfs_sync_make_commit(struct gfs_sync *s, git_index *index, git_commit
 		rc = git_signature_now(&sig, "gitopsfs", "gitopsfs@localhost");
 	if (rc == 0 &&
 	    asprintf(&message, "gitopsfs: %lu object%s changed in the cluster\n\n%s",
-		     c->n, c->n == 1 ? "" : "s", c->msg.data ? c->msg.data : "") < 0) {
+		     c->n, c->n == 1 ? "" : "s", c->msg.data) < 0) {
 		message = NULL;
 		rc = -1;
 	}

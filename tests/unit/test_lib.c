@@ -1,7 +1,7 @@
 /*
  * test_lib.c - the shared containers and helpers of lib/: the queue and
- * its invariants, the string vector, and the timed wait on a monotonic
- * condition variable.
+ * its invariants, the string vector, the buffer whose data is never NULL,
+ * and the timed wait on a monotonic condition variable.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -186,6 +186,52 @@ static void push_appends_copies_and_dup_copies_deeply(void)
 	gfs_strv_free_secret(copy);
 }
 
+/* ---- the buffer ---------------------------------------------------------------- */
+
+static void a_new_buffer_is_an_empty_string_not_null(void)
+{
+	struct gfs_buf a = GFS_BUF_INIT(16), b;
+	gfs_buf_init(&b, 16);
+	CHECK(a.data != NULL && b.data != NULL);
+	CHECK_STR(a.data, "");
+	CHECK_INT(strlen(b.data), 0);
+	gfs_buf_reset(&a); /* on the shared "": writes nothing */
+	gfs_buf_setlen(&a, 0);
+	CHECK_STR(a.data, "");
+	size_t len = 99;
+	char *p = gfs_buf_detach(&a, &len);
+	CHECK(p != NULL && p != gfs_buf_empty);
+	CHECK_STR(p, "");
+	CHECK_INT(len, 0);
+	free(p);
+	gfs_buf_release(&b); /* frees nothing */
+	CHECK_STR(b.data, "");
+	CHECK_INT(gfs_buf_empty[0], 0);
+}
+
+static void appends_stay_nul_terminated_and_respect_the_limit(void)
+{
+	struct gfs_buf b = GFS_BUF_INIT(8);
+	CHECK_INT(gfs_buf_add(&b, "", 0), 0);
+	CHECK_STR(b.data, "");
+	CHECK_INT(gfs_buf_adds(&b, "abc"), 0);
+	CHECK_INT(gfs_buf_addf(&b, "%d", 42), 0);
+	CHECK_STR(b.data, "abc42");
+	CHECK_INT(gfs_buf_adds(&b, "toolong"), -EFBIG);
+	CHECK_STR(b.data, "abc42"); /* nothing appended */
+	gfs_buf_setlen(&b, 2);
+	CHECK_STR(b.data, "ab");
+	gfs_buf_setlen(&b, 5); /* longer: ignored */
+	CHECK_INT(b.len, 2);
+	gfs_buf_reset(&b);
+	CHECK_STR(b.data, "");
+	CHECK(b.cap > 0); /* the memory is kept */
+	gfs_buf_release(&b);
+	CHECK(b.data == gfs_buf_empty);
+	CHECK_INT(b.cap, 0);
+	CHECK_INT(gfs_buf_empty[0], 0);
+}
+
 /* ---- timed waits ------------------------------------------------------------- */
 
 static void a_timed_wait_lasts_about_its_time_on_the_monotonic_clock(void)
@@ -264,6 +310,8 @@ int main(void)
 	TAP_RUN(sorted_inserts_keep_order_and_arrival_order_among_equals);
 	TAP_RUN(take_unlinks_the_first_match_anywhere);
 	TAP_RUN(move_appends_and_clear_frees_everything);
+	TAP_RUN(a_new_buffer_is_an_empty_string_not_null);
+	TAP_RUN(appends_stay_nul_terminated_and_respect_the_limit);
 	TAP_RUN(a_null_vector_is_the_empty_one);
 	TAP_RUN(push_appends_copies_and_dup_copies_deeply);
 	TAP_RUN(a_timed_wait_lasts_about_its_time_on_the_monotonic_clock);
