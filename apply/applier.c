@@ -328,7 +328,7 @@ static int gfs_applier_update(struct gfs_applier *a, json_t **answer,
 					     w->p->name) == 0 &&
 			    gfs_kube_request(conn, &fresh, NULL, "GET", url, NULL, NULL,
 					     0) == 0 &&
-			    gfs_store_render(a->opts.store, &now, w->path, w->r->dirname,
+			    gfs_store_render(&now, a->opts.store, w->path, w->r->dirname,
 					     fresh) == 0 &&
 			    now->len == w->bytes->len &&
 			    memcmp(now->data, w->bytes->data, now->len) == 0;
@@ -403,7 +403,7 @@ static int gfs_write_base(struct gfs_applier *a, struct gfs_write *w,
 			rc = gfs_kube_request(conn, &w->live, NULL, "GET", url, NULL,
 					      NULL, 0);
 		if (rc == 0)
-			rc = gfs_store_render(a->opts.store, &w->bytes, w->path,
+			rc = gfs_store_render(&w->bytes, a->opts.store, w->path,
 					      w->r->dirname, w->live);
 		if (rc < 0)
 			return rc;
@@ -439,7 +439,7 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 		rc = gfs_applier_conn(a, &conn);
 	if (rc < 0)
 		goto out;
-	bool exists = gfs_store_get(a->opts.store, path, &f) == 0;
+	bool exists = gfs_store_get(&f, a->opts.store, path) == 0;
 	if (exists)
 		rc = gfs_write_base(a, &w, conn, &f, expect_version);
 	else if (expect_version)
@@ -687,7 +687,7 @@ static int gfs_applier_schedule(struct gfs_applier *a, const char *path, const c
 int gfs_applier_delete(struct gfs_applier *a, const char *path)
 {
 	struct gfs_object *live = NULL;
-	int rc = gfs_store_live(a->opts.store, path, &live);
+	int rc = gfs_store_live(&live, a->opts.store, path);
 	if (rc < 0)
 		return rc;
 	const char *kind = gfs_object_kind(live);

@@ -488,7 +488,7 @@ static int gfs_store_put(struct gfs_store *s, const char *dirname, bool namespac
 	return 0;
 }
 
-int gfs_store_render(struct gfs_store *s, struct gfs_blob **out, const char *path,
+int gfs_store_render(struct gfs_blob **out, struct gfs_store *s, const char *path,
 		     const char *dirname, const json_t *obj)
 {
 	const struct gfs_filter *f = gfs_store_filter(s);
@@ -520,7 +520,7 @@ void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool name
 	bool wanted =
 	    gfs_store_ns_allowed(s, namespaced ? gfs_object_namespace(o) : NULL) &&
 	    gfs_filter_object_wanted(gfs_store_filter(s), dirname, obj);
-	if (wanted && gfs_store_render(s, &content, path, dirname, obj) < 0) {
+	if (wanted && gfs_store_render(&content, s, path, dirname, obj) < 0) {
 		gfs_warn("cannot render %s: %s", path, gfs_error_last());
 		return;
 	}

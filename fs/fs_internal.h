@@ -30,7 +30,7 @@ void gfs_inodes_forget(struct gfs_inodes *t, uint64_t ino, uint64_t n);
  * (and, for a directory, everything below) now stand for dst. */
 void gfs_inodes_rename(struct gfs_inodes *t, const char *src, const char *dst);
 /* Copies ino's path into out; -ENOENT for an id the kernel cannot hold. */
-int gfs_inodes_path(struct gfs_inodes *t, uint64_t ino, char *out, size_t outsz);
+int gfs_inodes_path(char *out, size_t outsz, struct gfs_inodes *t, uint64_t ino);
 bool gfs_inodes_known(struct gfs_inodes *t, uint64_t ino);
 /* Records that process `pid` opened ino and was served content `version`;
  * returns true when the previous open (by anyone) served the same

@@ -129,7 +129,7 @@ void gfs_inodes_forget(struct gfs_inodes *t, uint64_t ino, uint64_t n)
 	pthread_mutex_unlock(&t->lock);
 }
 
-int gfs_inodes_path(struct gfs_inodes *t, uint64_t ino, char *out, size_t outsz)
+int gfs_inodes_path(char *out, size_t outsz, struct gfs_inodes *t, uint64_t ino)
 {
 	char key[17];
 	int rc = -ENOENT;

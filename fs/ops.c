@@ -139,7 +139,7 @@ int gfs_resolve(struct gfs_fs *fs, const char *path, struct gfs_res *r)
 		return 0;
 	}
 	struct gfs_entry_attr a;
-	if (gfs_store_stat(fs->opts.store, path, &a) == 0) {
+	if (gfs_store_stat(&a, fs->opts.store, path) == 0) {
 		r->kind = a.type == GFS_ENTRY_DIR ? GFS_K_STORE_DIR : GFS_K_STORE_FILE;
 		r->version = a.version;
 		r->implied = a.implied;
@@ -192,7 +192,7 @@ static void gfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct gfs_res r;
 	struct fuse_entry_param e;
 	memset(&e, 0, sizeof(e));
-	int rc = gfs_inodes_path(fs->inodes, parent, ppath, sizeof(ppath));
+	int rc = gfs_inodes_path(ppath, sizeof(ppath), fs->inodes, parent);
 	if (rc == 0)
 		rc = gfs_child_path(path, sizeof(path), ppath, name);
 	if (rc == 0)
@@ -236,7 +236,7 @@ static void gfs_op_forget_multi(fuse_req_t req, size_t count,
 int gfs_resolve_ino(struct gfs_fs *fs, fuse_ino_t ino, char *path, size_t pathsz,
 		    struct gfs_res *r)
 {
-	int rc = gfs_inodes_path(fs->inodes, ino, path, pathsz);
+	int rc = gfs_inodes_path(path, pathsz, fs->inodes, ino);
 	return rc < 0 ? rc : gfs_resolve(fs, path, r);
 }
 
@@ -276,7 +276,7 @@ static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	switch (r.kind) {
 	case GFS_K_STORE_FILE: {
 		struct gfs_entry_attr a;
-		rc = gfs_store_read(fs->opts.store, path, &of->blob, &a);
+		rc = gfs_store_read(&of->blob, &a, fs->opts.store, path);
 		/* Keep the kernel's pages only when they hold this version. */
 		if (rc == 0)
 			fi->keep_cache = gfs_inodes_note_open(fs->inodes, ino, a.version,
@@ -533,7 +533,7 @@ static void gfs_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (plus && gfs_inodes_path(fs->inodes, ino, ppath, sizeof(ppath)) < 0)
+	if (plus && gfs_inodes_path(ppath, sizeof(ppath), fs->inodes, ino) < 0)
 		plus = false;
 	for (size_t i = (size_t)off; i < l->n; i++) {
 		const struct gfs_dirent *de = &l->items[i];

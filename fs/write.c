@@ -40,7 +40,7 @@ static bool gfs_fs_writable(const struct gfs_fs *fs)
 static int gfs_req_child(struct gfs_fs *fs, fuse_ino_t parent, const char *name,
 			 char *ppath, char *path)
 {
-	int rc = gfs_inodes_path(fs->inodes, parent, ppath, GFS_PATH_MAX);
+	int rc = gfs_inodes_path(ppath, GFS_PATH_MAX, fs->inodes, parent);
 	return rc < 0 ? rc : gfs_child_path(path, GFS_PATH_MAX, ppath, name);
 }
 
@@ -160,7 +160,7 @@ static int gfs_write_apply(struct gfs_fs *fs, struct gfs_open *of)
 	if (rc == 0) {
 		/* Later writes through this handle build on what was applied. */
 		struct gfs_entry_attr a;
-		if (gfs_store_stat(fs->opts.store, of->path, &a) == 0)
+		if (gfs_store_stat(&a, fs->opts.store, of->path) == 0)
 			of->expect_version = a.version;
 	}
 	gfs_pending_drop(fs, of);
@@ -203,7 +203,7 @@ int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
 		of->dirty = true;
 	} else {
 		struct gfs_blob *b = NULL;
-		int rc = gfs_store_read(fs->opts.store, path, &b, NULL);
+		int rc = gfs_store_read(&b, NULL, fs->opts.store, path);
 		if (rc == 0)
 			rc = gfs_buf_add(&of->wbuf, b->data, b->len);
 		gfs_blob_unref(b);
@@ -660,7 +660,7 @@ static int gfs_rename_apply(struct gfs_fs *fs, const char *src, const char *dst,
 static int gfs_rename_away(struct gfs_fs *fs, const char *src, const char *dst)
 {
 	struct gfs_blob *b = NULL;
-	int rc = gfs_store_read(fs->opts.store, src, &b, NULL);
+	int rc = gfs_store_read(&b, NULL, fs->opts.store, src);
 	if (rc == 0)
 		rc = gfs_local_parents(fs, dst);
 	int fd = rc == 0
@@ -731,7 +731,7 @@ void gfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t si
 	struct gfs_fs *fs = gfs_req_fs(req);
 	char path[GFS_PATH_MAX], value[1024] = "";
 	if (strcmp(name, GFS_XATTR_ERROR) != 0 ||
-	    gfs_inodes_path(fs->inodes, ino, path, sizeof(path)) < 0) {
+	    gfs_inodes_path(path, sizeof(path), fs->inodes, ino) < 0) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
@@ -756,7 +756,7 @@ void gfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct gfs_fs *fs = gfs_req_fs(req);
 	char path[GFS_PATH_MAX];
 	bool has = false;
-	if (gfs_inodes_path(fs->inodes, ino, path, sizeof(path)) == 0) {
+	if (gfs_inodes_path(path, sizeof(path), fs->inodes, ino) == 0) {
 		pthread_mutex_lock(&fs->lock);
 		has = gfs_map_get(fs->errors, path) != NULL;
 		pthread_mutex_unlock(&fs->lock);

@@ -7,8 +7,11 @@
  *  - functions return 0 on success or a negative errno;
  *  - on failure they leave a human message in the per-thread error slot
  *    (gfs_error_set), which callers may log or surface in .gitopsfs/errors;
- *  - "out" parameters come first; anything returned through **out is the
- *    caller's to free with the matching _free/_release function;
+ *  - callers decide on the code, never on the message's text;
+ *  - "out" parameters come first, as in libgit2's
+ *    git_reference_lookup(&ref, repo, name): gfs_store_read(&blob, &attr,
+ *    store, path); anything returned through **out is the caller's to
+ *    free with the matching _free/_release function;
  *  - every _free/_release accepts NULL.
  */
 #ifndef GFS_COMMON_H

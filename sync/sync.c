@@ -239,7 +239,7 @@ void gfs_sync_free(struct gfs_sync *s)
 	free(s);
 }
 
-void gfs_sync_get_status(struct gfs_sync *s, struct gfs_sync_status *out)
+void gfs_sync_get_status(struct gfs_sync_status *out, struct gfs_sync *s)
 {
 	pthread_mutex_lock(&s->lock);
 	*out = s->status;

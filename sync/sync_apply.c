@@ -136,11 +136,12 @@ static int gfs_apply_diff(struct gfs_sync *s, git_tree *old, git_tree *new_tree,
 		if (!d[i].deleted) {
 			if (gfs_apply_blob(s, d[i].path, &d[i].id, commit) < 0)
 				(*failures)++;
-		} else if (s->opts.prune) {
-			/* Only what gitopsfs applied: its record says so. */
-			if (gfs_applier_owns(s->opts.applier, d[i].path) &&
-			    gfs_applier_delete(s->opts.applier, d[i].path) < 0 &&
-			    gfs_error_last()[0]) {
+		} else if (s->opts.prune &&
+			   gfs_applier_owns(s->opts.applier, d[i].path)) {
+			/* Only what gitopsfs applied: its record says so. An
+			 * object already gone (-ENOENT) is what pruning wants. */
+			rc = gfs_applier_delete(s->opts.applier, d[i].path);
+			if (rc < 0 && rc != -ENOENT) {
 				gfs_report(s, d[i].path, commit, gfs_error_last());
 				(*failures)++;
 			}
@@ -217,7 +218,7 @@ static int gfs_check_drift(struct gfs_sync *s, const char *path, const git_oid *
 		rc = -EINVAL;
 		goto out;
 	}
-	bool same = gfs_store_read(s->opts.store, path, &live, NULL) == 0 &&
+	bool same = gfs_store_read(&live, NULL, s->opts.store, path) == 0 &&
 		    live->len == want.len && memcmp(live->data, want.data, want.len) == 0;
 	if (same) {
 		gfs_report(s, path, commit, NULL);

@@ -21,7 +21,7 @@ static void gfs_object_changer(struct gfs_store *store, const char *path, char *
 	struct gfs_object *live = NULL;
 	struct gfs_manager_entry m;
 	snprintf(out, outsz, "%s", "");
-	if (gfs_store_live(store, path, &live) < 0)
+	if (gfs_store_live(&live, store, path) < 0)
 		return;
 	gfs_json_newest_manager(&m, gfs_object_json(live));
 	if (m.manager)
@@ -45,7 +45,7 @@ static int gfs_commit_path(struct gfs_commit_ctx *c, const char *path)
 	struct gfs_blob *content = NULL;
 	const git_index_entry *old = git_index_get_bypath(c->index, path, 0);
 	char who[256];
-	int rc = gfs_store_read(c->s->opts.store, path, &content, NULL);
+	int rc = gfs_store_read(&content, NULL, c->s->opts.store, path);
 	if (rc == -ENOENT || rc == -EISDIR) {
 		if (!old)
 			return 0;
@@ -128,7 +128,7 @@ static int gfs_user_index_one(const char *path, void *value, void *payload)
 		return 0;
 	}
 	git_index_entry e = *ce;
-	if (gfs_store_stat(u->store, path, &a) == 0) {
+	if (gfs_store_stat(&a, u->store, path) == 0) {
 		e.mtime.seconds = (int32_t)(a.mtime_ns / 1000000000);
 		e.mtime.nanoseconds = (uint32_t)(a.mtime_ns % 1000000000);
 		e.ctime = e.mtime;
