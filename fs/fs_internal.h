@@ -91,21 +91,33 @@ struct gfs_res {
 };
 
 /* An open file. Object files opened for writing collect the new bytes in
- * `wbuf` and apply them on flush/fsync/release (write.c). */
+ * `wbuf` and apply them on flush/fsync/release (write.c).
+ *
+ * `lock` serialises the requests on this handle: every field below it
+ * that is not immutable or atomic is guarded by it. It is released while
+ * the bytes are applied (gfs_write_apply: a network request), with
+ * `applying` set, so that one apply at a time runs per handle. */
 struct gfs_open {
+	/* Immutable once the handle is in the table: */
 	enum gfs_kind kind;
 	struct gfs_blob *blob; /* store files and special files (reading) */
 	int fd;                /* local files */
 	bool writable;         /* an object file opened for writing */
-	bool dirty;            /* wbuf holds bytes not applied yet */
-	bool written;          /* write() or truncate since the last apply */
-	bool pending;          /* registered in gfs_fs.pending */
-	bool overflow;         /* a write past the size limit was refused */
+	char *path;
+	atomic_int refs; /* the handle table's + requests in progress */
+	/* wbuf.len, readable without the lock (gfs_write_pending_stat, under
+	 * gfs_fs.lock): written under the lock whenever wbuf changes size. */
+	atomic_size_t size;
+
+	pthread_mutex_t lock;
+	pthread_cond_t applied; /* broadcast when an apply ends */
+	bool applying;          /* an apply of this handle is in flight */
+	bool dirty;             /* wbuf holds bytes not applied yet */
+	bool written;           /* write() or truncate since the last apply */
+	bool pending;           /* registered in gfs_fs.pending */
+	bool overflow;          /* a write past the size limit was refused */
 	uint64_t expect_version;
 	struct gfs_buf wbuf;
-	char *path;
-	atomic_int refs;      /* the handle table's + requests in progress */
-	pthread_mutex_t lock; /* serialises requests on this handle (wbuf) */
 };
 
 /* ---- open-file handles (handles.c) ------------------------------------------ */

@@ -16,7 +16,13 @@ struct gfs_open *gfs_open_new(enum gfs_kind kind)
 	of->kind = kind;
 	of->fd = -1;
 	atomic_init(&of->refs, 1);
+	atomic_init(&of->size, 0);
 	pthread_mutex_init(&of->lock, NULL);
+	if (gfs_cond_init_monotonic(&of->applied) < 0) {
+		pthread_mutex_destroy(&of->lock);
+		free(of);
+		return NULL;
+	}
 	return of;
 }
 

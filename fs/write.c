@@ -102,7 +102,7 @@ bool gfs_write_pending_stat(struct gfs_fs *fs, const char *path, struct stat *st
 {
 	pthread_mutex_lock(&fs->lock);
 	struct gfs_open *of = gfs_map_get(fs->pending, path);
-	size_t size = of ? of->wbuf.len : 0;
+	size_t size = of ? atomic_load(&of->size) : 0;
 	pthread_mutex_unlock(&fs->lock);
 	if (!of)
 		return false;
@@ -134,35 +134,73 @@ static void gfs_pending_drop(struct gfs_fs *fs, struct gfs_open *of)
 /* ---- applying ------------------------------------------------------------------------
  */
 
-/* Applies what of holds; returns 0 or -errno (the reason noted). */
+/* A file that got a write past the size limit is never applied: the rest
+ * would be a truncated manifest. */
+static int gfs_write_refuse_overflow(struct gfs_fs *fs, const struct gfs_open *of)
+{
+	int rc = gfs_error_set(
+	    -EFBIG, "the file is larger than %u bytes: nothing applied", GFS_WRITE_LIMIT);
+	gfs_errlog_add("%s: not applied: %s", of->path, gfs_error_last());
+	gfs_error_note(fs, of->path, gfs_error_last());
+	return rc;
+}
+
+/* Applies `bytes` (a copy of of->wbuf, freed here) with of->lock released
+ * for the network request: called and returns with the lock held, and
+ * marks the handle `applying` meanwhile. On success, later writes through
+ * the handle build on the version applied. */
+static int gfs_write_send(struct gfs_fs *fs, struct gfs_open *of, char *bytes, size_t len)
+{
+	const struct gfs_fs_writer *w = fs->opts.writer;
+	uint64_t expect = of->expect_version;
+	struct gfs_entry_attr a;
+	of->applying = true;
+	pthread_mutex_unlock(&of->lock);
+	int rc = w->apply(w->payload, of->path, bytes, len, expect);
+	free(bytes);
+	gfs_error_note(fs, of->path, rc < 0 ? gfs_error_last() : NULL);
+	bool stat = rc == 0 && gfs_store_stat(&a, fs->opts.store, of->path) == 0;
+	pthread_mutex_lock(&of->lock);
+	if (stat)
+		of->expect_version = a.version;
+	of->applying = false;
+	pthread_cond_broadcast(&of->applied);
+	return rc;
+}
+
+/*
+ * Applies what `of` holds, if anything. Called, and returns, with of->lock
+ * held; the lock is released while the bytes are applied (a network
+ * request), so that a slow server stalls no other request on the file.
+ *
+ * The bytes are copied under the lock, and dirty cleared with them: a
+ * write that comes in meanwhile changes only the buffer and is applied by
+ * the next flush (or at release). Applies of one open file run one at a
+ * time, in the order they took their bytes (`applying` and the condition
+ * `applied`): two flushes on one handle never race each other to the
+ * server, and the second builds on the version the first one made.
+ */
+static void gfs_write_wait(struct gfs_open *of)
+{
+	while (of->applying)
+		pthread_cond_wait(&of->applied, &of->lock);
+}
+
 static int gfs_write_apply(struct gfs_fs *fs, struct gfs_open *of)
 {
+	gfs_write_wait(of);
 	if (!of->writable || !of->dirty)
 		return 0;
-	const struct gfs_fs_writer *w = fs->opts.writer;
+	size_t len = of->wbuf.len;
+	char *bytes = of->overflow ? NULL : malloc(len + 1);
+	if (!of->overflow && !bytes)
+		return gfs_error_set(-ENOMEM, "out of memory");
+	if (bytes)
+		memcpy(bytes, of->wbuf.data, len + 1);
 	of->dirty = false;
 	of->written = false;
-	if (of->overflow) {
-		/* Some of what was written was refused: applying the rest
-		 * would apply a truncated manifest. */
-		int rc = gfs_error_set(
-		    -EFBIG, "the file is larger than %u bytes: nothing applied",
-		    GFS_WRITE_LIMIT);
-		gfs_errlog_add("%s: not applied: %s", of->path, gfs_error_last());
-		gfs_error_note(fs, of->path, gfs_error_last());
-		gfs_pending_drop(fs, of);
-		gfs_write_refresh(fs, of->path);
-		return rc;
-	}
-	int rc = w->apply(w->payload, of->path, of->wbuf.data, of->wbuf.len,
-			  of->expect_version);
-	gfs_error_note(fs, of->path, rc < 0 ? gfs_error_last() : NULL);
-	if (rc == 0) {
-		/* Later writes through this handle build on what was applied. */
-		struct gfs_entry_attr a;
-		if (gfs_store_stat(&a, fs->opts.store, of->path) == 0)
-			of->expect_version = a.version;
-	}
+	int rc = of->overflow ? gfs_write_refuse_overflow(fs, of)
+			      : gfs_write_send(fs, of, bytes, len);
 	gfs_pending_drop(fs, of);
 	gfs_write_refresh(fs, of->path);
 	return rc;
@@ -206,6 +244,7 @@ int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
 		int rc = gfs_store_read(&b, NULL, fs->opts.store, path);
 		if (rc == 0)
 			rc = gfs_buf_add(&of->wbuf, b->data, b->len);
+		atomic_store(&of->size, of->wbuf.len);
 		gfs_blob_unref(b);
 		if (rc < 0)
 			return rc;
@@ -218,14 +257,19 @@ int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
 
 void gfs_write_release(struct gfs_fs *fs, struct gfs_open *of)
 {
+	/* The last reference: no other request holds the file, but the lock
+	 * is taken all the same, as gfs_write_apply expects it. */
+	pthread_mutex_lock(&of->lock);
 	if (of->dirty && gfs_write_apply(fs, of) < 0)
 		gfs_warn("%s: not applied at close: %s", of->path, gfs_error_last());
 	gfs_pending_drop(fs, of);
+	pthread_mutex_unlock(&of->lock);
 	if (of->fd >= 0)
 		close(of->fd);
 	gfs_blob_unref(of->blob);
 	gfs_buf_release(&of->wbuf);
 	free(of->path);
+	pthread_cond_destroy(&of->applied);
 	pthread_mutex_destroy(&of->lock);
 	free(of);
 }
@@ -363,6 +407,7 @@ static int gfs_write_locked(struct gfs_open *of, const char *buf, size_t size, o
 		return -EFBIG;
 	}
 	int rc = gfs_buf_write_at(&of->wbuf, (size_t)off, buf, size);
+	atomic_store(&of->size, of->wbuf.len);
 	if (rc < 0)
 		return rc;
 	of->dirty = of->written = true;
@@ -385,11 +430,14 @@ void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
 /* Every close() of a descriptor flushes, including the copies a shell
  * closes while setting up a redirection before anything is written: only
  * bytes actually written are applied here; a file opened with O_TRUNC or
- * created and never written is applied (and refused) at release. */
+ * created and never written is applied (and refused) at release. A close
+ * returns after an apply of the same handle that is in flight. */
 void gfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
 	struct gfs_open *of = gfs_handle_lock(fs, fi->fh);
+	if (of)
+		gfs_write_wait(of);
 	int rc = of && of->written ? gfs_write_apply(fs, of) : 0;
 	gfs_handle_unlock(fs, of);
 	fuse_reply_err(req, -rc);
@@ -491,6 +539,7 @@ static void gfs_setattr_locked(fuse_req_t req, struct gfs_fs *fs, fuse_ino_t ino
 			else
 				rc = gfs_buf_write_at(&of->wbuf, (size_t)attr->st_size,
 						      "", 0);
+			atomic_store(&of->size, of->wbuf.len);
 			of->dirty = of->written = true;
 		} else if ((uint64_t)attr->st_size != (uint64_t)r.st.st_size) {
 			rc = -EINVAL;
