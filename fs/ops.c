@@ -298,14 +298,14 @@ static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	}
 out:
 	if (rc == 0)
-		rc = gfs_handle_add(fs, of, &fi->fh);
+		rc = gfs_handle_add(fs->handles, of, &fi->fh);
 	if (rc < 0) {
-		gfs_handle_put(fs, of);
+		gfs_handle_put(fs->handles, of);
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	if (fuse_reply_open(req, fi) != 0)
-		gfs_handle_close(fs, fi->fh); /* the opener is gone */
+		gfs_handle_close(fs->handles, fi->fh); /* the opener is gone */
 }
 
 static void gfs_read_reply(fuse_req_t req, struct gfs_open *of, size_t size, off_t off)
@@ -338,18 +338,18 @@ static void gfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = gfs_handle_lock(fs, fi->fh);
+	struct gfs_open *of = gfs_handle_lock(fs->handles, fi->fh);
 	if (!of) {
 		fuse_reply_err(req, EBADF);
 		return;
 	}
 	gfs_read_reply(req, of, size, off);
-	gfs_handle_unlock(fs, of);
+	gfs_handle_unlock(fs->handles, of);
 }
 
 static void gfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	gfs_handle_close(gfs_req_fs(req), fi->fh);
+	gfs_handle_close(gfs_req_fs(req)->handles, fi->fh);
 	fuse_reply_err(req, 0);
 }
 

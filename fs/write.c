@@ -255,8 +255,9 @@ int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
 	return 0;
 }
 
-void gfs_write_release(struct gfs_fs *fs, struct gfs_open *of)
+void gfs_write_release(void *payload, struct gfs_open *of)
 {
+	struct gfs_fs *fs = payload;
 	/* The last reference: no other request holds the file, but the lock
 	 * is taken all the same, as gfs_write_apply expects it. */
 	pthread_mutex_lock(&of->lock);
@@ -264,14 +265,7 @@ void gfs_write_release(struct gfs_fs *fs, struct gfs_open *of)
 		gfs_warn("%s: not applied at close: %s", of->path, gfs_error_last());
 	gfs_pending_drop(fs, of);
 	pthread_mutex_unlock(&of->lock);
-	if (of->fd >= 0)
-		close(of->fd);
-	gfs_blob_unref(of->blob);
-	gfs_buf_release(&of->wbuf);
-	free(of->path);
-	pthread_cond_destroy(&of->applied);
-	pthread_mutex_destroy(&of->lock);
-	free(of);
+	gfs_open_free(of);
 }
 
 /* ---- handlers ---------------------------------------------------------------------- */
@@ -292,14 +286,14 @@ static void gfs_reply_entry_stat(fuse_req_t req, struct gfs_fs *fs, const char *
 	int rc = gfs_inodes_remember(fs->inodes, e.ino, path);
 	if (rc < 0) {
 		if (fi)
-			gfs_handle_close(fs, fi->fh);
+			gfs_handle_close(fs->handles, fi->fh);
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	if (fi) {
 		if (fuse_reply_create(req, &e, fi) != 0) {
 			gfs_inodes_forget(fs->inodes, e.ino, 1);
-			gfs_handle_close(fs, fi->fh);
+			gfs_handle_close(fs->handles, fi->fh);
 		}
 	} else {
 		fuse_reply_entry(req, &e);
@@ -368,13 +362,13 @@ void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 			goto fail;
 		st.st_ino = gfs_fs_ino(path);
 	}
-	rc = gfs_handle_add(fs, of, &fi->fh);
+	rc = gfs_handle_add(fs->handles, of, &fi->fh);
 	if (rc < 0)
 		goto fail;
 	gfs_reply_entry_stat(req, fs, path, &st, fi, of->kind == GFS_K_PENDING);
 	return;
 fail:
-	gfs_handle_put(fs, of);
+	gfs_handle_put(fs->handles, of);
 	fuse_reply_err(req, -rc);
 }
 
@@ -418,9 +412,9 @@ void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
 		  struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = gfs_handle_lock(fs, fi->fh);
+	struct gfs_open *of = gfs_handle_lock(fs->handles, fi->fh);
 	int rc = of ? gfs_write_locked(of, buf, size, off) : -EBADF;
-	gfs_handle_unlock(fs, of);
+	gfs_handle_unlock(fs->handles, of);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -435,23 +429,23 @@ void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
 void gfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = gfs_handle_lock(fs, fi->fh);
+	struct gfs_open *of = gfs_handle_lock(fs->handles, fi->fh);
 	if (of)
 		gfs_write_wait(of);
 	int rc = of && of->written ? gfs_write_apply(fs, of) : 0;
-	gfs_handle_unlock(fs, of);
+	gfs_handle_unlock(fs->handles, of);
 	fuse_reply_err(req, -rc);
 }
 
 void gfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = gfs_handle_lock(fs, fi->fh);
+	struct gfs_open *of = gfs_handle_lock(fs->handles, fi->fh);
 	int rc = -EBADF;
 	if (of)
 		rc = of->fd >= 0 ? (fdatasync(of->fd) < 0 ? -errno : 0)
 				 : gfs_write_apply(fs, of);
-	gfs_handle_unlock(fs, of);
+	gfs_handle_unlock(fs->handles, of);
 	fuse_reply_err(req, -rc);
 }
 
@@ -508,9 +502,9 @@ void gfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_se
 		    struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = fi ? gfs_handle_lock(fs, fi->fh) : NULL;
+	struct gfs_open *of = fi ? gfs_handle_lock(fs->handles, fi->fh) : NULL;
 	gfs_setattr_locked(req, fs, ino, attr, to_set, of);
-	gfs_handle_unlock(fs, of);
+	gfs_handle_unlock(fs->handles, of);
 }
 
 static void gfs_setattr_locked(fuse_req_t req, struct gfs_fs *fs, fuse_ino_t ino,
