@@ -39,7 +39,7 @@ static struct gfs_node *gfs_node_new(struct gfs_node *parent, const char *name,
 	n->name = strdup(name);
 	n->parent = parent;
 	n->is_dir = is_dir;
-	n->ino = gfs_hash64(path, strlen(path)) | 2; /* never 0 or 1 (root) */
+	n->ino = gfs_path_ino(path);
 	n->version = 1; /* 0 means "no version" to readers of gfs_entry_attr */
 	n->mode = is_dir ? 0755 : 0644;
 	if (is_dir)
@@ -103,7 +103,7 @@ struct gfs_node *gfs_node_find(struct gfs_node *root, const char *path)
 void gfs_node_attr(const struct gfs_node *n, struct gfs_entry_attr *a)
 {
 	a->type = n->is_dir ? GFS_ENTRY_DIR : GFS_ENTRY_FILE;
-	a->ino = n->parent ? n->ino : 1;
+	a->ino = n->ino;
 	a->size = n->is_dir ? 0 : n->content->len;
 	a->mtime_ns = n->mtime_ns;
 	a->mode = n->mode;

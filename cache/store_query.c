@@ -64,7 +64,7 @@ static bool gfs_store_implied(struct gfs_store *s, const char *path,
 	}
 	memset(out, 0, sizeof(*out));
 	out->type = GFS_ENTRY_DIR;
-	out->ino = gfs_hash64(path, strlen(path)) | 2; /* as gfs_node_new */
+	out->ino = gfs_path_ino(path);
 	out->mtime_ns = mtime;
 	out->mode = 0755;
 	out->version = 1;

@@ -42,9 +42,6 @@ bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version,
  * nothing (recently): what a write by that process is checked against. */
 uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid);
 
-/* The inode number of a path: the store's scheme, used for every entry. */
-uint64_t gfs_fs_ino(const char *path);
-
 /* ---- invalidation thread (notify.c) -------------------------------------- */
 
 struct gfs_notifier;

@@ -47,7 +47,7 @@ static void gfs_notifier_inval_entry(struct gfs_notifier *n, const char *path)
 		*slash = '\0';
 	else
 		parent[0] = '\0';
-	uint64_t pino = gfs_fs_ino(parent);
+	uint64_t pino = gfs_path_ino(parent);
 	if (!gfs_inodes_known(n->inodes, pino))
 		return;
 	int rc = fuse_lowlevel_notify_inval_entry(n->se, pino, name, strlen(name));
@@ -61,7 +61,7 @@ static void gfs_notifier_inval_entry(struct gfs_notifier *n, const char *path)
 
 static void gfs_notifier_send(struct gfs_notifier *n, struct gfs_change_item *it)
 {
-	uint64_t ino = gfs_fs_ino(it->path);
+	uint64_t ino = gfs_path_ino(it->path);
 	if (it->change != GFS_CHANGE_MODIFIED) {
 		gfs_notifier_inval_entry(n, it->path);
 	}

@@ -58,7 +58,7 @@ static void gfs_fill_special_attr(struct gfs_fs *fs, const char *path, bool dir,
 				  size_t size, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_ino = gfs_fs_ino(path);
+	st->st_ino = gfs_path_ino(path);
 	st->st_mode = dir ? S_IFDIR | 0755 : S_IFREG | 0444;
 	st->st_nlink = dir ? 2 : 1;
 	st->st_uid = fs->uid;
@@ -154,7 +154,7 @@ int gfs_resolve(struct gfs_fs *fs, const char *path, struct gfs_res *r)
 		return -errno;
 	r->kind = GFS_K_LOCAL;
 	r->version = 0;
-	r->st.st_ino = gfs_fs_ino(path);
+	r->st.st_ino = gfs_path_ino(path);
 	return 0;
 }
 
@@ -449,7 +449,7 @@ static int gfs_list_local(struct gfs_list_payload *p, const char *path)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		st.st_ino = gfs_fs_ino(child);
+		st.st_ino = gfs_path_ino(child);
 		rc = gfs_dirlist_add(p->list, de->d_name, &st, true);
 	}
 	closedir(d);

@@ -107,7 +107,7 @@ bool gfs_write_pending_stat(struct gfs_fs *fs, const char *path, struct stat *st
 	if (!of)
 		return false;
 	memset(st, 0, sizeof(*st));
-	st->st_ino = gfs_fs_ino(path);
+	st->st_ino = gfs_path_ino(path);
 	st->st_mode = S_IFREG | 0644;
 	st->st_nlink = 1;
 	st->st_uid = fs->uid;
@@ -360,7 +360,7 @@ void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 		}
 		if (rc < 0)
 			goto fail;
-		st.st_ino = gfs_fs_ino(path);
+		st.st_ino = gfs_path_ino(path);
 	}
 	rc = gfs_handle_add(fs->handles, of, &fi->fh);
 	if (rc < 0)
