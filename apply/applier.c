@@ -14,13 +14,14 @@
 #include "gfs_journal.h"
 #include "gfs_object.h"
 #include "gfs_path.h"
+#include "gfs_queue.h"
 #include "gfs_render.h"
 #include "gfs_yaml.h"
 
 #define GFS_POOL_MAX 4
 
 struct gfs_pending_delete {
-	struct gfs_pending_delete *next;
+	struct gfs_queue_node node;
 	int64_t due_ms;
 	unsigned attempts;
 	char uid[64]; /* of the object the rm meant ("" unknown) */
@@ -36,7 +37,9 @@ struct gfs_applier {
 	/* Guarded by lock: */
 	struct gfs_kube_conn *pool[GFS_POOL_MAX]; /* idle connections */
 	int n_pool;
-	struct gfs_pending_delete *deletes; /* in due order */
+	/* Of struct gfs_pending_delete, sorted by due_ms (ties in the order
+	 * they came): only ever filled by gfs_applier_queue. */
+	struct gfs_queue deletes;
 	bool stop;
 	pthread_t thread;
 };
@@ -325,7 +328,7 @@ static int gfs_applier_update(struct gfs_applier *a, json_t **answer,
 					     w->p->name) == 0 &&
 			    gfs_kube_request(conn, &fresh, NULL, "GET", url, NULL, NULL,
 					     0) == 0 &&
-			    gfs_store_render(a->opts.store, &now, w->path, w->r->dirname,
+			    gfs_store_render(&now, a->opts.store, w->path, w->r->dirname,
 					     fresh) == 0 &&
 			    now->len == w->bytes->len &&
 			    memcmp(now->data, w->bytes->data, now->len) == 0;
@@ -347,21 +350,25 @@ static int gfs_applier_update(struct gfs_applier *a, json_t **answer,
 	return rc;
 }
 
+static struct gfs_pending_delete *gfs_pending_delete_of(struct gfs_queue_node *n)
+{
+	return n ? GFS_QUEUE_ENTRY(n, struct gfs_pending_delete, node) : NULL;
+}
+
+static bool gfs_pending_delete_is(const struct gfs_queue_node *n, const void *path)
+{
+	return strcmp(GFS_QUEUE_ENTRY(n, struct gfs_pending_delete, node)->path, path) ==
+	       0;
+}
+
 static void gfs_applier_cancel_delete(struct gfs_applier *a, const char *path)
 {
-	bool found = false;
 	pthread_mutex_lock(&a->lock);
-	for (struct gfs_pending_delete **pp = &a->deletes; *pp; pp = &(*pp)->next) {
-		if (strcmp((*pp)->path, path) == 0) {
-			struct gfs_pending_delete *d = *pp;
-			*pp = d->next;
-			free(d);
-			found = true;
-			break;
-		}
-	}
+	struct gfs_pending_delete *d = gfs_pending_delete_of(
+	    gfs_queue_take(&a->deletes, gfs_pending_delete_is, path));
 	pthread_mutex_unlock(&a->lock);
-	if (found) {
+	if (d) {
+		free(d);
 		if (a->opts.journal)
 			gfs_journal_remove(a->opts.journal, path);
 		gfs_store_set_hidden(a->opts.store, path, false);
@@ -396,7 +403,7 @@ static int gfs_write_base(struct gfs_applier *a, struct gfs_write *w,
 			rc = gfs_kube_request(conn, &w->live, NULL, "GET", url, NULL,
 					      NULL, 0);
 		if (rc == 0)
-			rc = gfs_store_render(a->opts.store, &w->bytes, w->path,
+			rc = gfs_store_render(&w->bytes, a->opts.store, w->path,
 					      w->r->dirname, w->live);
 		if (rc < 0)
 			return rc;
@@ -432,7 +439,7 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 		rc = gfs_applier_conn(a, &conn);
 	if (rc < 0)
 		goto out;
-	bool exists = gfs_store_get(a->opts.store, path, &f) == 0;
+	bool exists = gfs_store_get(&f, a->opts.store, path) == 0;
 	if (exists)
 		rc = gfs_write_base(a, &w, conn, &f, expect_version);
 	else if (expect_version)
@@ -588,14 +595,19 @@ static bool gfs_delete_transient(int rc)
 	       rc == -EHOSTUNREACH || rc == -ECONNRESET;
 }
 
-/* Queues d in due order (lock held). */
+static int gfs_pending_delete_cmp(const struct gfs_queue_node *x,
+				  const struct gfs_queue_node *y)
+{
+	int64_t dx = GFS_QUEUE_ENTRY(x, struct gfs_pending_delete, node)->due_ms,
+		dy = GFS_QUEUE_ENTRY(y, struct gfs_pending_delete, node)->due_ms;
+	return dx < dy ? -1 : dx > dy;
+}
+
+/* Queues d in due order, after those due at the same time (lock held). A
+ * retry is due later than a fresh rm, so a plain FIFO would not do. */
 static void gfs_applier_queue(struct gfs_applier *a, struct gfs_pending_delete *d)
 {
-	struct gfs_pending_delete **pp = &a->deletes;
-	while (*pp && (*pp)->due_ms <= d->due_ms)
-		pp = &(*pp)->next;
-	d->next = *pp;
-	*pp = d;
+	gfs_queue_insert_sorted(&a->deletes, &d->node, gfs_pending_delete_cmp);
 	pthread_cond_signal(&a->cond);
 }
 
@@ -635,11 +647,12 @@ static void *gfs_applier_main(void *arg)
 {
 	struct gfs_applier *a = arg;
 	pthread_mutex_lock(&a->lock);
-	while (!a->stop || a->deletes) {
-		struct gfs_pending_delete *d = a->deletes;
+	while (!a->stop || !gfs_queue_empty(&a->deletes)) {
+		struct gfs_pending_delete *d =
+		    gfs_pending_delete_of(gfs_queue_peek(&a->deletes));
 		int64_t now = gfs_monotonic_ms();
 		if (d && (d->due_ms <= now || a->stop)) {
-			a->deletes = d->next;
+			gfs_queue_pop(&a->deletes);
 			bool stopping = a->stop;
 			pthread_mutex_unlock(&a->lock);
 			gfs_applier_run_delete(a, d, stopping);
@@ -674,7 +687,7 @@ static int gfs_applier_schedule(struct gfs_applier *a, const char *path, const c
 int gfs_applier_delete(struct gfs_applier *a, const char *path)
 {
 	struct gfs_object *live = NULL;
-	int rc = gfs_store_live(a->opts.store, path, &live);
+	int rc = gfs_store_live(&live, a->opts.store, path);
 	if (rc < 0)
 		return rc;
 	const char *kind = gfs_object_kind(live);
@@ -776,11 +789,12 @@ int gfs_applier_new(struct gfs_applier **out, const struct gfs_applier_opts *opt
 		return -ENOMEM;
 	a->opts = *opts;
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->cond, NULL);
-	int rc = pthread_create(&a->thread, NULL, gfs_applier_main, a);
-	if (rc) {
+	int rc = gfs_cond_init_monotonic(&a->cond);
+	if (rc == 0)
+		rc = -pthread_create(&a->thread, NULL, gfs_applier_main, a);
+	if (rc < 0) {
 		free(a);
-		return -rc;
+		return rc;
 	}
 	if (a->opts.journal)
 		gfs_journal_foreach(a->opts.journal, gfs_applier_replay, a);

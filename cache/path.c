@@ -5,7 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gfs_common.h"
 #include "gfs_path.h"
+
+uint64_t gfs_path_ino(const char *path)
+{
+	return *path ? gfs_hash64(path, strlen(path)) | 2 : 1;
+}
 
 bool gfs_path_name_valid(const char *s)
 {

@@ -13,6 +13,7 @@
 #include "gfs_path.h"
 #include "gfs_render.h"
 #include "gfs_store.h"
+#include "gfs_strv.h"
 #include "store_internal.h"
 
 #define GFS_RENDER_LIMIT (64u << 20)
@@ -38,7 +39,7 @@ static struct gfs_node *gfs_node_new(struct gfs_node *parent, const char *name,
 	n->name = strdup(name);
 	n->parent = parent;
 	n->is_dir = is_dir;
-	n->ino = gfs_hash64(path, strlen(path)) | 2; /* never 0 or 1 (root) */
+	n->ino = gfs_path_ino(path);
 	n->version = 1; /* 0 means "no version" to readers of gfs_entry_attr */
 	n->mode = is_dir ? 0755 : 0644;
 	if (is_dir)
@@ -102,7 +103,7 @@ struct gfs_node *gfs_node_find(struct gfs_node *root, const char *path)
 void gfs_node_attr(const struct gfs_node *n, struct gfs_entry_attr *a)
 {
 	a->type = n->is_dir ? GFS_ENTRY_DIR : GFS_ENTRY_FILE;
-	a->ino = n->parent ? n->ino : 1;
+	a->ino = n->ino;
 	a->size = n->is_dir ? 0 : n->content->len;
 	a->mtime_ns = n->mtime_ns;
 	a->mode = n->mode;
@@ -209,17 +210,8 @@ int gfs_store_new(struct gfs_store **out, const struct gfs_store_opts *opts)
 	if (!s->root || !s->resources || !s->tombstones || !s->served)
 		goto fail;
 	s->root->mtime_ns = gfs_now_ns();
-	if (opts->namespaces) {
-		size_t n = 0;
-		while (opts->namespaces[n])
-			n++;
-		s->namespaces = calloc(n + 1, sizeof(char *));
-		if (!s->namespaces)
-			goto fail;
-		for (size_t i = 0; i < n; i++)
-			if (!(s->namespaces[i] = strdup(opts->namespaces[i])))
-				goto fail;
-	}
+	if (gfs_strv_dup(&s->namespaces, opts->namespaces) < 0)
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -250,10 +242,7 @@ void gfs_store_free(struct gfs_store *s)
 		gfs_map_foreach(s->served, gfs_free_value_cb, NULL);
 		gfs_map_free(s->served);
 	}
-	if (s->namespaces)
-		for (char **p = s->namespaces; *p; p++)
-			free(*p);
-	free(s->namespaces);
+	gfs_strv_free(s->namespaces);
 	for (size_t i = 0; i < s->n_owned_filters; i++)
 		gfs_filter_free(s->owned_filters[i]);
 	free(s->owned_filters);
@@ -312,12 +301,7 @@ bool gfs_store_ns_allowed(const struct gfs_store *s, const char *ns)
 {
 	if (!s->namespaces)
 		return true;
-	if (!ns)
-		return false;
-	for (char **p = s->namespaces; *p; p++)
-		if (strcmp(*p, ns) == 0)
-			return true;
-	return false;
+	return ns && gfs_strv_has(s->namespaces, ns);
 }
 
 static void gfs_store_list_begin(void *payload, const struct gfs_resource *r,
@@ -504,7 +488,7 @@ static int gfs_store_put(struct gfs_store *s, const char *dirname, bool namespac
 	return 0;
 }
 
-int gfs_store_render(struct gfs_store *s, struct gfs_blob **out, const char *path,
+int gfs_store_render(struct gfs_blob **out, struct gfs_store *s, const char *path,
 		     const char *dirname, const json_t *obj)
 {
 	const struct gfs_filter *f = gfs_store_filter(s);
@@ -517,7 +501,7 @@ int gfs_store_render(struct gfs_store *s, struct gfs_blob **out, const char *pat
 	int rc = gfs_render_object(&buf, kept ? kept : shown ? shown : obj, &ro);
 	json_decref(kept);
 	json_decref(shown);
-	if (rc == 0 && !(*out = gfs_blob_new(buf.data ? buf.data : "", buf.len)))
+	if (rc == 0 && !(*out = gfs_blob_new(buf.data, buf.len)))
 		rc = gfs_error_set(-ENOMEM, "out of memory rendering %s", path);
 	gfs_buf_release(&buf);
 	return rc;
@@ -542,7 +526,7 @@ void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool name
 	 * the refreshed one (both carry the same resourceVersion). */
 	for (;;) {
 		uint64_t gen = atomic_load(&s->render_gen);
-		if (wanted && gfs_store_render(s, &content, path, dirname, obj) < 0) {
+		if (wanted && gfs_store_render(&content, s, path, dirname, obj) < 0) {
 			gfs_warn("cannot render %s: %s", path, gfs_error_last());
 			return;
 		}

@@ -64,7 +64,7 @@ struct gfs_store {
 	struct gfs_filter **owned_filters; /* set_filter's, freed with the store */
 	size_t n_owned_filters;
 	/* Immutable after creation / before informers start: */
-	char **namespaces; /* NULL-terminated copy, or NULL */
+	char **namespaces; /* gfs_strv.h; NULL: all */
 	struct {
 		gfs_store_change_cb cb;
 		void *payload;

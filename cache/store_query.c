@@ -64,7 +64,7 @@ static bool gfs_store_implied(struct gfs_store *s, const char *path,
 	}
 	memset(out, 0, sizeof(*out));
 	out->type = GFS_ENTRY_DIR;
-	out->ino = gfs_hash64(path, strlen(path)) | 2; /* as gfs_node_new */
+	out->ino = gfs_path_ino(path);
 	out->mtime_ns = mtime;
 	out->mode = 0755;
 	out->version = 1;
@@ -74,7 +74,7 @@ static bool gfs_store_implied(struct gfs_store *s, const char *path,
 
 /* ---- queries ------------------------------------------------------------------ */
 
-int gfs_store_stat(struct gfs_store *s, const char *path, struct gfs_entry_attr *out)
+int gfs_store_stat(struct gfs_entry_attr *out, struct gfs_store *s, const char *path)
 {
 	int rc = -ENOENT;
 	pthread_rwlock_rdlock(&s->lock);
@@ -89,8 +89,8 @@ int gfs_store_stat(struct gfs_store *s, const char *path, struct gfs_entry_attr 
 	return rc;
 }
 
-int gfs_store_read(struct gfs_store *s, const char *path, struct gfs_blob **out,
-		   struct gfs_entry_attr *attr)
+int gfs_store_read(struct gfs_blob **out, struct gfs_entry_attr *attr,
+		   struct gfs_store *s, const char *path)
 {
 	int rc = -ENOENT;
 	pthread_rwlock_rdlock(&s->lock);
@@ -107,10 +107,10 @@ int gfs_store_read(struct gfs_store *s, const char *path, struct gfs_blob **out,
 	return rc;
 }
 
-int gfs_store_live(struct gfs_store *s, const char *path, struct gfs_object **out)
+int gfs_store_live(struct gfs_object **out, struct gfs_store *s, const char *path)
 {
 	struct gfs_store_file f;
-	int rc = gfs_store_get(s, path, &f);
+	int rc = gfs_store_get(&f, s, path);
 	if (rc == 0) {
 		*out = gfs_object_ref(f.live);
 		gfs_store_file_release(&f);
@@ -118,7 +118,7 @@ int gfs_store_live(struct gfs_store *s, const char *path, struct gfs_object **ou
 	return rc;
 }
 
-int gfs_store_get(struct gfs_store *s, const char *path, struct gfs_store_file *out)
+int gfs_store_get(struct gfs_store_file *out, struct gfs_store *s, const char *path)
 {
 	int rc = -ENOENT;
 	pthread_rwlock_rdlock(&s->lock);
@@ -142,7 +142,7 @@ int gfs_store_refresh(struct gfs_store *s, const char *path)
 	int rc = gfs_path_parse(&p, path);
 	atomic_fetch_add(&s->render_gen, 1);
 	if (rc == 0)
-		rc = gfs_store_live(s, path, &live);
+		rc = gfs_store_live(&live, s, path);
 	if (rc == 0)
 		gfs_store_upsert_object(s, p.dirname, p.ns != NULL, live);
 	gfs_object_unref(live);
@@ -286,7 +286,7 @@ bool gfs_store_is_object_path(struct gfs_store *s, const char *path)
 	return object;
 }
 
-void gfs_store_get_stats(struct gfs_store *s, struct gfs_store_stats *out)
+void gfs_store_get_stats(struct gfs_store_stats *out, struct gfs_store *s)
 {
 	pthread_rwlock_rdlock(&s->lock);
 	out->objects = s->objects;

@@ -108,7 +108,7 @@ int gfs_agent_start(struct gfs_agent *a)
 	if (rc < 0)
 		return rc;
 	struct gfs_store_stats st;
-	gfs_store_get_stats(a->cluster.store, &st);
+	gfs_store_get_stats(&st, a->cluster.store);
 	gfs_info("loaded %llu objects of %llu resources in %lld ms",
 		 (unsigned long long)st.objects, (unsigned long long)st.resources,
 		 (long long)(gfs_monotonic_ms() - t0));

@@ -3,7 +3,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <git2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,9 +223,6 @@ int main(int argc, char **argv)
 	if (gfs_cli_parse(&cli, argc, argv) < 0)
 		return 2;
 	int rc;
-	/* libgit2's global state lives for the whole process: its caches are
-	 * released at the end (and leak checkers stay quiet). */
-	git_libgit2_init();
 	if (strcmp(cli.command, "mount") == 0)
 		rc = gfs_cmd_mount(&cli);
 	else if (strcmp(cli.command, "export") == 0)
@@ -238,9 +234,7 @@ int main(int argc, char **argv)
 	else {
 		fprintf(stderr, "gitopsfs: unknown command '%s'\n", cli.command);
 		gfs_cli_usage(stderr);
-		git_libgit2_shutdown();
 		return 2;
 	}
-	git_libgit2_shutdown();
 	return rc == 0 ? 0 : 1;
 }

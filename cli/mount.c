@@ -56,10 +56,10 @@ static int gfs_mount_status_json(void *payload, struct gfs_buf *out)
 	struct gfs_store_stats st;
 	struct gfs_sync_status ss = {.last_sync = ""};
 	char last_error[1024];
-	gfs_store_get_stats(a->cluster.store, &st);
+	gfs_store_get_stats(&st, a->cluster.store);
 	gfs_errlog_last(last_error, sizeof(last_error));
 	if (a->sync)
-		gfs_sync_get_status(a->sync, &ss);
+		gfs_sync_get_status(&ss, a->sync);
 	const char *err = st.unhealthy       ? st.last_error
 			  : ss.last_error[0] ? ss.last_error
 			  : last_error[0]    ? last_error

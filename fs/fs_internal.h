@@ -30,7 +30,7 @@ void gfs_inodes_forget(struct gfs_inodes *t, uint64_t ino, uint64_t n);
  * (and, for a directory, everything below) now stand for dst. */
 void gfs_inodes_rename(struct gfs_inodes *t, const char *src, const char *dst);
 /* Copies ino's path into out; -ENOENT for an id the kernel cannot hold. */
-int gfs_inodes_path(struct gfs_inodes *t, uint64_t ino, char *out, size_t outsz);
+int gfs_inodes_path(char *out, size_t outsz, struct gfs_inodes *t, uint64_t ino);
 bool gfs_inodes_known(struct gfs_inodes *t, uint64_t ino);
 /* Records that process `pid` opened ino and was served content `version`;
  * returns true when the previous open (by anyone) served the same
@@ -41,9 +41,6 @@ bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version,
 /* The content version process `pid` last read of ino, or 0 when it read
  * nothing (recently): what a write by that process is checked against. */
 uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid);
-
-/* The inode number of a path: the store's scheme, used for every entry. */
-uint64_t gfs_fs_ino(const char *path);
 
 /* ---- invalidation thread (notify.c) -------------------------------------- */
 
@@ -91,42 +88,69 @@ struct gfs_res {
 };
 
 /* An open file. Object files opened for writing collect the new bytes in
- * `wbuf` and apply them on flush/fsync/release (write.c). */
+ * `wbuf` and apply them on flush/fsync/release (write.c).
+ *
+ * `lock` serialises the requests on this handle: every field below it
+ * that is not immutable or atomic is guarded by it. It is released while
+ * the bytes are applied (gfs_write_apply: a network request), with
+ * `applying` set, so that one apply at a time runs per handle. */
 struct gfs_open {
+	/* Immutable once the handle is in the table: */
 	enum gfs_kind kind;
 	struct gfs_blob *blob; /* store files and special files (reading) */
 	int fd;                /* local files */
 	bool writable;         /* an object file opened for writing */
-	bool dirty;            /* wbuf holds bytes not applied yet */
-	bool written;          /* write() or truncate since the last apply */
-	bool pending;          /* registered in gfs_fs.pending */
-	bool overflow;         /* a write past the size limit was refused */
+	char *path;
+	atomic_int refs; /* the handle table's + requests in progress */
+	/* wbuf.len, readable without the lock (gfs_write_pending_stat, under
+	 * gfs_fs.lock): written under the lock whenever wbuf changes size. */
+	atomic_size_t size;
+
+	pthread_mutex_t lock;
+	pthread_cond_t applied; /* broadcast when an apply ends */
+	bool applying;          /* an apply of this handle is in flight */
+	bool dirty;             /* wbuf holds bytes not applied yet */
+	bool written;           /* write() or truncate since the last apply */
+	bool pending;           /* registered in gfs_fs.pending */
+	bool overflow;          /* a write past the size limit was refused */
 	uint64_t expect_version;
 	struct gfs_buf wbuf;
-	char *path;
-	atomic_int refs;      /* the handle table's + requests in progress */
-	pthread_mutex_t lock; /* serialises requests on this handle (wbuf) */
 };
 
 /* ---- open-file handles (handles.c) ------------------------------------------ */
 
 /* fi->fh is a handle id, not a pointer: a request still being answered
  * when the kernel releases the file keeps its gfs_open alive, and one that
- * arrives after the release finds nothing instead of freed memory. */
-int gfs_handle_add(struct gfs_fs *fs, struct gfs_open *of, uint64_t *id);
+ * arrives after the release finds nothing instead of freed memory. The
+ * table knows nothing of FUSE: what happens to a file when its last
+ * reference goes is the release function given to gfs_handles_new
+ * (write.c's gfs_write_release: apply, then gfs_open_free). Its own mutex
+ * guards the table; ids are never reused. */
+struct gfs_handles;
+typedef void (*gfs_handle_release_fn)(void *payload, struct gfs_open *of);
+
+int gfs_handles_new(struct gfs_handles **out, gfs_handle_release_fn release,
+		    void *payload);
+/* Frees the table, not the files: every one must have been released. */
+void gfs_handles_free(struct gfs_handles *t);
+/* Enters `of` (its one reference becomes the table's) under a new id. */
+int gfs_handle_add(struct gfs_handles *t, struct gfs_open *of, uint64_t *id);
 /* A reference to the open file of `id` (NULL: already released); every
  * request on a file takes one and gives it back with gfs_handle_put. */
-struct gfs_open *gfs_handle_get(struct gfs_fs *fs, uint64_t id);
-void gfs_handle_put(struct gfs_fs *fs, struct gfs_open *of);
+struct gfs_open *gfs_handle_get(struct gfs_handles *t, uint64_t id);
+/* Drops a reference; the last one calls the release function. NULL-safe. */
+void gfs_handle_put(struct gfs_handles *t, struct gfs_open *of);
 /* gfs_handle_get plus the handle's lock, as every request on an open file
  * takes them; NULL when already released. Undone by gfs_handle_unlock
  * (NULL-safe). */
-struct gfs_open *gfs_handle_lock(struct gfs_fs *fs, uint64_t id);
-void gfs_handle_unlock(struct gfs_fs *fs, struct gfs_open *of);
-/* release: drops the table's reference. */
-void gfs_handle_close(struct gfs_fs *fs, uint64_t id);
-/* A new gfs_open with one reference (for gfs_handle_add or a free). */
+struct gfs_open *gfs_handle_lock(struct gfs_handles *t, uint64_t id);
+void gfs_handle_unlock(struct gfs_handles *t, struct gfs_open *of);
+/* release: takes the id out of the table and drops the table's reference. */
+void gfs_handle_close(struct gfs_handles *t, uint64_t id);
+/* A new gfs_open with one reference (for gfs_handle_add, or
+ * gfs_open_free), and gfs_open_free, which frees it and what it holds. */
 struct gfs_open *gfs_open_new(enum gfs_kind kind);
+void gfs_open_free(struct gfs_open *of);
 
 struct gfs_fs *gfs_req_fs(fuse_req_t req);
 int gfs_resolve(struct gfs_fs *fs, const char *path, struct gfs_res *r);
@@ -145,7 +169,9 @@ int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
 		   pid_t pid);
 /* A pending new object file at path, or false. Fills st. */
 bool gfs_write_pending_stat(struct gfs_fs *fs, const char *path, struct stat *st);
-void gfs_write_release(struct gfs_fs *fs, struct gfs_open *of);
+/* The handle table's release function (payload: the gfs_fs): applies what
+ * is not applied yet, then frees the file. */
+void gfs_write_release(void *payload, struct gfs_open *of);
 void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		   struct fuse_file_info *fi);
 void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
@@ -178,14 +204,13 @@ struct gfs_fs {
 	int64_t start_ns;
 	struct fuse_session *se;
 	struct gfs_inodes *inodes;
+	struct gfs_handles *handles;
 	struct gfs_notifier *notifier;
 	bool mounted;
 	pthread_mutex_t lock;
 	/* Guarded by lock: */
 	struct gfs_map *pending; /* path -> struct gfs_open* of new object files */
 	struct gfs_map *errors;  /* path -> char* last apply error (xattr) */
-	struct gfs_map *handles; /* "%llx" id -> struct gfs_open* */
-	uint64_t next_handle;
 };
 
 extern const struct fuse_lowlevel_ops gfs_fs_ops;

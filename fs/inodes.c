@@ -30,13 +30,7 @@ struct gfs_inodes {
 	struct gfs_map *map; /* "%016" PRIx64 ino -> struct gfs_inode*; guarded by lock */
 };
 
-uint64_t gfs_fs_ino(const char *path)
-{
-	if (!*path)
-		return FUSE_ROOT_ID;
-	/* Same scheme as the store: never 0 and never the root's 1. */
-	return gfs_hash64(path, strlen(path)) | 2;
-}
+_Static_assert(FUSE_ROOT_ID == 1, "gfs_path_ino gives the root inode number 1");
 
 static void gfs_ino_key(char key[17], uint64_t ino)
 {
@@ -129,7 +123,7 @@ void gfs_inodes_forget(struct gfs_inodes *t, uint64_t ino, uint64_t n)
 	pthread_mutex_unlock(&t->lock);
 }
 
-int gfs_inodes_path(struct gfs_inodes *t, uint64_t ino, char *out, size_t outsz)
+int gfs_inodes_path(char *out, size_t outsz, struct gfs_inodes *t, uint64_t ino)
 {
 	char key[17];
 	int rc = -ENOENT;

@@ -28,8 +28,8 @@ int gfs_fs_new(struct gfs_fs **out, const struct gfs_fs_opts *opts)
 	pthread_mutex_init(&fs->lock, NULL);
 	fs->pending = gfs_map_new();
 	fs->errors = gfs_map_new();
-	fs->handles = gfs_map_new();
-	if (!fs->pending || !fs->errors || !fs->handles) {
+	if (!fs->pending || !fs->errors ||
+	    gfs_handles_new(&fs->handles, gfs_write_release, fs) < 0) {
 		rc = gfs_error_set(-ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -151,7 +151,7 @@ void gfs_fs_free(struct gfs_fs *fs)
 		fuse_session_destroy(fs->se);
 	gfs_inodes_free(fs->inodes);
 	gfs_map_free(fs->pending); /* its open files are freed by release */
-	gfs_map_free(fs->handles); /* every file was released before unmount */
+	gfs_handles_free(fs->handles);
 	if (fs->errors) {
 		gfs_map_foreach(fs->errors, gfs_free_error_cb, NULL);
 		gfs_map_free(fs->errors);

@@ -14,13 +14,14 @@
 
 #include "fs_internal.h"
 #include "gfs_path.h"
+#include "gfs_queue.h"
 
 /* GFS_CHANGE_REMOVED/ADDED invalidate the entry and the parent listing,
  * MODIFIED the inode; ENTRY_ONLY just the entry. */
 #define GFS_CHANGE_ENTRY_ONLY ((enum gfs_change)100)
 
 struct gfs_change_item {
-	struct gfs_change_item *next;
+	struct gfs_queue_node node;
 	enum gfs_change change;
 	char path[];
 };
@@ -32,8 +33,7 @@ struct gfs_notifier {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	/* Guarded by lock: */
-	struct gfs_change_item *head, *tail;
-	size_t queued;
+	struct gfs_queue queue; /* of struct gfs_change_item, in change order */
 	bool stop;
 };
 
@@ -47,7 +47,7 @@ static void gfs_notifier_inval_entry(struct gfs_notifier *n, const char *path)
 		*slash = '\0';
 	else
 		parent[0] = '\0';
-	uint64_t pino = gfs_fs_ino(parent);
+	uint64_t pino = gfs_path_ino(parent);
 	if (!gfs_inodes_known(n->inodes, pino))
 		return;
 	int rc = fuse_lowlevel_notify_inval_entry(n->se, pino, name, strlen(name));
@@ -61,7 +61,7 @@ static void gfs_notifier_inval_entry(struct gfs_notifier *n, const char *path)
 
 static void gfs_notifier_send(struct gfs_notifier *n, struct gfs_change_item *it)
 {
-	uint64_t ino = gfs_fs_ino(it->path);
+	uint64_t ino = gfs_path_ino(it->path);
 	if (it->change != GFS_CHANGE_MODIFIED) {
 		gfs_notifier_inval_entry(n, it->path);
 	}
@@ -74,20 +74,22 @@ static void gfs_notifier_send(struct gfs_notifier *n, struct gfs_change_item *it
 	}
 }
 
+static void gfs_change_item_free(struct gfs_queue_node *node)
+{
+	free(GFS_QUEUE_ENTRY(node, struct gfs_change_item, node));
+}
+
 static void *gfs_notifier_main(void *arg)
 {
 	struct gfs_notifier *n = arg;
 	pthread_mutex_lock(&n->lock);
 	for (;;) {
-		while (!n->head && !n->stop)
+		while (gfs_queue_empty(&n->queue) && !n->stop)
 			pthread_cond_wait(&n->cond, &n->lock);
 		if (n->stop)
 			break;
-		struct gfs_change_item *it = n->head;
-		n->head = it->next;
-		if (!n->head)
-			n->tail = NULL;
-		n->queued--;
+		struct gfs_change_item *it = GFS_QUEUE_ENTRY(
+		    gfs_queue_pop(&n->queue), struct gfs_change_item, node);
 		pthread_mutex_unlock(&n->lock);
 		gfs_notifier_send(n, it);
 		free(it);
@@ -106,11 +108,12 @@ int gfs_notifier_start(struct gfs_notifier **out, struct fuse_session *se,
 	n->se = se;
 	n->inodes = inodes;
 	pthread_mutex_init(&n->lock, NULL);
-	pthread_cond_init(&n->cond, NULL);
-	int rc = pthread_create(&n->thread, NULL, gfs_notifier_main, n);
-	if (rc) {
+	int rc = gfs_cond_init_monotonic(&n->cond);
+	if (rc == 0)
+		rc = -pthread_create(&n->thread, NULL, gfs_notifier_main, n);
+	if (rc < 0) {
 		free(n);
-		return -rc;
+		return rc;
 	}
 	*out = n;
 	return 0;
@@ -124,16 +127,10 @@ void gfs_notifier_change(void *payload, const char *path, enum gfs_entry_type ty
 	struct gfs_change_item *it = malloc(sizeof(*it) + len + 1);
 	if (!it)
 		return; /* the entry times out eventually; nothing else to do */
-	it->next = NULL;
 	it->change = change;
 	memcpy(it->path, path, len + 1);
 	pthread_mutex_lock(&n->lock);
-	if (n->tail)
-		n->tail->next = it;
-	else
-		n->head = it;
-	n->tail = it;
-	n->queued++;
+	gfs_queue_push(&n->queue, &it->node);
 	pthread_cond_signal(&n->cond);
 	pthread_mutex_unlock(&n->lock);
 }
@@ -147,11 +144,7 @@ void gfs_notifier_stop(struct gfs_notifier *n)
 	pthread_cond_signal(&n->cond);
 	pthread_mutex_unlock(&n->lock);
 	pthread_join(n->thread, NULL);
-	while (n->head) {
-		struct gfs_change_item *it = n->head;
-		n->head = it->next;
-		free(it);
-	}
+	gfs_queue_clear(&n->queue, gfs_change_item_free);
 	pthread_mutex_destroy(&n->lock);
 	pthread_cond_destroy(&n->cond);
 	free(n);

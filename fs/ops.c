@@ -58,7 +58,7 @@ static void gfs_fill_special_attr(struct gfs_fs *fs, const char *path, bool dir,
 				  size_t size, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_ino = gfs_fs_ino(path);
+	st->st_ino = gfs_path_ino(path);
 	st->st_mode = dir ? S_IFDIR | 0755 : S_IFREG | 0444;
 	st->st_nlink = dir ? 2 : 1;
 	st->st_uid = fs->uid;
@@ -83,7 +83,7 @@ static int gfs_special_text(struct gfs_fs *fs, enum gfs_kind kind, struct gfs_bl
 		rc =
 		    fs->opts.errors_text ? fs->opts.errors_text(fs->opts.payload, &b) : 0;
 	if (rc == 0) {
-		*out = gfs_blob_new(b.data ? b.data : "", b.len);
+		*out = gfs_blob_new(b.data, b.len);
 		rc = *out ? 0 : -ENOMEM;
 	}
 	gfs_buf_release(&b);
@@ -139,7 +139,7 @@ int gfs_resolve(struct gfs_fs *fs, const char *path, struct gfs_res *r)
 		return 0;
 	}
 	struct gfs_entry_attr a;
-	if (gfs_store_stat(fs->opts.store, path, &a) == 0) {
+	if (gfs_store_stat(&a, fs->opts.store, path) == 0) {
 		r->kind = a.type == GFS_ENTRY_DIR ? GFS_K_STORE_DIR : GFS_K_STORE_FILE;
 		r->version = a.version;
 		r->implied = a.implied;
@@ -154,7 +154,7 @@ int gfs_resolve(struct gfs_fs *fs, const char *path, struct gfs_res *r)
 		return -errno;
 	r->kind = GFS_K_LOCAL;
 	r->version = 0;
-	r->st.st_ino = gfs_fs_ino(path);
+	r->st.st_ino = gfs_path_ino(path);
 	return 0;
 }
 
@@ -192,7 +192,7 @@ static void gfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct gfs_res r;
 	struct fuse_entry_param e;
 	memset(&e, 0, sizeof(e));
-	int rc = gfs_inodes_path(fs->inodes, parent, ppath, sizeof(ppath));
+	int rc = gfs_inodes_path(ppath, sizeof(ppath), fs->inodes, parent);
 	if (rc == 0)
 		rc = gfs_child_path(path, sizeof(path), ppath, name);
 	if (rc == 0)
@@ -236,7 +236,7 @@ static void gfs_op_forget_multi(fuse_req_t req, size_t count,
 int gfs_resolve_ino(struct gfs_fs *fs, fuse_ino_t ino, char *path, size_t pathsz,
 		    struct gfs_res *r)
 {
-	int rc = gfs_inodes_path(fs->inodes, ino, path, pathsz);
+	int rc = gfs_inodes_path(path, pathsz, fs->inodes, ino);
 	return rc < 0 ? rc : gfs_resolve(fs, path, r);
 }
 
@@ -276,7 +276,7 @@ static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	switch (r.kind) {
 	case GFS_K_STORE_FILE: {
 		struct gfs_entry_attr a;
-		rc = gfs_store_read(fs->opts.store, path, &of->blob, &a);
+		rc = gfs_store_read(&of->blob, &a, fs->opts.store, path);
 		/* Keep the kernel's pages only when they hold this version. */
 		if (rc == 0)
 			fi->keep_cache = gfs_inodes_note_open(fs->inodes, ino, a.version,
@@ -298,14 +298,14 @@ static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	}
 out:
 	if (rc == 0)
-		rc = gfs_handle_add(fs, of, &fi->fh);
+		rc = gfs_handle_add(fs->handles, of, &fi->fh);
 	if (rc < 0) {
-		gfs_handle_put(fs, of);
+		gfs_handle_put(fs->handles, of);
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	if (fuse_reply_open(req, fi) != 0)
-		gfs_handle_close(fs, fi->fh); /* the opener is gone */
+		gfs_handle_close(fs->handles, fi->fh); /* the opener is gone */
 }
 
 static void gfs_read_reply(fuse_req_t req, struct gfs_open *of, size_t size, off_t off)
@@ -338,18 +338,18 @@ static void gfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = gfs_handle_lock(fs, fi->fh);
+	struct gfs_open *of = gfs_handle_lock(fs->handles, fi->fh);
 	if (!of) {
 		fuse_reply_err(req, EBADF);
 		return;
 	}
 	gfs_read_reply(req, of, size, off);
-	gfs_handle_unlock(fs, of);
+	gfs_handle_unlock(fs->handles, of);
 }
 
 static void gfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	gfs_handle_close(gfs_req_fs(req), fi->fh);
+	gfs_handle_close(gfs_req_fs(req)->handles, fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -449,7 +449,7 @@ static int gfs_list_local(struct gfs_list_payload *p, const char *path)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		st.st_ino = gfs_fs_ino(child);
+		st.st_ino = gfs_path_ino(child);
 		rc = gfs_dirlist_add(p->list, de->d_name, &st, true);
 	}
 	closedir(d);
@@ -533,7 +533,7 @@ static void gfs_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (plus && gfs_inodes_path(fs->inodes, ino, ppath, sizeof(ppath)) < 0)
+	if (plus && gfs_inodes_path(ppath, sizeof(ppath), fs->inodes, ino) < 0)
 		plus = false;
 	for (size_t i = (size_t)off; i < l->n; i++) {
 		const struct gfs_dirent *de = &l->items[i];

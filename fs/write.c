@@ -40,7 +40,7 @@ static bool gfs_fs_writable(const struct gfs_fs *fs)
 static int gfs_req_child(struct gfs_fs *fs, fuse_ino_t parent, const char *name,
 			 char *ppath, char *path)
 {
-	int rc = gfs_inodes_path(fs->inodes, parent, ppath, GFS_PATH_MAX);
+	int rc = gfs_inodes_path(ppath, GFS_PATH_MAX, fs->inodes, parent);
 	return rc < 0 ? rc : gfs_child_path(path, GFS_PATH_MAX, ppath, name);
 }
 
@@ -72,15 +72,12 @@ static void gfs_write_refresh(struct gfs_fs *fs, const char *path)
  * the store (e.g. default/configmaps/) until an ordinary file goes there. */
 static int gfs_local_parents(struct gfs_fs *fs, const char *path)
 {
-	char buf[GFS_PATH_MAX];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdirat(fs->local_fd, buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return 0;
+	char parent[GFS_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return 0;
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+	return gfs_mkdir_p_at(fs->local_fd, parent, 0755);
 }
 
 static int gfs_local_read(struct gfs_fs *fs, const char *path, struct gfs_buf *out)
@@ -105,12 +102,12 @@ bool gfs_write_pending_stat(struct gfs_fs *fs, const char *path, struct stat *st
 {
 	pthread_mutex_lock(&fs->lock);
 	struct gfs_open *of = gfs_map_get(fs->pending, path);
-	size_t size = of ? of->wbuf.len : 0;
+	size_t size = of ? atomic_load(&of->size) : 0;
 	pthread_mutex_unlock(&fs->lock);
 	if (!of)
 		return false;
 	memset(st, 0, sizeof(*st));
-	st->st_ino = gfs_fs_ino(path);
+	st->st_ino = gfs_path_ino(path);
 	st->st_mode = S_IFREG | 0644;
 	st->st_nlink = 1;
 	st->st_uid = fs->uid;
@@ -137,35 +134,73 @@ static void gfs_pending_drop(struct gfs_fs *fs, struct gfs_open *of)
 /* ---- applying ------------------------------------------------------------------------
  */
 
-/* Applies what of holds; returns 0 or -errno (the reason noted). */
+/* A file that got a write past the size limit is never applied: the rest
+ * would be a truncated manifest. */
+static int gfs_write_refuse_overflow(struct gfs_fs *fs, const struct gfs_open *of)
+{
+	int rc = gfs_error_set(
+	    -EFBIG, "the file is larger than %u bytes: nothing applied", GFS_WRITE_LIMIT);
+	gfs_errlog_add("%s: not applied: %s", of->path, gfs_error_last());
+	gfs_error_note(fs, of->path, gfs_error_last());
+	return rc;
+}
+
+/* Applies `bytes` (a copy of of->wbuf, freed here) with of->lock released
+ * for the network request: called and returns with the lock held, and
+ * marks the handle `applying` meanwhile. On success, later writes through
+ * the handle build on the version applied. */
+static int gfs_write_send(struct gfs_fs *fs, struct gfs_open *of, char *bytes, size_t len)
+{
+	const struct gfs_fs_writer *w = fs->opts.writer;
+	uint64_t expect = of->expect_version;
+	struct gfs_entry_attr a;
+	of->applying = true;
+	pthread_mutex_unlock(&of->lock);
+	int rc = w->apply(w->payload, of->path, bytes, len, expect);
+	free(bytes);
+	gfs_error_note(fs, of->path, rc < 0 ? gfs_error_last() : NULL);
+	bool stat = rc == 0 && gfs_store_stat(&a, fs->opts.store, of->path) == 0;
+	pthread_mutex_lock(&of->lock);
+	if (stat)
+		of->expect_version = a.version;
+	of->applying = false;
+	pthread_cond_broadcast(&of->applied);
+	return rc;
+}
+
+/*
+ * Applies what `of` holds, if anything. Called, and returns, with of->lock
+ * held; the lock is released while the bytes are applied (a network
+ * request), so that a slow server stalls no other request on the file.
+ *
+ * The bytes are copied under the lock, and dirty cleared with them: a
+ * write that comes in meanwhile changes only the buffer and is applied by
+ * the next flush (or at release). Applies of one open file run one at a
+ * time, in the order they took their bytes (`applying` and the condition
+ * `applied`): two flushes on one handle never race each other to the
+ * server, and the second builds on the version the first one made.
+ */
+static void gfs_write_wait(struct gfs_open *of)
+{
+	while (of->applying)
+		pthread_cond_wait(&of->applied, &of->lock);
+}
+
 static int gfs_write_apply(struct gfs_fs *fs, struct gfs_open *of)
 {
+	gfs_write_wait(of);
 	if (!of->writable || !of->dirty)
 		return 0;
-	const struct gfs_fs_writer *w = fs->opts.writer;
+	size_t len = of->wbuf.len;
+	char *bytes = of->overflow ? NULL : malloc(len + 1);
+	if (!of->overflow && !bytes)
+		return gfs_error_set(-ENOMEM, "out of memory");
+	if (bytes)
+		memcpy(bytes, of->wbuf.data, len + 1);
 	of->dirty = false;
 	of->written = false;
-	if (of->overflow) {
-		/* Some of what was written was refused: applying the rest
-		 * would apply a truncated manifest. */
-		int rc = gfs_error_set(
-		    -EFBIG, "the file is larger than %u bytes: nothing applied",
-		    GFS_WRITE_LIMIT);
-		gfs_errlog_add("%s: not applied: %s", of->path, gfs_error_last());
-		gfs_error_note(fs, of->path, gfs_error_last());
-		gfs_pending_drop(fs, of);
-		gfs_write_refresh(fs, of->path);
-		return rc;
-	}
-	int rc = w->apply(w->payload, of->path, of->wbuf.data ? of->wbuf.data : "",
-			  of->wbuf.len, of->expect_version);
-	gfs_error_note(fs, of->path, rc < 0 ? gfs_error_last() : NULL);
-	if (rc == 0) {
-		/* Later writes through this handle build on what was applied. */
-		struct gfs_entry_attr a;
-		if (gfs_store_stat(fs->opts.store, of->path, &a) == 0)
-			of->expect_version = a.version;
-	}
+	int rc = of->overflow ? gfs_write_refuse_overflow(fs, of)
+			      : gfs_write_send(fs, of, bytes, len);
 	gfs_pending_drop(fs, of);
 	gfs_write_refresh(fs, of->path);
 	return rc;
@@ -206,9 +241,10 @@ int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
 		of->dirty = true;
 	} else {
 		struct gfs_blob *b = NULL;
-		int rc = gfs_store_read(fs->opts.store, path, &b, NULL);
+		int rc = gfs_store_read(&b, NULL, fs->opts.store, path);
 		if (rc == 0)
 			rc = gfs_buf_add(&of->wbuf, b->data, b->len);
+		atomic_store(&of->size, of->wbuf.len);
 		gfs_blob_unref(b);
 		if (rc < 0)
 			return rc;
@@ -219,18 +255,17 @@ int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
 	return 0;
 }
 
-void gfs_write_release(struct gfs_fs *fs, struct gfs_open *of)
+void gfs_write_release(void *payload, struct gfs_open *of)
 {
+	struct gfs_fs *fs = payload;
+	/* The last reference: no other request holds the file, but the lock
+	 * is taken all the same, as gfs_write_apply expects it. */
+	pthread_mutex_lock(&of->lock);
 	if (of->dirty && gfs_write_apply(fs, of) < 0)
 		gfs_warn("%s: not applied at close: %s", of->path, gfs_error_last());
 	gfs_pending_drop(fs, of);
-	if (of->fd >= 0)
-		close(of->fd);
-	gfs_blob_unref(of->blob);
-	gfs_buf_release(&of->wbuf);
-	free(of->path);
-	pthread_mutex_destroy(&of->lock);
-	free(of);
+	pthread_mutex_unlock(&of->lock);
+	gfs_open_free(of);
 }
 
 /* ---- handlers ---------------------------------------------------------------------- */
@@ -251,14 +286,14 @@ static void gfs_reply_entry_stat(fuse_req_t req, struct gfs_fs *fs, const char *
 	int rc = gfs_inodes_remember(fs->inodes, e.ino, path);
 	if (rc < 0) {
 		if (fi)
-			gfs_handle_close(fs, fi->fh);
+			gfs_handle_close(fs->handles, fi->fh);
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	if (fi) {
 		if (fuse_reply_create(req, &e, fi) != 0) {
 			gfs_inodes_forget(fs->inodes, e.ino, 1);
-			gfs_handle_close(fs, fi->fh);
+			gfs_handle_close(fs->handles, fi->fh);
 		}
 	} else {
 		fuse_reply_entry(req, &e);
@@ -325,15 +360,15 @@ void gfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 		}
 		if (rc < 0)
 			goto fail;
-		st.st_ino = gfs_fs_ino(path);
+		st.st_ino = gfs_path_ino(path);
 	}
-	rc = gfs_handle_add(fs, of, &fi->fh);
+	rc = gfs_handle_add(fs->handles, of, &fi->fh);
 	if (rc < 0)
 		goto fail;
 	gfs_reply_entry_stat(req, fs, path, &st, fi, of->kind == GFS_K_PENDING);
 	return;
 fail:
-	gfs_handle_put(fs, of);
+	gfs_handle_put(fs->handles, of);
 	fuse_reply_err(req, -rc);
 }
 
@@ -366,6 +401,7 @@ static int gfs_write_locked(struct gfs_open *of, const char *buf, size_t size, o
 		return -EFBIG;
 	}
 	int rc = gfs_buf_write_at(&of->wbuf, (size_t)off, buf, size);
+	atomic_store(&of->size, of->wbuf.len);
 	if (rc < 0)
 		return rc;
 	of->dirty = of->written = true;
@@ -376,9 +412,9 @@ void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
 		  struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = gfs_handle_lock(fs, fi->fh);
+	struct gfs_open *of = gfs_handle_lock(fs->handles, fi->fh);
 	int rc = of ? gfs_write_locked(of, buf, size, off) : -EBADF;
-	gfs_handle_unlock(fs, of);
+	gfs_handle_unlock(fs->handles, of);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -388,25 +424,28 @@ void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
 /* Every close() of a descriptor flushes, including the copies a shell
  * closes while setting up a redirection before anything is written: only
  * bytes actually written are applied here; a file opened with O_TRUNC or
- * created and never written is applied (and refused) at release. */
+ * created and never written is applied (and refused) at release. A close
+ * returns after an apply of the same handle that is in flight. */
 void gfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = gfs_handle_lock(fs, fi->fh);
+	struct gfs_open *of = gfs_handle_lock(fs->handles, fi->fh);
+	if (of)
+		gfs_write_wait(of);
 	int rc = of && of->written ? gfs_write_apply(fs, of) : 0;
-	gfs_handle_unlock(fs, of);
+	gfs_handle_unlock(fs->handles, of);
 	fuse_reply_err(req, -rc);
 }
 
 void gfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = gfs_handle_lock(fs, fi->fh);
+	struct gfs_open *of = gfs_handle_lock(fs->handles, fi->fh);
 	int rc = -EBADF;
 	if (of)
 		rc = of->fd >= 0 ? (fdatasync(of->fd) < 0 ? -errno : 0)
 				 : gfs_write_apply(fs, of);
-	gfs_handle_unlock(fs, of);
+	gfs_handle_unlock(fs->handles, of);
 	fuse_reply_err(req, -rc);
 }
 
@@ -463,9 +502,9 @@ void gfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_se
 		    struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_open *of = fi ? gfs_handle_lock(fs, fi->fh) : NULL;
+	struct gfs_open *of = fi ? gfs_handle_lock(fs->handles, fi->fh) : NULL;
 	gfs_setattr_locked(req, fs, ino, attr, to_set, of);
-	gfs_handle_unlock(fs, of);
+	gfs_handle_unlock(fs->handles, of);
 }
 
 static void gfs_setattr_locked(fuse_req_t req, struct gfs_fs *fs, fuse_ino_t ino,
@@ -490,10 +529,11 @@ static void gfs_setattr_locked(fuse_req_t req, struct gfs_fs *fs, fuse_ino_t ino
 				of->overflow = true;
 				rc = -EFBIG;
 			} else if ((size_t)attr->st_size <= of->wbuf.len)
-				of->wbuf.len = (size_t)attr->st_size;
+				gfs_buf_setlen(&of->wbuf, (size_t)attr->st_size);
 			else
 				rc = gfs_buf_write_at(&of->wbuf, (size_t)attr->st_size,
 						      "", 0);
+			atomic_store(&of->size, of->wbuf.len);
 			of->dirty = of->written = true;
 		} else if ((uint64_t)attr->st_size != (uint64_t)r.st.st_size) {
 			rc = -EINVAL;
@@ -646,7 +686,7 @@ static int gfs_rename_apply(struct gfs_fs *fs, const char *src, const char *dst,
 	const struct gfs_fs_writer *w = fs->opts.writer;
 	int rc = gfs_local_read(fs, src, &b);
 	if (rc == 0) {
-		rc = w->apply(w->payload, dst, b.data ? b.data : "", b.len,
+		rc = w->apply(w->payload, dst, b.data, b.len,
 			      gfs_inodes_served(fs->inodes, dst_ino, pid));
 		gfs_error_note(fs, dst, rc < 0 ? gfs_error_last() : NULL);
 		gfs_write_refresh(fs, dst);
@@ -663,7 +703,7 @@ static int gfs_rename_apply(struct gfs_fs *fs, const char *src, const char *dst,
 static int gfs_rename_away(struct gfs_fs *fs, const char *src, const char *dst)
 {
 	struct gfs_blob *b = NULL;
-	int rc = gfs_store_read(fs->opts.store, src, &b, NULL);
+	int rc = gfs_store_read(&b, NULL, fs->opts.store, src);
 	if (rc == 0)
 		rc = gfs_local_parents(fs, dst);
 	int fd = rc == 0
@@ -734,7 +774,7 @@ void gfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t si
 	struct gfs_fs *fs = gfs_req_fs(req);
 	char path[GFS_PATH_MAX], value[1024] = "";
 	if (strcmp(name, GFS_XATTR_ERROR) != 0 ||
-	    gfs_inodes_path(fs->inodes, ino, path, sizeof(path)) < 0) {
+	    gfs_inodes_path(path, sizeof(path), fs->inodes, ino) < 0) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
@@ -759,7 +799,7 @@ void gfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct gfs_fs *fs = gfs_req_fs(req);
 	char path[GFS_PATH_MAX];
 	bool has = false;
-	if (gfs_inodes_path(fs->inodes, ino, path, sizeof(path)) == 0) {
+	if (gfs_inodes_path(path, sizeof(path), fs->inodes, ino) == 0) {
 		pthread_mutex_lock(&fs->lock);
 		has = gfs_map_get(fs->errors, path) != NULL;
 		pthread_mutex_unlock(&fs->lock);

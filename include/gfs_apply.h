@@ -65,7 +65,8 @@ void gfs_applier_free(struct gfs_applier *a);
 int gfs_applier_apply(struct gfs_applier *a, const char *path, const char *data,
 		      size_t len, uint64_t expect_version);
 
-/* Schedules deletion of the object at path (see above). */
+/* Schedules deletion of the object at path (see above). -ENOENT, with no
+ * message, when the store shows no object there (already gone). */
 int gfs_applier_delete(struct gfs_applier *a, const char *path);
 
 /* Did gitopsfs apply the object at path (and so may prune it)? */

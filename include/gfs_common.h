@@ -7,8 +7,11 @@
  *  - functions return 0 on success or a negative errno;
  *  - on failure they leave a human message in the per-thread error slot
  *    (gfs_error_set), which callers may log or surface in .gitopsfs/errors;
- *  - "out" parameters come first; anything returned through **out is the
- *    caller's to free with the matching _free/_release function;
+ *  - callers decide on the code, never on the message's text;
+ *  - "out" parameters come first, as in libgit2's
+ *    git_reference_lookup(&ref, repo, name): gfs_store_read(&blob, &attr,
+ *    store, path); anything returned through **out is the caller's to
+ *    free with the matching _free/_release function;
  *  - every _free/_release accepts NULL.
  */
 #ifndef GFS_COMMON_H
@@ -52,17 +55,25 @@ void gfs_error_clear(void);
 
 /* Everything read from the network or from a user's file goes through a
  * gfs_buf, so that a hostile or broken peer cannot make us allocate
- * without bound. The data is always NUL-terminated. */
+ * without bound.
+ *
+ * Invariants (as git's strbuf): `data` is never NULL and data[len] is
+ * always '\0', so data is a C string right after GFS_BUF_INIT or
+ * gfs_buf_init, with no check. Until the first append it points at a
+ * shared, read-only "" (cap == 0) that nobody may write: write only
+ * within len, after an append made room. A caller that shortens len sets
+ * data[len] = '\0' itself (gfs_buf_setlen does both). */
 struct gfs_buf {
-	char *data; /* owned; NULL until the first append */
-	size_t len;
-	size_t cap;
+	char *data;   /* owned when cap > 0 */
+	size_t len;   /* bytes used, not counting the final NUL */
+	size_t cap;   /* bytes allocated; 0: data is the shared "" */
 	size_t limit; /* appends past this fail with -EFBIG */
 };
 
+extern char gfs_buf_empty[1]; /* the shared "" of every empty gfs_buf */
 #define GFS_BUF_INIT(lim)                                                                \
 	{                                                                                \
-		NULL, 0, 0, (lim)                                                        \
+		gfs_buf_empty, 0, 0, (lim)                                               \
 	}
 void gfs_buf_init(struct gfs_buf *b, size_t limit);
 /* On error nothing is appended. */
@@ -71,7 +82,10 @@ int gfs_buf_adds(struct gfs_buf *b, const char *s);
 int gfs_buf_addf(struct gfs_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void gfs_buf_reset(struct gfs_buf *b); /* len = 0, keeps memory */
-/* Hands the data to the caller (free() it) and re-initialises b. */
+/* Shortens b to len (<= b->len; a longer len is ignored). */
+void gfs_buf_setlen(struct gfs_buf *b, size_t len);
+/* Hands the data to the caller (free() it; never NULL but when out of
+ * memory) and re-initialises b. */
 char *gfs_buf_detach(struct gfs_buf *b, size_t *len_out);
 void gfs_buf_release(struct gfs_buf *b);
 
@@ -113,6 +127,15 @@ int gfs_map_foreach(const struct gfs_map *m,
 		    int (*fn)(const char *key, void *value, void *payload),
 		    void *payload);
 
+/* ---- process-wide initialisation ---------------------------------------- */
+
+/* The foreign libraries' global state, each made once per process by
+ * whichever module needs it first (thread-safe), and kept until exit:
+ * libcurl's (curl_global_init; 0, or -EIO with the reason, every time it
+ * failed) and libgit2's (git_libgit2_init). Nothing else calls those. */
+int gfs_global_curl_init(void);
+void gfs_global_git_init(void);
+
 /* ---- misc --------------------------------------------------------------- */
 
 uint64_t gfs_hash64(const void *data, size_t len); /* FNV-1a 64 */
@@ -121,10 +144,24 @@ int64_t gfs_monotonic_ms(void);
 /* Sleep that returns early (returning 1) when *stop becomes true. */
 int gfs_sleep_ms(unsigned ms, const atomic_bool *stop);
 char *gfs_strdup(const char *s); /* NULL-safe strdup */
-/* pthread_cond_timedwait for at most `ms` milliseconds (the mutex held,
- * as for pthread_cond_wait). Returns 0, or ETIMEDOUT. */
+
+/* Condition variables: every one in gitopsfs is made with
+ * gfs_cond_init_monotonic and waited on with the two helpers below, so a
+ * timed wait measures CLOCK_MONOTONIC (gfs_monotonic_ms) and is neither
+ * stretched nor cut short when someone sets the wall clock. A condition
+ * variable made with plain pthread_cond_init would make these waits wrong
+ * (they would wait until 1970 + uptime: not at all). */
+int gfs_cond_init_monotonic(pthread_cond_t *cond); /* 0 or -errno */
+/* pthread_cond_timedwait until gfs_monotonic_ms() reaches deadline_ms (the
+ * mutex held, as for pthread_cond_wait). Returns 0 (woken, maybe
+ * spuriously: check the predicate), or ETIMEDOUT. */
+int gfs_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex,
+			int64_t deadline_ms);
+/* The same for at most `ms` milliseconds from now. */
 int gfs_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex, unsigned ms);
-/* mkdir -p; returns 0 or -errno. */
+/* mkdir -p: path and every missing directory above it, with `mode`;
+ * returns 0 or -errno. The _at form takes a relative path below dirfd. */
 int gfs_mkdir_p(const char *path, unsigned mode);
+int gfs_mkdir_p_at(int dirfd, const char *path, unsigned mode);
 
 #endif

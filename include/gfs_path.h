@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define GFS_CLUSTER_DIR "_cluster"
 #define GFS_FILE_SUFFIX ".yaml"
@@ -36,6 +37,13 @@ int gfs_path_parse(struct gfs_path_parts *out, const char *path);
  * cluster-scoped. Returns 0 or -ENAMETOOLONG. */
 int gfs_path_format(char *out, size_t outsz, const char *ns, const char *dirname,
 		    const char *name);
+
+/* The inode number of a path of the mount: 1 for the root (""), else the
+ * 64-bit FNV-1a hash of the path with bit 1 set, so never 0 or 1: the same
+ * path has the same number on every mount. The one place of the scheme:
+ * the store's files and directories, its implied directories and fs/'s
+ * entries all take theirs from here. */
+uint64_t gfs_path_ino(const char *path);
 
 /* True when s is a valid DNS-1123 subdomain-ish object name as the API
  * server would accept for most kinds (lowercase alnum, '-', '.', ':' for

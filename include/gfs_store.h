@@ -120,12 +120,12 @@ int gfs_store_subscribe(struct gfs_store *s, gfs_store_change_cb cb, void *paylo
  * attr.implied set, version 1, and as mtime that of their Namespace
  * object (else of their namespace's directory, or of _cluster/): stable
  * while the namespace does not change, and across remounts. */
-int gfs_store_stat(struct gfs_store *s, const char *path, struct gfs_entry_attr *out);
+int gfs_store_stat(struct gfs_entry_attr *out, struct gfs_store *s, const char *path);
 
 /* The current bytes of a file (a new reference for the caller to unref)
  * and its attributes. -ENOENT, or -EISDIR for a directory. */
-int gfs_store_read(struct gfs_store *s, const char *path, struct gfs_blob **out,
-		   struct gfs_entry_attr *attr);
+int gfs_store_read(struct gfs_blob **out, struct gfs_entry_attr *attr,
+		   struct gfs_store *s, const char *path);
 
 /* Calls cb for each entry of directory `path` (under the shared lock: cb
  * must not call back into the store); an implied directory has none.
@@ -159,7 +159,7 @@ bool gfs_store_is_object_path(struct gfs_store *s, const char *path);
 
 /* The live object behind a file as the API server last sent it (a new
  * reference), or -ENOENT. */
-int gfs_store_live(struct gfs_store *s, const char *path, struct gfs_object **out);
+int gfs_store_live(struct gfs_object **out, struct gfs_store *s, const char *path);
 
 /* A file as one consistent snapshot: its bytes, the live object they are
  * the rendering of, and its attributes. Release with
@@ -170,7 +170,7 @@ struct gfs_store_file {
 	struct gfs_entry_attr attr;
 };
 /* 0, -ENOENT (no such file, or its deletion is pending) or -EISDIR. */
-int gfs_store_get(struct gfs_store *s, const char *path, struct gfs_store_file *out);
+int gfs_store_get(struct gfs_store_file *out, struct gfs_store *s, const char *path);
 void gfs_store_file_release(struct gfs_store_file *f);
 
 /* Renders the file at path again from the live object the store holds
@@ -182,7 +182,7 @@ int gfs_store_refresh(struct gfs_store *s, const char *path);
  * the prepare hook, the filter's ignore rules and secrets policy - into a
  * new blob. The one rendering pipeline: the store's own updates and the
  * applier's conflict check both use it. 0 or -errno. */
-int gfs_store_render(struct gfs_store *s, struct gfs_blob **out, const char *path,
+int gfs_store_render(struct gfs_blob **out, struct gfs_store *s, const char *path,
 		     const char *dirname, const json_t *obj);
 
 struct gfs_store_stats {
@@ -192,6 +192,6 @@ struct gfs_store_stats {
 	int64_t last_change_ns;
 	char last_error[512]; /* newest informer failure, "" if none */
 };
-void gfs_store_get_stats(struct gfs_store *s, struct gfs_store_stats *out);
+void gfs_store_get_stats(struct gfs_store_stats *out, struct gfs_store *s);
 
 #endif

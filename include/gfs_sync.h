@@ -72,6 +72,6 @@ struct gfs_sync_status {
 	char last_error[512]; /* "" when the last round went well */
 	unsigned long commits, applied, failing;
 };
-void gfs_sync_get_status(struct gfs_sync *s, struct gfs_sync_status *out);
+void gfs_sync_get_status(struct gfs_sync_status *out, struct gfs_sync *s);
 
 #endif

@@ -45,9 +45,14 @@ struct gfs_kube_client {
 	struct gfs_kube_exec exec; /* exec.command NULL: no plugin */
 	char user_agent[64];
 
-	/* Guards the credential caches below. Held while the exec plugin runs,
-	 * so that threads needing a fresh credential at once run it once. */
+	/* Guards the credential caches below. Never held while the exec
+	 * plugin runs (up to 60 s): one thread runs it with `refreshing` set
+	 * and the lock released; the others that need a credential meanwhile
+	 * wait on `refreshed` for its result (single flight). Taken last:
+	 * nothing else is locked while it is held. */
 	pthread_mutex_t lock;
+	pthread_cond_t refreshed;       /* broadcast when a plugin run ends */
+	bool refreshing;                /* a thread is running the plugin */
 	char *file_token;               /* last token read from token_file (secret) */
 	struct stat file_stat;          /* token_file's identity when it was read */
 	struct gfs_exec_cred exec_cred; /* valid when exec_valid */
@@ -64,14 +69,6 @@ struct kube_auth {
 	size_t key_len;
 	unsigned gen;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void kube_curl_init(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* ---- error mapping -------------------------------------------------------- */
 
@@ -228,30 +225,6 @@ int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf,
 
 /* ---- the client ------------------------------------------------------------- */
 
-static char **kube_strv_dup(char *const *v)
-{
-	size_t n = 0;
-	while (v && v[n])
-		n++;
-	char **r = calloc(n + 1, sizeof(*r));
-	for (size_t i = 0; r && i < n; i++) {
-		if (!(r[i] = strdup(v[i]))) {
-			for (size_t j = 0; j < i; j++)
-				gfs_secret_free(r[j], 0);
-			free(r);
-			return NULL;
-		}
-	}
-	return r;
-}
-
-static void kube_strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		gfs_secret_free(v[i], 0);
-	free(v);
-}
-
 static char *kube_mem_dup(const char *p, size_t len)
 {
 	if (!p)
@@ -329,10 +302,9 @@ static int kube_client_copy(struct gfs_kube_client *c, const struct gfs_kube_cre
 	if (cr->exec.command) {
 		c->exec.command = strdup(cr->exec.command);
 		c->exec.api_version = strdup(cr->exec.api_version);
-		c->exec.args = kube_strv_dup(cr->exec.args);
-		c->exec.env = kube_strv_dup(cr->exec.env);
-		if (!c->exec.command || !c->exec.api_version || !c->exec.args ||
-		    !c->exec.env)
+		if (!c->exec.command || !c->exec.api_version ||
+		    gfs_strv_dup(&c->exec.args, (const char *const *)cr->exec.args) < 0 ||
+		    gfs_strv_dup(&c->exec.env, (const char *const *)cr->exec.env) < 0)
 			return gfs_error_set(-ENOMEM, "out of memory");
 	}
 	if (cr->tls_server_name)
@@ -342,18 +314,23 @@ static int kube_client_copy(struct gfs_kube_client *c, const struct gfs_kube_cre
 
 int gfs_kube_client_new(struct gfs_kube_client **out, const struct gfs_kube_creds *creds)
 {
-	pthread_once(&curl_once, kube_curl_init);
-	if (curl_init_result != CURLE_OK)
-		return gfs_error_set(-EIO, "cannot initialise libcurl: %s",
-				     curl_easy_strerror(curl_init_result));
+	int rc = gfs_global_curl_init();
+	if (rc < 0)
+		return rc;
 	if (!creds || !creds->server)
 		return gfs_error_set(-EINVAL, "no API server URL configured");
 	struct gfs_kube_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return gfs_error_set(-ENOMEM, "out of memory");
 	pthread_mutex_init(&c->lock, NULL);
+	rc = gfs_cond_init_monotonic(&c->refreshed);
+	if (rc < 0) {
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		return gfs_error_set(rc, "cannot create a condition variable");
+	}
 	snprintf(c->user_agent, sizeof(c->user_agent), "gitopsfs/%s", GFS_VERSION);
-	int rc = kube_client_copy(c, creds);
+	rc = kube_client_copy(c, creds);
 	if (rc < 0) {
 		gfs_kube_client_free(c);
 		return rc;
@@ -378,10 +355,11 @@ void gfs_kube_client_free(struct gfs_kube_client *c)
 	free(c->token_file);
 	free(c->exec.command);
 	free(c->exec.api_version);
-	kube_strv_free(c->exec.args);
-	kube_strv_free(c->exec.env);
+	gfs_strv_free_secret(c->exec.args); /* env may carry secrets */
+	gfs_strv_free_secret(c->exec.env);
 	gfs_secret_free(c->file_token, 0);
 	gfs_exec_cred_release(&c->exec_cred);
+	pthread_cond_destroy(&c->refreshed);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -430,16 +408,33 @@ static int kube_token_file_refresh(struct gfs_kube_client *c)
 	return 0;
 }
 
+static bool kube_exec_fresh(const struct gfs_kube_client *c)
+{
+	return c->exec_valid &&
+	       (c->exec_cred.expiry_ns == 0 ||
+		/* Saturated expiries (year 9999 = "never") must not overflow:
+		 * now + margin stays far from INT64_MAX. */
+		gfs_now_ns() + KUBE_EXEC_MARGIN_NS < c->exec_cred.expiry_ns);
+}
+
 /* Runs the exec plugin when there is no credential or it (nearly)
- * expired. Called with c->lock held. */
+ * expired. Called with c->lock held, which it releases while the plugin
+ * runs: a thread that finds another one running it waits for that run
+ * instead of starting its own; if that run failed, it tries itself (and
+ * reports its own error). */
 static int kube_exec_refresh(struct gfs_kube_client *c)
 {
-	if (c->exec_valid &&
-	    (c->exec_cred.expiry_ns == 0 ||
-	     gfs_now_ns() + KUBE_EXEC_MARGIN_NS < c->exec_cred.expiry_ns))
+	while (!kube_exec_fresh(c) && c->refreshing)
+		pthread_cond_wait(&c->refreshed, &c->lock);
+	if (kube_exec_fresh(c))
 		return 0;
 	struct gfs_exec_cred fresh = {0};
+	c->refreshing = true;
+	pthread_mutex_unlock(&c->lock);
 	int rc = gfs_exec_cred_run(&fresh, &c->exec, c->user);
+	pthread_mutex_lock(&c->lock);
+	c->refreshing = false;
+	pthread_cond_broadcast(&c->refreshed);
 	if (rc < 0)
 		return rc;
 	gfs_exec_cred_release(&c->exec_cred);
@@ -455,7 +450,11 @@ static int kube_auth_get(struct gfs_kube_client *c, struct kube_auth *a)
 	size_t cert_len = c->cert_len, key_len = c->key_len;
 	int rc = 0;
 	pthread_mutex_lock(&c->lock);
-	if (c->token_file) {
+	/* First, as it may release the lock while the plugin runs: what is
+	 * read below is read in one hold of the lock. */
+	if (c->exec.command)
+		rc = kube_exec_refresh(c);
+	if (rc == 0 && c->token_file) {
 		rc = kube_token_file_refresh(c);
 		if (rc < 0 && token)
 			rc = 0; /* the static token is the fallback */
@@ -463,10 +462,9 @@ static int kube_auth_get(struct gfs_kube_client *c, struct kube_auth *a)
 			token = c->file_token;
 	}
 	if (rc == 0 && c->exec.command) {
-		rc = kube_exec_refresh(c);
-		if (rc == 0 && c->exec_cred.token)
+		if (c->exec_cred.token)
 			token = c->exec_cred.token;
-		if (rc == 0 && c->exec_cred.cert_pem) {
+		if (c->exec_cred.cert_pem) {
 			cert = c->exec_cred.cert_pem;
 			cert_len = c->exec_cred.cert_len;
 			key = c->exec_cred.key_pem;

@@ -12,45 +12,21 @@
 
 #include "gfs_common.h"
 #include "gfs_kube.h"
+#include "gfs_strv.h"
 #include "kube_private.h"
 
 /* A growable resource list and the groups that did not answer. */
 struct disco {
 	struct gfs_resource_list *list;
 	size_t cap;
-	char **failed; /* NULL-terminated */
-	size_t nfailed;
+	char **failed;        /* gfs_strv.h */
 	size_t group_start;   /* index in list of the current group's first resource */
 	bool group_uncertain; /* a version of the current group did not answer */
 };
 
-/* ---- string vectors ------------------------------------------------------- */
-
-void gfs_strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-bool gfs_strv_has(char *const *v, const char *s)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		if (strcmp(v[i], s) == 0)
-			return true;
-	return false;
-}
-
 static int disco_failed_add(struct disco *d, const char *group)
 {
-	char **v = realloc(d->failed, (d->nfailed + 2) * sizeof(*v));
-	if (!v)
-		return gfs_error_set(-ENOMEM, "out of memory");
-	d->failed = v;
-	if (!(v[d->nfailed] = strdup(group)))
-		return gfs_error_set(-ENOMEM, "out of memory");
-	v[++d->nfailed] = NULL;
-	return 0;
+	return gfs_strv_push(&d->failed, group);
 }
 
 /* ---- version priority -------------------------------------------------- */
@@ -134,18 +110,11 @@ void gfs_resource_release(struct gfs_resource *r)
  * out of memory. */
 static char **versions_dup(char *const *v, const char *version)
 {
-	size_t n = 0;
-	while (v && v[n])
-		n++;
-	char **out = calloc((v ? n : 1) + 1, sizeof(*out));
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < (v ? n : 1); i++) {
-		if (!(out[i] = gfs_strdup(v ? v[i] : version))) {
-			gfs_strv_free(out);
-			return NULL;
-		}
-	}
+	char **out = NULL;
+	if (v)
+		gfs_strv_dup(&out, (const char *const *)v); /* NULL on failure */
+	else if (version)
+		gfs_strv_push(&out, version);
 	return out;
 }
 
@@ -288,18 +257,8 @@ static bool verbs_allow_list_watch(const json_t *verbs)
 /* Adds `version` to r's versions (kept sorted when the group is done). */
 static int resource_add_version(struct gfs_resource *r, const char *version)
 {
-	size_t n = 0;
-	if (gfs_strv_has(r->versions, version))
-		return 0;
-	while (r->versions && r->versions[n])
-		n++;
-	char **v = realloc(r->versions, (n + 2) * sizeof(*v));
-	if (!v)
-		return gfs_error_set(-ENOMEM, "out of memory");
-	r->versions = v;
-	v[n] = strdup(version);
-	v[n + 1] = NULL;
-	return v[n] ? 0 : gfs_error_set(-ENOMEM, "out of memory");
+	return gfs_strv_has(r->versions, version) ? 0
+						  : gfs_strv_push(&r->versions, version);
 }
 
 /* The current group's resource named `name`, or NULL. */

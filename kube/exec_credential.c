@@ -264,12 +264,11 @@ static int exec_collect(int out_fd, int err_fd, struct gfs_buf *out, struct gfs_
 /* The plugin's stderr, shortened to its last ~300 bytes on one line. */
 static const char *exec_stderr_tail(struct gfs_buf *err)
 {
-	if (!err->data)
-		return "(no output on stderr)";
+	while (err->len > 0 &&
+	       (err->data[err->len - 1] == '\n' || err->data[err->len - 1] == ' '))
+		gfs_buf_setlen(err, err->len - 1);
 	char *s = err->data;
 	size_t len = err->len;
-	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' '))
-		s[--len] = '\0';
 	if (len > 300)
 		s += len - 300;
 	for (char *p = s; *p; p++)
@@ -366,8 +365,8 @@ int gfs_exec_cred_run(struct gfs_exec_cred *out, const struct gfs_kube_exec *x,
 				   x->command, user ? user : "", status,
 				   exec_stderr_tail(&serr));
 	} else {
-		rc = gfs_exec_cred_parse(out, sout.data ? sout.data : "", sout.len,
-					 x->api_version, x->command);
+		rc = gfs_exec_cred_parse(out, sout.data, sout.len, x->api_version,
+					 x->command);
 	}
 out:
 	if (pid > 0)
@@ -378,8 +377,7 @@ out:
 		if (pe[i] >= 0)
 			close(pe[i]);
 	}
-	if (sout.data)
-		explicit_bzero(sout.data, sout.len);
+	explicit_bzero(sout.data, sout.len);
 	gfs_buf_release(&sout);
 	gfs_buf_release(&serr);
 	return rc;

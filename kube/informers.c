@@ -18,6 +18,7 @@
 #include "gfs_common.h"
 #include "gfs_informer.h"
 #include "gfs_kube.h"
+#include "gfs_strv.h"
 #include "informer_private.h"
 #include "kube_private.h"
 
@@ -372,7 +373,6 @@ static void *disco_main(void *p)
 static int set_init(struct gfs_informers *set, struct gfs_kube_client *c,
 		    const struct gfs_informer_opts *opts)
 {
-	pthread_condattr_t ca;
 	set->client = c;
 	set->want = opts ? opts->want : NULL;
 	set->rediscover_ms =
@@ -382,21 +382,10 @@ static int set_init(struct gfs_informers *set, struct gfs_kube_client *c,
 	atomic_init(&set->refresh_gen, 0);
 	atomic_init(&set->refresh_disco, false);
 	pthread_mutex_init(&set->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&set->synced_cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if (opts && opts->namespaces) {
-		size_t n = 0;
-		while (opts->namespaces[n])
-			n++;
-		set->namespaces = calloc(n + 1, sizeof(char *));
-		for (size_t i = 0; set->namespaces && i < n; i++)
-			if (!(set->namespaces[i] = strdup(opts->namespaces[i])))
-				return gfs_error_set(-ENOMEM, "out of memory");
-		if (!set->namespaces)
-			return gfs_error_set(-ENOMEM, "out of memory");
-	}
+	if (gfs_cond_init_monotonic(&set->synced_cond) < 0)
+		return gfs_error_set(-ENOMEM, "cannot create a condition variable");
+	if (opts && gfs_strv_dup(&set->namespaces, opts->namespaces) < 0)
+		return -ENOMEM;
 	int rc = gfs_kube_conn_open(&set->disco_conn, c);
 	if (rc == 0)
 		gfs_kube_conn_set_stop(set->disco_conn, &set->stop);
@@ -463,18 +452,11 @@ static int set_not_synced_error(const struct gfs_informers *set, unsigned ms)
 
 int gfs_informers_wait_synced(struct gfs_informers *set, unsigned timeout_ms)
 {
-	struct timespec deadline;
+	int64_t deadline = gfs_monotonic_ms() + timeout_ms;
 	int rc = 0;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&set->lock);
 	while (!set_all_synced(set)) {
-		if (pthread_cond_timedwait(&set->synced_cond, &set->lock, &deadline) ==
+		if (gfs_cond_wait_until(&set->synced_cond, &set->lock, deadline) ==
 			ETIMEDOUT &&
 		    !set_all_synced(set)) {
 			rc = set_not_synced_error(set, timeout_ms);

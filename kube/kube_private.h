@@ -19,6 +19,7 @@
 #include "gfs_common.h"
 #include "gfs_kube.h"
 #include "gfs_kubeconfig.h"
+#include "gfs_strv.h"
 
 /* ---- exec credential plugins (exec_credential.c) ------------------------ */
 
@@ -130,14 +131,10 @@ int gfs_kube_status_error(const struct gfs_kube_conn *conn, const char *method,
 /* ---- discovery (discovery.c) -------------------------------------------- */
 
 /* gfs_discovery_run, also giving the names of the API groups that did
- * not answer, wholly or at one of their versions (a NULL-terminated
- * array the caller frees with
- * gfs_strv_free; NULL when every group answered), so that rediscovery
- * keeps their informers instead of treating them as gone. */
+ * not answer, wholly or at one of their versions (a string vector,
+ * gfs_strv.h, the caller's; NULL when every group answered), so that
+ * rediscovery keeps their informers instead of treating them as gone. */
 int gfs_discovery_run_ex(struct gfs_resource_list **out, char ***failed_groups,
 			 struct gfs_kube_conn *conn);
-void gfs_strv_free(char **v);
-/* Whether `group` is in the NULL-terminated array v (NULL: no). */
-bool gfs_strv_has(char *const *v, const char *group);
 
 #endif

@@ -85,8 +85,7 @@ int gfs_kube_file_read(char **out, size_t *len, const char *path, size_t limit)
 out:
 	explicit_bzero(chunk, sizeof(chunk));
 	close(fd);
-	if (b.data)
-		explicit_bzero(b.data, b.len);
+	explicit_bzero(b.data, b.len);
 	gfs_buf_release(&b);
 	return rc;
 }
@@ -732,13 +731,6 @@ out:
 	return rc;
 }
 
-static void kc_strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		gfs_secret_free(v[i], 0); /* env may carry secrets */
-	free(v);
-}
-
 void gfs_kube_creds_free(struct gfs_kube_creds *c)
 {
 	if (!c)
@@ -755,8 +747,8 @@ void gfs_kube_creds_free(struct gfs_kube_creds *c)
 	gfs_secret_free(c->token, 0);
 	free(c->token_file);
 	free(c->exec.command);
-	kc_strv_free(c->exec.args);
-	kc_strv_free(c->exec.env);
+	gfs_strv_free_secret(c->exec.args); /* env may carry secrets */
+	gfs_strv_free_secret(c->exec.env);
 	free(c->exec.api_version);
 	free(c);
 }

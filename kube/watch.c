@@ -175,8 +175,7 @@ static int watch_finish(struct watch *w, CURLcode cc)
 	    (conn->tick_ended || gfs_kube_conn_stopping(conn)))
 		return 0;
 	if (w->status && w->status != 200) {
-		json_t *doc = json_loadb(conn->body.data ? conn->body.data : "",
-					 conn->body.len, 0, NULL);
+		json_t *doc = json_loadb(conn->body.data, conn->body.len, 0, NULL);
 		int rc = gfs_kube_status_error(conn, "GET", w->path, w->status, doc);
 		json_decref(doc);
 		return rc;

@@ -8,9 +8,11 @@
 
 #include "gfs_common.h"
 
+char gfs_buf_empty[1];
+
 void gfs_buf_init(struct gfs_buf *b, size_t limit)
 {
-	b->data = NULL;
+	b->data = gfs_buf_empty;
 	b->len = 0;
 	b->cap = 0;
 	b->limit = limit;
@@ -28,9 +30,11 @@ static int gfs_buf_grow(struct gfs_buf *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap *= 2;
-	char *p = realloc(b->data, cap);
+	char *p = realloc(b->cap ? b->data : NULL, cap);
 	if (!p)
 		return gfs_error_set(-ENOMEM, "out of memory");
+	if (!b->cap)
+		p[0] = '\0';
 	b->data = p;
 	b->cap = cap;
 	return 0;
@@ -73,16 +77,20 @@ int gfs_buf_addf(struct gfs_buf *b, const char *fmt, ...)
 
 void gfs_buf_reset(struct gfs_buf *b)
 {
-	b->len = 0;
-	if (b->data)
-		b->data[0] = '\0';
+	gfs_buf_setlen(b, 0);
+}
+
+void gfs_buf_setlen(struct gfs_buf *b, size_t len)
+{
+	if (len >= b->len)
+		return;
+	b->len = len;
+	b->data[len] = '\0'; /* len < old len: data is ours, not the shared "" */
 }
 
 char *gfs_buf_detach(struct gfs_buf *b, size_t *len_out)
 {
-	char *p = b->data;
-	if (!p)
-		p = calloc(1, 1);
+	char *p = b->cap ? b->data : calloc(1, 1);
 	if (len_out)
 		*len_out = b->len;
 	gfs_buf_init(b, b->limit);
@@ -93,7 +101,8 @@ void gfs_buf_release(struct gfs_buf *b)
 {
 	if (!b)
 		return;
-	free(b->data);
+	if (b->cap)
+		free(b->data);
 	gfs_buf_init(b, b->limit);
 }
 

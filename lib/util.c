@@ -1,9 +1,10 @@
 /*
- * util.c - hashing, clocks and an interruptible sleep.
+ * util.c - hashing, clocks, an interruptible sleep and timed waits.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -54,7 +55,7 @@ char *gfs_strdup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-int gfs_mkdir_p(const char *path, unsigned mode)
+int gfs_mkdir_p_at(int dirfd, const char *path, unsigned mode)
 {
 	char buf[4096];
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
@@ -63,24 +64,43 @@ int gfs_mkdir_p(const char *path, unsigned mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+		if (mkdirat(dirfd, buf, (mode_t)mode) < 0 && errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+	if (mkdirat(dirfd, buf, (mode_t)mode) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
 }
 
+int gfs_mkdir_p(const char *path, unsigned mode)
+{
+	return gfs_mkdir_p_at(AT_FDCWD, path, mode);
+}
+
+int gfs_cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	int rc = pthread_condattr_init(&attr);
+	if (rc != 0)
+		return -rc;
+	rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return -rc;
+}
+
+int gfs_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex, int64_t deadline_ms)
+{
+	if (deadline_ms < 0)
+		deadline_ms = 0;
+	struct timespec ts = {(time_t)(deadline_ms / 1000),
+			      (long)(deadline_ms % 1000) * 1000000};
+	return pthread_cond_timedwait(cond, mutex, &ts);
+}
+
 int gfs_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex, unsigned ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	return pthread_cond_timedwait(cond, mutex, &ts);
+	return gfs_cond_wait_until(cond, mutex, gfs_monotonic_ms() + ms);
 }

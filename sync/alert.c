@@ -2,10 +2,11 @@
  * alert.c - failing/recovered alerts: state tracking per object, log and
  * .gitopsfs/errors lines, and webhook delivery on a thread of its own.
  *
- * The queue is a singly linked list in raise order. The delivery thread
- * takes the head out while it POSTs (so reporters never wait for the
- * network) and puts it back at the head when the POST fails, which keeps
- * the order and makes a stuck alert the "oldest" one dropped on overflow.
+ * The queue (gfs_queue.h) holds the alerts in raise order. The delivery
+ * thread takes the head out while it POSTs (so reporters never wait for
+ * the network) and puts it back at the head when the POST fails, which
+ * keeps the order and makes a stuck alert the "oldest" one dropped on
+ * overflow.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -17,11 +18,12 @@
 
 #include "gfs_alert.h"
 #include "gfs_errlog.h"
+#include "gfs_queue.h"
 
 #define ALERT_ERROR_MAX 4096 /* longer error texts are cut */
 
 struct alert_item {
-	struct alert_item *next;
+	struct gfs_queue_node node;
 	char *body; /* JSON, owned */
 };
 
@@ -37,13 +39,12 @@ struct gfs_alerter {
 	char host[256];             /* "host[:port]" of url, for logs */
 
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* CLOCK_MONOTONIC; queue changed or stopping */
+	pthread_cond_t cond; /* queue changed or stopping */
 
 	/* Guarded by lock. */
 	struct gfs_map *failing; /* object -> struct alert_failing * */
-	struct alert_item *head, *tail;
-	size_t n_waiting; /* items in the list */
-	bool in_flight;   /* the thread holds one item outside the list */
+	struct gfs_queue queue;  /* of struct alert_item, waiting, in raise order */
+	bool in_flight;          /* the thread holds one item outside the queue */
 	bool stopping;
 	int64_t deadline_ms;          /* when stopping: give up at this monotonic time */
 	struct gfs_alert_stats stats; /* failing/queued computed on read */
@@ -59,14 +60,6 @@ struct gfs_alerter {
 	unsigned seed;
 	char errbuf[CURL_ERROR_SIZE];
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void alert_curl_init(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -118,6 +111,16 @@ static void alert_item_free(struct alert_item *it)
 		return;
 	free(it->body);
 	free(it);
+}
+
+static struct alert_item *alert_item_of(struct gfs_queue_node *n)
+{
+	return n ? GFS_QUEUE_ENTRY(n, struct alert_item, node) : NULL;
+}
+
+static void alert_item_node_free(struct gfs_queue_node *n)
+{
+	alert_item_free(alert_item_of(n));
 }
 
 /* Checks the URL and fills a->host with its host (and port when given):
@@ -236,29 +239,18 @@ static unsigned alert_backoff(struct gfs_alerter *a, unsigned n)
 	return (unsigned)(d / 2 + (d / 2 ? (uint64_t)rand_r(&a->seed) % (d / 2 + 1) : 0));
 }
 
-/* Waits on the condition until monotonic time `until_ms`. Lock held. */
-static void alert_wait_until(struct gfs_alerter *a, int64_t until_ms)
-{
-	struct timespec ts = {(time_t)(until_ms / 1000),
-			      (long)(until_ms % 1000) * 1000000};
-	pthread_cond_timedwait(&a->cond, &a->lock, &ts);
-}
-
 static void *alert_thread(void *payload)
 {
 	struct gfs_alerter *a = payload;
 	unsigned failures = 0;
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
-		while (!a->head && !a->stopping)
+		while (gfs_queue_empty(&a->queue) && !a->stopping)
 			pthread_cond_wait(&a->cond, &a->lock);
-		if (!a->head || (a->stopping && gfs_monotonic_ms() >= a->deadline_ms))
+		if (gfs_queue_empty(&a->queue) ||
+		    (a->stopping && gfs_monotonic_ms() >= a->deadline_ms))
 			break;
-		struct alert_item *it = a->head;
-		a->head = it->next;
-		if (!a->head)
-			a->tail = NULL;
-		a->n_waiting--;
+		struct alert_item *it = alert_item_of(gfs_queue_pop(&a->queue));
 		a->in_flight = true;
 		pthread_mutex_unlock(&a->lock);
 
@@ -284,35 +276,26 @@ static void *alert_thread(void *payload)
 			    "alert delivery failed (attempt %u): %s; retrying in %u ms",
 			    failures, gfs_error_last(), delay);
 		/* Back to the head: order is kept, and on overflow it goes first. */
-		it->next = a->head;
-		a->head = it;
-		if (!a->tail)
-			a->tail = it;
-		a->n_waiting++;
+		gfs_queue_push_front(&a->queue, &it->node);
 		int64_t wake = gfs_monotonic_ms() + delay;
 		for (;;) {
 			int64_t until =
 			    a->stopping && a->deadline_ms < wake ? a->deadline_ms : wake;
 			if (gfs_monotonic_ms() >= until)
 				break;
-			alert_wait_until(a, until);
+			gfs_cond_wait_until(&a->cond, &a->lock, until);
 		}
 	}
 	/* Stopping: whatever is left could not be delivered in time. */
-	size_t left = a->n_waiting;
-	struct alert_item *rest = a->head;
-	a->head = a->tail = NULL;
-	a->n_waiting = 0;
+	struct gfs_queue rest = GFS_QUEUE_INIT;
+	gfs_queue_move(&rest, &a->queue);
+	size_t left = gfs_queue_len(&rest);
 	a->stats.dropped += left;
 	pthread_mutex_unlock(&a->lock);
 	if (left)
 		gfs_warn("alert delivery to %s stopped: %zu alert(s) not delivered",
 			 a->host, left);
-	while (rest) {
-		struct alert_item *next = rest->next;
-		alert_item_free(rest);
-		rest = next;
-	}
+	gfs_queue_clear(&rest, alert_item_node_free);
 	curl_easy_cleanup(a->curl);
 	curl_slist_free_all(a->headers);
 	a->curl = NULL;
@@ -326,18 +309,6 @@ int gfs_alerter_new(struct gfs_alerter **out, const char *webhook_url)
 {
 	struct gfs_alert_opts opts = {.webhook_url = webhook_url};
 	return gfs_alerter_new_opts(out, &opts);
-}
-
-static int alert_cond_init(pthread_cond_t *cond)
-{
-	pthread_condattr_t attr;
-	int rc = pthread_condattr_init(&attr);
-	if (rc == 0)
-		rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	if (rc == 0)
-		rc = pthread_cond_init(cond, &attr);
-	pthread_condattr_destroy(&attr);
-	return -rc;
 }
 
 int gfs_alerter_new_opts(struct gfs_alerter **out, const struct gfs_alert_opts *opts)
@@ -357,7 +328,7 @@ int gfs_alerter_new_opts(struct gfs_alerter **out, const struct gfs_alert_opts *
 	a->opts.drain_ms = opts->drain_ms ? opts->drain_ms : 3000;
 	a->seed = (unsigned)gfs_now_ns() ^ (unsigned)(uintptr_t)a;
 	pthread_mutex_init(&a->lock, NULL);
-	if ((rc = alert_cond_init(&a->cond)) < 0) {
+	if ((rc = gfs_cond_init_monotonic(&a->cond)) < 0) {
 		pthread_mutex_destroy(&a->lock);
 		free(a);
 		return gfs_error_set(rc, "cannot create a condition variable");
@@ -368,13 +339,8 @@ int gfs_alerter_new_opts(struct gfs_alerter **out, const struct gfs_alert_opts *
 	}
 	a->opts.webhook_url = NULL;
 	if (opts->webhook_url && *opts->webhook_url) {
-		pthread_once(&curl_once, alert_curl_init);
-		if (curl_init_result != CURLE_OK) {
-			rc = gfs_error_set(-EIO, "cannot initialise libcurl: %s",
-					   curl_easy_strerror(curl_init_result));
-			goto fail;
-		}
-		if ((rc = alert_parse_url(a, opts->webhook_url)) < 0)
+		if ((rc = gfs_global_curl_init()) < 0 ||
+		    (rc = alert_parse_url(a, opts->webhook_url)) < 0)
 			goto fail;
 		if (!(a->url = strdup(opts->webhook_url))) {
 			rc = gfs_error_set(-ENOMEM, "out of memory");
@@ -461,25 +427,14 @@ static void alert_enqueue(struct gfs_alerter *a, char *body)
 		gfs_warn("alert not queued: out of memory");
 		return;
 	}
-	it->next = NULL;
 	it->body = body;
-	if (a->n_waiting >= a->opts.queue_max) {
-		struct alert_item *old = a->head;
-		a->head = old->next;
-		if (!a->head)
-			a->tail = NULL;
-		a->n_waiting--;
+	if (gfs_queue_len(&a->queue) >= a->opts.queue_max) {
+		alert_item_free(alert_item_of(gfs_queue_pop(&a->queue)));
 		a->stats.dropped++;
-		alert_item_free(old);
 		gfs_warn("alert queue for %s full (%u): dropped the oldest alert",
 			 a->host, a->opts.queue_max);
 	}
-	if (a->tail)
-		a->tail->next = it;
-	else
-		a->head = it;
-	a->tail = it;
-	a->n_waiting++;
+	gfs_queue_push(&a->queue, &it->node);
 	pthread_cond_signal(&a->cond);
 }
 
@@ -635,6 +590,6 @@ void gfs_alerter_stats(struct gfs_alert_stats *out, struct gfs_alerter *a)
 	pthread_mutex_lock(&a->lock);
 	*out = a->stats;
 	out->failing = gfs_map_count(a->failing);
-	out->queued = a->n_waiting + (a->in_flight ? 1 : 0);
+	out->queued = gfs_queue_len(&a->queue) + (a->in_flight ? 1 : 0);
 	pthread_mutex_unlock(&a->lock);
 }

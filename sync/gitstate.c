@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gfs_git.h"
 #include "gfs_gitstate.h"
 #include "gfs_path.h"
 
@@ -26,20 +27,6 @@ struct gfs_gitstate {
 	char *worktree;
 	char head[GIT_OID_HEXSZ + 1];
 };
-
-/* libgit2's errors to ours, in one place. */
-static int gfs_git_fail(int gerr, const char *what)
-{
-	const git_error *e = git_error_last();
-	int rc = gerr == GIT_ENOTFOUND ? -ENOENT : gerr == GIT_EEXISTS ? -EEXIST : -EIO;
-	return gfs_error_set(rc, "%s: %s", what,
-			     e && e->message ? e->message : "git error");
-}
-
-static void gfs_git_init_once(void)
-{
-	git_libgit2_init();
-}
 
 char *gfs_gitstate_default_dir(const char *abs_mountpoint)
 {
@@ -59,21 +46,6 @@ char *gfs_gitstate_default_dir(const char *abs_mountpoint)
 	return n < 0 ? NULL : out;
 }
 
-static int gfs_mkdirs(const char *path)
-{
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-				return -errno;
-			*p = '/';
-		}
-	}
-	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 /* The origin of an existing clone must be REPO: a state directory holds
  * one repository's history. */
 static int gfs_gitstate_check_origin(struct gfs_gitstate *gs, const char *repo)
@@ -81,7 +53,7 @@ static int gfs_gitstate_check_origin(struct gfs_gitstate *gs, const char *repo)
 	git_remote *origin = NULL;
 	int rc = git_remote_lookup(&origin, gs->repo, "origin");
 	if (rc < 0)
-		return gfs_git_fail(rc, "state directory has no origin");
+		return gfs_git_error(rc, "state directory has no origin");
 	const char *url = git_remote_url(origin);
 	char *want = realpath(repo, NULL);
 	bool same = strcmp(url, repo) == 0 || (want && strcmp(url, want) == 0);
@@ -110,7 +82,7 @@ static int gfs_gitstate_clone(struct gfs_gitstate *gs, const char *repo,
 	gfs_info("cloning %s into %s", repo, gs->gitdir);
 	int rc = git_clone(&gs->repo, repo, gs->gitdir, &co);
 	if (rc < 0)
-		return gfs_git_fail(rc, "cannot clone the Git repository");
+		return gfs_git_error(rc, "cannot clone the Git repository");
 	return 0;
 }
 
@@ -125,7 +97,7 @@ static int gfs_gitstate_configure(struct gfs_gitstate *gs)
 		rc = git_config_set_string(cfg, "core.worktree", gs->worktree);
 	git_config_free(cfg);
 	if (rc < 0)
-		return gfs_git_fail(rc, "cannot configure the clone");
+		return gfs_git_error(rc, "cannot configure the clone");
 	/* .gitopsfs/ is ours, never the user's: hide it from git without
 	 * putting a .gitignore into their repository. */
 	snprintf(path, sizeof(path), "%s/info", gs->gitdir);
@@ -156,11 +128,10 @@ static void gfs_gitstate_read_head(struct gfs_gitstate *gs)
 int gfs_gitstate_open(struct gfs_gitstate **out, const char *repo, const char *state_dir,
 		      const char *worktree, const char *branch)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct gfs_gitstate *gs = calloc(1, sizeof(*gs));
 	struct stat st;
 	int rc;
-	pthread_once(&once, gfs_git_init_once);
+	gfs_global_git_init();
 	if (!gs)
 		return -ENOMEM;
 	if (!(gs->state_dir = strdup(state_dir)) || !(gs->worktree = strdup(worktree)) ||
@@ -169,7 +140,7 @@ int gfs_gitstate_open(struct gfs_gitstate **out, const char *repo, const char *s
 		rc = gfs_error_set(-ENOMEM, "out of memory");
 		goto fail;
 	}
-	rc = gfs_mkdirs(state_dir);
+	rc = gfs_mkdir_p(state_dir, 0700);
 	if (rc < 0) {
 		gfs_error_set(rc, "cannot create state directory %s: %s", state_dir,
 			      strerror(-rc));
@@ -178,8 +149,8 @@ int gfs_gitstate_open(struct gfs_gitstate **out, const char *repo, const char *s
 	if (stat(gs->gitdir, &st) == 0) {
 		rc = git_repository_open(&gs->repo, gs->gitdir);
 		if (rc < 0) {
-			rc = gfs_git_fail(rc,
-					  "cannot open the clone in the state directory");
+			rc = gfs_git_error(
+			    rc, "cannot open the clone in the state directory");
 			goto fail;
 		}
 		rc = gfs_gitstate_check_origin(gs, repo);
@@ -240,7 +211,7 @@ static int gfs_write_file(const char *path, const void *data, size_t len, mode_t
 	char *slash = strrchr(dir, '/');
 	if (slash) {
 		*slash = '\0';
-		int rc = gfs_mkdirs(dir);
+		int rc = gfs_mkdir_p(dir, 0700);
 		if (rc < 0)
 			return rc;
 	}
@@ -269,7 +240,7 @@ static int gfs_seed_entry(const char *root, const git_tree_entry *entry, void *p
 		return 0; /* shown live, from the cluster */
 	int rc = git_blob_lookup(&blob, ctx->gs->repo, git_tree_entry_id(entry));
 	if (rc < 0) {
-		ctx->err = gfs_git_fail(rc, rel);
+		ctx->err = gfs_git_error(rc, rel);
 		return -1;
 	}
 	snprintf(dst, sizeof(dst), "%s/%s", ctx->gs->local_dir, rel);
@@ -300,7 +271,7 @@ static int gfs_index_add_live(const char *path, const struct gfs_blob *content,
 	e.path = path;
 	e.mode = GIT_FILEMODE_BLOB;
 	int rc = git_index_add_from_buffer(index, &e, content->data, content->len);
-	return rc < 0 ? gfs_git_fail(rc, path) : 0;
+	return rc < 0 ? gfs_git_error(rc, path) : 0;
 }
 
 /* Writes every blob the index names (held by the in-memory backend) into
@@ -342,15 +313,15 @@ static int gfs_gitstate_stage_live(struct gfs_gitstate *gs, struct gfs_store *st
 	if (rc == 0)
 		rc = git_repository_index(&index, repo);
 	if (rc < 0) {
-		rc = gfs_git_fail(rc, "cannot stage the live cluster");
+		rc = gfs_git_error(rc, "cannot stage the live cluster");
 		goto out;
 	}
 	git_index_clear(index);
 	rc = gfs_store_foreach_file(store, gfs_index_add_live, index);
 	if (rc == 0 && (rc = gfs_write_index_pack(repo, index)) < 0)
-		rc = gfs_git_fail(rc, "cannot write the objects of the import");
+		rc = gfs_git_error(rc, "cannot write the objects of the import");
 	if (rc == 0 && (rc = git_index_write(index)) < 0)
-		rc = gfs_git_fail(rc, "cannot write the index");
+		rc = gfs_git_error(rc, "cannot write the index");
 out:
 	git_index_free(index);
 	git_odb_free(odb);
@@ -367,12 +338,12 @@ int gfs_gitstate_prepare(struct gfs_gitstate *gs, struct gfs_store *store)
 	snprintf(marker, sizeof(marker), "%s/.prepared", gs->state_dir);
 	if (access(marker, F_OK) == 0)
 		return 0;
-	rc = gfs_mkdirs(gs->local_dir);
+	rc = gfs_mkdir_p(gs->local_dir, 0700);
 	if (rc < 0)
 		return gfs_error_set(rc, "cannot create %s", gs->local_dir);
 	rc = git_repository_index(&index, gs->repo);
 	if (rc < 0) {
-		rc = gfs_git_fail(rc, "cannot open the index");
+		rc = gfs_git_error(rc, "cannot open the index");
 		goto out;
 	}
 	if (gs->head[0]) {
@@ -400,7 +371,7 @@ int gfs_gitstate_prepare(struct gfs_gitstate *gs, struct gfs_store *store)
 staged:
 	if (rc < 0) {
 		if (rc != -EIO && rc != -ENOENT && rc != -EEXIST && rc != -ENOMEM)
-			rc = gfs_git_fail(rc, "cannot prepare the index");
+			rc = gfs_git_error(rc, "cannot prepare the index");
 		goto out;
 	}
 	rc = gfs_write_file(marker, "", 0, 0600);
@@ -422,7 +393,7 @@ int gfs_gitstate_read_file(struct gfs_gitstate *gs, const char *path, char **out
 	if (rc == GIT_ENOTFOUND)
 		return -ENOENT;
 	if (rc < 0)
-		return gfs_git_fail(rc, path);
+		return gfs_git_error(rc, path);
 	if (git_object_type(obj) != GIT_OBJECT_BLOB) {
 		git_object_free(obj);
 		return gfs_error_set(-EINVAL, "%s in the repository is not a file", path);

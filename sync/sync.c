@@ -11,13 +11,6 @@
 #include "gfs_errlog.h"
 #include "sync_internal.h"
 
-int gfs_sync_git_fail(int gerr, const char *what)
-{
-	const git_error *e = git_error_last();
-	return gfs_error_set(gerr == GIT_ENOTFOUND ? -ENOENT : -EIO, "%s: %s", what,
-			     e && e->message ? e->message : "git error");
-}
-
 /* Credentials from the environment, never from a file in the repository:
  * GITOPSFS_GIT_TOKEN (https, user GITOPSFS_GIT_USER or "git"), or
  * GITOPSFS_GIT_SSH_KEY (a private key file; ssh-agent otherwise). */
@@ -159,7 +152,7 @@ static int gfs_sync_branch(struct gfs_sync *s)
 		git_reference *head = NULL;
 		int rc = git_reference_lookup(&head, s->repo, "HEAD");
 		if (rc < 0)
-			return gfs_sync_git_fail(rc, "cannot read HEAD");
+			return gfs_git_error(rc, "cannot read HEAD");
 		const char *target = git_reference_symbolic_target(head);
 		s->branch =
 		    strdup(target && strncmp(target, "refs/heads/", 11) == 0 ? target + 11
@@ -180,16 +173,17 @@ int gfs_sync_new(struct gfs_sync **out, const struct gfs_sync_opts *opts)
 	if (!s)
 		return -ENOMEM;
 	s->opts = *opts;
+	gfs_global_git_init();
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
 	atomic_init(&s->stop, false);
-	if (!(s->changed = gfs_map_new())) {
+	rc = gfs_cond_init_monotonic(&s->cond);
+	if (rc == 0 && !(s->changed = gfs_map_new()))
 		rc = -ENOMEM;
+	if (rc < 0)
 		goto fail;
-	}
 	rc = git_repository_open(&s->repo, opts->gitdir);
 	if (rc < 0) {
-		rc = gfs_sync_git_fail(rc, "sync: cannot open the repository");
+		rc = gfs_git_error(rc, "sync: cannot open the repository");
 		goto fail;
 	}
 	rc = gfs_sync_branch(s);
@@ -245,7 +239,7 @@ void gfs_sync_free(struct gfs_sync *s)
 	free(s);
 }
 
-void gfs_sync_get_status(struct gfs_sync *s, struct gfs_sync_status *out)
+void gfs_sync_get_status(struct gfs_sync_status *out, struct gfs_sync *s)
 {
 	pthread_mutex_lock(&s->lock);
 	*out = s->status;

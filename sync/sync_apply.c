@@ -72,7 +72,7 @@ static int gfs_apply_blob(struct gfs_sync *s, const char *path, const git_oid *i
 	git_blob *blob = NULL;
 	int rc = git_blob_lookup(&blob, s->repo, id);
 	if (rc < 0)
-		return gfs_sync_git_fail(rc, path);
+		return gfs_git_error(rc, path);
 	rc = gfs_applier_apply(s->opts.applier, path, git_blob_rawcontent(blob),
 			       (size_t)git_blob_rawsize(blob), 0);
 	git_blob_free(blob);
@@ -112,7 +112,7 @@ static int gfs_apply_diff(struct gfs_sync *s, git_tree *old, git_tree *new_tree,
 	git_diff *diff = NULL;
 	int rc = git_diff_tree_to_tree(&diff, s->repo, old, new_tree, NULL);
 	if (rc < 0)
-		return gfs_sync_git_fail(rc, "cannot compare commits");
+		return gfs_git_error(rc, "cannot compare commits");
 	size_t n = git_diff_num_deltas(diff);
 	struct gfs_delta *d = calloc(n ? n : 1, sizeof(*d));
 	size_t k = 0;
@@ -136,11 +136,12 @@ static int gfs_apply_diff(struct gfs_sync *s, git_tree *old, git_tree *new_tree,
 		if (!d[i].deleted) {
 			if (gfs_apply_blob(s, d[i].path, &d[i].id, commit) < 0)
 				(*failures)++;
-		} else if (s->opts.prune) {
-			/* Only what gitopsfs applied: its record says so. */
-			if (gfs_applier_owns(s->opts.applier, d[i].path) &&
-			    gfs_applier_delete(s->opts.applier, d[i].path) < 0 &&
-			    gfs_error_last()[0]) {
+		} else if (s->opts.prune &&
+			   gfs_applier_owns(s->opts.applier, d[i].path)) {
+			/* Only what gitopsfs applied: its record says so. An
+			 * object already gone (-ENOENT) is what pruning wants. */
+			rc = gfs_applier_delete(s->opts.applier, d[i].path);
+			if (rc < 0 && rc != -ENOENT) {
 				gfs_report(s, d[i].path, commit, gfs_error_last());
 				(*failures)++;
 			}
@@ -197,7 +198,7 @@ static int gfs_check_drift(struct gfs_sync *s, const char *path, const git_oid *
 	struct gfs_buf want = GFS_BUF_INIT(GFS_MANIFEST_LIMIT * 2);
 	int rc = git_blob_lookup(&blob, s->repo, id);
 	if (rc < 0)
-		return gfs_sync_git_fail(rc, path);
+		return gfs_git_error(rc, path);
 	const char *data = git_blob_rawcontent(blob);
 	size_t len = (size_t)git_blob_rawsize(blob);
 	if (gfs_desired_render(s, path, data, len, &want) < 0) {
@@ -217,7 +218,7 @@ static int gfs_check_drift(struct gfs_sync *s, const char *path, const git_oid *
 		rc = -EINVAL;
 		goto out;
 	}
-	bool same = gfs_store_read(s->opts.store, path, &live, NULL) == 0 &&
+	bool same = gfs_store_read(&live, NULL, s->opts.store, path) == 0 &&
 		    live->len == want.len && memcmp(live->data, want.data, want.len) == 0;
 	if (same) {
 		gfs_report(s, path, commit, NULL);
@@ -273,7 +274,7 @@ static int gfs_sync_fetch(struct gfs_sync *s)
 		rc = git_remote_fetch(origin, NULL, &fo, "gitopsfs sync: fetch");
 	git_remote_free(origin);
 	if (rc < 0) {
-		rc = gfs_sync_git_fail(rc, "cannot fetch origin (will retry)");
+		rc = gfs_git_error(rc, "cannot fetch origin (will retry)");
 		gfs_report(s, "origin", NULL, gfs_error_last());
 		return rc;
 	}
@@ -287,10 +288,12 @@ static void gfs_sync_follow(struct gfs_sync *s, const git_oid *target, git_tree 
 {
 	git_reference *ref = NULL;
 	git_index *index = NULL;
-	if (git_reference_create(&ref, s->repo, s->branch_ref, target, 1,
-				 "gitopsfs sync: applied") < 0)
-		gfs_warn("sync: cannot move %s: %s", s->branch_ref,
-			 git_error_last()->message);
+	int rc = git_reference_create(&ref, s->repo, s->branch_ref, target, 1,
+				      "gitopsfs sync: applied");
+	if (rc < 0) {
+		gfs_git_error(rc, "cannot move the branch");
+		gfs_warn("sync: %s: %s", s->branch_ref, gfs_error_last());
+	}
 	git_reference_free(ref);
 	if (git_repository_index(&index, s->repo) == 0) {
 		if (git_index_read_tree(index, tree) == 0)
@@ -318,7 +321,7 @@ int gfs_sync_apply_round(struct gfs_sync *s, bool fetch)
 	if (rc == 0)
 		rc = git_commit_tree(&tt, tc);
 	if (rc < 0) {
-		rc = gfs_sync_git_fail(rc, "cannot read the fetched commit");
+		rc = gfs_git_error(rc, "cannot read the fetched commit");
 		goto out;
 	}
 	bool have_last = gfs_applied_commit_read(s, &last) == 0;

@@ -21,7 +21,7 @@ static void gfs_object_changer(struct gfs_store *store, const char *path, char *
 	struct gfs_object *live = NULL;
 	struct gfs_manager_entry m;
 	snprintf(out, outsz, "%s", "");
-	if (gfs_store_live(store, path, &live) < 0)
+	if (gfs_store_live(&live, store, path) < 0)
 		return;
 	gfs_json_newest_manager(&m, gfs_object_json(live));
 	if (m.manager)
@@ -93,7 +93,7 @@ static int gfs_authors_add(const char *path, void *value, void *payload)
 	struct gfs_manager_entry m = {0};
 	char name[128];
 	int64_t t = 0;
-	if (gfs_store_live(a->store, path, &live) == 0) {
+	if (gfs_store_live(&live, a->store, path) == 0) {
 		gfs_json_newest_manager(&m, gfs_object_json(live));
 		gfs_author_name(name, sizeof(name), m.manager);
 		t = m.time_ns;
@@ -142,7 +142,7 @@ static int gfs_commit_path(struct gfs_commit_ctx *c, const char *path)
 	struct gfs_blob *content = NULL;
 	const git_index_entry *old = git_index_get_bypath(c->index, path, 0);
 	char who[256];
-	int rc = gfs_store_read(c->s->opts.store, path, &content, NULL);
+	int rc = gfs_store_read(&content, NULL, c->s->opts.store, path);
 	if (rc == -ENOENT || rc == -EISDIR) {
 		if (!old)
 			return 0;
@@ -156,7 +156,7 @@ static int gfs_commit_path(struct gfs_commit_ctx *c, const char *path)
 	rc = git_blob_create_from_buffer(&oid, c->s->repo, content->data, content->len);
 	gfs_blob_unref(content);
 	if (rc < 0)
-		return gfs_sync_git_fail(rc, path);
+		return gfs_git_error(rc, path);
 	if (old && git_oid_equal(&old->id, &oid))
 		return 0;
 	git_index_entry e;
@@ -166,7 +166,7 @@ static int gfs_commit_path(struct gfs_commit_ctx *c, const char *path)
 	e.id = oid;
 	rc = git_index_add(c->index, &e);
 	if (rc < 0)
-		return gfs_sync_git_fail(rc, path);
+		return gfs_git_error(rc, path);
 	gfs_object_changer(c->s->opts.store, path, who, sizeof(who));
 	c->n++;
 	return gfs_buf_addf(&c->msg, " %c %s%s%s\n", old ? 'M' : 'A', path,
@@ -225,7 +225,7 @@ static int gfs_user_index_one(const char *path, void *value, void *payload)
 		return 0;
 	}
 	git_index_entry e = *ce;
-	if (gfs_store_stat(u->store, path, &a) == 0) {
+	if (gfs_store_stat(&a, u->store, path) == 0) {
 		e.mtime.seconds = (int32_t)(a.mtime_ns / 1000000000);
 		e.mtime.nanoseconds = (uint32_t)(a.mtime_ns % 1000000000);
 		e.ctime = e.mtime;
@@ -269,7 +269,7 @@ static int gfs_sync_push(struct gfs_sync *s)
 	pthread_mutex_lock(&s->lock);
 	s->push_pending = rc < 0;
 	pthread_mutex_unlock(&s->lock);
-	return rc < 0 ? gfs_sync_git_fail(rc, "push to origin failed (will retry)") : 0;
+	return rc < 0 ? gfs_git_error(rc, "push to origin failed (will retry)") : 0;
 }
 
 /* "kubectl-edit@field-manager.<cluster host>": an address that says who
@@ -297,7 +297,7 @@ static int gfs_sync_make_commit(struct gfs_sync *s, git_index *index, git_commit
 	char *message = NULL, email[256];
 	int rc = git_index_write_tree_to(&tree_id, index, s->repo);
 	if (rc < 0)
-		return gfs_sync_git_fail(rc, "cannot write the tree");
+		return gfs_git_error(rc, "cannot write the tree");
 	if (*parent && git_oid_equal(&tree_id, git_commit_tree_id(*parent)))
 		return 1; /* nothing changed after all */
 	gfs_author_email(email, sizeof(email), au->name, s->opts.cluster);
@@ -307,9 +307,8 @@ static int gfs_sync_make_commit(struct gfs_sync *s, git_index *index, git_commit
 				       (git_time_t)(au->time_ns / 1000000000), 0);
 	if (rc == 0)
 		rc = git_signature_now(&committer, "gitopsfs", "gitopsfs@localhost");
-	if (rc == 0 &&
-	    asprintf(&message, "%s: %lu object%s changed in the cluster\n\n%s", au->name,
-		     c->n, c->n == 1 ? "" : "s", c->msg.data ? c->msg.data : "") < 0) {
+	if (rc == 0 && asprintf(&message, "%s: %lu object%s changed in the cluster\n\n%s",
+				au->name, c->n, c->n == 1 ? "" : "s", c->msg.data) < 0) {
 		message = NULL;
 		rc = -1;
 	}
@@ -325,7 +324,7 @@ static int gfs_sync_make_commit(struct gfs_sync *s, git_index *index, git_commit
 		rc = git_commit_lookup(parent, s->repo, &id);
 	}
 	if (rc < 0)
-		rc = gfs_sync_git_fail(rc, "cannot commit");
+		rc = gfs_git_error(rc, "cannot commit");
 	free(message);
 	git_signature_free(author);
 	git_signature_free(committer);
@@ -364,7 +363,7 @@ int gfs_sync_commit_round(struct gfs_sync *s, bool full)
 		if (rc == 0)
 			rc = git_commit_tree(&ptree, parent);
 		if (rc < 0)
-			rc = gfs_sync_git_fail(rc, "cannot read the branch");
+			rc = gfs_git_error(rc, "cannot read the branch");
 	}
 	if (rc == 0 && ptree) {
 		/* Someone committed a new .gitopsfs.yaml to the branch. */
@@ -373,11 +372,10 @@ int gfs_sync_commit_round(struct gfs_sync *s, bool full)
 		gfs_sync_check_config(s, ptree, hex);
 	}
 	if (rc == 0)
-		rc = git_index_new(&c.index) < 0 ? gfs_sync_git_fail(-1, "index") : 0;
+		rc = git_index_new(&c.index) < 0 ? gfs_git_error(-1, "index") : 0;
 	if (rc == 0 && ptree)
-		rc = git_index_read_tree(c.index, ptree) < 0
-			 ? gfs_sync_git_fail(-1, "index")
-			 : 0;
+		rc = git_index_read_tree(c.index, ptree) < 0 ? gfs_git_error(-1, "index")
+							     : 0;
 	if (rc == 0 && full)
 		rc = gfs_commit_full_set(s, c.index, paths);
 	/* One commit per manager, oldest change first, so that each line's

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "gfs_git.h"
 #include "gfs_sync.h"
 
 struct gfs_sync {
@@ -43,8 +44,6 @@ struct gfs_map *gfs_sync_take_changes(struct gfs_sync *s);
 void gfs_sync_paths_free(struct gfs_map *m);
 void gfs_sync_note(struct gfs_sync *s, const char *commit, const char *error,
 		   bool committed);
-/* libgit2's last error as -errno plus a message. */
-int gfs_sync_git_fail(int gerr, const char *what);
 /* Credentials for fetch and push (token or ssh key from the environment). */
 void gfs_sync_remote_callbacks(git_remote_callbacks *cb);
 

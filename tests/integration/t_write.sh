@@ -167,6 +167,30 @@ check "with EBUSY (Device or resource busy)" grep -q "busy" <<<"$out"
 is "$(jp configmap web-config -n shop -o jsonpath='{.data.LOG_LEVEL}')" "trace" "someone else's change is kept"
 check "the conflict is explained in .gitopsfs/errors" grep -q "changed in the cluster since you read" "$MNT/.gitopsfs/errors"
 
+# A slow apply holds no lock over the open file: a read through the same
+# handle is answered while the PUT is in flight (the server takes 2 s).
+emu POST /_emu/faults '{"delay":2,"count":1,"method":"PUT","path_prefix":"/api/v1/namespaces/shop/configmaps/web-config"}' >/dev/null
+cat >"$T/slowapply.py" <<'PY'
+import os, sys, threading, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+text = os.pread(fd, 1 << 20, 0).decode()
+new = text.replace("LOG_LEVEL: trace", "LOG_LEVEL: slow").encode()
+os.pwrite(fd, new, 0)
+os.ftruncate(fd, len(new))
+t = threading.Thread(target=os.fsync, args=(fd,))  # applies: the slow PUT
+t.start()
+time.sleep(0.5)
+t0 = time.monotonic()
+os.pread(fd, 100, 0)
+waited = time.monotonic() - t0
+t.join()
+os.close(fd)
+print("read answered after %.2f s" % waited)
+sys.exit(0 if waited < 1.0 else 1)
+PY
+check "a read through an open file is answered while its apply is in flight" python3 "$T/slowapply.py" "$CM"
+is "$(jp configmap web-config -n shop -o jsonpath='{.data.LOG_LEVEL}')" "slow" "and the slow apply went through"
+
 # rm deletes; a Namespace needs --allow-cascade-delete.
 check "rm of a ConfigMap succeeds" rm "$MNT/shop/configmaps/fresh.yaml"
 check "and deletes it from the cluster" wait_for 5 bash -c '! kubectl get configmap fresh -n shop >/dev/null 2>&1'

@@ -365,6 +365,64 @@ static void exec_plugin_is_cached_and_rerun_after_401(void)
 	gfs_kube_creds_free(c);
 }
 
+struct plugin_user {
+	struct gfs_kube_client *client;
+	int rc;
+};
+
+static void *plugin_user_main(void *p)
+{
+	struct plugin_user *u = p;
+	struct gfs_kube_conn *cn = NULL;
+	u->rc = gfs_kube_conn_open(&cn, u->client);
+	if (u->rc == 0)
+		u->rc = gfs_kube_request(cn, NULL, NULL, "GET", "/api", NULL, NULL, 0);
+	gfs_kube_conn_close(cn);
+	return NULL;
+}
+
+/* Threads that need a credential together run the plugin once, and the
+ * client's lock is free while it runs (a slow plugin stalls no one else). */
+static void exec_plugin_runs_once_for_many_threads_without_the_lock(void)
+{
+	char script[2048];
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\n"
+		 "echo run >> '%s'\n"
+		 "sleep 1\n"
+		 "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+		 "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"%s\"}}'\n",
+		 dir_path("slowruns"), TOKEN);
+	write_text(dir_path("slowplugin.sh"), script);
+	chmod(dir_path("slowplugin.sh"), 0700);
+	struct gfs_kube_creds *c = emu_creds();
+	struct gfs_kube_client *cl = NULL;
+	struct plugin_user users[4];
+	pthread_t t[4];
+	if (!c)
+		return;
+	gfs_secret_free(c->token, 0);
+	c->token = NULL;
+	c->exec.command = strdup(dir_path("slowplugin.sh"));
+	c->exec.api_version = strdup("client.authentication.k8s.io/v1");
+	CHECK_INT(gfs_kube_client_new(&cl, c), 0);
+	for (int i = 0; i < 4; i++) {
+		users[i] = (struct plugin_user){cl, -1};
+		CHECK_INT(pthread_create(&t[i], NULL, plugin_user_main, &users[i]), 0);
+	}
+	gfs_sleep_ms(300, NULL); /* the plugin runs now */
+	int64_t t0 = gfs_monotonic_ms();
+	gfs_kube_client_auth_failed(cl, 12345); /* takes the client's lock */
+	CHECK(gfs_monotonic_ms() - t0 < 400);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT(users[i].rc, 0);
+	}
+	CHECK_INT(count_lines(dir_path("slowruns")), 1);
+	gfs_kube_client_free(cl);
+	gfs_kube_creds_free(c);
+}
+
 static void exec_plugin_client_certificate_authenticates(void)
 {
 	char script[2048];
@@ -1418,6 +1476,7 @@ int main(void)
 	TAP_RUN(token_file_is_reread_when_it_changes);
 	TAP_RUN(exec_plugin_is_cached_and_rerun_after_401);
 	TAP_RUN(exec_plugin_client_certificate_authenticates);
+	TAP_RUN(exec_plugin_runs_once_for_many_threads_without_the_lock);
 	TAP_RUN(discovery_lists_preferred_versions_sorted);
 	TAP_RUN(discovery_finds_every_resource_at_its_best_version);
 	TAP_RUN(discovery_leaves_out_what_a_failed_version_could_serve);

@@ -46,7 +46,7 @@ static const char *file_text(struct gfs_store *s, char *buf, size_t n)
 {
 	struct gfs_blob *b = NULL;
 	buf[0] = '\0';
-	if (gfs_store_read(s, PATH, &b, NULL) == 0)
+	if (gfs_store_read(&b, NULL, s, PATH) == 0)
 		snprintf(buf, n, "%s", b->data);
 	gfs_blob_unref(b);
 	return buf;
@@ -70,7 +70,7 @@ static void an_upsert_becomes_a_file(void)
 	deliver(s, "5", "five", false);
 	CHECK(strstr(file_text(s, buf, sizeof(buf)), "v: five") != NULL);
 	struct gfs_object *live = NULL;
-	CHECK_INT(gfs_store_live(s, PATH, &live), 0);
+	CHECK_INT(gfs_store_live(&live, s, PATH), 0);
 	CHECK_STR(gfs_object_resource_version(live), "5");
 	gfs_object_unref(live);
 	gfs_store_free(s);
@@ -84,10 +84,10 @@ static void an_older_version_never_replaces_a_newer_one(void)
 	char buf[512];
 	struct gfs_entry_attr a1, a2;
 	deliver(s, "7", "seven", false); /* e.g. the answer to our write */
-	CHECK_INT(gfs_store_stat(s, PATH, &a1), 0);
+	CHECK_INT(gfs_store_stat(&a1, s, PATH), 0);
 	deliver(s, "6", "six", false); /* a watch event from before it */
 	CHECK(strstr(file_text(s, buf, sizeof(buf)), "v: seven") != NULL);
-	CHECK_INT(gfs_store_stat(s, PATH, &a2), 0);
+	CHECK_INT(gfs_store_stat(&a2, s, PATH), 0);
 	CHECK_INT(a2.version, a1.version);
 	deliver(s, "8", "eight", false);
 	CHECK(strstr(file_text(s, buf, sizeof(buf)), "v: eight") != NULL);
@@ -135,7 +135,7 @@ static void a_snapshot_pairs_bytes_and_live_object(void)
 	struct gfs_store *s = new_store(&f);
 	struct gfs_store_file sf;
 	deliver(s, "5", "five", false);
-	CHECK_INT(gfs_store_get(s, PATH, &sf), 0);
+	CHECK_INT(gfs_store_get(&sf, s, PATH), 0);
 	CHECK(strstr(sf.content->data, "v: five") != NULL);
 	CHECK_STR(gfs_object_resource_version(sf.live), "5");
 	CHECK(sf.attr.version > 0);
@@ -146,8 +146,8 @@ static void a_snapshot_pairs_bytes_and_live_object(void)
 		      json_object_get(gfs_object_json(sf.live), "data"), "v")),
 		  "five");
 	gfs_store_file_release(&sf);
-	CHECK_INT(gfs_store_get(s, "shop/configmaps/none.yaml", &sf), -ENOENT);
-	CHECK_INT(gfs_store_get(s, "shop/configmaps", &sf), -EISDIR);
+	CHECK_INT(gfs_store_get(&sf, s, "shop/configmaps/none.yaml"), -ENOENT);
+	CHECK_INT(gfs_store_get(&sf, s, "shop/configmaps"), -EISDIR);
 	gfs_store_free(s);
 	gfs_filter_free(f);
 }
@@ -158,16 +158,16 @@ static void a_status_only_update_keeps_the_bytes_but_takes_the_object(void)
 	struct gfs_store *s = new_store(&f);
 	struct gfs_entry_attr a1, a2;
 	deliver(s, "5", "five", false);
-	gfs_store_stat(s, PATH, &a1);
+	gfs_store_stat(&a1, s, PATH);
 	json_t *o = cm_at("6", "five");
 	json_object_set_new(o, "status", json_pack("{s:s}", "phase", "x"));
 	gfs_store_informer_ops.upsert(s, &cm, o);
 	json_decref(o);
-	gfs_store_stat(s, PATH, &a2);
+	gfs_store_stat(&a2, s, PATH);
 	CHECK_INT(a2.version, a1.version);
 	CHECK_INT(a2.mtime_ns, a1.mtime_ns);
 	struct gfs_object *live = NULL;
-	gfs_store_live(s, PATH, &live);
+	gfs_store_live(&live, s, PATH);
 	CHECK_STR(gfs_object_resource_version(live), "6");
 	gfs_object_unref(live);
 	gfs_store_free(s);

@@ -69,16 +69,16 @@ static void served_resources_are_directories_in_every_namespace(void)
 	struct gfs_filter *f = gfs_filter_new_default();
 	struct gfs_store *s = store_new(f, NULL);
 	struct gfs_entry_attr a, ns;
-	CHECK_INT(gfs_store_stat(s, "shop/configmaps", &a), 0);
+	CHECK_INT(gfs_store_stat(&a, s, "shop/configmaps"), 0);
 	CHECK(a.type == GFS_ENTRY_DIR && !a.implied);
 	/* A namespace without objects, and its resources' directories. */
-	CHECK_INT(gfs_store_stat(s, "_cluster/namespaces/empty.yaml", &ns), 0);
-	CHECK_INT(gfs_store_stat(s, "empty", &a), 0);
+	CHECK_INT(gfs_store_stat(&ns, s, "_cluster/namespaces/empty.yaml"), 0);
+	CHECK_INT(gfs_store_stat(&a, s, "empty"), 0);
 	CHECK(a.type == GFS_ENTRY_DIR && a.implied);
-	CHECK_INT(gfs_store_stat(s, "empty/configmaps", &a), 0);
+	CHECK_INT(gfs_store_stat(&a, s, "empty/configmaps"), 0);
 	CHECK(a.type == GFS_ENTRY_DIR && a.implied && a.mode == 0755);
 	CHECK_INT(a.mtime_ns, ns.mtime_ns); /* stable: the Namespace's */
-	CHECK_INT(gfs_store_stat(s, "_cluster/storageclasses.storage.k8s.io", &a), 0);
+	CHECK_INT(gfs_store_stat(&a, s, "_cluster/storageclasses.storage.k8s.io"), 0);
 	CHECK(a.implied);
 	int n = 0;
 	CHECK_INT(gfs_store_list(s, "empty/configmaps", count_entry, &n), 0);
@@ -102,16 +102,16 @@ static void served_resources_are_directories_in_every_namespace(void)
 	    "_cluster/namespaces/sub",
 	};
 	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
-		if (gfs_store_stat(s, absent[i], &a) == 0) {
+		if (gfs_store_stat(&a, s, absent[i]) == 0) {
 			printf("#   found %s\n", absent[i]);
 			tap_case_failed = 1;
 		}
 	}
 	/* The first object keeps the directory's inode. */
-	CHECK_INT(gfs_store_stat(s, "empty/configmaps", &a), 0);
+	CHECK_INT(gfs_store_stat(&a, s, "empty/configmaps"), 0);
 	uint64_t ino = a.ino;
 	upsert(s, "configmaps", "ConfigMap", "empty", "first", "2024-04-01T00:00:00Z");
-	CHECK_INT(gfs_store_stat(s, "empty/configmaps", &a), 0);
+	CHECK_INT(gfs_store_stat(&a, s, "empty/configmaps"), 0);
 	CHECK(!a.implied);
 	CHECK_INT(a.ino, ino);
 	gfs_store_free(s);
@@ -170,10 +170,10 @@ static void object_paths_include_resources_not_served_yet(void)
 	gfs_store_informer_ops.list_begin(s, &w, NULL);
 	CHECK(gfs_store_is_managed_path(s, "shop/widgets.example.com/w1.yaml"));
 	struct gfs_entry_attr a;
-	CHECK_INT(gfs_store_stat(s, "empty/widgets.example.com", &a), 0);
+	CHECK_INT(gfs_store_stat(&a, s, "empty/widgets.example.com"), 0);
 	gfs_store_informer_ops.resource_gone(s, &w);
 	CHECK(gfs_store_is_object_path(s, "_cluster/widgets.example.com/w1.yaml"));
-	CHECK_INT(gfs_store_stat(s, "empty/widgets.example.com", &a), -ENOENT);
+	CHECK_INT(gfs_store_stat(&a, s, "empty/widgets.example.com"), -ENOENT);
 	struct gfs_filter *g = gfs_filter_new_default();
 	CHECK_INT(gfs_filter_add_rule(g, false, "widgets.example.com", NULL, NULL), 0);
 	CHECK_INT(gfs_store_set_filter(s, g), 0);
@@ -204,9 +204,9 @@ static void namespaces_outside_the_filter_are_ordinary(void)
 	check_object_paths(s, objects, true);
 	check_object_paths(s, ordinary, false);
 	struct gfs_entry_attr a;
-	CHECK_INT(gfs_store_stat(s, "shop/configmaps", &a), 0);
-	CHECK_INT(gfs_store_stat(s, "empty", &a), -ENOENT);
-	CHECK_INT(gfs_store_stat(s, "_cluster/storageclasses.storage.k8s.io", &a),
+	CHECK_INT(gfs_store_stat(&a, s, "shop/configmaps"), 0);
+	CHECK_INT(gfs_store_stat(&a, s, "empty"), -ENOENT);
+	CHECK_INT(gfs_store_stat(&a, s, "_cluster/storageclasses.storage.k8s.io"),
 		  -ENOENT);
 	gfs_store_free(s);
 	gfs_filter_free(f);
