@@ -40,41 +40,12 @@ static void emu_stop(void)
 
 static const char *emu_script(void)
 {
-	static char path[512];
-	const char *root = getenv("GFS_ROOT");
-	snprintf(path, sizeof(path), "%s/tests/apiserver/kube_emulator.py",
-		 root && *root ? root : ".");
-	return path;
+	return testproc_emu_script();
 }
 
 static int emu_start(void)
 {
-	emu_pid = fork();
-	if (emu_pid < 0)
-		return -1;
-	if (emu_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (!freopen(dir_path("emulator.log"), "w", stderr))
-			_exit(126);
-		execlp("python3", "python3", emu_script(), "--port", "0", "--portfile",
-		       dir_path("port"), "--tls-dir", dir_path("tls"), "--token", TOKEN,
-		       "--kubeconfig", dir_path("kubeconfig"), "--logfile",
-		       dir_path("requests.log"), "--bookmark-seconds", "1", (char *)NULL);
-		_exit(127);
-	}
-	/* Certificates are made with openssl on the first start: be patient. */
-	for (int i = 0; i < 600; i++) {
-		struct stat st;
-		if (stat(dir_path("port"), &st) == 0 && st.st_size > 0 &&
-		    stat(dir_path("kubeconfig"), &st) == 0 && st.st_size > 0)
-			return 0;
-		if (waitpid(emu_pid, NULL, WNOHANG) == emu_pid) {
-			emu_pid = -1;
-			return -1;
-		}
-		gfs_sleep_ms(100, NULL);
-	}
-	return -1;
+	return testproc_emu_start(&emu_pid, TOKEN);
 }
 
 static struct gfs_kube_creds *emu_creds(void)
