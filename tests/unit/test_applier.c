@@ -13,39 +13,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gfs_applied.h"
-#include "gfs_apply.h"
 #include "gfs_common.h"
-#include "gfs_filter.h"
-#include "gfs_informer.h"
-#include "gfs_journal.h"
-#include "gfs_kube.h"
-#include "gfs_kubeconfig.h"
-#include "gfs_store.h"
 #include "tap.h"
-#include "testproc.h"
+#include "testcluster.h"
 
 #define TOKEN    "emu-token-a991"
 #define GRACE_MS 300
 
-static pid_t emu_pid = -1;
-static struct gfs_kube_client *client;
-static struct gfs_kube_conn *conn;
-static struct gfs_filter *filter;
-static struct gfs_store *store;
-static struct gfs_informers *informers;
-static struct gfs_applied *applied;
-static struct gfs_journal *journal;
-static struct gfs_applier *applier;
-static struct gfs_applier_view view;
+static struct testcluster tc;
 
 /* ---- helpers ------------------------------------------------------------------ */
 
 static int kreq(json_t **out, const char *method, const char *path, const char *body)
 {
-	return gfs_kube_request(conn, out, NULL, method, path,
-				body ? "application/json" : NULL, body,
-				body ? strlen(body) : 0);
+	return testcluster_req(&tc, out, method, path, body);
 }
 
 /* The object's field at a JSON-pointer-ish path of keys, as the server has
@@ -72,7 +53,7 @@ static char *file_read(const char *path, uint64_t *version)
 {
 	struct gfs_blob *b = NULL;
 	struct gfs_entry_attr a;
-	if (gfs_store_read(&b, &a, store, path) < 0)
+	if (gfs_store_read(&b, &a, tc.store, path) < 0)
 		return NULL;
 	char *text = strdup(b->data);
 	if (version)
@@ -131,7 +112,7 @@ static int requests(const char *method, const char *suffix)
 
 static int apply_text(const char *path, const char *text, uint64_t expect)
 {
-	return gfs_applier_apply(applier, path, text, strlen(text), expect);
+	return gfs_applier_apply(tc.applier, path, text, strlen(text), expect);
 }
 
 /* Replaces the first `from` in text by `to` (a new string). */
@@ -163,7 +144,7 @@ static void a_new_object_is_created_and_shows_at_once(void)
 			       "data", "k", NULL),
 		  "v1");
 	CHECK_INT(requests("POST", "/namespaces/shop/configmaps"), 1);
-	CHECK(gfs_applier_owns(applier, "shop/configmaps/fresh.yaml"));
+	CHECK(gfs_applier_owns(tc.applier, "shop/configmaps/fresh.yaml"));
 }
 
 static void an_edit_changes_only_what_the_writer_changed(void)
@@ -263,7 +244,7 @@ static void a_delete_waits_out_its_grace_period(void)
 	const char *path = "shop/configmaps/gone.yaml";
 	json_t *o = NULL;
 	CHECK_INT(apply_text(path, CM_MANIFEST("gone", "v"), 0), 0);
-	CHECK_INT(gfs_applier_delete(applier, path), 0);
+	CHECK_INT(gfs_applier_delete(tc.applier, path), 0);
 	CHECK(file_read(path, NULL) == NULL); /* hidden at once */
 	CHECK_INT(kreq(NULL, "GET", "/api/v1/namespaces/shop/configmaps/gone", NULL), 0);
 	CHECK(file_wait(path, false));
@@ -278,7 +259,7 @@ static void a_delete_waits_out_its_grace_period(void)
 	json_decref(o);
 	CHECK_INT(kreq(NULL, "GET", "/api/v1/namespaces/shop/configmaps/gone", NULL),
 		  -ENOENT);
-	CHECK(!gfs_applier_owns(applier, path)); /* its record is forgotten */
+	CHECK(!gfs_applier_owns(tc.applier, path)); /* its record is forgotten */
 }
 
 static void a_rewrite_in_the_grace_period_keeps_the_object(void)
@@ -289,7 +270,7 @@ static void a_rewrite_in_the_grace_period_keeps_the_object(void)
 	CHECK_INT(apply_text(path, CM_MANIFEST("stays", "v1"), 0), 0);
 	server_field(uid, sizeof(uid), url, "metadata", "uid", NULL);
 	CHECK(uid[0] != '\0');
-	CHECK_INT(gfs_applier_delete(applier, path), 0); /* git's unlink... */
+	CHECK_INT(gfs_applier_delete(tc.applier, path), 0); /* git's unlink... */
 	CHECK_INT(apply_text(path, CM_MANIFEST("stays", "v2"), 0), 0); /* ...and create */
 	gfs_sleep_ms(GRACE_MS * 3, NULL);
 	CHECK_STR(server_field(now, sizeof(now), url, "metadata", "uid", NULL), uid);
@@ -299,71 +280,11 @@ static void a_rewrite_in_the_grace_period_keeps_the_object(void)
 
 static void a_namespace_needs_cascade_delete_and_a_missing_file_is_enoent(void)
 {
-	CHECK_INT(gfs_applier_delete(applier, "_cluster/namespaces/shop.yaml"), -EPERM);
+	CHECK_INT(gfs_applier_delete(tc.applier, "_cluster/namespaces/shop.yaml"),
+		  -EPERM);
 	CHECK(strstr(gfs_error_last(), "--allow-cascade-delete") != NULL);
-	CHECK_INT(gfs_applier_delete(applier, "shop/configmaps/never-was.yaml"), -ENOENT);
-}
-
-/* ---- set-up ----------------------------------------------------------------------- */
-
-static int setup(void)
-{
-	struct gfs_kube_creds *c = NULL;
-	struct gfs_informer_opts io = {.want = gfs_store_want_resource};
-	struct gfs_store_opts so = {0};
-	int rc = testproc_emu_start(&emu_pid, TOKEN);
-	if (rc == 0)
-		rc = gfs_kubeconfig_load(&c, dir_path("kubeconfig"), NULL);
-	if (rc == 0)
-		rc = gfs_kube_client_new(&client, c);
-	gfs_kube_creds_free(c);
-	if (rc == 0)
-		rc = gfs_kube_conn_open(&conn, client);
-	if (rc == 0)
-		rc = kreq(NULL, "POST", "/api/v1/namespaces",
-			  "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
-			  "\"metadata\":{\"name\":\"shop\"}}");
-	so.filter = filter = gfs_filter_new_default();
-	if (rc == 0)
-		rc = filter ? gfs_store_new(&store, &so) : -ENOMEM;
-	if (rc == 0)
-		rc = gfs_applied_open(&applied, dir_path("applied"));
-	if (rc == 0)
-		rc = gfs_journal_open(&journal, dir_path("deletes"));
-	view = (struct gfs_applier_view){applied, client};
-	if (rc == 0)
-		gfs_store_set_prepare(store, gfs_applier_prepare, &view);
-	if (rc == 0)
-		rc = gfs_informers_start(&informers, client, &io, &gfs_store_informer_ops,
-					 store);
-	if (rc == 0)
-		rc = gfs_informers_wait_synced(informers, 30000);
-	struct gfs_applier_opts ao = {.client = client,
-				      .store = store,
-				      .informers = informers,
-				      .applied = applied,
-				      .journal = journal,
-				      .delete_grace_ms = GRACE_MS,
-				      .wait_ms = 500};
-	if (rc == 0)
-		rc = gfs_applier_new(&applier, &ao);
-	if (rc < 0)
-		printf("# set-up failed: %s (see %s)\n", gfs_error_last(),
-		       dir_path("emulator.log"));
-	return rc;
-}
-
-static void teardown(void)
-{
-	gfs_applier_free(applier);
-	gfs_informers_stop(informers);
-	gfs_journal_free(journal);
-	gfs_store_free(store);
-	gfs_applied_free(applied);
-	gfs_filter_free(filter);
-	gfs_kube_conn_close(conn);
-	gfs_kube_client_free(client);
-	testproc_stop(&emu_pid);
+	CHECK_INT(gfs_applier_delete(tc.applier, "shop/configmaps/never-was.yaml"),
+		  -ENOENT);
 }
 
 int main(void)
@@ -378,9 +299,9 @@ int main(void)
 	snprintf(testproc_dir, sizeof(testproc_dir), "/tmp/gfs-test-applier.XXXXXX");
 	if (!mkdtemp(testproc_dir))
 		return 1;
-	if (setup() < 0) {
+	if (testcluster_start(&tc, TOKEN, "shop", 500, GRACE_MS) < 0) {
 		printf("not ok 1 - the applier and the emulator started\n1..1\n");
-		teardown();
+		testcluster_stop(&tc);
 		return 1;
 	}
 	TAP_RUN(a_new_object_is_created_and_shows_at_once);
@@ -391,7 +312,7 @@ int main(void)
 	TAP_RUN(a_delete_waits_out_its_grace_period);
 	TAP_RUN(a_rewrite_in_the_grace_period_keeps_the_object);
 	TAP_RUN(a_namespace_needs_cascade_delete_and_a_missing_file_is_enoent);
-	teardown();
+	testcluster_stop(&tc);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", testproc_dir);
 	if (system(cmd) != 0)
