@@ -21,7 +21,11 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 # FUSE_USE_VERSION is set here and nowhere else.
 DEFS := -D_GNU_SOURCE -DFUSE_USE_VERSION=35 -DGFS_VERSION=\"$(VERSION)\"
-ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(DEFS) -Iinclude $(PKG_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
+# The library's modules, lowest first; each folder holds its sources and
+# its public header(s), gfs_<noun>.h (docs/design.md, "Modules").
+MODULES := lib model render kube cache apply fs git alert sync
+INCLUDES := $(MODULES:%=-I%)
+ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(DEFS) $(INCLUDES) $(PKG_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
 LDLIBS = $(PKG_LIBS) -lpthread $(EXTRA_LDFLAGS)
 
 ifeq ($(V),0)
@@ -32,7 +36,7 @@ Q :=
 quiet =
 endif
 
-LIB_SRCS := $(sort $(wildcard lib/*.c model/*.c kube/*.c render/*.c cache/*.c apply/*.c fs/*.c sync/*.c))
+LIB_SRCS := $(sort $(wildcard $(MODULES:%=%/*.c)))
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -126,7 +130,7 @@ format-check:
 
 lint:
 	$(call quiet,LINT,cppcheck)cppcheck --quiet --enable=warning,performance,portability --inline-suppr \
-		--error-exitcode=1 -Iinclude $(LIB_SRCS) $(CLI_SRCS) $(FUZZ_SRCS)
+		--error-exitcode=1 $(INCLUDES) $(LIB_SRCS) $(CLI_SRCS) $(FUZZ_SRCS)
 
 clean:
 	rm -rf build

@@ -5,7 +5,7 @@
  * client.c and watch.c both drive, watch hooks, and discovery's list of
  * groups that did not answer.
  *
- * Not installed in include/: the public contract is gfs_kube.h,
+ * Private to kube/ (hence not gfs_*.h): the public contract is gfs_kube.h,
  * gfs_kubeconfig.h and gfs_informer.h.
  */
 #ifndef GFS_KUBE_PRIVATE_H
