@@ -55,9 +55,12 @@ static void gfs_journal_name(char out[32], const char *path)
 
 int gfs_journal_add(struct gfs_journal *j, const char *path, const char *uid)
 {
-	char name[32], tmp[48];
+	static atomic_uint seq;
+	char name[32], tmp[64];
 	gfs_journal_name(name, path);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	/* A temporary name of its own per call: two deletions of one path
+	 * recorded at once never write the same file. */
+	snprintf(tmp, sizeof(tmp), "%s.%u.tmp", name, atomic_fetch_add(&seq, 1));
 	json_t *doc = uid ? json_pack("{s:s, s:s}", "path", path, "uid", uid)
 			  : json_pack("{s:s}", "path", path);
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -110,6 +113,11 @@ int gfs_journal_foreach(struct gfs_journal *j, gfs_journal_cb cb, void *payload)
 	}
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);
+		if (n > 4 && strcmp(de->d_name + n - 4, ".tmp") == 0) {
+			/* Half written when a crash came: never acknowledged. */
+			unlinkat(j->dir_fd, de->d_name, 0);
+			continue;
+		}
 		if (n < 5 || strcmp(de->d_name + n - 5, ".json") != 0)
 			continue;
 		char file[4096];
