@@ -71,7 +71,7 @@ void gfs_sync_paths_free(struct gfs_map *m)
 }
 
 void gfs_sync_note(struct gfs_sync *s, const char *commit, const char *error,
-		   bool committed)
+		   unsigned long commits)
 {
 	time_t now = time(NULL);
 	struct tm tm;
@@ -83,8 +83,7 @@ void gfs_sync_note(struct gfs_sync *s, const char *commit, const char *error,
 		if (commit)
 			snprintf(s->status.last_commit, sizeof(s->status.last_commit),
 				 "%s", commit);
-		if (committed)
-			s->status.commits++;
+		s->status.commits += commits;
 	}
 	snprintf(s->status.last_error, sizeof(s->status.last_error), "%s",
 		 error ? error : "");

@@ -361,10 +361,10 @@ int gfs_sync_apply_round(struct gfs_sync *s, bool fetch)
 			      failures ? "some objects failed to apply: see "
 					 ".gitopsfs/errors"
 				       : NULL,
-			      false);
+			      0);
 out:
 	if (rc < 0)
-		gfs_sync_note(s, NULL, gfs_error_last(), false);
+		gfs_sync_note(s, NULL, gfs_error_last(), 0);
 	pthread_mutex_lock(&s->lock);
 	s->status.failing =
 	    s->opts.alerter ? gfs_alerter_failing_count(s->opts.alerter) : 0;

@@ -384,7 +384,7 @@ int gfs_sync_commit_round(struct gfs_sync *s, bool full)
 	if (rc == 0)
 		rc = gfs_map_foreach(paths, gfs_authors_add, &authors);
 	qsort(authors.v, authors.n, sizeof(*authors.v), gfs_author_cmp);
-	unsigned long total = 0;
+	unsigned long total = 0, commits = 0;
 	for (size_t i = 0; rc == 0 && i < authors.n; i++) {
 		c.n = 0;
 		gfs_buf_reset(&c.msg);
@@ -392,6 +392,7 @@ int gfs_sync_commit_round(struct gfs_sync *s, bool full)
 		if (rc == 0 && c.n > 0) {
 			rc = gfs_sync_make_commit(s, c.index, &parent, &c, &authors.v[i]);
 			total += rc == 0 ? c.n : 0;
+			commits += rc == 0;
 			rc = rc > 0 ? 0 : rc;
 		}
 	}
@@ -402,12 +403,12 @@ int gfs_sync_commit_round(struct gfs_sync *s, bool full)
 		gfs_info("sync: committed %lu change%s, up to %.12s", total,
 			 total == 1 ? "" : "s", hex);
 		gfs_commit_update_user_index(s, c.index, paths);
-		gfs_sync_note(s, hex, NULL, true);
+		gfs_sync_note(s, hex, NULL, commits);
 		if (s->opts.push)
 			rc = gfs_sync_push(s);
 	}
 	if (rc < 0) {
-		gfs_sync_note(s, NULL, gfs_error_last(), false);
+		gfs_sync_note(s, NULL, gfs_error_last(), 0);
 		/* Nothing is lost: the paths go back for the next round. */
 		gfs_map_foreach(paths, gfs_sync_requeue, s);
 	}

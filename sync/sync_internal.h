@@ -42,8 +42,9 @@ int gfs_sync_apply_round(struct gfs_sync *s, bool fetch);
  * gfs_sync_paths_free). */
 struct gfs_map *gfs_sync_take_changes(struct gfs_sync *s);
 void gfs_sync_paths_free(struct gfs_map *m);
+/* Records a round's outcome in the status: `commits` commits made. */
 void gfs_sync_note(struct gfs_sync *s, const char *commit, const char *error,
-		   bool committed);
+		   unsigned long commits);
 /* Credentials for fetch and push (token or ssh key from the environment). */
 void gfs_sync_remote_callbacks(git_remote_callbacks *cb);
 
