@@ -376,6 +376,37 @@ static void malformed_yaml_gives_file_and_line(void)
 	CHECK(strstr(gfs_error_last(), "not a kubeconfig") != NULL);
 }
 
+/* Fuzzer reproducers: a first character that is not base64, or padding
+ * in the middle, used to leave the decoded buffer unterminated and wipe
+ * it with strlen (a heap overflow under ASan). */
+static void invalid_base64_pem_data_is_refused_without_overflow(void)
+{
+	static const char *const bad[] = {"!", "A!", "A=A", "=!", "AAAA!"};
+	static const char *const fields[] = {
+	    "certificate-authority-data", "client-certificate-data", "client-key-data"};
+	char name[64], cluster[256], user[256];
+	for (size_t f = 0; f < GFS_ARRAY_SIZE(fields); f++) {
+		for (size_t b = 0; b < GFS_ARRAY_SIZE(bad); b++) {
+			/* The bad value in one field, valid ones in the others. */
+			const char *ca = f == 0 ? bad[b] : "Q0EK";
+			const char *cert = f == 1 ? bad[b] : "Q0VSVAo=";
+			const char *key = f == 2 ? bad[b] : "S0VZCg==";
+			snprintf(name, sizeof(name), "b64-%zu-%zu/config", f, b);
+			snprintf(cluster, sizeof(cluster),
+				 "    server: https://h:1\n"
+				 "    certificate-authority-data: \"%s\"\n",
+				 ca);
+			snprintf(user, sizeof(user),
+				 "    client-certificate-data: \"%s\"\n"
+				 "    client-key-data: \"%s\"\n",
+				 cert, key);
+			write_kubeconfig(name, cluster, user);
+			load(name, NULL, -EINVAL);
+			CHECK(strstr(gfs_error_last(), fields[f]) != NULL);
+		}
+	}
+}
+
 static void no_current_context_asks_for_one(void)
 {
 	write_file("m5/config", "contexts:\n- name: a\n  context: {cluster: c}\n", 0600);
@@ -556,6 +587,7 @@ int main(void)
 	TAP_RUN(missing_file_is_enoent_with_path);
 	TAP_RUN(malformed_yaml_gives_file_and_line);
 	TAP_RUN(no_current_context_asks_for_one);
+	TAP_RUN(invalid_base64_pem_data_is_refused_without_overflow);
 	TAP_RUN(bad_credentials_are_explained_without_secrets);
 	TAP_RUN(exec_plugin_token_with_args_env_and_expiry);
 	TAP_RUN(exec_plugin_v1beta1_client_certificate);
