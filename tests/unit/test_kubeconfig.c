@@ -6,6 +6,7 @@
  * which must never contain a credential.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -546,6 +547,51 @@ static void exec_plugin_failures_are_explained_without_secrets(void)
 	CHECK(cred.token == NULL);
 }
 
+/* A process of the plugin's group: gone, or a zombie nobody reaps yet. */
+static bool process_dead(pid_t pid)
+{
+	char path[64], stat[256] = "";
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	const char *p = strrchr(stat, ')');
+	return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* A plugin killed by gitopsfs (here for flooding its output) takes what
+ * it started with it: its whole process group is killed. */
+static void killed_exec_plugin_takes_its_children_along(void)
+{
+	char script[1024];
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\n"
+		 "sleep 300 >/dev/null 2>&1 &\n"
+		 "echo $! > %s\n"
+		 "head -c 2000000 /dev/zero | tr '\\0' x\n"
+		 "sleep 300\n",
+		 tmp_path("x5/child.pid"));
+	write_file("x5/flood", script, 0700);
+	struct gfs_kube_exec x = {.command = (char *)tmp_path("x5/flood"),
+				  .api_version = "client.authentication.k8s.io/v1"};
+	struct gfs_exec_cred cred = {0};
+	CHECK_INT(gfs_exec_cred_run(&cred, &x, "admin"), -EACCES);
+	FILE *f = fopen(tmp_path("x5/child.pid"), "r");
+	int child = 0;
+	CHECK(f && fscanf(f, "%d", &child) == 1 && child > 0);
+	if (f)
+		fclose(f);
+	bool dead = false;
+	for (int i = 0; i < 50 && child > 0 && !(dead = process_dead(child)); i++)
+		gfs_sleep_ms(100, NULL);
+	CHECK(dead);
+	if (!dead && child > 0)
+		kill(child, SIGKILL);
+}
+
 static void unsupported_exec_api_version_is_refused(void)
 {
 	write_kubeconfig("x4/config", "    server: https://h:1\n",
@@ -592,6 +638,7 @@ int main(void)
 	TAP_RUN(exec_plugin_token_with_args_env_and_expiry);
 	TAP_RUN(exec_plugin_v1beta1_client_certificate);
 	TAP_RUN(exec_plugin_failures_are_explained_without_secrets);
+	TAP_RUN(killed_exec_plugin_takes_its_children_along);
 	TAP_RUN(unsupported_exec_api_version_is_refused);
 	TAP_RUN(rfc3339_timestamps_parse);
 	char cmd[300];
