@@ -359,8 +359,9 @@ static int gfs_object_path(char *out, size_t outsz, const char *dirname, bool na
 			   const struct gfs_object *o)
 {
 	const char *name = gfs_object_name(o), *ns = gfs_object_namespace(o);
+	/* A namespace is a DNS label: never "_cluster", "..", or a path. */
 	if (!name || !gfs_path_name_valid(name) || (namespaced && !ns) ||
-	    (ns && !gfs_path_name_valid(ns)))
+	    (ns && !gfs_path_label_valid(ns)))
 		return -EINVAL;
 	return gfs_path_format(out, outsz, namespaced ? ns : NULL, dirname, name);
 }
