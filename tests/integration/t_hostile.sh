@@ -46,6 +46,19 @@ check "a 100 MB list in one page is exported whole ($n objects)" test "$n" -gt 1
 diag "peak RSS of the export: $rss KiB"
 check "at most 2.8 times the list in memory (peak RSS $rss KiB)" test "$rss" -lt 280000
 
+# The first mount of that cluster over an empty repository stages every
+# object for the import commit: in packs of bounded size, not all at once.
+make_repo
+KUBECONFIG=$T/big.kc ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=8" mount_gfs
+hwm=$(awk '/VmHWM/ {print $2}' "/proc/$(daemon_pid)/status")
+diag "peak RSS of the mount: $hwm KiB"
+check "the mount holds it in at most 2.8 times its size (peak RSS $hwm KiB)" test "$hwm" -lt 280000
+staged=$(cd "$MNT" && git ls-files -s big/configmaps | wc -l)
+is "$staged" "$n" "every object is staged for the import commit"
+check "the repository is sound" git --git-dir="$STATE/git" fsck --no-progress
+check "unmounts" unmount_gfs
+rm -rf "$STATE" "$REPO"
+
 # ---- a watch that answers 200, then garbage ---------------------------------------
 start_hostile garbage --watch garbage
 make_repo
