@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gfs_gitcred.h"
 #include "gfs_gitstate.h"
 #include "gfs_path.h"
 
@@ -36,9 +37,14 @@ static int gfs_git_fail(int gerr, const char *what)
 			     e && e->message ? e->message : "git error");
 }
 
+static int gfs_git_init_rc;
+
 static void gfs_git_init_once(void)
 {
 	git_libgit2_init();
+	/* Every connection libgit2 makes is recorded, so that credentials
+	 * go to the origin only (gfs_gitcred.h). */
+	gfs_git_init_rc = gfs_gitcred_global_init();
 }
 
 char *gfs_gitstate_default_dir(const char *abs_mountpoint)
@@ -101,12 +107,14 @@ static int gfs_gitstate_check_origin(struct gfs_gitstate *gs, const char *repo)
 }
 
 static int gfs_gitstate_clone(struct gfs_gitstate *gs, const char *repo,
-			      const char *branch)
+			      const char *branch, struct gfs_gitcred *cred)
 {
 	git_clone_options co;
 	git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION);
 	co.bare = 1; /* the work tree is the mount, not a checkout */
 	co.checkout_branch = branch;
+	/* A private repository: the same credentials as fetch and push. */
+	gfs_gitcred_callbacks(&co.fetch_opts.callbacks, cred);
 	gfs_info("cloning %s into %s", repo, gs->gitdir);
 	int rc = git_clone(&gs->repo, repo, gs->gitdir, &co);
 	if (rc < 0)
@@ -157,11 +165,20 @@ int gfs_gitstate_open(struct gfs_gitstate **out, const char *repo, const char *s
 		      const char *worktree, const char *branch)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	struct gfs_gitstate *gs = calloc(1, sizeof(*gs));
+	struct gfs_gitstate *gs = NULL;
+	struct gfs_gitcred cred;
 	struct stat st;
-	int rc;
 	pthread_once(&once, gfs_git_init_once);
-	if (!gs)
+	int rc = gfs_git_init_rc;
+	/* A token that would go in clear text is refused before anything is
+	 * sent anywhere. */
+	if (rc == 0)
+		rc = gfs_gitcred_init(&cred, repo);
+	if (rc == 0)
+		rc = gfs_gitcred_check_env(&cred);
+	if (rc < 0)
+		return rc;
+	if (!(gs = calloc(1, sizeof(*gs))))
 		return -ENOMEM;
 	if (!(gs->state_dir = strdup(state_dir)) || !(gs->worktree = strdup(worktree)) ||
 	    asprintf(&gs->gitdir, "%s/git", state_dir) < 0 ||
@@ -184,7 +201,7 @@ int gfs_gitstate_open(struct gfs_gitstate **out, const char *repo, const char *s
 		}
 		rc = gfs_gitstate_check_origin(gs, repo);
 	} else {
-		rc = gfs_gitstate_clone(gs, repo, branch);
+		rc = gfs_gitstate_clone(gs, repo, branch, &cred);
 	}
 	if (rc == 0)
 		rc = gfs_gitstate_configure(gs);

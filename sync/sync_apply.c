@@ -265,15 +265,17 @@ static int gfs_sync_fetch(struct gfs_sync *s)
 {
 	git_remote *origin = NULL;
 	git_fetch_options fo;
+	struct gfs_gitcred cred;
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	gfs_sync_remote_callbacks(&fo.callbacks);
 	fo.prune = GIT_FETCH_PRUNE;
 	int rc = git_remote_lookup(&origin, s->repo, "origin");
-	if (rc == 0)
-		rc = git_remote_fetch(origin, NULL, &fo, "gitopsfs sync: fetch");
+	if (rc < 0)
+		rc = gfs_sync_git_fail(rc, "cannot fetch origin (will retry)");
+	else if ((rc = gfs_sync_remote_callbacks(&fo.callbacks, &cred, origin)) == 0 &&
+		 (rc = git_remote_fetch(origin, NULL, &fo, "gitopsfs sync: fetch")) < 0)
+		rc = gfs_sync_git_fail(rc, "cannot fetch origin (will retry)");
 	git_remote_free(origin);
 	if (rc < 0) {
-		rc = gfs_sync_git_fail(rc, "cannot fetch origin (will retry)");
 		gfs_report(s, "origin", NULL, gfs_error_last());
 		return rc;
 	}

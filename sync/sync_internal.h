@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "gfs_gitcred.h"
 #include "gfs_sync.h"
 
 struct gfs_sync {
@@ -45,7 +46,11 @@ void gfs_sync_note(struct gfs_sync *s, const char *commit, const char *error,
 		   bool committed);
 /* libgit2's last error as -errno plus a message. */
 int gfs_sync_git_fail(int gerr, const char *what);
-/* Credentials for fetch and push (token or ssh key from the environment). */
-void gfs_sync_remote_callbacks(git_remote_callbacks *cb);
+/* Callbacks for fetch and push with the credentials of the environment,
+ * for origin's scheme, host and port only; `cred` is their payload and
+ * must live as long as the operation. Returns 0, or -errno (message set)
+ * when a token would go in clear text. */
+int gfs_sync_remote_callbacks(git_remote_callbacks *cb, struct gfs_gitcred *cred,
+			      const git_remote *origin);
 
 #endif
