@@ -258,6 +258,7 @@ void gfs_store_free(struct gfs_store *s)
 		gfs_filter_free(s->owned_filters[i]);
 	free(s->owned_filters);
 	pthread_rwlock_destroy(&s->lock);
+	explicit_bzero(&s->redact_key, sizeof(s->redact_key));
 	free(s);
 }
 
@@ -509,7 +510,8 @@ int gfs_store_render(struct gfs_store *s, struct gfs_blob **out, const char *pat
 		     const char *dirname, const json_t *obj)
 {
 	const struct gfs_filter *f = gfs_store_filter(s);
-	struct gfs_render_opts ro = {.secrets = f->secrets};
+	struct gfs_render_opts ro = {.secrets = f->secrets,
+				     .key = gfs_store_redaction_key(s)};
 	struct gfs_buf buf = GFS_BUF_INIT(GFS_RENDER_LIMIT);
 	/* What the file shows: without the server's defaults in what
 	 * gitopsfs applied, and without the config's ignored fields. */
@@ -716,6 +718,16 @@ void gfs_store_set_prepare(struct gfs_store *s, gfs_store_prepare_cb cb, void *p
 {
 	s->prepare = cb;
 	s->prepare_payload = payload;
+}
+
+void gfs_store_set_redaction_key(struct gfs_store *s, const struct gfs_redact_key *k)
+{
+	s->redact_key = *k;
+}
+
+const struct gfs_redact_key *gfs_store_redaction_key(const struct gfs_store *s)
+{
+	return s->redact_key.len ? &s->redact_key : NULL;
 }
 
 int gfs_store_set_hidden(struct gfs_store *s, const char *path, bool hidden)

@@ -72,6 +72,7 @@ struct gfs_store {
 	int n_subs;
 	gfs_store_prepare_cb prepare;
 	void *prepare_payload;
+	struct gfs_redact_key redact_key; /* len 0: none */
 };
 
 /* The node at path (hidden ones included), or NULL; lock held. */

@@ -178,9 +178,16 @@ static int gfs_desired_render(struct gfs_sync *s, const char *path, const char *
 		json_object_set_new(md, "name", json_string(p.name));
 	if (p.ns && !json_object_get(md, "namespace"))
 		json_object_set_new(md, "namespace", json_string(p.ns));
+	/* The server moves stringData into data: compare like with like,
+	 * or a Secret written with stringData would drift forever. */
+	if (gfs_json_is_secret(m) && gfs_render_secret_fold(m) < 0) {
+		json_decref(m);
+		return -ENOMEM;
+	}
 	const struct gfs_filter *filter = gfs_store_filter(s->opts.store);
 	json_t *kept = gfs_filter_ignore_strip(filter, p.dirname, m);
-	struct gfs_render_opts ro = {.secrets = filter->secrets};
+	struct gfs_render_opts ro = {.secrets = filter->secrets,
+				     .key = gfs_store_redaction_key(s->opts.store)};
 	rc = gfs_render_object(out, kept ? kept : m, &ro);
 	json_decref(kept);
 	json_decref(m);
