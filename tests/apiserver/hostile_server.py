@@ -9,6 +9,7 @@ mount or export, and misbehaves on request:
     each also has objects, so that a client that took them would write them somewhere;
   * objects whose namespace is "..", "_cluster" or whose name is "../../x";
   * --list-mb N: the ConfigMap list is N MB of objects in one page, whatever `limit` says;
+  * --discovery-mb N: the /api/v1 discovery document is padded to N MiB;
   * --watch garbage: every watch answers 200, then a line that is not JSON, then closes;
     --watch hang (default): every watch answers 200 and sends nothing until timeoutSeconds.
 
@@ -105,7 +106,8 @@ def make_handler(args, big_list):
                 return self.send_json(200, {'kind': 'APIVersions', 'versions': ['v1']})
             if path == '/api/v1':
                 return self.send_json(200, {'kind': 'APIResourceList', 'groupVersion': 'v1',
-                                            'resources': CORE})
+                                            'resources': CORE,
+                                            'padding': 'x' * (args.discovery_mb << 20)})
             if path == '/apis':
                 groups = [{'name': g, 'versions': [{'groupVersion': g + '/v1', 'version': 'v1'}],
                            'preferredVersion': {'groupVersion': g + '/v1', 'version': 'v1'}}
@@ -124,6 +126,9 @@ def make_handler(args, big_list):
             if path.endswith('/v1'):  # an evil group's, even at a URL curl normalised
                 return self.send_json(200, {'kind': 'APIResourceList',
                                             'groupVersion': path[6:], 'resources': EVIL})
+            if '/secrets/' in path:  # one Secret (the redaction key): none here
+                return self.send_json(404, {'kind': 'Status', 'code': 404,
+                                            'reason': 'NotFound', 'message': 'not found'})
             if watch:
                 return self.serve_watch(q)
             if path == '/api/v1/configmaps' and big_list is not None:
@@ -131,6 +136,12 @@ def make_handler(args, big_list):
             return self.send_json(200, {'kind': 'List', 'apiVersion': 'v1',
                                         'metadata': {'resourceVersion': '1'},
                                         'items': items_for(path)})
+
+        def do_POST(self):
+            n = int(self.headers.get('Content-Length') or 0)
+            self.rfile.read(n)
+            self.send_json(403, {'kind': 'Status', 'code': 403, 'reason': 'Forbidden',
+                                 'message': 'this server takes no writes'})
 
         def serve_watch(self, q):
             self.send_response(200)
@@ -174,6 +185,8 @@ def main():
     p.add_argument('--kubeconfig')
     p.add_argument('--list-mb', type=int, default=0)
     p.add_argument('--watch', choices=['hang', 'garbage'], default='hang')
+    p.add_argument('--discovery-mb', type=int, default=0,
+                   help='pad the /api/v1 discovery document to this many MiB')
     args = p.parse_args()
     big = big_list_bytes(args.list_mb) if args.list_mb else None
     srv = Server(('127.0.0.1', args.port), make_handler(args, big))
