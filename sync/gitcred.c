@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <git2/sys/stream.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,14 +50,21 @@ void gfs_gitcred_note_connection(const char *host, const char *port)
 
 /* ---- the recording socket stream ------------------------------------------------ */
 
-/* A plain TCP stream, as libgit2's own; TLS (libgit2's) and ssh
- * (libssh2) run on top of it. */
+/* A plain TCP stream, as libgit2's own; TLS (libgit2's) runs on top of
+ * it. libgit2's ssh transport takes the socket out of the stream it gets
+ * by casting it to its internal git_socket_stream {parent, host, port, s}
+ * (libgit2 1.5 src/libgit2/transports/ssh.c) and hands that descriptor to
+ * libssh2: this struct has exactly that layout, so ssh works through it
+ * too (its connect still goes through us). */
 struct gitcred_stream {
 	git_stream parent;
-	int fd;
 	char *host;
 	char *port;
+	int fd; /* libgit2's GIT_SOCKET on Unix */
 };
+_Static_assert(offsetof(struct gitcred_stream, fd) ==
+		   sizeof(git_stream) + 2 * sizeof(char *),
+	       "the layout of libgit2's git_socket_stream");
 
 static int gitcred_stream_connect(git_stream *s)
 {
