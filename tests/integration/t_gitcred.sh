@@ -81,6 +81,35 @@ out=$(GITOPSFS_GIT_TOKEN=$TOKEN timeout 30 "$GFS" sync --sync apply --state-dir 
 check "a redirect to another host name gets no token either" grep -q "not offering Git credentials to localhost" <<<"$out"
 check "the other server still never received a token" bash -c '! grep -q "Basic" "$1"' _ "$T/evil.log"
 
+# ---- ssh goes through the same recorded connection -------------------------------------
+# No sshd here: a listener that records what the client says first. libssh2
+# speaks on the socket of gitopsfs's recording stream, so its banner arrives.
+python3 - "$T/ssh.port" "$T/ssh.banner" <<'EOF' &
+import socket, sys
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(1)
+open(sys.argv[1], 'w').write('%d\n' % s.getsockname()[1])
+c, _ = s.accept()
+c.settimeout(10)
+data = b''
+try:
+    while b'\n' not in data:
+        chunk = c.recv(256)
+        if not chunk:
+            break
+        data += chunk
+except OSError:
+    pass
+open(sys.argv[2], 'wb').write(data)
+c.close()
+EOF
+SERVERS="$SERVERS $!"
+wait_for 10 test -s "$T/ssh.port"
+GITOPSFS_GIT_SSH_KEY=$T/nokey timeout 30 "$GFS" sync --sync apply --state-dir "$T/s7" \
+	"ssh://git@127.0.0.1:$(cat "$T/ssh.port")/private.git" >/dev/null 2>&1
+check "an ssh origin is reached through the same connection layer" wait_for 10 grep -q "^SSH-2.0-" "$T/ssh.banner"
+
 # ---- plain http -------------------------------------------------------------------------
 # 192.0.2.1 is TEST-NET-1: nothing may be sent there, and nothing is.
 out=$(GITOPSFS_GIT_TOKEN=$TOKEN timeout 20 "$GFS" sync --sync apply --state-dir "$T/s5" http://192.0.2.1/private.git 2>&1)
