@@ -278,9 +278,12 @@ int gfs_kube_list_page(struct gfs_kube_conn *conn, json_t **envelope, const char
 	unsigned gen = 0;
 	int rc;
 	*envelope = NULL;
+	gfs_list_split_init(&x.split, cb, payload);
 	for (int attempt = 0;; attempt++) {
-		gfs_list_split_release(&x.split);
-		gfs_list_split_init(&x.split, cb, payload);
+		if (attempt > 0) { /* start the page over */
+			gfs_list_split_release(&x.split);
+			gfs_list_split_init(&x.split, cb, payload);
+		}
 		rc = gfs_kube_conn_prepare(conn, "GET", path, NULL, false, &gen);
 		if (rc < 0)
 			goto out;
