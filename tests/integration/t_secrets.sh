@@ -59,6 +59,11 @@ check "unmounts" unmount_gfs
 check "remounts" mount_gfs
 is "$(sed -n 's/^  pin: //p' "$S/pins.yaml")" "$pin1" "the digest is stable across remounts"
 is "$(git -C "$MNT" status --porcelain shop/secrets)" "" "so committed Secrets show no drift"
+# A digest is never stored as a value: not this version's, not an older
+# (unkeyed) one that a repository may still hold.
+err=$(sed 's/^  pin: .*/  pin: gitopsfs-redacted:sha256:0123456789abcdef/' "$S/pins.yaml" | put "$S/pins.yaml" 2>&1)
+check "a Secret written back with an old-style digest is refused" grep -q "Invalid argument" <<<"$err"
+is "$(kc get secret pins -n shop -o jsonpath='{.data.pin}')" "MTIzNDU2" "and the value is untouched"
 check "unmounts" unmount_gfs
 
 # Credentials that may neither read nor create the key: a key of this
