@@ -10,6 +10,7 @@
 #include "gfs_common.h"
 #include "gfs_filter.h"
 #include "gfs_object.h"
+#include "gfs_redaction.h"
 
 /* Resources that churn without meaning anything as desired state. */
 static const char *const default_excluded_resources[] = {
@@ -166,6 +167,11 @@ bool gfs_filter_object_wanted(const struct gfs_filter *f, const char *dirname,
 	if (gfs_json_controller_owned(obj))
 		return false;
 	if (strcmp(dirname, "configmaps") == 0 && strcmp(name, "kube-root-ca.crt") == 0)
+		return false;
+	/* gitopsfs's own key of redacted values: never a file, never in Git. */
+	if (strcmp(dirname, "secrets") == 0 && ns &&
+	    strcmp(ns, GFS_REDACTION_KEY_NAMESPACE) == 0 &&
+	    strcmp(name, GFS_REDACTION_KEY_NAME) == 0)
 		return false;
 	return true;
 }

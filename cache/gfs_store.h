@@ -45,6 +45,7 @@
 #include "gfs_filter.h"
 #include "gfs_informer.h"
 #include "gfs_object.h"
+#include "gfs_render.h"
 
 struct gfs_store;
 
@@ -93,6 +94,14 @@ int gfs_store_set_filter(struct gfs_store *s, struct gfs_filter *f);
 
 /* Installs the prepare hook; call before the informers start. */
 void gfs_store_set_prepare(struct gfs_store *s, gfs_store_prepare_cb cb, void *payload);
+
+/* The key redacted Secret values are digested with (gfs_render.h); copied.
+ * Set before the informers start: without one, redacted values show
+ * GFS_REDACTED_NO_KEY. */
+void gfs_store_set_redaction_key(struct gfs_store *s, const struct gfs_redact_key *k);
+/* The key in force (borrowed, valid while the store lives), for rendering
+ * a manifest the way live objects are; NULL when there is none. */
+const struct gfs_redact_key *gfs_store_redaction_key(const struct gfs_store *s);
 
 /* Hides a file (true) or shows it again (false): a hidden file is absent
  * from every query, as if deleted, while its deletion is pending. Returns

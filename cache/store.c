@@ -247,6 +247,7 @@ void gfs_store_free(struct gfs_store *s)
 		gfs_filter_free(s->owned_filters[i]);
 	free(s->owned_filters);
 	pthread_rwlock_destroy(&s->lock);
+	explicit_bzero(&s->redact_key, sizeof(s->redact_key));
 	free(s);
 }
 
@@ -343,8 +344,9 @@ static int gfs_object_path(char *out, size_t outsz, const char *dirname, bool na
 			   const struct gfs_object *o)
 {
 	const char *name = gfs_object_name(o), *ns = gfs_object_namespace(o);
+	/* A namespace is a DNS label: never "_cluster", "..", or a path. */
 	if (!name || !gfs_path_name_valid(name) || (namespaced && !ns) ||
-	    (ns && !gfs_path_name_valid(ns)))
+	    (ns && !gfs_path_label_valid(ns)))
 		return -EINVAL;
 	return gfs_path_format(out, outsz, namespaced ? ns : NULL, dirname, name);
 }
@@ -492,7 +494,8 @@ int gfs_store_render(struct gfs_blob **out, struct gfs_store *s, const char *pat
 		     const char *dirname, const json_t *obj)
 {
 	const struct gfs_filter *f = gfs_store_filter(s);
-	struct gfs_render_opts ro = {.secrets = f->secrets};
+	struct gfs_render_opts ro = {.secrets = f->secrets,
+				     .key = gfs_store_redaction_key(s)};
 	struct gfs_buf buf = GFS_BUF_INIT(GFS_RENDER_LIMIT);
 	/* What the file shows: without the server's defaults in what
 	 * gitopsfs applied, and without the config's ignored fields. */
@@ -711,6 +714,16 @@ void gfs_store_set_prepare(struct gfs_store *s, gfs_store_prepare_cb cb, void *p
 {
 	s->prepare = cb;
 	s->prepare_payload = payload;
+}
+
+void gfs_store_set_redaction_key(struct gfs_store *s, const struct gfs_redact_key *k)
+{
+	s->redact_key = *k;
+}
+
+const struct gfs_redact_key *gfs_store_redaction_key(const struct gfs_store *s)
+{
+	return s->redact_key.len ? &s->redact_key : NULL;
 }
 
 int gfs_store_set_hidden(struct gfs_store *s, const char *path, bool hidden)

@@ -75,6 +75,7 @@ struct gfs_store {
 	/* Bumped by gfs_store_refresh when what the prepare hook reads
 	 * changed: a rendering begun before it is not put (store.c). */
 	_Atomic uint64_t render_gen;
+	struct gfs_redact_key redact_key; /* len 0: none */
 };
 
 /* The node at path (hidden ones included), or NULL; lock held. */

@@ -15,6 +15,28 @@ enum gfs_sync_direction gfs_agent_direction(const struct gfs_cli *cli)
 	return strcmp(cli->sync, "apply") == 0 ? GFS_SYNC_APPLY : GFS_SYNC_OFF;
 }
 
+/* A commit carries what the files show: with `secrets: show` every Secret
+ * value, in plain text, into Git's history for good (and, with --push, to
+ * every clone). gitopsfs never does that on its own: the combination is
+ * refused, there is no switch to allow it. A person may still commit a
+ * shown Secret by hand in a mount. */
+static int gfs_agent_secrets_check(const struct gfs_cli *cli,
+				   const struct gfs_config *cfg)
+{
+	bool commits = gfs_agent_direction(cli) == GFS_SYNC_COMMIT || cli->push;
+	if (!commits || cfg->filter->secrets != GFS_SECRETS_SHOW)
+		return 0;
+	return gfs_error_set(-EINVAL,
+			     "secrets: show (%s) with %s would commit every Secret value "
+			     "in plain text to Git; use --secrets redact (values as a "
+			     "keyed digest) or --secrets exclude",
+			     cli->secrets  ? "--secrets show"
+			     : cli->config ? cli->config
+					   : ".gitopsfs.yaml",
+			     gfs_agent_direction(cli) == GFS_SYNC_COMMIT ? "--sync commit"
+									 : "--push");
+}
+
 /* The config of the tracked branch (or --config), refused when invalid. */
 static int gfs_agent_config(struct gfs_agent *a, struct gfs_config **cfg)
 {
@@ -25,6 +47,10 @@ static int gfs_agent_config(struct gfs_agent *a, struct gfs_config **cfg)
 		return rc;
 	rc = gfs_cli_config(cfg, a->cli, text, len);
 	free(text);
+	if (rc == 0 && (rc = gfs_agent_secrets_check(a->cli, *cfg)) < 0) {
+		gfs_config_free(*cfg);
+		*cfg = NULL;
+	}
 	return rc;
 }
 
@@ -37,7 +63,9 @@ static int gfs_agent_config_changed(void *payload, const char *text, size_t len)
 	int rc = gfs_cli_config(&cfg, a->cli, text, len);
 	if (rc < 0)
 		return rc;
-	rc = gfs_store_set_filter(a->cluster.store, cfg->filter);
+	rc = gfs_agent_secrets_check(a->cli, cfg);
+	if (rc == 0)
+		rc = gfs_store_set_filter(a->cluster.store, cfg->filter);
 	if (rc == 0) {
 		cfg->filter = NULL; /* the store owns it now */
 		/* Objects newly included were never kept: list everything. */

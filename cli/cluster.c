@@ -8,6 +8,7 @@
 
 #include "cluster.h"
 #include "gfs_kubeconfig.h"
+#include "gfs_redaction.h"
 
 int gfs_cli_config(struct gfs_config **out, const struct gfs_cli *cli,
 		   const char *repo_text, size_t repo_len)
@@ -71,14 +72,30 @@ int gfs_cluster_open(struct gfs_cluster *c, const struct gfs_cli *cli,
 	return gfs_store_new(&c->store, &so);
 }
 
+/* The key of redacted Secret values, before any object is rendered. */
+static int gfs_cluster_redaction_key(struct gfs_cluster *c)
+{
+	struct gfs_redact_key k;
+	if (gfs_store_filter(c->store)->secrets != GFS_SECRETS_REDACT)
+		return 0;
+	int rc = gfs_redaction_key_load(&k, c->client);
+	if (rc == 0)
+		gfs_store_set_redaction_key(c->store, &k);
+	explicit_bzero(&k, sizeof(k));
+	return rc;
+}
+
 int gfs_cluster_start(struct gfs_cluster *c, const struct gfs_cli *cli)
 {
+	int rc = gfs_cluster_redaction_key(c);
+	if (rc < 0)
+		return rc;
 	struct gfs_informer_opts io = {
 	    .namespaces = cli->n_namespaces ? cli->namespaces : NULL,
 	    .want = gfs_store_want_resource,
 	};
-	int rc = gfs_informers_start(&c->informers, c->client, &io,
-				     &gfs_store_informer_ops, c->store);
+	rc = gfs_informers_start(&c->informers, c->client, &io, &gfs_store_informer_ops,
+				 c->store);
 	if (rc < 0)
 		return rc;
 	return gfs_informers_wait_synced(c->informers, cli->sync_timeout * 1000);

@@ -4,42 +4,115 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cluster.h"
 
 struct gfs_export_ctx {
 	const char *dir;
+	int dir_fd; /* DIR itself, the only path followed as given */
 	unsigned long files;
 };
+
+/* Opens (making it if needed) the directory `name` inside `parent`, never
+ * through a symbolic link: a link planted in DIR cannot send files
+ * elsewhere. Returns a new fd or -errno with the message set. */
+static int gfs_export_subdir(int parent, const char *name, const char *shown)
+{
+	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return gfs_error_set(-EINVAL, "refusing to write %s: not a plain path",
+				     shown);
+	if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST)
+		return gfs_error_set(-errno, "cannot create %s: %s", shown,
+				     strerror(errno));
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return gfs_error_set(-ELOOP,
+				     "%s is a symbolic link or not a directory; refusing "
+				     "to write through it",
+				     shown);
+	if (fd < 0)
+		return gfs_error_set(-errno, "cannot open %s: %s", shown,
+				     strerror(errno));
+	return fd;
+}
+
+/* Writes `content` as `name` in `dfd`: into a new file of its own (created
+ * exclusively, never through a link), then renamed over whatever was
+ * there - so an existing file or link at that name is replaced, not
+ * written through, and a shown Secret's file is 0600 from its first
+ * byte, even where a 0644 file stood. */
+static int gfs_export_write(int dfd, const char *name, const struct gfs_blob *content,
+			    unsigned mode, const char *shown)
+{
+	char tmp[300];
+	int fd = -1, rc = 0;
+	for (unsigned i = 0; fd < 0 && i < 100; i++) {
+		snprintf(tmp, sizeof(tmp), ".%.200s.gitopsfs-%08x", name,
+			 (unsigned)(gfs_now_ns() ^ (uint64_t)getpid() << 16) + i);
+		fd = openat(dfd, tmp,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0)
+		return gfs_error_set(-errno, "cannot write %s: %s", shown,
+				     strerror(errno));
+	size_t off = 0;
+	while (rc == 0 && off < content->len) {
+		ssize_t n = write(fd, content->data + off, content->len - off);
+		if (n < 0 && errno != EINTR)
+			rc = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && renameat(dfd, tmp, dfd, name) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlinkat(dfd, tmp, 0);
+		return gfs_error_set(rc, "cannot write %s: %s", shown, strerror(-rc));
+	}
+	return 0;
+}
 
 static int gfs_export_file(const char *path, const struct gfs_blob *content,
 			   const struct gfs_entry_attr *attr, void *payload)
 {
 	struct gfs_export_ctx *ctx = payload;
-	char dst[4096], dir[4096];
-	snprintf(dst, sizeof(dst), "%s/%s", ctx->dir, path);
-	snprintf(dir, sizeof(dir), "%s", dst);
-	*strrchr(dir, '/') = '\0';
-	int rc = gfs_mkdir_p(dir, 0755);
-	if (rc < 0)
-		return gfs_error_set(rc, "cannot create %s: %s", dir, strerror(-rc));
-	int fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, attr->mode);
-	if (fd < 0)
-		return gfs_error_set(-errno, "cannot write %s: %s", dst, strerror(errno));
-	ssize_t n = write(fd, content->data, content->len);
-	rc = (n < 0 || (size_t)n != content->len) ? -EIO : 0;
-	if (close(fd) < 0 || rc < 0)
-		return gfs_error_set(-EIO, "cannot write %s", dst);
-	ctx->files++;
-	return 0;
+	char rel[4096], shown[4200];
+	int dfd = ctx->dir_fd, rc = 0;
+	snprintf(rel, sizeof(rel), "%s", path);
+	char *name = rel;
+	/* Walk down the directories of `path` one at a time. */
+	for (char *slash; rc == 0 && (slash = strchr(name, '/')); name = slash + 1) {
+		*slash = '\0';
+		snprintf(shown, sizeof(shown), "%s/%s", ctx->dir, rel);
+		int fd = gfs_export_subdir(dfd, name, shown);
+		*slash = '/';
+		if (dfd != ctx->dir_fd)
+			close(dfd);
+		dfd = fd;
+		rc = fd < 0 ? fd : 0;
+	}
+	snprintf(shown, sizeof(shown), "%s/%s", ctx->dir, path);
+	if (rc == 0)
+		rc = gfs_export_write(dfd, name, content, attr->mode, shown);
+	if (dfd >= 0 && dfd != ctx->dir_fd)
+		close(dfd);
+	if (rc == 0)
+		ctx->files++;
+	return rc;
 }
 
 int gfs_cmd_export(struct gfs_cli *cli)
 {
 	struct gfs_cluster c;
-	struct gfs_export_ctx ctx = {.dir = cli->args[0]};
+	struct gfs_export_ctx ctx = {.dir = cli->args[0], .dir_fd = -1};
 	if (cli->n_args != 1) {
 		fprintf(stderr, "gitopsfs: usage: gitopsfs export [OPTIONS] DIR\n");
 		return -EINVAL;
@@ -57,8 +130,16 @@ int gfs_cmd_export(struct gfs_cli *cli)
 		rc = gfs_cluster_start(&c, cli);
 	/* Stop watching before writing: the export is one consistent list. */
 	gfs_cluster_stop(&c);
+	if (rc == 0 && (rc = gfs_mkdir_p(ctx.dir, 0755)) < 0)
+		gfs_error_set(rc, "cannot create %s: %s", ctx.dir, strerror(-rc));
+	if (rc == 0 &&
+	    (ctx.dir_fd = open(ctx.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		rc =
+		    gfs_error_set(-errno, "cannot open %s: %s", ctx.dir, strerror(errno));
 	if (rc == 0)
 		rc = gfs_store_foreach_file(c.store, gfs_export_file, &ctx);
+	if (ctx.dir_fd >= 0)
+		close(ctx.dir_fd);
 	if (rc < 0)
 		fprintf(stderr, "gitopsfs: %s\n", gfs_error_last());
 	else

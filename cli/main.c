@@ -35,8 +35,12 @@ void gfs_cli_usage(FILE *out)
 	    "  --context NAME        kubeconfig context (default: its current-context)\n"
 	    "  --namespace NS        only this namespace (repeatable); leaves out "
 	    "cluster scope\n"
-	    "  --secrets MODE        redact (default) | show | exclude\n"
-	    "  --state-dir DIR       where gitopsfs keeps its clone and ordinary files\n"
+	    "  --secrets MODE        redact (default: a digest keyed in the cluster) | "
+	    "show\n"
+	    "                        (not with --sync commit or --push) | exclude\n"
+	    "  --state-dir DIR       where gitopsfs keeps its clone and ordinary files "
+	    "(made\n"
+	    "                        private: 0700)\n"
 	    "                        (default "
 	    "$XDG_STATE_HOME/gitopsfs/<mountpoint>-<hash>)\n"
 	    "  --branch NAME         branch to check out (default: REPO's default "
@@ -59,7 +63,13 @@ void gfs_cli_usage(FILE *out)
 	    "  --timeout SECONDS     how long to wait for the first list (default 60)\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
 	    "  -d, --debug           debug logging (and FUSE request tracing); implies "
-	    "-f\n",
+	    "-f\n"
+	    "\n"
+	    "Git credentials (clone, fetch, push; for the origin's host and port only):\n"
+	    "  GITOPSFS_GIT_TOKEN    https token (never over plain http but to "
+	    "loopback)\n"
+	    "  GITOPSFS_GIT_USER     its user name (default git)\n"
+	    "  GITOPSFS_GIT_SSH_KEY  ssh private key file (default: the ssh-agent)\n",
 	    out);
 }
 

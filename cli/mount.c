@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "gfs_statedir.h"
 #include "gfs_errlog.h"
 #include "gfs_fs.h"
 
@@ -241,6 +242,8 @@ int gfs_cmd_mount(struct gfs_cli *cli)
 	struct gfs_mount_ctx m = {.cli = cli, .started_ns = gfs_now_ns()};
 	int report_fd = -1, rc;
 	rc = gfs_mount_paths(&m);
+	if (rc == 0)
+		rc = gfs_statedir_secure(m.agent.state_dir);
 	if (rc < 0) {
 		fprintf(stderr, "gitopsfs: %s\n", gfs_error_last());
 		free(m.agent.state_dir);
@@ -253,8 +256,7 @@ int gfs_cmd_mount(struct gfs_cli *cli)
 	enum gfs_log_level level = cli->debug ? GFS_LOG_DEBUG : GFS_LOG_INFO;
 	/* In the background everything goes to STATE/log; failures to
 	 * mount also reach the user through the parent. */
-	if (cli->foreground || gfs_mkdir_p(m.agent.state_dir, 0700) < 0 ||
-	    gfs_log_init(level, logpath) < 0)
+	if (cli->foreground || gfs_log_init(level, logpath) < 0)
 		gfs_log_init(level, NULL);
 	rc = gfs_mount_setup(&m);
 	gfs_daemon_report(report_fd, rc);

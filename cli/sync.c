@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include "agent.h"
+#include "gfs_statedir.h"
 
 static char *gfs_sync_default_state_dir(const char *repo)
 {
@@ -57,11 +58,11 @@ int gfs_cmd_sync(struct gfs_cli *cli)
 	char worktree[PATH_MAX + 16];
 	snprintf(worktree, sizeof(worktree), "%s/files", a.state_dir);
 	/* No mount: the clone's work tree is a plain directory of its own. */
-	rc = gfs_mkdir_p(worktree, 0700);
+	rc = gfs_statedir_secure(a.state_dir);
+	if (rc == 0 && (rc = gfs_mkdir_p(worktree, 0700)) < 0)
+		gfs_error_set(rc, "cannot create %s: %s", worktree, strerror(-rc));
 	if (rc == 0)
 		rc = gfs_agent_open(&a, cli, worktree);
-	else
-		gfs_error_set(rc, "cannot create %s: %s", worktree, strerror(-rc));
 	if (rc == 0)
 		rc = gfs_agent_start(&a);
 	if (rc < 0) {

@@ -113,6 +113,8 @@ struct gfs_open {
 	bool written;           /* write() or truncate since the last apply */
 	bool pending;           /* registered in gfs_fs.pending */
 	bool overflow;          /* a write past the size limit was refused */
+	bool over_budget;       /* a write past the budget of all writers was refused */
+	size_t charged;         /* bytes of wbuf counted in gfs_fs.wbuf_used */
 	uint64_t expect_version;
 	struct gfs_buf wbuf;
 };
@@ -207,6 +209,10 @@ struct gfs_fs {
 	struct gfs_handles *handles;
 	struct gfs_notifier *notifier;
 	bool mounted;
+	/* Bytes held by the write buffers of every open object file: one
+	 * budget (GFS_WRITE_BUDGET) for all, so that many writers cannot
+	 * exhaust memory 8 MiB at a time. */
+	atomic_size_t wbuf_used;
 	pthread_mutex_t lock;
 	/* Guarded by lock: */
 	struct gfs_map *pending; /* path -> struct gfs_open* of new object files */

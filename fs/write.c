@@ -30,6 +30,10 @@
 
 #define GFS_XATTR_ERROR "user.gitopsfs.error"
 #define GFS_WRITE_LIMIT (8u << 20)
+/* The write buffers of all open object files together: a manifest is
+ * rarely more than kilobytes, so this is room for thousands of writers
+ * or eight files at the size limit. */
+#define GFS_WRITE_BUDGET (64u << 20)
 
 static bool gfs_fs_writable(const struct gfs_fs *fs)
 {
@@ -131,15 +135,49 @@ static void gfs_pending_drop(struct gfs_fs *fs, struct gfs_open *of)
 	of->pending = false;
 }
 
+/* ---- the budget of all write buffers ----------------------------------------------- */
+
+/* Counts of's buffer as `end` bytes long before it grows there. Returns 0,
+ * or -ENOSPC (the open file is then poisoned: nothing of it is applied)
+ * when every writer together would hold more than GFS_WRITE_BUDGET. */
+static int gfs_wbuf_reserve(struct gfs_fs *fs, struct gfs_open *of, size_t end)
+{
+	if (end <= of->charged)
+		return 0;
+	size_t more = end - of->charged;
+	size_t before = atomic_fetch_add(&fs->wbuf_used, more);
+	if (before + more > GFS_WRITE_BUDGET) {
+		atomic_fetch_sub(&fs->wbuf_used, more);
+		of->over_budget = of->dirty = true;
+		return -ENOSPC;
+	}
+	of->charged = end;
+	return 0;
+}
+
+static void gfs_wbuf_unreserve(struct gfs_fs *fs, struct gfs_open *of)
+{
+	atomic_fetch_sub(&fs->wbuf_used, of->charged);
+	of->charged = 0;
+}
+
 /* ---- applying ------------------------------------------------------------------------
  */
 
-/* A file that got a write past the size limit is never applied: the rest
- * would be a truncated manifest. */
+/* A file that got a write past the size limit (or past the budget of all
+ * writers) is never applied: the rest would be a truncated manifest. */
 static int gfs_write_refuse_overflow(struct gfs_fs *fs, const struct gfs_open *of)
 {
-	int rc = gfs_error_set(
-	    -EFBIG, "the file is larger than %u bytes: nothing applied", GFS_WRITE_LIMIT);
+	int rc =
+	    of->overflow
+		? gfs_error_set(-EFBIG,
+				"the file is larger than %u bytes: nothing applied",
+				GFS_WRITE_LIMIT)
+		: gfs_error_set(-ENOSPC,
+				"the files open for writing hold more than %u MiB "
+				"together: nothing applied; close some and write this "
+				"one again",
+				GFS_WRITE_BUDGET >> 20);
 	gfs_errlog_add("%s: not applied: %s", of->path, gfs_error_last());
 	gfs_error_note(fs, of->path, gfs_error_last());
 	return rc;
@@ -199,8 +237,8 @@ static int gfs_write_apply(struct gfs_fs *fs, struct gfs_open *of)
 		memcpy(bytes, of->wbuf.data, len + 1);
 	of->dirty = false;
 	of->written = false;
-	int rc = of->overflow ? gfs_write_refuse_overflow(fs, of)
-			      : gfs_write_send(fs, of, bytes, len);
+	int rc = (of->overflow || of->over_budget) ? gfs_write_refuse_overflow(fs, of)
+						   : gfs_write_send(fs, of, bytes, len);
 	gfs_pending_drop(fs, of);
 	gfs_write_refresh(fs, of->path);
 	return rc;
@@ -243,6 +281,8 @@ int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
 		struct gfs_blob *b = NULL;
 		int rc = gfs_store_read(&b, NULL, fs->opts.store, path);
 		if (rc == 0)
+			rc = gfs_wbuf_reserve(fs, of, b->len);
+		if (rc == 0)
 			rc = gfs_buf_add(&of->wbuf, b->data, b->len);
 		atomic_store(&of->size, of->wbuf.len);
 		gfs_blob_unref(b);
@@ -264,6 +304,7 @@ void gfs_write_release(void *payload, struct gfs_open *of)
 	if (of->dirty && gfs_write_apply(fs, of) < 0)
 		gfs_warn("%s: not applied at close: %s", of->path, gfs_error_last());
 	gfs_pending_drop(fs, of);
+	gfs_wbuf_unreserve(fs, of);
 	pthread_mutex_unlock(&of->lock);
 	gfs_open_free(of);
 }
@@ -388,7 +429,8 @@ static int gfs_buf_write_at(struct gfs_buf *b, size_t off, const char *data, siz
 	return 0;
 }
 
-static int gfs_write_locked(struct gfs_open *of, const char *buf, size_t size, off_t off)
+static int gfs_write_locked(struct gfs_fs *fs, struct gfs_open *of, const char *buf,
+			    size_t size, off_t off)
 {
 	if (of->fd >= 0) {
 		ssize_t n = pwrite(of->fd, buf, size, off);
@@ -400,7 +442,9 @@ static int gfs_write_locked(struct gfs_open *of, const char *buf, size_t size, o
 		of->overflow = of->dirty = true;
 		return -EFBIG;
 	}
-	int rc = gfs_buf_write_at(&of->wbuf, (size_t)off, buf, size);
+	int rc = gfs_wbuf_reserve(fs, of, (size_t)off + size);
+	if (rc == 0)
+		rc = gfs_buf_write_at(&of->wbuf, (size_t)off, buf, size);
 	atomic_store(&of->size, of->wbuf.len);
 	if (rc < 0)
 		return rc;
@@ -413,7 +457,7 @@ void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
 	struct gfs_open *of = gfs_handle_lock(fs->handles, fi->fh);
-	int rc = of ? gfs_write_locked(of, buf, size, off) : -EBADF;
+	int rc = of ? gfs_write_locked(fs, of, buf, size, off) : -EBADF;
 	gfs_handle_unlock(fs->handles, of);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -530,7 +574,8 @@ static void gfs_setattr_locked(fuse_req_t req, struct gfs_fs *fs, fuse_ino_t ino
 				rc = -EFBIG;
 			} else if ((size_t)attr->st_size <= of->wbuf.len)
 				gfs_buf_setlen(&of->wbuf, (size_t)attr->st_size);
-			else
+			else if ((rc = gfs_wbuf_reserve(fs, of, (size_t)attr->st_size)) ==
+				 0)
 				rc = gfs_buf_write_at(&of->wbuf, (size_t)attr->st_size,
 						      "", 0);
 			atomic_store(&of->size, of->wbuf.len);

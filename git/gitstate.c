@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "gfs_git.h"
+#include "gfs_gitcred.h"
 #include "gfs_gitstate.h"
 #include "gfs_path.h"
 
@@ -27,6 +28,17 @@ struct gfs_gitstate {
 	char *worktree;
 	char head[GIT_OID_HEXSZ + 1];
 };
+
+/* Every connection libgit2 makes is recorded, so that credentials go to
+ * the origin only (gfs_gitcred.h): registered once, after libgit2's own
+ * initialisation. */
+static int gfs_gitcred_init_rc;
+
+static void gfs_gitcred_init_once(void)
+{
+	gfs_global_git_init();
+	gfs_gitcred_init_rc = gfs_gitcred_global_init();
+}
 
 char *gfs_gitstate_default_dir(const char *abs_mountpoint)
 {
@@ -73,12 +85,14 @@ static int gfs_gitstate_check_origin(struct gfs_gitstate *gs, const char *repo)
 }
 
 static int gfs_gitstate_clone(struct gfs_gitstate *gs, const char *repo,
-			      const char *branch)
+			      const char *branch, struct gfs_gitcred *cred)
 {
 	git_clone_options co;
 	git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION);
 	co.bare = 1; /* the work tree is the mount, not a checkout */
 	co.checkout_branch = branch;
+	/* A private repository: the same credentials as fetch and push. */
+	gfs_gitcred_callbacks(&co.fetch_opts.callbacks, cred);
 	gfs_info("cloning %s into %s", repo, gs->gitdir);
 	int rc = git_clone(&gs->repo, repo, gs->gitdir, &co);
 	if (rc < 0)
@@ -128,11 +142,21 @@ static void gfs_gitstate_read_head(struct gfs_gitstate *gs)
 int gfs_gitstate_open(struct gfs_gitstate **out, const char *repo, const char *state_dir,
 		      const char *worktree, const char *branch)
 {
-	struct gfs_gitstate *gs = calloc(1, sizeof(*gs));
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct gfs_gitstate *gs = NULL;
+	struct gfs_gitcred cred;
 	struct stat st;
-	int rc;
-	gfs_global_git_init();
-	if (!gs)
+	pthread_once(&once, gfs_gitcred_init_once);
+	int rc = gfs_gitcred_init_rc;
+	/* A token that would go in clear text is refused before anything is
+	 * sent anywhere. */
+	if (rc == 0)
+		rc = gfs_gitcred_init(&cred, repo);
+	if (rc == 0)
+		rc = gfs_gitcred_check_env(&cred);
+	if (rc < 0)
+		return rc;
+	if (!(gs = calloc(1, sizeof(*gs))))
 		return -ENOMEM;
 	if (!(gs->state_dir = strdup(state_dir)) || !(gs->worktree = strdup(worktree)) ||
 	    asprintf(&gs->gitdir, "%s/git", state_dir) < 0 ||
@@ -155,7 +179,7 @@ int gfs_gitstate_open(struct gfs_gitstate **out, const char *repo, const char *s
 		}
 		rc = gfs_gitstate_check_origin(gs, repo);
 	} else {
-		rc = gfs_gitstate_clone(gs, repo, branch);
+		rc = gfs_gitstate_clone(gs, repo, branch, &cred);
 	}
 	if (rc == 0)
 		rc = gfs_gitstate_configure(gs);
@@ -262,70 +286,105 @@ static int gfs_seed_entry(const char *root, const git_tree_entry *entry, void *p
 	return 0;
 }
 
+/* Blobs of the import held in memory before they are written out as a
+ * pack: a cluster of many or large objects is staged with bounded memory
+ * (a few packs instead of ten thousand loose objects or one huge buffer). */
+#define GFS_STAGE_BATCH (32u << 20)
+
+struct gfs_stage {
+	git_repository *repo;
+	git_odb_backend *mem; /* the in-memory backend new blobs go to */
+	git_index *index;
+	git_oid *pending; /* blobs added since the last pack */
+	size_t n, cap;
+	size_t bytes;
+};
+
+/* Writes the pending blobs into the repository as one pack and empties
+ * the in-memory backend. */
+static int gfs_stage_flush(struct gfs_stage *st)
+{
+	git_packbuilder *pb = NULL;
+	if (st->n == 0)
+		return 0;
+	int rc = git_packbuilder_new(&pb, st->repo);
+	for (size_t i = 0; rc == 0 && i < st->n; i++)
+		rc = git_packbuilder_insert(pb, &st->pending[i], NULL);
+	if (rc == 0)
+		rc = git_packbuilder_write(pb, NULL, 0, NULL, NULL);
+	git_packbuilder_free(pb);
+	if (rc == 0)
+		rc = git_mempack_reset(st->mem);
+	if (rc < 0)
+		return gfs_git_error(rc, "cannot write the objects of the import");
+	st->n = 0;
+	st->bytes = 0;
+	return 0;
+}
+
 static int gfs_index_add_live(const char *path, const struct gfs_blob *content,
 			      const struct gfs_entry_attr *attr, void *payload)
 {
-	git_index *index = payload;
+	struct gfs_stage *st = payload;
 	git_index_entry e;
 	memset(&e, 0, sizeof(e));
 	e.path = path;
 	e.mode = GIT_FILEMODE_BLOB;
-	int rc = git_index_add_from_buffer(index, &e, content->data, content->len);
-	return rc < 0 ? gfs_git_error(rc, path) : 0;
-}
-
-/* Writes every blob the index names (held by the in-memory backend) into
- * the repository as one pack. */
-static int gfs_write_index_pack(git_repository *repo, git_index *index)
-{
-	git_packbuilder *pb = NULL;
-	int rc = git_packbuilder_new(&pb, repo);
-	size_t n = git_index_entrycount(index);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = git_packbuilder_insert(pb, &git_index_get_byindex(index, i)->id,
-					    NULL);
-	if (rc == 0)
-		rc = git_packbuilder_write(pb, NULL, 0, NULL, NULL);
-	git_packbuilder_free(pb);
-	return rc;
+	int rc = git_index_add_from_buffer(st->index, &e, content->data, content->len);
+	if (rc < 0)
+		return gfs_git_error(rc, path);
+	const git_index_entry *added = git_index_get_bypath(st->index, path, 0);
+	if (!added)
+		return gfs_error_set(-EIO, "%s: not in the index after adding it", path);
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 1024;
+		git_oid *p = realloc(st->pending, cap * sizeof(*p));
+		if (!p)
+			return gfs_error_set(-ENOMEM, "out of memory");
+		st->pending = p;
+		st->cap = cap;
+	}
+	git_oid_cpy(&st->pending[st->n++], &added->id);
+	st->bytes += content->len;
+	return st->bytes >= GFS_STAGE_BATCH ? gfs_stage_flush(st) : 0;
 }
 
 /* Stages every live object in the index. The blobs are collected in
- * memory and written as one pack: ten thousand loose objects would cost
- * seconds. A repository handle of its own carries the in-memory backend,
- * so nothing written later through gs->repo can end up there. */
+ * memory and written in packs of GFS_STAGE_BATCH bytes: ten thousand
+ * loose objects would cost seconds. A repository handle of its own
+ * carries the in-memory backend, so nothing written later through
+ * gs->repo can end up there. */
 static int gfs_gitstate_stage_live(struct gfs_gitstate *gs, struct gfs_store *store)
 {
-	git_repository *repo = NULL;
+	struct gfs_stage st = {0};
 	git_odb *odb = NULL;
-	git_odb_backend *mem = NULL;
-	git_index *index = NULL;
-	int rc = git_repository_open(&repo, gs->gitdir);
+	int rc = git_repository_open(&st.repo, gs->gitdir);
 	if (rc == 0)
-		rc = git_repository_odb(&odb, repo);
+		rc = git_repository_odb(&odb, st.repo);
 	if (rc == 0)
-		rc = git_mempack_new(&mem);
+		rc = git_mempack_new(&st.mem);
 	if (rc == 0) {
-		rc = git_odb_add_backend(odb, mem, 1000); /* the odb owns it now */
+		rc = git_odb_add_backend(odb, st.mem, 1000); /* the odb owns it now */
 		if (rc < 0)
-			mem->free(mem);
+			st.mem->free(st.mem);
 	}
 	if (rc == 0)
-		rc = git_repository_index(&index, repo);
+		rc = git_repository_index(&st.index, st.repo);
 	if (rc < 0) {
 		rc = gfs_git_error(rc, "cannot stage the live cluster");
 		goto out;
 	}
-	git_index_clear(index);
-	rc = gfs_store_foreach_file(store, gfs_index_add_live, index);
-	if (rc == 0 && (rc = gfs_write_index_pack(repo, index)) < 0)
-		rc = gfs_git_error(rc, "cannot write the objects of the import");
-	if (rc == 0 && (rc = git_index_write(index)) < 0)
+	git_index_clear(st.index);
+	rc = gfs_store_foreach_file(store, gfs_index_add_live, &st);
+	if (rc == 0)
+		rc = gfs_stage_flush(&st);
+	if (rc == 0 && (rc = git_index_write(st.index)) < 0)
 		rc = gfs_git_error(rc, "cannot write the index");
 out:
-	git_index_free(index);
+	free(st.pending);
+	git_index_free(st.index);
 	git_odb_free(odb);
-	git_repository_free(repo);
+	git_repository_free(st.repo);
 	return rc;
 }
 

@@ -238,6 +238,72 @@ gfs_resource_list_find_group_kind(const struct gfs_resource_list *l,
 	return find_kind(l, api_version, kind, true);
 }
 
+/* ---- names a server may send ------------------------------------------------ */
+
+/* Discovery's names become directory names ("deployments.apps") and URL
+ * path segments ("/apis/apps/v1"): a broken or hostile server must not
+ * reach outside the mount or the export folder with "../" or "/". The API
+ * server itself only serves DNS names there: a group is a DNS-1123
+ * subdomain, a resource (plural) and a version DNS-1123 labels, a kind
+ * an alphanumeric identifier. Anything else is skipped with a warning. */
+static bool disco_label_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool disco_name_ok(const char *s)
+{
+	return s && disco_label_ok(s, strlen(s));
+}
+
+static bool disco_group_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 253)
+		return false;
+	for (const char *p = s;;) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		if (!disco_label_ok(p, len))
+			return false;
+		if (!dot)
+			return true;
+		p = dot + 1;
+	}
+}
+
+static bool disco_kind_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9')))
+			return false;
+	}
+	return true;
+}
+
+/* A name from the server made safe to print: printable ASCII, at most 64
+ * bytes, anything else as '?'. */
+static const char *disco_printable(char out[72], const char *s)
+{
+	size_t k = 0;
+	for (; s && s[k] && k < 64; k++)
+		out[k] = s[k] >= 0x20 && s[k] < 0x7f ? s[k] : '?';
+	strcpy(out + k, s && s[k] ? "..." : "");
+	return out;
+}
+
 /* ---- one group version ---------------------------------------------------- */
 
 static bool verbs_allow_list_watch(const json_t *verbs)
@@ -297,6 +363,13 @@ static int disco_add(struct disco *d, const char *group, const char *version,
 	if (!name || !kind || strchr(name, '/') ||
 	    !verbs_allow_list_watch(json_object_get(res, "verbs")))
 		return 0;
+	if (!disco_name_ok(name) || !disco_kind_ok(kind)) {
+		char n[72], k[72];
+		gfs_warn("discovery: skipping resource \"%s\" (kind \"%s\") of API "
+			 "group \"%s\": not a valid Kubernetes name",
+			 disco_printable(n, name), disco_printable(k, kind), group);
+		return 0;
+	}
 	struct gfs_resource *r = disco_group_find(d, name);
 	if (r)
 		return resource_add_version(r, version);
@@ -373,7 +446,7 @@ static int disco_core(struct disco *d, struct gfs_kube_conn *conn)
 	    json_string_value(json_array_get(json_object_get(doc, "versions"), 0));
 	d->group_start = d->list->count;
 	d->group_uncertain = false;
-	rc = disco_group_version(d, conn, "", v ? v : "v1");
+	rc = disco_group_version(d, conn, "", v && disco_name_ok(v) ? v : "v1");
 	disco_group_done(d);
 out:
 	json_decref(doc);
@@ -402,7 +475,7 @@ static int group_versions(const char ***out, const json_t *g)
 		bool dup = false;
 		for (size_t k = 0; s && k < n && !dup; k++)
 			dup = strcmp(v[k], s) == 0;
-		if (s && *s && !dup && !strchr(s, '/'))
+		if (s && !dup && disco_name_ok(s))
 			v[n++] = s;
 	}
 	if (n)
@@ -443,6 +516,12 @@ static int disco_group(struct disco *d, struct gfs_kube_conn *conn, const json_t
 	const char **versions = NULL;
 	if (!name || !*name)
 		return 0;
+	if (!disco_group_ok(name)) {
+		char n[72];
+		gfs_warn("discovery: skipping API group \"%s\": not a valid group name",
+			 disco_printable(n, name));
+		return 0;
+	}
 	int rc = group_versions(&versions, g);
 	d->group_start = d->list->count;
 	d->group_uncertain = false;

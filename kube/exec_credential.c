@@ -280,6 +280,7 @@ static const char *exec_stderr_tail(struct gfs_buf *err)
 static int exec_spawn(pid_t *pid, const struct gfs_kube_exec *x, int out_w, int err_w)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
 	char *info = NULL;
 	char **argv = exec_argv(x);
 	char **envp = exec_envp(x, &info);
@@ -290,7 +291,13 @@ static int exec_spawn(pid_t *pid, const struct gfs_kube_exec *x, int out_w, int 
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out_w, 1);
 	posix_spawn_file_actions_adddup2(&fa, err_w, 2);
-	rc = -posix_spawnp(pid, x->command, &fa, NULL, argv, envp);
+	/* A process group of its own: what the plugin starts (a helper, a
+	 * shell pipeline) is killed with it. */
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&attr, 0);
+	rc = -posix_spawnp(pid, x->command, &fa, &attr, argv, envp);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 out:
 	free(argv);
@@ -299,14 +306,18 @@ out:
 	return rc;
 }
 
-/* Waits for the child; kills it first when `kill_it`. Returns the exit
- * status (or 128 + signal), or 0 when SIGCHLD is ignored and the status is
- * lost. */
+/* Waits for the child; kills it and its whole process group first when
+ * `kill_it`. Returns the exit status (or 128 + signal), or 0 when SIGCHLD
+ * is ignored and the status is lost. */
 static int exec_reap(pid_t pid, bool kill_it)
 {
 	int st = 0;
-	if (kill_it)
+	if (kill_it) {
+		/* The group is the child's own (exec_spawn), never ours. */
+		if (getpgid(pid) == pid)
+			kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
+	}
 	while (waitpid(pid, &st, 0) < 0) {
 		if (errno != EINTR)
 			return 0;

@@ -16,7 +16,8 @@
  *   server's Status message, e.g. "PUT .../web: 409 Conflict: the object
  *   has been modified; please apply your changes to the latest version".
  *
- * Bodies are limited (GFS_KUBE_MAX_BODY); a bigger answer is -EFBIG.
+ * Bodies are limited (GFS_KUBE_MAX_BODY; list pages item by item); a
+ * bigger answer is -EFBIG.
  */
 #ifndef GFS_KUBE_H
 #define GFS_KUBE_H
@@ -27,8 +28,11 @@
 
 #include "gfs_kubeconfig.h"
 
-#define GFS_KUBE_MAX_BODY  (256u << 20) /* one response or list page */
-#define GFS_KUBE_MAX_EVENT (16u << 20)  /* one watch event line */
+/* One answer that is not a list: an object (etcd keeps them under 1.5
+ * MiB), a discovery document, a Status. Lists are decoded item by item
+ * (gfs_kube_list_page), each item at most GFS_KUBE_MAX_EVENT. */
+#define GFS_KUBE_MAX_BODY  (32u << 20)
+#define GFS_KUBE_MAX_EVENT (16u << 20) /* one watch event line */
 
 struct gfs_kube_client;
 struct gfs_kube_conn;

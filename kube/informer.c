@@ -74,21 +74,21 @@ static void inf_list_begin(struct gfs_informer *inf)
 		inf->set->ops->list_begin(inf->set->payload, &inf->res, inf->ns);
 }
 
-/* Upserts one page's items; returns its continue token (borrowed from
- * doc, NULL on the last page). */
+/* One item of a list page, as it arrives. */
+static int inf_list_item(json_t *item, void *payload)
+{
+	struct gfs_informer *inf = payload;
+	const struct gfs_informer_ops *ops = inf->set->ops;
+	inf_object_complete(inf, item);
+	if (ops->upsert)
+		ops->upsert(inf->set->payload, &inf->res, item);
+	return 0;
+}
+
+/* After a page's items: its continue token (borrowed from doc, NULL on
+ * the last page). */
 static const char *inf_list_page(struct gfs_informer *inf, json_t *doc)
 {
-	const struct gfs_informer_ops *ops = inf->set->ops;
-	size_t i;
-	json_t *item;
-	json_array_foreach(json_object_get(doc, "items"), i, item)
-	{
-		if (!json_is_object(item))
-			continue;
-		inf_object_complete(inf, item);
-		if (ops->upsert)
-			ops->upsert(inf->set->payload, &inf->res, item);
-	}
 	const json_t *meta = json_object_get(doc, "metadata");
 	const char *cont = json_string_value(json_object_get(meta, "continue"));
 	inf_rv_set(inf, json_string_value(json_object_get(meta, "resourceVersion")));
@@ -116,7 +116,7 @@ static int inf_list(struct gfs_informer *inf)
 		}
 		json_decref(doc);
 		doc = NULL;
-		rc = gfs_kube_request(inf->conn, &doc, NULL, "GET", path, NULL, NULL, 0);
+		rc = gfs_kube_list_page(inf->conn, &doc, path, inf_list_item, inf);
 		if (rc == -ESTALE && cont && restarts++ < INF_LIST_RESTARTS) {
 			/* The continue token expired (a slow list of a busy
 			 * resource): start over, consistently. */
@@ -155,12 +155,17 @@ out:
 
 /* ---- one informer: watch ----------------------------------------------------- */
 
+static void inf_recovered(struct gfs_informer *inf);
+
 static int inf_event(enum gfs_watch_event type, json_t *obj, void *payload)
 {
 	struct gfs_informer *inf = payload;
 	const struct gfs_informer_ops *ops = inf->set->ops;
 	const json_t *meta = json_object_get(obj, "metadata");
-	inf->events++;
+	if (inf->events++ == 0) {
+		inf->watch_opened_ms = 0;
+		inf_recovered(inf);
+	}
 	if (type != GFS_WATCH_BOOKMARK)
 		inf_object_complete(inf, obj);
 	if ((type == GFS_WATCH_ADDED || type == GFS_WATCH_MODIFIED) && ops->upsert)
@@ -171,17 +176,25 @@ static int inf_event(enum gfs_watch_event type, json_t *obj, void *payload)
 	return 0;
 }
 
-static void inf_recovered(struct gfs_informer *inf);
-
+/* A watch that answers 200 is not yet a sign of health: a broken or
+ * hostile server may then send garbage at once. The back-off is reset
+ * (and recovery reported) by its first event, or once it has stayed open
+ * and clean for INF_WATCH_HEALTHY_MS (a quiet resource sends nothing). */
 static void inf_watch_opened(void *payload)
 {
-	inf_recovered(payload);
+	struct gfs_informer *inf = payload;
+	inf->watch_opened_ms = gfs_monotonic_ms();
 }
 
 /* Ends the watch when a refresh asks every informer to list again. */
 static int inf_watch_tick(void *payload)
 {
 	struct gfs_informer *inf = payload;
+	if (inf->watch_opened_ms &&
+	    gfs_monotonic_ms() - inf->watch_opened_ms >= INF_WATCH_HEALTHY_MS) {
+		inf->watch_opened_ms = 0;
+		inf_recovered(inf);
+	}
 	return atomic_load(&inf->set->refresh_gen) != inf->refresh_seen;
 }
 
@@ -204,6 +217,7 @@ static int inf_watch(struct gfs_informer *inf)
 	curl_free(esc);
 	int64_t t0 = gfs_monotonic_ms();
 	inf->events = 0;
+	inf->watch_opened_ms = 0;
 	rc = gfs_kube_watch_ex(inf->conn, path, inf_event, inf, &inf->stop, &hooks);
 	if (rc == -ECONNRESET &&
 	    (inf->events > 0 || gfs_monotonic_ms() - t0 >= INF_WATCH_HEALTHY_MS)) {

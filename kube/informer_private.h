@@ -37,12 +37,14 @@ struct gfs_informer {
 
 	/* Owned by the informer's thread: */
 	struct gfs_kube_conn *conn;
-	char *rv;              /* where the next watch resumes; NULL: list first */
-	bool unhealthy;        /* what health() last said */
-	unsigned backoff_ms;   /* the last back-off; 0 after a success */
-	unsigned seed;         /* rand_r state for jitter */
-	unsigned events;       /* events seen by the current watch */
-	unsigned refresh_seen; /* the set's refresh generation last acted on */
+	char *rv;                /* where the next watch resumes; NULL: list first */
+	bool unhealthy;          /* what health() last said */
+	unsigned backoff_ms;     /* the last back-off; 0 after a success */
+	unsigned seed;           /* rand_r state for jitter */
+	unsigned events;         /* events seen by the current watch */
+	int64_t watch_opened_ms; /* the current watch answered 200, not yet
+				  * counted as healthy; 0 otherwise */
+	unsigned refresh_seen;   /* the set's refresh generation last acted on */
 };
 
 struct gfs_informers {

@@ -128,6 +128,51 @@ bool gfs_kube_client_auth_failed(struct gfs_kube_client *c, unsigned gen);
 int gfs_kube_status_error(const struct gfs_kube_conn *conn, const char *method,
 			  const char *path, long status, const json_t *body);
 
+/* ---- lists decoded as they arrive (list.c) -------------------------------- */
+
+/* Called for each item of a list page, in order; `item` is borrowed for
+ * the call. A negative return ends the list with that error. */
+typedef int (*gfs_list_item_cb)(json_t *item, void *payload);
+
+/* The splitter behind gfs_kube_list_page, on its own for tests: fed the
+ * bytes of a list document in chunks of any size, it hands each object of
+ * the top-level "items" array to cb as soon as it is complete and keeps
+ * the rest (the envelope, "items" left empty). Holds at most one item
+ * (GFS_KUBE_MAX_EVENT) and an envelope of 1 MiB; more is -EFBIG. */
+struct gfs_list_split {
+	gfs_list_item_cb cb;
+	void *payload;
+	struct gfs_buf item;     /* the item being collected */
+	struct gfs_buf envelope; /* everything outside "items" */
+	size_t items;            /* handed over so far */
+	int depth;               /* open containers */
+	bool in_string, escape;
+	bool expect_key;    /* a string at depth 1 now would be a key */
+	bool capturing_key; /* the current string is such a key */
+	bool key_is_items;  /* the last key at depth 1 was "items" */
+	bool items_seen, in_items, in_item;
+	char key[8];
+	size_t key_len;
+};
+
+void gfs_list_split_init(struct gfs_list_split *sp, gfs_list_item_cb cb, void *payload);
+/* Returns 0 or -errno (-EFBIG, -EPROTO for JSON it cannot follow, or
+ * what cb returned) with the per-thread error set. */
+int gfs_list_split_feed(struct gfs_list_split *sp, const char *p, size_t n);
+/* After the last byte: the envelope as a new reference in *envelope, or
+ * -EPROTO when the document is incomplete or not an object. */
+int gfs_list_split_finish(struct gfs_list_split *sp, json_t **envelope);
+void gfs_list_split_release(struct gfs_list_split *sp);
+
+/* GETs one page of a list (`path` with its limit/continue query) and
+ * hands each item to cb as it arrives; *envelope gets the rest of the
+ * page (metadata.continue, metadata.resourceVersion). Memory is bounded
+ * by one item however large the page, even when the server ignores
+ * `limit`. Errors as gfs_kube_request's; items already handed over stay
+ * handed over. */
+int gfs_kube_list_page(struct gfs_kube_conn *conn, json_t **envelope, const char *path,
+		       gfs_list_item_cb cb, void *payload);
+
 /* ---- discovery (discovery.c) -------------------------------------------- */
 
 /* gfs_discovery_run, also giving the names of the API groups that did

@@ -109,8 +109,10 @@ static int b64_value(unsigned char c)
  * whitespace skipped). The result is NUL-terminated. */
 static int b64_decode(char **out, size_t *out_len, const char *in)
 {
-	size_t n = strlen(in);
-	char *dst = malloc(n / 4 * 3 + 4);
+	size_t n = strlen(in), cap = n / 4 * 3 + 4;
+	/* Zeroed, and wiped at its full size on error: nothing in it is
+	 * NUL-terminated yet (gfs_secret_free with len 0 would strlen it). */
+	char *dst = calloc(1, cap);
 	if (!dst)
 		return -ENOMEM;
 	size_t len = 0;
@@ -127,7 +129,7 @@ static int b64_decode(char **out, size_t *out_len, const char *in)
 		}
 		int v = b64_value(c);
 		if (v < 0 || padded) {
-			gfs_secret_free(dst, len);
+			gfs_secret_free(dst, cap);
 			return -EINVAL;
 		}
 		acc = (acc << 6) | (unsigned)v;

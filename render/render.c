@@ -13,6 +13,7 @@
 #include "gfs_object.h"
 #include "gfs_render.h"
 #include "gfs_yaml.h"
+#include "redact_internal.h"
 
 /* Walking deeper than this for nested metadata maps is not worth it:
  * templates sit a few levels down, and jansson caps parsing at 2048. */
@@ -91,67 +92,78 @@ static void gfs_render_metadata_strip(json_t *obj)
 		json_object_del(obj, "metadata");
 }
 
-/* GFS_REDACTED_PREFIX and the first 16 hex digits of SHA-256 of the
- * value: the string as the API returns it (for data, the base64 text),
- * or the compact JSON of anything else, so no value is ever shown. */
-void gfs_render_redacted_form(char out[GFS_REDACTED_SIZE], const char *value, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char digest[32];
-	gfs_sha256(digest, value, len);
-	size_t n = strlen(GFS_REDACTED_PREFIX);
-	memcpy(out, GFS_REDACTED_PREFIX, n);
-	for (int k = 0; k < 8; k++) {
-		out[n++] = hex[digest[k] >> 4];
-		out[n++] = hex[digest[k] & 0xF];
-	}
-	out[n] = '\0';
-}
-
 /* A value that is already in redacted form (a file written back, a
  * manifest from Git) is kept as it is, so redacting is idempotent. */
 static bool gfs_render_is_redacted(const json_t *value)
 {
 	const char *s = json_string_value(value);
-	return s && json_string_length(value) == GFS_REDACTED_SIZE - 1 &&
-	       strncmp(s, GFS_REDACTED_PREFIX, strlen(GFS_REDACTED_PREFIX)) == 0;
+	return s && strncmp(s, GFS_REDACTED_PREFIX, strlen(GFS_REDACTED_PREFIX)) == 0;
 }
 
-static json_t *gfs_render_value_redact(const json_t *value)
+/* Which Secret and key a value belongs to, for its digest. */
+struct gfs_redact_ctx {
+	const struct gfs_redact_key *key;
+	const char *ns, *name;
+	bool base64; /* a `data` value: digested decoded */
+};
+
+static json_t *gfs_render_value_redact(const struct gfs_redact_ctx *c, const char *key,
+				       const json_t *value)
 {
 	char text[GFS_REDACTED_SIZE];
 	char *dumped = NULL;
+	unsigned char *raw = NULL;
+	size_t raw_len = 0;
+	int rc;
 
-	if (gfs_render_is_redacted(value)) {
+	if (gfs_render_is_redacted(value))
 		return json_string(json_string_value(value));
-	} else if (json_is_string(value)) {
-		gfs_render_redacted_form(text, json_string_value(value),
-					 json_string_length(value));
-	} else {
+	const char *s = json_string_value(value);
+	size_t len = json_string_length(value);
+	if (!s) {
+		/* Not a string (never from the server): compact JSON. */
 		dumped =
 		    json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
 		if (!dumped)
 			return NULL;
-		gfs_render_redacted_form(text, dumped, strlen(dumped));
-		free(dumped);
+		s = dumped;
+		len = strlen(dumped);
+	} else if (c->base64 &&
+		   (rc = gfs_render_base64_decode(&raw, &raw_len, s, len)) == -ENOMEM) {
+		return NULL;
 	}
-	return json_string(text);
+	rc = raw ? gfs_render_redacted_form(text, c->key, c->ns, c->name, key, raw,
+					    raw_len)
+		 : gfs_render_redacted_form(text, c->key, c->ns, c->name, key, s, len);
+	if (raw) {
+		explicit_bzero(raw, raw_len);
+		free(raw);
+	}
+	free(dumped);
+	return rc == -ENOMEM ? NULL : json_string(text);
 }
 
 /* Replaces every value of data and stringData; -ENOMEM leaves some
  * values unredacted, so the caller must then drop the copy. */
-static int gfs_render_secret_redact(json_t *secret)
+static int gfs_render_secret_redact(json_t *secret, const struct gfs_redact_key *k)
 {
 	static const char *const fields[] = {"data", "stringData"};
+	const json_t *md = json_object_get(secret, "metadata");
+	struct gfs_redact_ctx c = {
+	    .key = k,
+	    .ns = json_string_value(json_object_get(md, "namespace")),
+	    .name = json_string_value(json_object_get(md, "name")),
+	};
 
 	for (size_t f = 0; f < GFS_ARRAY_SIZE(fields); f++) {
 		json_t *map = json_object_get(secret, fields[f]);
+		c.base64 = f == 0;
 		if (!json_is_object(map))
 			continue;
 		for (void *it = json_object_iter(map); it;
 		     it = json_object_iter_next(map, it)) {
-			json_t *redacted =
-			    gfs_render_value_redact(json_object_iter_value(it));
+			json_t *redacted = gfs_render_value_redact(
+			    &c, json_object_iter_key(it), json_object_iter_value(it));
 			if (!redacted || json_object_iter_set_new(map, it, redacted) < 0)
 				return -ENOMEM;
 		}
@@ -170,7 +182,7 @@ json_t *gfs_render_strip(const json_t *obj, const struct gfs_render_opts *opts)
 	gfs_render_metadata_strip(copy);
 	gfs_render_templates_strip(copy, 0);
 	if (mode == GFS_SECRETS_REDACT && gfs_json_is_secret(copy) &&
-	    gfs_render_secret_redact(copy) < 0) {
+	    gfs_render_secret_redact(copy, opts ? opts->key : NULL) < 0) {
 		json_decref(copy);
 		return NULL;
 	}

@@ -11,32 +11,18 @@
 #include "gfs_errlog.h"
 #include "sync_internal.h"
 
-/* Credentials from the environment, never from a file in the repository:
- * GITOPSFS_GIT_TOKEN (https, user GITOPSFS_GIT_USER or "git"), or
- * GITOPSFS_GIT_SSH_KEY (a private key file; ssh-agent otherwise). */
-static int gfs_sync_credentials(git_credential **out, const char *url,
-				const char *username_from_url, unsigned int allowed,
-				void *payload)
-{
-	const char *token = getenv("GITOPSFS_GIT_TOKEN");
-	const char *user = getenv("GITOPSFS_GIT_USER");
-	const char *key = getenv("GITOPSFS_GIT_SSH_KEY");
-	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && token)
-		return git_credential_userpass_plaintext_new(out, user ? user : "git",
-							     token);
-	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
-		const char *u = username_from_url ? username_from_url : "git";
-		if (key)
-			return git_credential_ssh_key_new(out, u, NULL, key, NULL);
-		return git_credential_ssh_key_from_agent(out, u);
-	}
-	return GIT_PASSTHROUGH;
-}
-
-void gfs_sync_remote_callbacks(git_remote_callbacks *cb)
+/* Credentials from the environment (gfs_gitcred.h), never from a file in
+ * the repository, for the origin only. */
+int gfs_sync_remote_callbacks(git_remote_callbacks *cb, struct gfs_gitcred *cred,
+			      const git_remote *origin)
 {
 	git_remote_init_callbacks(cb, GIT_REMOTE_CALLBACKS_VERSION);
-	cb->credentials = gfs_sync_credentials;
+	int rc = gfs_gitcred_init(cred, git_remote_url(origin));
+	if (rc == 0)
+		rc = gfs_gitcred_check_env(cred);
+	if (rc == 0)
+		gfs_gitcred_callbacks(cb, cred);
+	return rc;
 }
 
 /* Store subscriber: remember which paths changed (files only). */

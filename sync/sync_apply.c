@@ -179,9 +179,16 @@ static int gfs_desired_render(struct gfs_sync *s, const char *path, const char *
 		json_object_set_new(md, "name", json_string(p.name));
 	if (p.ns && !json_object_get(md, "namespace"))
 		json_object_set_new(md, "namespace", json_string(p.ns));
+	/* The server moves stringData into data: compare like with like,
+	 * or a Secret written with stringData would drift forever. */
+	if (gfs_json_is_secret(m) && gfs_render_secret_fold(m) < 0) {
+		json_decref(m);
+		return -ENOMEM;
+	}
 	const struct gfs_filter *filter = gfs_store_filter(s->opts.store);
 	json_t *kept = gfs_filter_ignore_strip(filter, p.dirname, m);
-	struct gfs_render_opts ro = {.secrets = filter->secrets};
+	struct gfs_render_opts ro = {.secrets = filter->secrets,
+				     .key = gfs_store_redaction_key(s->opts.store)};
 	rc = gfs_render_object(out, kept ? kept : m, &ro);
 	json_decref(kept);
 	json_decref(m);
@@ -266,15 +273,17 @@ static int gfs_sync_fetch(struct gfs_sync *s)
 {
 	git_remote *origin = NULL;
 	git_fetch_options fo;
+	struct gfs_gitcred cred;
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	gfs_sync_remote_callbacks(&fo.callbacks);
 	fo.prune = GIT_FETCH_PRUNE;
 	int rc = git_remote_lookup(&origin, s->repo, "origin");
-	if (rc == 0)
-		rc = git_remote_fetch(origin, NULL, &fo, "gitopsfs sync: fetch");
+	if (rc < 0)
+		rc = gfs_git_error(rc, "cannot fetch origin (will retry)");
+	else if ((rc = gfs_sync_remote_callbacks(&fo.callbacks, &cred, origin)) == 0 &&
+		 (rc = git_remote_fetch(origin, NULL, &fo, "gitopsfs sync: fetch")) < 0)
+		rc = gfs_git_error(rc, "cannot fetch origin (will retry)");
 	git_remote_free(origin);
 	if (rc < 0) {
-		rc = gfs_git_error(rc, "cannot fetch origin (will retry)");
 		gfs_report(s, "origin", NULL, gfs_error_last());
 		return rc;
 	}

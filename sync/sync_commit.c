@@ -260,16 +260,19 @@ static int gfs_sync_push(struct gfs_sync *s)
 	char *specs[] = {refspec};
 	git_strarray arr = {specs, 1};
 	snprintf(refspec, sizeof(refspec), "%s:%s", s->branch_ref, s->branch_ref);
+	struct gfs_gitcred cred;
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
-	gfs_sync_remote_callbacks(&po.callbacks);
 	int rc = git_remote_lookup(&origin, s->repo, "origin");
-	if (rc == 0)
-		rc = git_remote_push(origin, &arr, &po);
+	if (rc < 0)
+		rc = gfs_git_error(rc, "push to origin failed (will retry)");
+	else if ((rc = gfs_sync_remote_callbacks(&po.callbacks, &cred, origin)) == 0 &&
+		 (rc = git_remote_push(origin, &arr, &po)) < 0)
+		rc = gfs_git_error(rc, "push to origin failed (will retry)");
 	git_remote_free(origin);
 	pthread_mutex_lock(&s->lock);
 	s->push_pending = rc < 0;
 	pthread_mutex_unlock(&s->lock);
-	return rc < 0 ? gfs_git_error(rc, "push to origin failed (will retry)") : 0;
+	return rc;
 }
 
 /* "kubectl-edit@field-manager.<cluster host>": an address that says who

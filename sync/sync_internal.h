@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "gfs_git.h"
+#include "gfs_gitcred.h"
 #include "gfs_sync.h"
 
 struct gfs_sync {
@@ -45,7 +46,11 @@ void gfs_sync_paths_free(struct gfs_map *m);
 /* Records a round's outcome in the status: `commits` commits made. */
 void gfs_sync_note(struct gfs_sync *s, const char *commit, const char *error,
 		   unsigned long commits);
-/* Credentials for fetch and push (token or ssh key from the environment). */
-void gfs_sync_remote_callbacks(git_remote_callbacks *cb);
+/* Callbacks for fetch and push with the credentials of the environment,
+ * for origin's scheme, host and port only; `cred` is their payload and
+ * must live as long as the operation. Returns 0, or -errno (message set)
+ * when a token would go in clear text. */
+int gfs_sync_remote_callbacks(git_remote_callbacks *cb, struct gfs_gitcred *cred,
+			      const git_remote *origin);
 
 #endif

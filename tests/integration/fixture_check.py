@@ -168,6 +168,9 @@ def shown(obj, dirname):
         return False
     if any(r.get('controller') for r in md.get('ownerReferences') or []):
         return False
+    if dirname == 'secrets' and (md.get('namespace'), md.get('name')) == \
+            ('kube-system', 'gitopsfs-redaction-key'):
+        return False  # the cluster's redaction key never shows (render/gfs_redaction.h)
     return not (dirname == 'configmaps' and md.get('name') == 'kube-root-ca.crt')
 
 

@@ -32,7 +32,7 @@ check "multi-line strings as literal blocks" grep -q '  nginx.conf: |' <<<"$cm"
 check "strings that read as other types are quoted" grep -q '  FEATURE_CHECKOUT_V2: "true"' <<<"$cm"
 
 secret=$(cat "$MNT/shop/secrets/db-credentials.yaml")
-check "Secret values redacted by default" grep -q 'password: gitopsfs-redacted:sha256:' <<<"$secret"
+check "Secret values redacted by default" grep -q 'password: gitopsfs-redacted:hmac-sha256:' <<<"$secret"
 b64=$(printf 's3cr3t-password' | base64)
 check "the Secret value appears nowhere in the mount" bash -c '! grep -rqF -e "s3cr3t" -e "$1" "$2"' _ "$b64" "$MNT"
 is "$(cat "$MNT/shop/secrets/db-credentials.yaml")" "$secret" "redaction is stable"

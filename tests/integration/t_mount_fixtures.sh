@@ -23,7 +23,8 @@ check "the mount shows hundreds of objects ($files)" test "$files" -ge 300
 
 out=$("${CHK[@]}" readback "$MNT" 2>&1); rc=$?
 diag "$(tail -n 1 <<<"$out")"
-check "every object file reads back equal to the server's object, and every object has its file" test "$rc" -eq 0 || sed 's/^/#   /' <<<"$out" | head -20
+check "every object file reads back equal to the server's object, and every object has its file" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || sed 's/^/#   /' <<<"$out" | head -20
 
 G add -A && G commit -qm import
 n0=$(writes)
@@ -34,7 +35,8 @@ is "$(G status --porcelain)" "" "nor does git see any change"
 
 out=$("${CHK[@]}" edit "$MNT" 2>&1); rc=$?
 diag "$(tail -n 1 <<<"$out")"
-check "an edit through every file changes that field and nothing else on the server" test "$rc" -eq 0 || sed 's/^/#   /' <<<"$out" | head -20
+check "an edit through every file changes that field and nothing else on the server" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || sed 's/^/#   /' <<<"$out" | head -20
 added=$(G diff | grep -E '^\+' | grep -vE '^\+\+\+|^\+ *gitopsfs.test/edited: "?yes"?$|^\+ *labels:$' | head -5)
 removed=$(G diff | grep -E '^-' | grep -vE '^---' | head -5)
 is "$added$removed" "" "git diff shows the label and nothing else"
@@ -52,6 +54,7 @@ fusermount3 -uz "$MNT" 2>/dev/null
 mount_gfs || { echo "Bail out! remount after kill -9 failed"; exit 1; }
 gone() { for v in "${victims[@]}"; do [ ! -e "$MNT/$v" ] || return 1; done; }
 check "after kill -9 and a restart every acknowledged deletion is carried out" wait_for 20 gone
-out=$("${CHK[@]}" readback "$MNT" 2>&1)
-check "and the mount still equals the cluster" test $? -eq 0 || sed 's/^/#   /' <<<"$out" | head -10
+out=$("${CHK[@]}" readback "$MNT" 2>&1); rc=$?
+check "and the mount still equals the cluster" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || sed 's/^/#   /' <<<"$out" | head -10
 done_testing

@@ -119,7 +119,7 @@ is "$(jp secret db-credentials -n shop -o jsonpath='{.data.password}')" "$pw0" "
 newpw=$(printf 'n3w' | base64)
 sed -i "s/  password: .*/  password: $newpw/" "$S"
 is "$(jp secret db-credentials -n shop -o jsonpath='{.data.password}')" "$newpw" "a changed value is applied"
-check "and shows redacted again" grep -q 'password: gitopsfs-redacted:sha256:' "$S"
+check "and shows redacted again" grep -q 'password: gitopsfs-redacted:hmac-sha256:' "$S"
 
 # Errors: refused with a reason, nothing applied, the file shows the live object.
 before=$(cat "$CM")

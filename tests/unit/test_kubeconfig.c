@@ -6,6 +6,7 @@
  * which must never contain a credential.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,6 +377,37 @@ static void malformed_yaml_gives_file_and_line(void)
 	CHECK(strstr(gfs_error_last(), "not a kubeconfig") != NULL);
 }
 
+/* Fuzzer reproducers: a first character that is not base64, or padding
+ * in the middle, used to leave the decoded buffer unterminated and wipe
+ * it with strlen (a heap overflow under ASan). */
+static void invalid_base64_pem_data_is_refused_without_overflow(void)
+{
+	static const char *const bad[] = {"!", "A!", "A=A", "=!", "AAAA!"};
+	static const char *const fields[] = {
+	    "certificate-authority-data", "client-certificate-data", "client-key-data"};
+	char name[64], cluster[256], user[256];
+	for (size_t f = 0; f < GFS_ARRAY_SIZE(fields); f++) {
+		for (size_t b = 0; b < GFS_ARRAY_SIZE(bad); b++) {
+			/* The bad value in one field, valid ones in the others. */
+			const char *ca = f == 0 ? bad[b] : "Q0EK";
+			const char *cert = f == 1 ? bad[b] : "Q0VSVAo=";
+			const char *key = f == 2 ? bad[b] : "S0VZCg==";
+			snprintf(name, sizeof(name), "b64-%zu-%zu/config", f, b);
+			snprintf(cluster, sizeof(cluster),
+				 "    server: https://h:1\n"
+				 "    certificate-authority-data: \"%s\"\n",
+				 ca);
+			snprintf(user, sizeof(user),
+				 "    client-certificate-data: \"%s\"\n"
+				 "    client-key-data: \"%s\"\n",
+				 cert, key);
+			write_kubeconfig(name, cluster, user);
+			load(name, NULL, -EINVAL);
+			CHECK(strstr(gfs_error_last(), fields[f]) != NULL);
+		}
+	}
+}
+
 static void no_current_context_asks_for_one(void)
 {
 	write_file("m5/config", "contexts:\n- name: a\n  context: {cluster: c}\n", 0600);
@@ -515,6 +547,51 @@ static void exec_plugin_failures_are_explained_without_secrets(void)
 	CHECK(cred.token == NULL);
 }
 
+/* A process of the plugin's group: gone, or a zombie nobody reaps yet. */
+static bool process_dead(pid_t pid)
+{
+	char path[64], stat[256] = "";
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	const char *p = strrchr(stat, ')');
+	return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* A plugin killed by gitopsfs (here for flooding its output) takes what
+ * it started with it: its whole process group is killed. */
+static void killed_exec_plugin_takes_its_children_along(void)
+{
+	char script[1024];
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\n"
+		 "sleep 300 >/dev/null 2>&1 &\n"
+		 "echo $! > %s\n"
+		 "head -c 2000000 /dev/zero | tr '\\0' x\n"
+		 "sleep 300\n",
+		 tmp_path("x5/child.pid"));
+	write_file("x5/flood", script, 0700);
+	struct gfs_kube_exec x = {.command = (char *)tmp_path("x5/flood"),
+				  .api_version = "client.authentication.k8s.io/v1"};
+	struct gfs_exec_cred cred = {0};
+	CHECK_INT(gfs_exec_cred_run(&cred, &x, "admin"), -EACCES);
+	FILE *f = fopen(tmp_path("x5/child.pid"), "r");
+	int child = 0;
+	CHECK(f && fscanf(f, "%d", &child) == 1 && child > 0);
+	if (f)
+		fclose(f);
+	bool dead = false;
+	for (int i = 0; i < 50 && child > 0 && !(dead = process_dead(child)); i++)
+		gfs_sleep_ms(100, NULL);
+	CHECK(dead);
+	if (!dead && child > 0)
+		kill(child, SIGKILL);
+}
+
 static void unsupported_exec_api_version_is_refused(void)
 {
 	write_kubeconfig("x4/config", "    server: https://h:1\n",
@@ -589,10 +666,12 @@ int main(void)
 	TAP_RUN(missing_file_is_enoent_with_path);
 	TAP_RUN(malformed_yaml_gives_file_and_line);
 	TAP_RUN(no_current_context_asks_for_one);
+	TAP_RUN(invalid_base64_pem_data_is_refused_without_overflow);
 	TAP_RUN(bad_credentials_are_explained_without_secrets);
 	TAP_RUN(exec_plugin_token_with_args_env_and_expiry);
 	TAP_RUN(exec_plugin_v1beta1_client_certificate);
 	TAP_RUN(exec_plugin_failures_are_explained_without_secrets);
+	TAP_RUN(killed_exec_plugin_takes_its_children_along);
 	TAP_RUN(unsupported_exec_api_version_is_refused);
 	TAP_RUN(rfc3339_timestamps_parse);
 	TAP_RUN(rfc3339_refuses_an_offset_that_is_not_hh_mm);
