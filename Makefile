@@ -73,11 +73,16 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBGFS) $(BUILD)/.flags
 unit-tests: $(TEST_BINS)
 
 # The whole suite, built with sanitizers in its own build directory, after
-# the static checks (formatting, cppcheck).
+# the static checks (formatting, cppcheck) and a short run of every
+# libFuzzer target.
 check: format-check lint
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke FUZZ_TIME=$(CHECK_FUZZ_TIME)
 	$(Q)$(MAKE) --no-print-directory BUILD=build/san EXTRA_CFLAGS='$(SAN_FLAGS)' \
 		EXTRA_LDFLAGS='$(SAN_FLAGS)' OPT='-O1 -g' all unit-tests
 	$(Q)GFS_BUILD=build/san tests/run.sh
+
+# A short fuzz run over every target is part of `make check`.
+CHECK_FUZZ_TIME ?= 3
 
 # libFuzzer targets (fuzz/fuzz_*.c), built with clang and ASan + UBSan
 # against the project's library in build/fuzz; `make fuzz-smoke` runs

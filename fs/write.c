@@ -229,16 +229,19 @@ static int gfs_write_apply(struct gfs_fs *fs, struct gfs_open *of)
 	gfs_write_wait(of);
 	if (!of->writable || !of->dirty)
 		return 0;
+	/* A refused part (over the size limit or the budget of all writers)
+	 * means nothing of the file is applied: no copy is taken. */
+	bool refused = of->overflow || of->over_budget;
 	size_t len = of->wbuf.len;
-	char *bytes = of->overflow ? NULL : malloc(len + 1);
-	if (!of->overflow && !bytes)
+	char *bytes = refused ? NULL : malloc(len + 1);
+	if (!refused && !bytes)
 		return gfs_error_set(-ENOMEM, "out of memory");
 	if (bytes)
 		memcpy(bytes, of->wbuf.data, len + 1);
 	of->dirty = false;
 	of->written = false;
-	int rc = (of->overflow || of->over_budget) ? gfs_write_refuse_overflow(fs, of)
-						   : gfs_write_send(fs, of, bytes, len);
+	int rc = refused ? gfs_write_refuse_overflow(fs, of)
+			 : gfs_write_send(fs, of, bytes, len);
 	gfs_pending_drop(fs, of);
 	gfs_write_refresh(fs, of->path);
 	return rc;
