@@ -74,6 +74,38 @@ static const char *gfs_api_version_version(const char *api_version)
 	return slash ? slash + 1 : api_version;
 }
 
+/* A lookup among the watched resources (under the informers' lock): the
+ * one of apiVersion/kind, or of dirname, copied into *out. */
+struct gfs_lookup {
+	const char *api_version, *kind, *dirname;
+	struct gfs_resource *out;
+};
+
+static int gfs_lookup_cb(const struct gfs_resource_list *l, void *payload)
+{
+	struct gfs_lookup *q = payload;
+	if (q->dirname) {
+		const struct gfs_resource *r = gfs_resource_list_find(l, q->dirname);
+		return r ? gfs_resource_copy(q->out, r) : -ENOENT;
+	}
+	const struct gfs_resource *r =
+	    gfs_resource_list_find_kind(l, q->api_version, q->kind);
+	if (r)
+		return gfs_resource_copy(q->out, r);
+	const struct gfs_resource *other =
+	    gfs_resource_list_find_group_kind(l, q->api_version, q->kind);
+	if (!other)
+		return -ENOENT;
+	char served[256] = "";
+	for (char **v = other->versions; v && *v; v++)
+		snprintf(served + strlen(served), sizeof(served) - strlen(served), "%s%s",
+			 v == other->versions ? "" : ", ", *v);
+	return gfs_error_set(-EINVAL,
+			     "%s is not served at %s; the cluster serves it at %s "
+			     "(versions: %s)",
+			     q->kind, q->api_version, other->version, served);
+}
+
 /* Finds the resource of apiVersion/kind, waiting a while for one that a
  * CRD created just before (discovery follows CRD changes). A kind that is
  * served, but not at the manifest's version, is refused at once; -ENOENT
@@ -83,30 +115,10 @@ static int gfs_applier_resource(struct gfs_applier *a, struct gfs_resource *out,
 {
 	int64_t deadline =
 	    gfs_monotonic_ms() + (a->opts.wait_ms ? a->opts.wait_ms : 10000);
+	struct gfs_lookup q = {.api_version = api_version, .kind = kind, .out = out};
 	for (;;) {
-		struct gfs_resource_list *l = NULL;
-		int rc = gfs_informers_resources(&l, a->opts.informers);
-		if (rc < 0)
-			return rc;
-		const struct gfs_resource *r =
-		    gfs_resource_list_find_kind(l, api_version, kind);
-		const struct gfs_resource *other =
-		    r ? NULL : gfs_resource_list_find_group_kind(l, api_version, kind);
-		if (other) {
-			char served[256] = "";
-			for (char **v = other->versions; v && *v; v++)
-				snprintf(served + strlen(served),
-					 sizeof(served) - strlen(served), "%s%s",
-					 v == other->versions ? "" : ", ", *v);
-			rc = gfs_error_set(
-			    -EINVAL,
-			    "%s is not served at %s; the cluster serves it at "
-			    "%s (versions: %s)",
-			    kind, api_version, other->version, served);
-		} else {
-			rc = r ? gfs_resource_copy(out, r) : -ENOENT;
-		}
-		gfs_resource_list_free(l);
+		int rc =
+		    gfs_informers_with_resources(a->opts.informers, gfs_lookup_cb, &q);
 		if (rc != -ENOENT || gfs_monotonic_ms() > deadline)
 			return rc;
 		gfs_sleep_ms(200, NULL);
@@ -540,17 +552,19 @@ static int gfs_applier_send_delete(struct gfs_applier *a,
 				   const struct gfs_pending_delete *d)
 {
 	struct gfs_path_parts p;
-	struct gfs_resource_list *l = NULL;
+	struct gfs_resource res = {0};
+	const struct gfs_resource *r = &res;
 	struct gfs_kube_conn *conn = NULL;
 	char url[GFS_PATH_MAX + 256];
 	char *body = NULL;
 	int rc = gfs_path_parse(&p, d->path);
-	if (rc == 0)
-		rc = gfs_informers_resources(&l, a->opts.informers);
-	const struct gfs_resource *r =
-	    rc == 0 ? gfs_resource_list_find(l, p.dirname) : NULL;
-	if (rc == 0 && !r)
-		rc = gfs_error_set(-ENOENT, "resource %s is no longer served", p.dirname);
+	if (rc == 0) {
+		struct gfs_lookup q = {.dirname = p.dirname, .out = &res};
+		rc = gfs_informers_with_resources(a->opts.informers, gfs_lookup_cb, &q);
+		if (rc == -ENOENT)
+			rc = gfs_error_set(-ENOENT, "resource %s is no longer served",
+					   p.dirname);
+	}
 	if (rc == 0 && d->uid[0]) {
 		json_t *opts =
 		    json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind",
@@ -579,7 +593,7 @@ static int gfs_applier_send_delete(struct gfs_applier *a,
 	} else if (rc == -ENOENT) {
 		rc = 0; /* its resource is gone, and the object with it */
 	}
-	gfs_resource_list_free(l);
+	gfs_resource_release(&res);
 	free(body);
 	if (rc == 0) {
 		gfs_applied_forget(a->opts.applied, d->path);

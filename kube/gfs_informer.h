@@ -83,6 +83,15 @@ int gfs_informers_wait_synced(struct gfs_informers *inf, unsigned timeout_ms);
  * gfs_resource_list_free). Used to map paths and kinds to resources. */
 int gfs_informers_resources(struct gfs_resource_list **out, struct gfs_informers *inf);
 
+/* Calls cb with the resources currently watched, borrowed under the
+ * informers' lock, and returns what cb returns: a lookup that copies only
+ * what it needs (the applier's per-write lookup), where
+ * gfs_informers_resources would copy every resource. cb must be quick
+ * and must not call back into the informers. */
+typedef int (*gfs_resources_cb)(const struct gfs_resource_list *l, void *payload);
+int gfs_informers_with_resources(struct gfs_informers *inf, gfs_resources_cb cb,
+				 void *payload);
+
 /* Asks for discovery to run again now (want() may answer differently)
  * and for every informer to list its resource again, within about a
  * second: e.g. after the receiver's filter changed. Thread-safe. */

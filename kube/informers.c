@@ -491,6 +491,16 @@ int gfs_informers_resources(struct gfs_resource_list **out, struct gfs_informers
 	return 0;
 }
 
+int gfs_informers_with_resources(struct gfs_informers *set, gfs_resources_cb cb,
+				 void *payload)
+{
+	static const struct gfs_resource_list none = {NULL, 0};
+	pthread_mutex_lock(&set->lock);
+	int rc = cb(set->watched ? set->watched : &none, payload);
+	pthread_mutex_unlock(&set->lock);
+	return rc;
+}
+
 void gfs_informers_stop(struct gfs_informers *set)
 {
 	if (!set)
