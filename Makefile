@@ -47,7 +47,7 @@ LIBGFS := $(BUILD)/libgfs.a
 BIN := $(BUILD)/gitopsfs
 
 .PHONY: all check unit-tests deps demo demo-stop install uninstall clean format format-check bench lint \
-	fuzz fuzz-targets fuzz-smoke
+	fuzz fuzz-targets fuzz-smoke soak
 all: $(BIN)
 
 # Rebuild everything when the flags change.
@@ -118,6 +118,14 @@ demo-stop:
 
 bench: all
 	$(Q)bench/bench.sh
+
+# The fault soak (tests/soak/soak.py): writers and a sync-apply agent for
+# SOAK_SECONDS under injected faults, kills and restarts, then checks that
+# nothing acknowledged was lost. tests/integration/t_soak.sh runs a short
+# one in `make check`.
+SOAK_SECONDS ?= 300
+soak: all
+	$(Q)GFS_BIN=$(BIN) tests/soak/soak.py --seconds $(SOAK_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -40,6 +40,10 @@ struct gfs_applier {
 	/* Of struct gfs_pending_delete, sorted by due_ms (ties in the order
 	 * they came): only ever filled by gfs_applier_queue. */
 	struct gfs_queue deletes;
+	/* The path whose DELETE is in flight ("" none): a write to it waits
+	 * for the answer, so that it creates the object anew instead of
+	 * racing the delete (AlreadyExists). Signalled on cond. */
+	char deleting[GFS_PATH_MAX];
 	bool stop;
 	pthread_t thread;
 };
@@ -373,18 +377,45 @@ static bool gfs_pending_delete_is(const struct gfs_queue_node *n, const void *pa
 	       0;
 }
 
-static void gfs_applier_cancel_delete(struct gfs_applier *a, const char *path)
+/* A write to a path whose deletion is pending (git's unlink and
+ * re-create) holds the deletion: it is taken off the queue while the write
+ * is applied, so that it cannot run meanwhile, and the path is shown again
+ * so that the write updates the object rather than creating it. Returns
+ * the held deletion or NULL. */
+static struct gfs_pending_delete *gfs_applier_hold_delete(struct gfs_applier *a,
+							  const char *path)
 {
 	pthread_mutex_lock(&a->lock);
+	while (strcmp(a->deleting, path) == 0)
+		pthread_cond_wait(&a->cond, &a->lock);
 	struct gfs_pending_delete *d = gfs_pending_delete_of(
 	    gfs_queue_take(&a->deletes, gfs_pending_delete_is, path));
 	pthread_mutex_unlock(&a->lock);
-	if (d) {
-		free(d);
-		if (a->opts.journal)
-			gfs_journal_remove(a->opts.journal, path);
+	if (d)
 		gfs_store_set_hidden(a->opts.store, path, false);
+	return d;
+}
+
+static void gfs_applier_queue(struct gfs_applier *a, struct gfs_pending_delete *d);
+
+/* After the write: an applied write replaces the deletion (the object
+ * stays, with what was written); a refused or failed one must change
+ * nothing, so the acknowledged rm goes ahead, still due when it was. */
+static void gfs_applier_release_delete(struct gfs_applier *a,
+				       struct gfs_pending_delete *d, bool written)
+{
+	if (!d)
+		return;
+	if (written) {
+		if (a->opts.journal)
+			gfs_journal_remove(a->opts.journal, d->path);
+		free(d);
+		return;
 	}
+	gfs_store_set_hidden(a->opts.store, d->path, true);
+	pthread_mutex_lock(&a->lock);
+	gfs_applier_queue(a, d);
+	pthread_mutex_unlock(&a->lock);
 }
 
 /* What the writer was shown: the file's bytes at the version it read (or,
@@ -503,15 +534,14 @@ int gfs_applier_apply(struct gfs_applier *a, const char *path, const char *data,
 {
 	struct gfs_path_parts p;
 	struct gfs_yaml_error yerr = {0};
+	struct gfs_pending_delete *held = NULL;
 	json_t *m = NULL;
 	int rc = gfs_path_parse(&p, path);
 	if (rc < 0) {
 		rc = gfs_error_set(-EINVAL, "not an object path");
 		goto out;
 	}
-	/* Any write to a path whose deletion is pending (git's unlink and
-	 * re-create) keeps the object, whatever becomes of the write. */
-	gfs_applier_cancel_delete(a, path);
+	held = gfs_applier_hold_delete(a, path);
 	if (len > GFS_MANIFEST_LIMIT) {
 		rc = gfs_error_set(-EFBIG, "manifest larger than %u bytes",
 				   GFS_MANIFEST_LIMIT);
@@ -533,6 +563,7 @@ int gfs_applier_apply(struct gfs_applier *a, const char *path, const char *data,
 	}
 	rc = gfs_applier_apply_parsed(a, m, path, &p, expect_version);
 out:
+	gfs_applier_release_delete(a, held, rc == 0);
 	if (rc < 0) {
 		char msg[1024];
 		snprintf(msg, sizeof(msg), "%s", gfs_error_last());
@@ -622,7 +653,7 @@ static int gfs_pending_delete_cmp(const struct gfs_queue_node *x,
 static void gfs_applier_queue(struct gfs_applier *a, struct gfs_pending_delete *d)
 {
 	gfs_queue_insert_sorted(&a->deletes, &d->node, gfs_pending_delete_cmp);
-	pthread_cond_signal(&a->cond);
+	pthread_cond_broadcast(&a->cond);
 }
 
 static void gfs_applier_run_delete(struct gfs_applier *a, struct gfs_pending_delete *d,
@@ -668,9 +699,12 @@ static void *gfs_applier_main(void *arg)
 		if (d && (d->due_ms <= now || a->stop)) {
 			gfs_queue_pop(&a->deletes);
 			bool stopping = a->stop;
+			snprintf(a->deleting, sizeof(a->deleting), "%s", d->path);
 			pthread_mutex_unlock(&a->lock);
 			gfs_applier_run_delete(a, d, stopping);
 			pthread_mutex_lock(&a->lock);
+			a->deleting[0] = '\0';
+			pthread_cond_broadcast(&a->cond);
 			continue;
 		}
 		gfs_cond_wait_ms(&a->cond, &a->lock, 100);

@@ -439,6 +439,15 @@ static int gfs_store_put(struct gfs_store *s, const char *dirname, bool namespac
 	free(gfs_map_del(s->tombstones, path));
 	if (n) {
 		n->seen = ++s->mark;
+		/* A hidden file waits for the deletion of the object it showed;
+		 * one created anew at its path (another uid) is not that one. */
+		if (n->hidden && n->live &&
+		    strcmp(gfs_object_uid(o) ? gfs_object_uid(o) : "",
+			   gfs_object_uid(n->live) ? gfs_object_uid(n->live) : "") != 0) {
+			n->hidden = false;
+			n->parent->version++;
+			gfs_pending_add(pending, path, GFS_ENTRY_FILE, GFS_CHANGE_ADDED);
+		}
 		gfs_object_unref(n->live);
 		n->live = gfs_object_ref(o);
 		if (n->content->len == content->len &&

@@ -41,6 +41,12 @@ bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version,
 /* The content version process `pid` last read of ino, or 0 when it read
  * nothing (recently): what a write by that process is checked against. */
 uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid);
+/* Process `pid` had its write of ino applied as content `version`: what it
+ * last read is now what it wrote. Without this an editor that reads once
+ * and saves twice would have its second save refused as a conflict with
+ * its own first one. Changes nothing for a process that never read ino. */
+void gfs_inodes_note_written(struct gfs_inodes *t, uint64_t ino, uint64_t version,
+			     pid_t pid);
 
 /* ---- invalidation thread (notify.c) -------------------------------------- */
 
@@ -101,6 +107,8 @@ struct gfs_open {
 	int fd;                /* local files */
 	bool writable;         /* an object file opened for writing */
 	char *path;
+	uint64_t ino; /* writable: the inode and the process that opened it */
+	pid_t pid;
 	atomic_int refs; /* the handle table's + requests in progress */
 	/* wbuf.len, readable without the lock (gfs_write_pending_stat, under
 	 * gfs_fs.lock): written under the lock whenever wbuf changes size. */

@@ -192,6 +192,19 @@ uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid)
 	return v;
 }
 
+void gfs_inodes_note_written(struct gfs_inodes *t, uint64_t ino, uint64_t version,
+			     pid_t pid)
+{
+	char key[17];
+	gfs_ino_key(key, ino);
+	pthread_mutex_lock(&t->lock);
+	struct gfs_inode *i = gfs_map_get(t->map, key);
+	for (unsigned k = 0; i && pid > 0 && k < GFS_READERS; k++)
+		if (i->readers[k].pid == pid)
+			i->readers[k].version = version;
+	pthread_mutex_unlock(&t->lock);
+}
+
 struct gfs_rename_ctx {
 	const char *src, *dst;
 	size_t src_len;

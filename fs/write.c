@@ -199,8 +199,10 @@ static int gfs_write_send(struct gfs_fs *fs, struct gfs_open *of, char *bytes, s
 	gfs_error_note(fs, of->path, rc < 0 ? gfs_error_last() : NULL);
 	bool stat = rc == 0 && gfs_store_stat(&a, fs->opts.store, of->path) == 0;
 	pthread_mutex_lock(&of->lock);
-	if (stat)
+	if (stat) {
 		of->expect_version = a.version;
+		gfs_inodes_note_written(fs->inodes, of->ino, a.version, of->pid);
+	}
 	of->applying = false;
 	pthread_cond_broadcast(&of->applied);
 	return rc;
@@ -267,6 +269,8 @@ int gfs_write_open(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
 		return -EACCES;
 	}
 	of->writable = true;
+	of->ino = ino;
+	of->pid = pid;
 	/* What the writer was shown: the version it last read when it
 	 * rewrites the file whole, else (it read nothing, or it edits the
 	 * bytes this open hands it) the version at open. A write is checked

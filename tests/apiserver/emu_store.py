@@ -998,6 +998,7 @@ class Store:
         self.node_name = node_name
         self.pod_ip = 10
         self.discovery_gen = 0                # bumped whenever discovery changes (CRDs)
+        self.audit = None                     # a file: one JSON line per stored change
         for rt in _builtin_types():
             self.types[(rt.group, rt.version, rt.plural)] = rt
 
@@ -1034,6 +1035,14 @@ class Store:
     def _emit(self, etype, rt, obj, old=None):
         rv = int(obj['metadata']['resourceVersion'])
         self.history.append((rv, etype, rt.gk, obj, old))
+        if self.audit:
+            # Every stored change, never compacted: what a soak checks its writes against.
+            meta = obj['metadata']
+            self.audit.write(json.dumps({
+                'rv': rv, 'type': etype, 'group': rt.gk[0], 'resource': rt.gk[1],
+                'namespace': meta.get('namespace', ''), 'name': meta.get('name'),
+                'uid': meta.get('uid'), 'data': obj.get('data')}) + '\n')
+            self.audit.flush()
         while len(self.history) > self.history_max:
             self.compacted = self.history.popleft()[0]
         for w in list(self.watchers):

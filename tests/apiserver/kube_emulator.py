@@ -408,6 +408,8 @@ class Emulator:
             with open(os.path.join(args.tls_dir, 'ca.crt')) as f:
                 ca_pem = f.read()
         self.store = Store(history=args.history, ca_pem=ca_pem)
+        if args.audit:
+            self.store.audit = open(args.audit, 'a')
         self.log_lock = threading.Lock()
         self.requests = []
         self.logfile = open(args.logfile, 'a') if args.logfile else None
@@ -1239,6 +1241,7 @@ def main(argv=None):
     p.add_argument('--seed')
     p.add_argument('--bulk', type=int, default=0)
     p.add_argument('--history', type=int, default=1000)
+    p.add_argument('--audit', help='append every stored change to this file, one JSON line each')
     p.add_argument('--bookmark-seconds', type=float, default=5)
     p.add_argument('--verbose', action='store_true', help='log every request to stderr')
     args = p.parse_args(argv)

@@ -33,4 +33,13 @@ check "an rm then a write at the same path in the grace period succeed" bash -c 
 sleep 1.5
 is "$(jp configmap web-config -n shop -o jsonpath='{.data.LOG_LEVEL}')" "debug" "the object was updated, not deleted"
 is "$(ls "$STATE/deletes")" "" "and the cancelled deletion left no record"
+# A refused write in the grace period changes nothing: the rm goes ahead.
+mkcm shop refused-rewrite a=1
+wait_for 5 test -f "$MNT/shop/configmaps/refused-rewrite.yaml"
+check "rm of another ConfigMap is acknowledged" rm "$MNT/shop/configmaps/refused-rewrite.yaml"
+out=$(printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: [broken\n' | put "$MNT/shop/configmaps/refused-rewrite.yaml" 2>&1)
+check "an invalid write at its path in the grace period is refused" grep -q "Invalid argument" <<<"$out"
+check "and the acknowledged deletion is still carried out" wait_for 10 bash -c '! kubectl get configmap refused-rewrite -n shop >/dev/null 2>&1'
+check "leaving no file" test ! -e "$MNT/shop/configmaps/refused-rewrite.yaml"
+is "$(ls "$STATE/deletes")" "" "nor a record in the journal"
 done_testing

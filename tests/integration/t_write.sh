@@ -191,6 +191,20 @@ PY
 check "a read through an open file is answered while its apply is in flight" python3 "$T/slowapply.py" "$CM"
 is "$(jp configmap web-config -n shop -o jsonpath='{.data.LOG_LEVEL}')" "slow" "and the slow apply went through"
 
+# An editor that reads a file once and saves it twice: the second save
+# builds on its own first one, not a conflict with it.
+cat >"$T/savetwice.py" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+assert "LOG_LEVEL: slow" in text
+for level in ("once", "twice"):   # the editor's buffer, saved whole each time
+    with open(path, "w") as f:
+        f.write(text.replace("LOG_LEVEL: slow", "LOG_LEVEL: " + level))
+PY
+check "one process that read once saves twice without a conflict" python3 "$T/savetwice.py" "$CM"
+is "$(jp configmap web-config -n shop -o jsonpath='{.data.LOG_LEVEL}')" "twice" "and its second save is applied"
+
 # rm deletes; a Namespace needs --allow-cascade-delete.
 check "rm of a ConfigMap succeeds" rm "$MNT/shop/configmaps/fresh.yaml"
 check "and deletes it from the cluster" wait_for 5 bash -c '! kubectl get configmap fresh -n shop >/dev/null 2>&1'

@@ -174,6 +174,27 @@ static void a_status_only_update_keeps_the_bytes_but_takes_the_object(void)
 	gfs_filter_free(f);
 }
 
+/* A file hidden for a pending rm hides the object the rm meant, not one
+ * created anew at its path. */
+static void a_hidden_file_shows_a_new_object_at_its_path(void)
+{
+	struct gfs_filter *f;
+	struct gfs_store *s = new_store(&f);
+	char buf[512];
+	deliver(s, "5", "five", false);
+	CHECK_INT(gfs_store_set_hidden(s, PATH, true), 0);
+	CHECK_STR(file_text(s, buf, sizeof(buf)), "");
+	deliver(s, "6", "six", false); /* the same object (uid u-1) changed */
+	CHECK_STR(file_text(s, buf, sizeof(buf)), "");
+	json_t *o = cm_at("7", "seven");
+	json_object_set_new(json_object_get(o, "metadata"), "uid", json_string("u-2"));
+	gfs_store_informer_ops.upsert(s, &cm, o);
+	json_decref(o);
+	CHECK(strstr(file_text(s, buf, sizeof(buf)), "seven") != NULL);
+	gfs_store_free(s);
+	gfs_filter_free(f);
+}
+
 int main(void)
 {
 	TAP_RUN(an_upsert_becomes_a_file);
@@ -182,5 +203,6 @@ int main(void)
 	TAP_RUN(a_deletion_is_not_undone_by_an_older_copy);
 	TAP_RUN(a_snapshot_pairs_bytes_and_live_object);
 	TAP_RUN(a_status_only_update_keeps_the_bytes_but_takes_the_object);
+	TAP_RUN(a_hidden_file_shows_a_new_object_at_its_path);
 	return tap_done();
 }
