@@ -48,7 +48,13 @@ int gfs_gitcred_init(struct gfs_gitcred *c, const char *origin_url);
  * origin that is not a loopback address, before anything is sent. */
 int gfs_gitcred_check_env(const struct gfs_gitcred *c);
 
-/* Sets cb's credentials callback (and payload c). */
+/* The certificate check (git_transport_certificate_check_cb): an ssh
+ * host key must be listed for the origin in known_hosts
+ * (gfs_knownhosts.h), or nothing is sent; TLS certificates are left to
+ * libgit2's own verification. */
+int gfs_gitcred_check_hostkey(git_cert *cert, int valid, const char *host, void *payload);
+
+/* Sets cb's credentials callback and certificate check (payload c). */
 void gfs_gitcred_callbacks(git_remote_callbacks *cb, struct gfs_gitcred *c);
 
 /* The callback itself (git_credential_acquire_cb), exposed for tests. */

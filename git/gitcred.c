@@ -15,6 +15,7 @@
 
 #include "gfs_common.h"
 #include "gfs_gitcred.h"
+#include "gfs_knownhosts.h"
 
 /* A token or key is asked for a few times when the origin rejects it;
  * then the operation fails instead of looping. */
@@ -362,8 +363,60 @@ int gfs_gitcred_acquire(git_credential **out, const char *url, const char *user_
 	return git_credential_ssh_key_from_agent(out, u);
 }
 
+int gfs_gitcred_check_hostkey(git_cert *cert, int valid, const char *host, void *payload)
+{
+	const struct gfs_gitcred *c = payload;
+	(void)valid;
+	(void)host; /* the origin's name, as in known_hosts: c->host */
+	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
+		return GIT_PASSTHROUGH; /* TLS: libgit2 verifies the chain itself */
+	const git_cert_hostkey *hk = (const git_cert_hostkey *)cert;
+	if (!(hk->type & GIT_CERT_SSH_RAW) || !hk->hostkey || !hk->hostkey_len)
+		return gitcred_refuse("cannot verify the ssh host key of %s:%u: the "
+				      "Git library did not hand it over",
+				      c->host, c->port);
+	char files[1024], fp[80], name[300];
+	gfs_knownhosts_fingerprint(fp, sizeof(fp), (const unsigned char *)hk->hostkey,
+				   hk->hostkey_len);
+	if (c->port == 22)
+		snprintf(name, sizeof(name), "%s", c->host);
+	else
+		snprintf(name, sizeof(name), "[%s]:%u", c->host, c->port);
+	switch (gfs_knownhosts_verify(c->host, c->port,
+				      (const unsigned char *)hk->hostkey, hk->hostkey_len,
+				      files, sizeof(files))) {
+	case GFS_HOSTKEY_OK:
+		return 0;
+	case GFS_HOSTKEY_REVOKED:
+		return gitcred_refuse("the ssh host key of %s (%s) is marked @revoked in "
+				      "%s; not connecting",
+				      name, fp, files);
+	case GFS_HOSTKEY_MISMATCH:
+		return gitcred_refuse(
+		    "the ssh host key of %s (%s) is not the one %s lists for it: someone "
+		    "may "
+		    "be posing as the origin, or its key changed; not connecting. If the "
+		    "change is expected, replace its line (ssh-keygen -R '%s')",
+		    name, fp, files, name);
+	default: {
+		char port[16] = "";
+		if (c->port != 22)
+			snprintf(port, sizeof(port), " -p %u", c->port);
+		return gitcred_refuse(
+		    "the ssh host key of %s (%s) is not in %s; not connecting. Check the "
+		    "fingerprint with the server's owner, then add it (ssh-keyscan%s %s "
+		    ">> "
+		    "~/.ssh/known_hosts, or to the file named by " GFS_GIT_KNOWN_HOSTS_ENV
+		    ")",
+		    name, fp, *files ? files : "any known_hosts file (none found)", port,
+		    c->host);
+	}
+	}
+}
+
 void gfs_gitcred_callbacks(git_remote_callbacks *cb, struct gfs_gitcred *c)
 {
 	cb->credentials = gfs_gitcred_acquire;
+	cb->certificate_check = gfs_gitcred_check_hostkey;
 	cb->payload = c;
 }

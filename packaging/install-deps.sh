@@ -6,7 +6,7 @@
 set -eu
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libgit2-dev libcurl4-openssl-dev
 libyaml-dev libjansson-dev libssl-dev git python3 python3-yaml openssl curl procps psmisc bc
-clang-format cppcheck clang libclang-rt-14-dev"
+clang-format cppcheck clang libclang-rt-14-dev openssh-server openssh-client"
 # kubectl drives the emulator in tests; Debian ships it as kubernetes-client.
 command -v kubectl >/dev/null 2>&1 || PKGS="$PKGS kubernetes-client"
 # The write-back tests edit files with vi as a person would.
