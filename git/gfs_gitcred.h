@@ -24,6 +24,8 @@
 #define GFS_GIT_TOKEN_ENV   "GITOPSFS_GIT_TOKEN"
 #define GFS_GIT_USER_ENV    "GITOPSFS_GIT_USER"
 #define GFS_GIT_SSH_KEY_ENV "GITOPSFS_GIT_SSH_KEY"
+#define GFS_GIT_CAINFO_ENV  "GIT_SSL_CAINFO"
+#define GFS_GIT_CAPATH_ENV  "GIT_SSL_CAPATH"
 
 /* The origin of one clone, fetch or push; the payload of its credential
  * callback (caller-owned, lives as long as the operation). */
@@ -38,6 +40,12 @@ struct gfs_gitcred {
 /* Registers the recording socket stream with libgit2; once per process,
  * after git_libgit2_init. Returns 0 or -errno. */
 int gfs_gitcred_global_init(void);
+
+/* An https origin with a private CA: git's own GIT_SSL_CAINFO (a PEM
+ * file) and GIT_SSL_CAPATH (a directory) replace the system's CA
+ * certificates for every clone, fetch and push, as they do for git.
+ * Returns 0, or -EINVAL (message set) for a file that holds none. */
+int gfs_gitcred_tls_setup(void);
 
 /* Parses the origin: "https://host[:port]/p", "http://...", "ssh://...",
  * "git://...", scp-like "user@host:path" (ssh, port 22), "file://..." or

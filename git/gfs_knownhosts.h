@@ -30,9 +30,9 @@ enum gfs_hostkey_verdict {
 /* The verdict of known_hosts text `text` (len bytes, need not end in NUL)
  * on host:port showing the key blob `key` (the ssh wire encoding, as in
  * the file's base64 field). */
-enum gfs_hostkey_verdict gfs_knownhosts_match(const char *text, size_t len, const char *host,
-					      unsigned port, const unsigned char *key,
-					      size_t keylen);
+enum gfs_hostkey_verdict gfs_knownhosts_match(const char *text, size_t len,
+					      const char *host, unsigned port,
+					      const unsigned char *key, size_t keylen);
 
 /* The same over the known_hosts files above; `where` (may be NULL) gets
  * the files read, for messages ("" when none could be read). */

@@ -178,6 +178,24 @@ int gfs_gitcred_global_init(void)
 	return 0;
 }
 
+int gfs_gitcred_tls_setup(void)
+{
+	const char *file = getenv(GFS_GIT_CAINFO_ENV), *dir = getenv(GFS_GIT_CAPATH_ENV);
+	file = file && *file ? file : NULL;
+	dir = dir && *dir ? dir : NULL;
+	if (!file && !dir)
+		return 0; /* the system's CA certificates, as libgit2 was built */
+	if (git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, dir) < 0)
+		return gfs_error_set(
+		    -EINVAL,
+		    "cannot use the CA certificates in %s (%s): %s; it must name a PEM "
+		    "file of "
+		    "CA certificates (" GFS_GIT_CAPATH_ENV ": a directory of them)",
+		    file ? file : dir, file ? GFS_GIT_CAINFO_ENV : GFS_GIT_CAPATH_ENV,
+		    git_error_last() ? git_error_last()->message : "unknown error");
+	return 0;
+}
+
 /* ---- the origin ------------------------------------------------------------------ */
 
 static bool gitcred_loopback(const char *host)

@@ -148,6 +148,8 @@ int gfs_gitstate_open(struct gfs_gitstate **out, const char *repo, const char *s
 	struct stat st;
 	pthread_once(&once, gfs_gitcred_init_once);
 	int rc = gfs_gitcred_init_rc;
+	if (rc == 0)
+		rc = gfs_gitcred_tls_setup();
 	/* A token that would go in clear text is refused before anything is
 	 * sent anywhere. */
 	if (rc == 0)

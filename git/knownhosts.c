@@ -69,8 +69,9 @@ static bool kh_wild(const char *p, size_t plen, const char *s)
 		if (pi < plen && p[pi] == '*') {
 			star = pi++;
 			mark = s;
-		} else if (pi < plen && (p[pi] == '?' || tolower((unsigned char)p[pi]) ==
-							     tolower((unsigned char)*s))) {
+		} else if (pi < plen &&
+			   (p[pi] == '?' || tolower((unsigned char)p[pi]) ==
+						tolower((unsigned char)*s))) {
 			pi++;
 			s++;
 		} else if (star != SIZE_MAX) {
@@ -100,7 +101,8 @@ static bool kh_patterns_match(const char *field, size_t len, const char *name)
 		if (j > from) {
 			if (kh_wild(field + from, j - from, name)) {
 				if (neg)
-					return false; /* a negated match rules the line out */
+					return false; /* a negated match rules the line
+							 out */
 				yes = true;
 			}
 		}
@@ -123,9 +125,9 @@ static const char *kh_field(const char **p, const char *end, size_t *len)
 	return e > s ? s : NULL;
 }
 
-enum gfs_hostkey_verdict gfs_knownhosts_match(const char *text, size_t len, const char *host,
-					      unsigned port, const unsigned char *key,
-					      size_t keylen)
+enum gfs_hostkey_verdict gfs_knownhosts_match(const char *text, size_t len,
+					      const char *host, unsigned port,
+					      const unsigned char *key, size_t keylen)
 {
 	char name[300];
 	if (port == 22 || port == 0)
@@ -169,9 +171,11 @@ enum gfs_hostkey_verdict gfs_knownhosts_match(const char *text, size_t len, cons
 		if (klen && b64[klen - 1] == '\r')
 			klen--;
 		long bl = kh_b64(blob, b64, klen);
-		bool same = bl > 0 && (size_t)bl == keylen && memcmp(blob, key, keylen) == 0;
+		bool same =
+		    bl > 0 && (size_t)bl == keylen && memcmp(blob, key, keylen) == 0;
 		if (revoked) {
-			if (same) { /* whatever host it names: a revoked key is never trusted */
+			if (same) { /* whatever host it names: a revoked key is never
+				       trusted */
 				free(blob);
 				return GFS_HOSTKEY_REVOKED;
 			}
@@ -213,7 +217,8 @@ enum gfs_hostkey_verdict gfs_knownhosts_verify(const char *host, unsigned port,
 	} else {
 		const char *home = getenv("HOME");
 		if (home && *home)
-			snprintf(files[nfiles++], sizeof(files[0]), "%s/.ssh/known_hosts", home);
+			snprintf(files[nfiles++], sizeof(files[0]), "%s/.ssh/known_hosts",
+				 home);
 		snprintf(files[nfiles++], sizeof(files[0]), "/etc/ssh/ssh_known_hosts");
 	}
 	enum gfs_hostkey_verdict best = GFS_HOSTKEY_UNKNOWN;
@@ -226,8 +231,8 @@ enum gfs_hostkey_verdict gfs_knownhosts_verify(const char *host, unsigned port,
 		if (!text)
 			continue;
 		if (where && w < wheresz)
-			w += (size_t)snprintf(where + w, wheresz - w, "%s%s", w ? ", " : "",
-					      files[i]);
+			w += (size_t)snprintf(where + w, wheresz - w, "%s%s",
+					      w ? ", " : "", files[i]);
 		enum gfs_hostkey_verdict v =
 		    gfs_knownhosts_match(text, len, host, port, key, keylen);
 		free(text);

@@ -6,9 +6,11 @@ Serves the bare repositories under --root on 127.0.0.1 (smart HTTP: clone, fetch
 otherwise). With --redirect URL every request that passed authentication is answered with a
 302 to URL + the request's path, as a moved or hostile server would. Every request is logged to
 --logfile as one JSON line {"method", "path", "authorization"} - the Authorization header as it
-arrived, so that a test can tell where a token went.
+arrived, so that a test can tell where a token went. With --tls-cert/--tls-key it speaks https,
+for tests of certificate verification.
 """
 import argparse
+import ssl
 import base64
 import json
 import os
@@ -106,8 +108,14 @@ def main():
     p.add_argument('--logfile')
     p.add_argument('--token', help='USER:TOKEN required on every request')
     p.add_argument('--redirect', help='answer every request with a 302 to this base URL')
+    p.add_argument('--tls-cert', help='serve https with this certificate (PEM, chain first)')
+    p.add_argument('--tls-key', help='and this key')
     args = p.parse_args()
     srv = Server(('127.0.0.1', args.port), make_handler(args))
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     if args.portfile:
         with open(args.portfile + '.tmp', 'w') as f:
             f.write('%d\n' % srv.server_address[1])

@@ -19,8 +19,9 @@ static unsigned char key[51], other[51];
 
 static void blob(unsigned char *b, int first)
 {
-	static const unsigned char head[] = {0, 0, 0, 11, 's', 's', 'h', '-', 'e', 'd', '2',
-					     '5', '5', '1', '9', 0, 0, 0, 32};
+	static const unsigned char head[] = {0,   0,   0,   11,  's', 's', 'h',
+					     '-', 'e', 'd', '2', '5', '5', '1',
+					     '9', 0,   0,   0,   32};
 	memcpy(b, head, sizeof(head));
 	for (int i = 0; i < 32; i++)
 		b[sizeof(head) + i] = (unsigned char)(first + i);
@@ -65,7 +66,8 @@ static void patterns(void)
 	/* `[` is literal, not a glob bracket. */
 	CHECK_INT(v("[10.0.0.1]:*,x ssh-ed25519 " KEY "\n", "10.0.0.1", 7999, key),
 		  GFS_HOSTKEY_OK);
-	CHECK_INT(v("1 ssh-ed25519 " KEY "\n", "10.0.0.1", 7999, key), GFS_HOSTKEY_UNKNOWN);
+	CHECK_INT(v("1 ssh-ed25519 " KEY "\n", "10.0.0.1", 7999, key),
+		  GFS_HOSTKEY_UNKNOWN);
 }
 
 static void hashed_names(void)
