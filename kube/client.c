@@ -22,7 +22,12 @@
 /* A normal request that moves no byte for this long is dead. A big list
  * can take the server a while to start sending, hence not shorter. */
 #define KUBE_LOW_SPEED_SECONDS 60L
-#define KUBE_TOKEN_FILE_MAX    (1u << 20)
+/* Retry-After, as client-go honours it: a few tries, each wait capped,
+ * and all of them within a budget a person at a write can bear. */
+#define KUBE_RETRY_MAX       5
+#define KUBE_RETRY_WAIT_MAX  5000
+#define KUBE_RETRY_BUDGET_MS 10000
+#define KUBE_TOKEN_FILE_MAX  (1u << 20)
 /* An exec credential is renewed this long before it expires. */
 #define KUBE_EXEC_MARGIN_NS (10LL * 1000000000)
 
@@ -737,6 +742,42 @@ static int kube_perform(struct gfs_kube_conn *conn, long *status, const char *me
 	return gfs_kube_curl_errno(cc, conn->client->server, conn->errbuf, os_errno);
 }
 
+/* Should an answer be tried again, after the wait it asks for? As
+ * client-go does: a 429 (the server did not carry the request out,
+ * whatever its verb) or, for a read, a 5xx, that carries Retry-After
+ * seconds. Waits here (a stop request cuts the wait short) and adds the
+ * wait to *waited_ms. */
+static bool kube_retry_after(struct gfs_kube_conn *conn, const char *method, long code,
+			     int attempt, int64_t *waited_ms)
+{
+	struct curl_header *h = NULL;
+	if (attempt >= KUBE_RETRY_MAX ||
+	    (code != 429 && !(code >= 500 && strcmp(method, "GET") == 0)) ||
+	    curl_easy_header(conn->curl, "Retry-After", 0, CURLH_HEADER, -1, &h) !=
+		CURLHE_OK)
+		return false;
+	char *end = NULL;
+	long secs = strtol(h->value, &end, 10);
+	if (end == h->value || secs < 0)
+		return false; /* an HTTP date: not what an API server sends */
+	int64_t ms =
+	    secs > KUBE_RETRY_WAIT_MAX / 1000 ? KUBE_RETRY_WAIT_MAX : secs * 1000;
+	if (ms == 0)
+		ms = 100;
+	if (*waited_ms + ms > KUBE_RETRY_BUDGET_MS)
+		return false;
+	*waited_ms += ms;
+	gfs_debug("%s: %ld, retrying after %lld ms as the server asks", method, code,
+		  (long long)ms);
+	for (int64_t end_ms = gfs_monotonic_ms() + ms; gfs_monotonic_ms() < end_ms;) {
+		if (conn->stop && atomic_load(conn->stop))
+			return false;
+		struct timespec nap = {0, 50 * 1000 * 1000};
+		nanosleep(&nap, NULL);
+	}
+	return true;
+}
+
 int gfs_kube_request(struct gfs_kube_conn *conn, json_t **out, long *status,
 		     const char *method, const char *path, const char *content_type,
 		     const char *body, size_t body_len)
@@ -744,6 +785,7 @@ int gfs_kube_request(struct gfs_kube_conn *conn, json_t **out, long *status,
 	long code = 0;
 	unsigned gen = 0;
 	json_t *doc = NULL;
+	int64_t waited_ms = 0;
 	int rc;
 	if (out)
 		*out = NULL;
@@ -759,6 +801,8 @@ int gfs_kube_request(struct gfs_kube_conn *conn, json_t **out, long *status,
 		 * run the plugin again once, as client-go does. */
 		if (code == 401 && attempt == 0 &&
 		    gfs_kube_client_auth_failed(conn->client, gen))
+			continue;
+		if (kube_retry_after(conn, method, code, attempt, &waited_ms))
 			continue;
 		break;
 	}

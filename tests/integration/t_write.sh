@@ -205,6 +205,19 @@ PY
 check "one process that read once saves twice without a conflict" python3 "$T/savetwice.py" "$CM"
 is "$(jp configmap web-config -n shop -o jsonpath='{.data.LOG_LEVEL}')" "twice" "and its second save is applied"
 
+# A throttling server (429 with Retry-After, as API priority and fairness
+# answers): the write waits as asked and goes through; one throttled past
+# the retries is refused with EAGAIN and changes nothing.
+emu POST /_emu/faults '{"status":429,"count":2,"method":"PUT","path_prefix":"/api/v1/namespaces/shop/configmaps/web-config"}' >/dev/null
+out=$(sed 's/LOG_LEVEL: twice/LOG_LEVEL: throttled/' "$CM" | put "$CM" 2>&1)
+check "a write answered 429 twice with Retry-After is retried and applied" test -z "$out"
+is "$(jp configmap web-config -n shop -o jsonpath='{.data.LOG_LEVEL}')" "throttled" "its change is in the cluster"
+emu POST /_emu/faults '{"status":429,"count":20,"method":"PUT","path_prefix":"/api/v1/namespaces/shop/configmaps/web-config"}' >/dev/null
+out=$(sed 's/LOG_LEVEL: throttled/LOG_LEVEL: never/' "$CM" | put "$CM" 2>&1)
+check "a write throttled past the retries is refused with EAGAIN" grep -q "temporarily unavailable" <<<"$out"
+emu DELETE /_emu/faults >/dev/null
+is "$(jp configmap web-config -n shop -o jsonpath='{.data.LOG_LEVEL}')" "throttled" "and changes nothing"
+
 # rm deletes; a Namespace needs --allow-cascade-delete.
 check "rm of a ConfigMap succeeds" rm "$MNT/shop/configmaps/fresh.yaml"
 check "and deletes it from the cluster" wait_for 5 bash -c '! kubectl get configmap fresh -n shop >/dev/null 2>&1'
