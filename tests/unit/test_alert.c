@@ -58,7 +58,9 @@ static int receiver_start(const char *a1, const char *a2, const char *a3)
 		       (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 100; i++) {
+	/* Up to 20 s: python's start-up on a loaded machine (make check in
+	 * parallel with other builds) can take several. */
+	for (int i = 0; i < 400; i++) {
 		FILE *f = fopen(dir_path("port"), "r");
 		int port = 0;
 		if (f) {

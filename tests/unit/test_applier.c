@@ -259,7 +259,10 @@ static void a_delete_waits_out_its_grace_period(void)
 	json_decref(o);
 	CHECK_INT(kreq(NULL, "GET", "/api/v1/namespaces/shop/configmaps/gone", NULL),
 		  -ENOENT);
-	CHECK(!gfs_applier_owns(tc.applier, path)); /* its record is forgotten */
+	/* Its record is forgotten, just after the server's answer. */
+	for (int i = 0; i < 40 && gfs_applier_owns(tc.applier, path); i++)
+		gfs_sleep_ms(50, NULL);
+	CHECK(!gfs_applier_owns(tc.applier, path));
 }
 
 static void a_rewrite_in_the_grace_period_keeps_the_object(void)

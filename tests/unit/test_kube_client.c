@@ -775,8 +775,15 @@ static void write_conflicts_map_to_errno(void)
 
 static void faults_429_and_down_map_to_errno(void)
 {
+	/* A 429 carries Retry-After: 1 (as API priority and fairness sends
+	 * it); it is waited out and tried again, five times at most. */
 	CHECK_INT(emu_control("faults",
 			      "{\"status\":429,\"count\":1,\"path_prefix\":"
+			      "\"/api/v1/namespaces/errs\",\"method\":\"GET\"}"),
+		  0);
+	CHECK_INT(req(NULL, "GET", "/api/v1/namespaces/errs/configmaps", NULL), 0);
+	CHECK_INT(emu_control("faults",
+			      "{\"status\":429,\"count\":6,\"path_prefix\":"
 			      "\"/api/v1/namespaces/errs\",\"method\":\"GET\"}"),
 		  0);
 	CHECK_INT(req(NULL, "GET", "/api/v1/namespaces/errs/configmaps", NULL), -EAGAIN);
