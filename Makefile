@@ -7,7 +7,7 @@ DESTDIR ?=
 BUILD ?= build
 V ?= 0
 
-PKGS := fuse3 libgit2 libcurl yaml-0.1 jansson libcrypto
+PKGS := fuse3 libgit2 libcurl yaml-0.1 jansson libcrypto libmicrohttpd
 # Queried once per make run (lazily, so `make deps` works before the
 # libraries are installed).
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
@@ -23,10 +23,10 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 DEFS := -D_GNU_SOURCE -DFUSE_USE_VERSION=35 -DGFS_VERSION=\"$(VERSION)\"
 # The library's modules, lowest first; each folder holds its sources and
 # its public header(s), gfs_<noun>.h (docs/design.md, "Modules").
-MODULES := lib model render kube cache apply fs git alert sync
+MODULES := lib metrics model render kube cache apply fs git alert sync
 INCLUDES := $(MODULES:%=-I%)
 ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(DEFS) $(INCLUDES) $(PKG_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
-LDLIBS = $(PKG_LIBS) -lpthread $(EXTRA_LDFLAGS)
+LDLIBS = $(PKG_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
 
 ifeq ($(V),0)
 Q := @

@@ -5,7 +5,7 @@
 # Idempotent: does nothing when everything is already installed.
 set -eu
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libgit2-dev libcurl4-openssl-dev
-libyaml-dev libjansson-dev libssl-dev git python3 python3-yaml openssl curl procps psmisc bc
+libyaml-dev libjansson-dev libssl-dev libmicrohttpd-dev git python3 python3-yaml openssl curl procps psmisc bc
 clang-format cppcheck clang libclang-rt-14-dev"
 # kubectl drives the emulator in tests; Debian ships it as kubernetes-client.
 command -v kubectl >/dev/null 2>&1 || PKGS="$PKGS kubernetes-client"
