@@ -46,7 +46,7 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIBGFS := $(BUILD)/libgfs.a
 BIN := $(BUILD)/gitopsfs
 
-.PHONY: all check unit-tests deps demo demo-stop install uninstall clean format format-check bench lint \
+.PHONY: all check unit-tests deps demo demo-stop install uninstall clean format format-check bench lint deb \
 	fuzz fuzz-targets fuzz-smoke
 all: $(BIN)
 
@@ -120,11 +120,34 @@ bench: all
 	$(Q)bench/bench.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/gitopsfs
+	sed 's/@VERSION@/$(VERSION)/' docs/man/gitopsfs.1 >$(DESTDIR)$(PREFIX)/share/man/man1/gitopsfs.1
+	sed 's/@VERSION@/$(VERSION)/' docs/man/gitopsfs.yaml.5 \
+		>$(DESTDIR)$(PREFIX)/share/man/man5/gitopsfs.yaml.5
+	install -D -m 0644 packaging/bash-completion/gitopsfs \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/gitopsfs
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/gitopsfs
+	rm -f $(DESTDIR)$(PREFIX)/bin/gitopsfs $(DESTDIR)$(PREFIX)/share/man/man1/gitopsfs.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/gitopsfs.yaml.5 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/gitopsfs
+
+# build/gitopsfs_<version>_<arch>.deb, built by debian/rules (debhelper)
+# with Debian's hardening flags in build/deb (kept, so the next run is
+# incremental); then lintian, when installed (packaging/README.md explains
+# what it may still say).
+DEB := $(BUILD)/gitopsfs_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+deb:
+	$(Q)command -v dh >/dev/null && command -v dpkg-checkbuilddeps >/dev/null || \
+		{ echo "make deb needs debhelper and dpkg-dev: make deps, or apt-get install debhelper dpkg-dev" >&2; exit 1; }
+	$(Q)dpkg-checkbuilddeps
+	$(Q)debian/rules binary
+	$(Q)dh_clean
+	$(Q)if command -v lintian >/dev/null; then lintian --info --fail-on error,warning $(DEB); \
+		else echo "deb: lintian is not installed; not checked"; fi
+	@echo "deb: $(DEB)"
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
