@@ -77,7 +77,7 @@ done
 spec_opts="--kubeconfig --context --namespace --sync --branch --interval --push --prune --heal
 	--config --read-only --path --health-timeout --metrics-addr --foreground --debug --secrets
 	--state-dir --quiet --timeout --allow-cascade-delete"
-opts=$( { "$R/usr/bin/gitopsfs" --help; echo $spec_opts; } |
+opts=$( { "$R/usr/bin/gitopsfs" --help; echo "$spec_opts"; } |
 	grep -oE -- '--[a-z][a-z-]+' | sort -u | grep -vx -- '--help\|--version')
 for o in $opts; do
 	check "gitopsfs(1) documents $o" grep -qE -- "^ +$o\b|, $o\b" "$MAN1"

@@ -65,6 +65,7 @@ is "$(val 'gitopsfs_applies_total{op="apply",result="ok"}')" "1" "a write counts
 check "and one more configmap" wait_for 5 val_is 'gitopsfs_objects{resource="configmaps"}' "$((ncm + 1))"
 check "the write's request is counted" bash -c 'test "$(cat "$1" | grep -c "verb=\"P[OU][ST]T\\?\",code=\"20[01]\"")" -ge 1' _ "$T/metrics.txt"
 err=$(printf 'data: [1, 2\n' | put "$MNT/shop/configmaps/metered.yaml" 2>&1)
+is "$err" "put: Invalid argument" "an invalid manifest is refused (EINVAL)"
 is "$(val 'gitopsfs_applies_total{op="apply",result="failed"}')" "1" "a refused write counts one failed apply"
 # A server error: counted by its code.
 emu POST /_emu/faults '{"status":500,"count":1,"path_prefix":"/api/v1/namespaces/shop/configmaps","method":"PUT"}' >/dev/null

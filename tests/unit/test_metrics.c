@@ -74,8 +74,8 @@ static void collect(struct gfs_metrics_family *f, void *payload)
 static void a_module_adds_a_family_with_one_call(void)
 {
 	int token;
-	CHECK_INT(gfs_metrics_register("test_things", "Things\nand \\ more", GFS_METRIC_GAUGE,
-				       collect, &token),
+	CHECK_INT(gfs_metrics_register("test_things", "Things\nand \\ more",
+				       GFS_METRIC_GAUGE, collect, &token),
 		  0);
 	CHECK_INT(gfs_metrics_register("test_things", "again", GFS_METRIC_GAUGE, collect,
 				       &token),
@@ -101,8 +101,9 @@ static void sync_rounds_keep_the_last_good_commit(void)
 	gfs_metrics_sync_round(false, "2222222222222222222222222222222222222222");
 	gfs_metrics_sync_round(true, NULL);
 	char *t = scrape();
-	CHECK(has_line(t, "gitopsfs_last_sync_commit_info{commit=\"1111111111111111111111111"
-			  "111111111111111\"} 1"));
+	CHECK(has_line(t,
+		       "gitopsfs_last_sync_commit_info{commit=\"1111111111111111111111111"
+		       "111111111111111\"} 1"));
 	CHECK(has_line(t, "gitopsfs_sync_rounds_total{result=\"ok\"} 2"));
 	CHECK(has_line(t, "gitopsfs_sync_rounds_total{result=\"failed\"} 1"));
 	free(t);
