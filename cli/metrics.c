@@ -2,9 +2,11 @@
  * metrics.c - the agent's metric families, read at scrape time.
  *
  * Objects and rendered bytes per resource come from one walk over the
- * store's files per scrape (a shared lock, held for the walk: ~10 ms for
- * 100,000 objects, every scrape interval) rather than from counters kept
- * on every update, so the store's hot path carries nothing for metrics.
+ * store's files per scrape, under the store's shared lock, rather than
+ * from counters kept on every update, so the store's hot path carries
+ * nothing for metrics. Measured with bench/bench.sh: a whole scrape (curl
+ * included) takes 0.11 s with 10,000 objects on a busy 2-core machine;
+ * once per scrape interval, and readers are not blocked by it.
  */
 #include <errno.h>
 #include <stdlib.h>
