@@ -88,6 +88,16 @@ wait "$MOUNT_PID"
 is "$?" "0" "the mount exits cleanly"
 check "the endpoint is gone after unmount" bash -c '! curl -s "$1/healthz" >/dev/null' _ "$URL"
 
+# In the background (the server's thread starts after the fork): ready as
+# soon as `gitopsfs mount` returns.
+P=$(free_port)
+URL=http://127.0.0.1:$P
+mount_gfs --metrics-addr "127.0.0.1:$P"
+is "$(code /readyz)" "200" "a background mount serves /readyz, ready when mount returns"
+check "and /metrics" ge 'gitopsfs_objects{resource="configmaps"}' 1
+unmount_gfs
+check "the endpoint goes with the unmount" bash -c '! curl -s "$1/healthz" >/dev/null' _ "$URL"
+
 # ---- gitopsfs sync --sync apply ---------------------------------------------------------
 python3 "$ROOT/tests/unit/fixtures/webhook_receiver.py" --port 0 --portfile "$T/hook.port" \
 	--logfile "$T/hook.log" >/dev/null 2>&1 &
