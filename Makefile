@@ -7,7 +7,7 @@ DESTDIR ?=
 BUILD ?= build
 V ?= 0
 
-PKGS := fuse3 libgit2 libcurl yaml-0.1 jansson libcrypto
+PKGS := fuse3 libgit2 libcurl yaml-0.1 jansson libcrypto libmicrohttpd
 # Queried once per make run (lazily, so `make deps` works before the
 # libraries are installed).
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
@@ -23,10 +23,10 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 DEFS := -D_GNU_SOURCE -DFUSE_USE_VERSION=35 -DGFS_VERSION=\"$(VERSION)\"
 # The library's modules, lowest first; each folder holds its sources and
 # its public header(s), gfs_<noun>.h (docs/design.md, "Modules").
-MODULES := lib model render kube cache apply fs git alert sync
+MODULES := lib metrics model render kube cache apply fs git alert sync
 INCLUDES := $(MODULES:%=-I%)
 ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(DEFS) $(INCLUDES) $(PKG_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
-LDLIBS = $(PKG_LIBS) -lpthread $(EXTRA_LDFLAGS)
+LDLIBS = $(PKG_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
 
 ifeq ($(V),0)
 Q := @
@@ -46,7 +46,7 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIBGFS := $(BUILD)/libgfs.a
 BIN := $(BUILD)/gitopsfs
 
-.PHONY: all check unit-tests deps demo demo-stop install uninstall clean format format-check bench lint \
+.PHONY: all check unit-tests deps demo demo-stop install uninstall clean format format-check bench lint deb \
 	fuzz fuzz-targets fuzz-smoke soak
 all: $(BIN)
 
@@ -128,11 +128,34 @@ soak: all
 	$(Q)GFS_BIN=$(BIN) tests/soak/soak.py --seconds $(SOAK_SECONDS)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/gitopsfs
+	sed 's/@VERSION@/$(VERSION)/' docs/man/gitopsfs.1 >$(DESTDIR)$(PREFIX)/share/man/man1/gitopsfs.1
+	sed 's/@VERSION@/$(VERSION)/' docs/man/gitopsfs.yaml.5 \
+		>$(DESTDIR)$(PREFIX)/share/man/man5/gitopsfs.yaml.5
+	install -D -m 0644 packaging/bash-completion/gitopsfs \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/gitopsfs
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/gitopsfs
+	rm -f $(DESTDIR)$(PREFIX)/bin/gitopsfs $(DESTDIR)$(PREFIX)/share/man/man1/gitopsfs.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/gitopsfs.yaml.5 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/gitopsfs
+
+# build/gitopsfs_<version>_<arch>.deb, built by debian/rules (debhelper)
+# with Debian's hardening flags in build/deb (kept, so the next run is
+# incremental); then lintian, when installed (packaging/README.md explains
+# what it may still say).
+DEB := $(BUILD)/gitopsfs_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+deb:
+	$(Q)command -v dh >/dev/null && command -v dpkg-checkbuilddeps >/dev/null || \
+		{ echo "make deb needs debhelper and dpkg-dev: make deps, or apt-get install debhelper dpkg-dev" >&2; exit 1; }
+	$(Q)dpkg-checkbuilddeps
+	$(Q)debian/rules binary
+	$(Q)dh_clean
+	$(Q)if command -v lintian >/dev/null; then lintian --info --fail-on error,warning $(DEB); \
+		else echo "deb: lintian is not installed; not checked"; fi
+	@echo "deb: $(DEB)"
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

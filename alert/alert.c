@@ -18,6 +18,7 @@
 
 #include "gfs_alert.h"
 #include "gfs_errlog.h"
+#include "gfs_metrics.h"
 #include "gfs_queue.h"
 
 #define ALERT_ERROR_MAX 4096 /* longer error texts are cut */
@@ -255,6 +256,7 @@ static void *alert_thread(void *payload)
 		pthread_mutex_unlock(&a->lock);
 
 		int rc = alert_post(a, it->body);
+		gfs_metrics_alert(rc);
 
 		pthread_mutex_lock(&a->lock);
 		a->in_flight = false;

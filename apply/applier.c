@@ -12,6 +12,7 @@
 #include "gfs_edit.h"
 #include "gfs_errlog.h"
 #include "gfs_journal.h"
+#include "gfs_metrics.h"
 #include "gfs_object.h"
 #include "gfs_path.h"
 #include "gfs_queue.h"
@@ -564,6 +565,7 @@ int gfs_applier_apply(struct gfs_applier *a, const char *path, const char *data,
 	rc = gfs_applier_apply_parsed(a, m, path, &p, expect_version);
 out:
 	gfs_applier_release_delete(a, held, rc == 0);
+	gfs_metrics_apply(false, rc);
 	if (rc < 0) {
 		char msg[1024];
 		snprintf(msg, sizeof(msg), "%s", gfs_error_last());
@@ -660,6 +662,7 @@ static void gfs_applier_run_delete(struct gfs_applier *a, struct gfs_pending_del
 				   bool stopping)
 {
 	int rc = gfs_applier_send_delete(a, d);
+	gfs_metrics_apply(true, rc);
 	if (rc < 0 && gfs_delete_transient(rc)) {
 		/* The promise stands: tried again with back-off, and after a
 		 * restart from the journal if gitopsfs stops meanwhile. */

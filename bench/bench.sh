@@ -4,6 +4,7 @@
 #     emulator's start-up objects),
 #   * `git status` in the mount against the same tree cloned onto tmpfs,
 #   * `cat` of every file in the mount against tmpfs (cold and warm),
+#   * a scrape of /metrics (--metrics-addr: one walk over every file),
 #   * gitopsfs's peak RSS.
 # Figures are medians of several runs; the emulator runs on loopback.
 set -euo pipefail
@@ -45,8 +46,9 @@ EMU=$!
 for _ in $(seq 600); do [ -s "$KUBECONFIG" ] && break; sleep 0.1; done
 git init -q --bare "$T/repo.git"
 
+MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 s=$(now)
-"$GFS" mount --state-dir "$T/state" "$T/repo.git" "$T/mnt"
+"$GFS" mount --state-dir "$T/state" --metrics-addr "127.0.0.1:$MPORT" "$T/repo.git" "$T/mnt"
 e=$(now)
 printf 'mount ready:             %6.2f s\n' "$(echo "$e - $s" | bc -l)"
 files=$(find "$T/mnt" -name '*.yaml' | wc -l)
@@ -75,5 +77,8 @@ printf 'cat all, mount (first):  %6.3f s   tmpfs (first) %.3f s\n' "$cold_mnt" "
 printf 'cat all, mount (warm):   %6.3f s\n' "$warm_mnt"
 printf 'cat all, tmpfs (warm):   %6.3f s   ratio %.2fx\n' "$warm_shm" \
 	"$(echo "$warm_mnt / $warm_shm" | bc -l)"
+scrape=$(median_time curl -sf "http://127.0.0.1:$MPORT/metrics")
+printf 'scrape /metrics:         %6.3f s   (%s bytes)\n' "$scrape" \
+	"$(curl -sf "http://127.0.0.1:$MPORT/metrics" | wc -c)"
 pid=$(pgrep -f "gitopsfs mount --state-dir $T/state" | head -n1)
 echo "gitopsfs peak RSS:       $(awk '/VmHWM/ {printf "%.1f MiB", $2/1024}' /proc/$pid/status)"

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "agent.h"
+#include "gfs_metrics.h"
+#include "metrics.h"
 
 enum gfs_sync_direction gfs_agent_direction(const struct gfs_cli *cli)
 {
@@ -110,7 +112,7 @@ int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *w
 	a->view.client = a->cluster.client;
 	gfs_store_set_prepare(a->cluster.store, gfs_applier_prepare, &a->view);
 	if (gfs_agent_direction(cli) == GFS_SYNC_OFF)
-		return 0;
+		return gfs_cli_metrics_start(a);
 	struct gfs_sync_opts so = {
 	    .direction = gfs_agent_direction(cli),
 	    .gitdir = gfs_gitstate_gitdir(a->git),
@@ -126,7 +128,8 @@ int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *w
 	    .config_changed = gfs_agent_config_changed,
 	    .config_payload = a,
 	};
-	return gfs_sync_new(&a->sync, &so);
+	rc = gfs_sync_new(&a->sync, &so);
+	return rc == 0 ? gfs_cli_metrics_start(a) : rc;
 }
 
 int gfs_agent_start(struct gfs_agent *a)
@@ -135,6 +138,7 @@ int gfs_agent_start(struct gfs_agent *a)
 	int rc = gfs_cluster_start(&a->cluster, a->cli);
 	if (rc < 0)
 		return rc;
+	gfs_metrics_ready_mark(GFS_READY_LISTED);
 	struct gfs_store_stats st;
 	gfs_store_get_stats(&st, a->cluster.store);
 	gfs_info("loaded %llu objects of %llu resources in %lld ms",
@@ -163,7 +167,9 @@ void gfs_agent_stop(struct gfs_agent *a)
 	/* No new writes can come. The sync thread finishes (its last commit)
 	 * while the applier it uses still exists; then pending deletions are
 	 * carried out; then watching stops, after which nothing reaches the
-	 * sync thread's change queue and it can go. */
+	 * sync thread's change queue and it can go. Metrics first: their
+	 * collectors read the parts freed here. */
+	gfs_cli_metrics_stop(a);
 	gfs_sync_stop(a->sync);
 	gfs_applier_free(a->applier);
 	a->applier = NULL;

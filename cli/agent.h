@@ -28,6 +28,7 @@ struct gfs_agent {
 	char *state_dir;
 	char *worktree;
 	bool webhook_warned;
+	struct gfs_cli_metrics *metrics; /* --metrics-addr; cli/metrics.c */
 };
 
 /* Clone/open REPO, read the config, connect, create the store, the

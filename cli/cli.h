@@ -20,7 +20,8 @@ struct gfs_cli {
 	const char *branch;
 	const char *state_dir;
 	const char *config;
-	const char *secrets; /* redact | show | exclude (until the config file) */
+	const char *secrets;      /* redact | show | exclude (until the config file) */
+	const char *metrics_addr; /* HOST:PORT, or NULL: no metrics endpoint */
 	unsigned interval;
 	bool push, prune, heal, read_only, foreground, debug, allow_cascade_delete;
 	unsigned sync_timeout; /* seconds to wait for the first list */

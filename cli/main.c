@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "gfs_common.h"
+#include "gfs_metrics.h"
 
 #ifndef GFS_VERSION
 #define GFS_VERSION "dev"
@@ -61,6 +62,9 @@ void gfs_cli_usage(FILE *out)
 	    "  --allow-cascade-delete  let rm of a Namespace or CRD file delete it (and "
 	    "all in it)\n"
 	    "  --timeout SECONDS     how long to wait for the first list (default 60)\n"
+	    "  --metrics-addr HOST:PORT  serve Prometheus /metrics, /healthz and "
+	    "/readyz\n"
+	    "                        (off by default; e.g. 127.0.0.1:9100)\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
 	    "  -d, --debug           debug logging (and FUSE request tracing); implies "
 	    "-f\n"
@@ -89,6 +93,7 @@ static const struct option gfs_long_options[] = {
     {"state-dir", required_argument, NULL, 'S'},
     {"secrets", required_argument, NULL, 'x'},
     {"timeout", required_argument, NULL, 't'},
+    {"metrics-addr", required_argument, NULL, 'M'},
     {"foreground", no_argument, NULL, 'f'},
     {"debug", no_argument, NULL, 'd'},
     {"help", no_argument, NULL, 'h'},
@@ -157,6 +162,9 @@ static int gfs_cli_option(struct gfs_cli *cli, int c, const char *arg)
 	case 't':
 		cli->sync_timeout = (unsigned)strtoul(arg, NULL, 10);
 		break;
+	case 'M':
+		cli->metrics_addr = arg;
+		break;
 	case 'f':
 		cli->foreground = true;
 		break;
@@ -196,6 +204,13 @@ int gfs_cli_parse(struct gfs_cli *cli, int argc, char **argv)
 	    strcmp(cli->secrets, "show") && strcmp(cli->secrets, "exclude"))
 		return gfs_cli_fail("--secrets takes redact, show or exclude, not '%s'",
 				    cli->secrets);
+	if (cli->metrics_addr && strcmp(cli->command, "mount") &&
+	    strcmp(cli->command, "sync"))
+		return gfs_cli_fail("--metrics-addr is for mount and sync, not '%s'",
+				    cli->command);
+	/* Refused here, before a mount forks, with the reason. */
+	if (cli->metrics_addr && gfs_metrics_addr_check(cli->metrics_addr) < 0)
+		return gfs_cli_fail("%s", gfs_error_last());
 	if (strcmp(cli->sync, "off") && strcmp(cli->sync, "commit") &&
 	    strcmp(cli->sync, "apply"))
 		return gfs_cli_fail("--sync takes off, commit or apply, not '%s'",

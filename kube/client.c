@@ -12,6 +12,7 @@
 
 #include "gfs_common.h"
 #include "gfs_kube.h"
+#include "gfs_metrics.h"
 #include "kube_private.h"
 
 #ifndef GFS_VERSION
@@ -726,6 +727,7 @@ static int kube_perform(struct gfs_kube_conn *conn, long *status, const char *me
 	CURLcode cc = curl_easy_perform(conn->curl);
 	*status = 0;
 	curl_easy_getinfo(conn->curl, CURLINFO_RESPONSE_CODE, status);
+	gfs_metrics_api_request(method, *status);
 	if (cc == CURLE_OK)
 		return 0;
 	int plen = (int)strcspn(path, "?");

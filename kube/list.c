@@ -17,6 +17,7 @@
 
 #include "gfs_common.h"
 #include "gfs_kube.h"
+#include "gfs_metrics.h"
 #include "kube_private.h"
 
 #define LIST_MAX_ENVELOPE (1u << 20)
@@ -295,6 +296,7 @@ int gfs_kube_list_page(struct gfs_kube_conn *conn, json_t **envelope, const char
 		CURLcode cc = curl_easy_perform(conn->curl);
 		if (!x.status)
 			curl_easy_getinfo(conn->curl, CURLINFO_RESPONSE_CODE, &x.status);
+		gfs_metrics_api_request("LIST", x.status);
 		/* As for requests: a rejected exec credential is renewed once. */
 		if (x.status == 401 && attempt == 0 &&
 		    gfs_kube_client_auth_failed(conn->client, gen)) {

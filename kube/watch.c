@@ -14,6 +14,7 @@
 
 #include "gfs_common.h"
 #include "gfs_kube.h"
+#include "gfs_metrics.h"
 #include "kube_private.h"
 
 /* A watch that receives nothing at all (not even a bookmark) for this
@@ -225,6 +226,7 @@ int gfs_kube_watch_ex(struct gfs_kube_conn *conn, const char *path, gfs_watch_cb
 		CURLcode cc = curl_easy_perform(conn->curl);
 		if (!w.status)
 			curl_easy_getinfo(conn->curl, CURLINFO_RESPONSE_CODE, &w.status);
+		gfs_metrics_api_request("WATCH", w.status);
 		/* As for requests: a rejected exec credential is renewed once. */
 		if (w.status == 401 && attempt == 0 &&
 		    gfs_kube_client_auth_failed(conn->client, gen)) {

@@ -9,6 +9,7 @@
 
 #include "gfs_alert.h"
 #include "gfs_errlog.h"
+#include "gfs_metrics.h"
 #include "sync_internal.h"
 
 /* Credentials from the environment (gfs_gitcred.h), never from a file in
@@ -62,6 +63,7 @@ void gfs_sync_note(struct gfs_sync *s, const char *commit, const char *error,
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
+	gfs_metrics_sync_round(!error, commit);
 	pthread_mutex_lock(&s->lock);
 	if (!error) {
 		strftime(s->status.last_sync, sizeof(s->status.last_sync),
@@ -120,6 +122,7 @@ static void *gfs_sync_main(void *arg)
 		}
 		if (rc < 0)
 			gfs_warn("sync: %s", gfs_error_last());
+		gfs_metrics_ready_mark(GFS_READY_SYNCED);
 		first = false;
 	}
 	/* A last round so that nothing collected is lost at shutdown. */

@@ -16,6 +16,7 @@
 #include "gfs_alert.h"
 #include "gfs_applied.h"
 #include "gfs_errlog.h"
+#include "gfs_metrics.h"
 #include "gfs_path.h"
 #include "gfs_render.h"
 #include "gfs_yaml.h"
@@ -227,6 +228,10 @@ static int gfs_check_drift(struct gfs_sync *s, const char *path, const git_oid *
 	}
 	bool same = gfs_store_read(&live, NULL, s->opts.store, path) == 0 &&
 		    live->len == want.len && memcmp(live->data, want.data, want.len) == 0;
+	if (!same) {
+		s->drifted++;
+		gfs_metrics_drift_found();
+	}
 	if (same) {
 		gfs_report(s, path, commit, NULL);
 	} else if (s->opts.heal) {
@@ -361,8 +366,11 @@ int gfs_sync_apply_round(struct gfs_sync *s, bool fetch)
 	}
 	if (rc == 0) {
 		struct gfs_drift_walk w = {s, hex, fetch ? NULL : changed, 0};
+		s->drifted = 0;
 		if (fetch || gfs_map_count(changed) > 0)
 			git_tree_walk(tt, GIT_TREEWALK_PRE, gfs_drift_entry, &w);
+		if (fetch) /* a full check: every object of the commit */
+			gfs_metrics_drift_set(s->drifted);
 		failures += w.failures;
 	}
 	if (rc == 0)

@@ -30,6 +30,7 @@ struct gfs_sync {
 	/* Owned by the sync thread: the .gitopsfs.yaml blob in force. */
 	git_oid config_id; /* zero: none */
 	bool config_known;
+	unsigned long drifted; /* sync thread: drifted objects in this round's check */
 };
 
 /* Reloads the config when `tree` holds another .gitopsfs.yaml than the
