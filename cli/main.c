@@ -27,6 +27,10 @@ void gfs_cli_usage(FILE *out)
 	    "into DIR\n"
 	    "  gitopsfs status MOUNTPOINT                  print a mount's status "
 	    "(JSON)\n"
+	    "  gitopsfs wait [--timeout S] MOUNTPOINT [PATH...]  wait until the objects "
+	    "(default:\n"
+	    "                        the last apply's) are Current; exit 1 with reasons "
+	    "if not\n"
 	    "  gitopsfs --help | --version\n"
 	    "\n"
 	    "options:\n"
@@ -60,6 +64,10 @@ void gfs_cli_usage(FILE *out)
 	    "(EROFS)\n"
 	    "  --allow-cascade-delete  let rm of a Namespace or CRD file delete it (and "
 	    "all in it)\n"
+	    "  --health-timeout SECONDS  how long an applied object may take to become "
+	    "Current\n"
+	    "                        before its deployment counts as failed (default "
+	    "300)\n"
 	    "  --timeout SECONDS     how long to wait for the first list (default 60)\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
 	    "  -d, --debug           debug logging (and FUSE request tracing); implies "
@@ -89,6 +97,7 @@ static const struct option gfs_long_options[] = {
     {"state-dir", required_argument, NULL, 'S'},
     {"secrets", required_argument, NULL, 'x'},
     {"timeout", required_argument, NULL, 't'},
+    {"health-timeout", required_argument, NULL, 'T'},
     {"foreground", no_argument, NULL, 'f'},
     {"debug", no_argument, NULL, 'd'},
     {"help", no_argument, NULL, 'h'},
@@ -157,6 +166,17 @@ static int gfs_cli_option(struct gfs_cli *cli, int c, const char *arg)
 	case 't':
 		cli->sync_timeout = (unsigned)strtoul(arg, NULL, 10);
 		break;
+	case 'T': {
+		char *end = NULL;
+		unsigned long secs = strtoul(arg, &end, 10);
+		if (!*arg || *end || secs == 0 || secs > 86400)
+			return gfs_cli_fail(
+			    "--health-timeout takes seconds from 1 to 86400, "
+			    "not '%s'",
+			    arg);
+		cli->health_timeout = (unsigned)secs;
+		break;
+	}
 	case 'f':
 		cli->foreground = true;
 		break;
@@ -230,6 +250,8 @@ int main(int argc, char **argv)
 		printf("gitopsfs %s\n", GFS_VERSION);
 		return 0;
 	}
+	if (strcmp(argv[1], "wait") == 0)
+		return gfs_cmd_wait(argc, argv);
 	if (gfs_cli_parse(&cli, argc, argv) < 0)
 		return 2;
 	int rc;
