@@ -22,7 +22,7 @@
 #include "gfs_common.h"
 #include "gfs_strv.h"
 
-#define WAIT_POLL_MS 500
+#define WAIT_POLL_MS   500
 #define WAIT_DEFAULT_S 300
 
 static int wait_usage(const char *why)
@@ -42,7 +42,8 @@ static int wait_last_apply(char ***out, const char *mnt)
 	snprintf(path, sizeof(path), "%s/.gitopsfs/last-apply", mnt);
 	FILE *f = fopen(path, "re");
 	if (!f) {
-		fprintf(stderr, "gitopsfs: %s is not a gitopsfs mount (cannot read %s: %s)\n",
+		fprintf(stderr,
+			"gitopsfs: %s is not a gitopsfs mount (cannot read %s: %s)\n",
 			mnt, path, strerror(errno));
 		return 2;
 	}
@@ -116,7 +117,8 @@ static int wait_parse(int argc, char **argv, unsigned *timeout_s, const char **m
 		} else if (strncmp(a, "--timeout=", 10) == 0) {
 			val = a + 10;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			return wait_usage("wait for the objects of a mount to be Current");
+			return wait_usage(
+			    "wait for the objects of a mount to be Current");
 		} else if (a[0] == '-' && a[1]) {
 			return wait_usage("unknown option for 'wait'");
 		} else if (!*mnt) {
@@ -155,7 +157,8 @@ int gfs_cmd_wait(int argc, char **argv)
 	}
 	int64_t deadline = gfs_monotonic_ms() + (int64_t)timeout_s * 1000;
 	int verdict;
-	while ((verdict = wait_round(mnt, paths, false)) < 0 && gfs_monotonic_ms() < deadline)
+	while ((verdict = wait_round(mnt, paths, false)) < 0 &&
+	       gfs_monotonic_ms() < deadline)
 		gfs_sleep_ms(WAIT_POLL_MS, NULL);
 	if (verdict == 0) {
 		printf("%zu object%s Current\n", n, n == 1 ? " is" : "s are");

@@ -24,7 +24,8 @@ void gfs_monitor_follow_free(struct mon_follow *f)
 	free(f);
 }
 
-/* ---- lifecycle ------------------------------------------------------------------------ */
+/* ---- lifecycle ------------------------------------------------------------------------
+ */
 
 static int mon_free_obj(const char *key, void *value, void *payload)
 {
@@ -109,7 +110,8 @@ int gfs_monitor_new(struct gfs_monitor **out, const struct gfs_monitor_opts *opt
 	}
 	if (rc < 0) {
 		gfs_monitor_free(m);
-		return gfs_error_set(rc, "cannot start the health monitor: %s", strerror(-rc));
+		return gfs_error_set(rc, "cannot start the health monitor: %s",
+				     strerror(-rc));
 	}
 	*out = m;
 	return 0;
@@ -198,7 +200,8 @@ int gfs_monitor_last_apply_text(struct gfs_monitor *m, struct gfs_buf *out)
 	return rc;
 }
 
-/* ---- one tick ------------------------------------------------------------------------- */
+/* ---- one tick -------------------------------------------------------------------------
+ */
 
 static int mon_collect_followed(const char *path, void *value, void *payload)
 {
@@ -262,7 +265,8 @@ static void mon_tick_one(struct gfs_monitor *m, const char *path)
 		act = mon_decide(m, path, &h, now, &commit, reason, sizeof(reason));
 	pthread_mutex_unlock(&m->lock);
 	if (m->opts.alerter && act != MON_NOTHING)
-		gfs_alerter_report_health(m->opts.alerter, path, commit, act == MON_FAILING,
+		gfs_alerter_report_health(m->opts.alerter, path, commit,
+					  act == MON_FAILING,
 					  gfs_health_state_name(h.state), reason);
 	free(commit);
 }

@@ -145,27 +145,32 @@ static void deployment(struct gfs_health *out, const json_t *obj)
 	const json_t *prog = condition(st, "Progressing");
 	const char *preason = str(prog, "reason");
 	if (preason && strcmp(preason, "ProgressDeadlineExceeded") == 0) {
-		set(out, GFS_HEALTH_FAILED, "ProgressDeadlineExceeded: %s", cond_text(prog));
+		set(out, GFS_HEALTH_FAILED, "ProgressDeadlineExceeded: %s",
+		    cond_text(prog));
 		return;
 	}
 	if (!observed_latest(out, obj))
 		return;
 	long long have = num(st, "replicas", 0), updated = num(st, "updatedReplicas", 0);
-	long long ready = num(st, "readyReplicas", 0), avail = num(st, "availableReplicas", 0);
+	long long ready = num(st, "readyReplicas", 0),
+		  avail = num(st, "availableReplicas", 0);
 	if (updated < want)
-		set(out, GFS_HEALTH_IN_PROGRESS, "updated replicas: %lld/%lld", updated, want);
+		set(out, GFS_HEALTH_IN_PROGRESS, "updated replicas: %lld/%lld", updated,
+		    want);
 	else if (have > want)
 		set(out, GFS_HEALTH_IN_PROGRESS, "old replicas pending termination: %lld",
 		    have - want);
 	else if (ready < want)
-		set(out, GFS_HEALTH_IN_PROGRESS, "ready replicas: %lld/%lld", ready, want);
+		set(out, GFS_HEALTH_IN_PROGRESS, "ready replicas: %lld/%lld", ready,
+		    want);
 	else if (avail < want)
-		set(out, GFS_HEALTH_IN_PROGRESS, "available replicas: %lld/%lld", avail, want);
+		set(out, GFS_HEALTH_IN_PROGRESS, "available replicas: %lld/%lld", avail,
+		    want);
 	else if (prog && !cond_is(prog, "True"))
 		set(out, GFS_HEALTH_IN_PROGRESS, "Progressing: %s", cond_text(prog));
 	else
-		set(out, GFS_HEALTH_CURRENT, "%lld/%lld replicas updated and available", avail,
-		    want);
+		set(out, GFS_HEALTH_CURRENT, "%lld/%lld replicas updated and available",
+		    avail, want);
 }
 
 static void replicaset(struct gfs_health *out, const json_t *obj)
@@ -180,13 +185,17 @@ static void replicaset(struct gfs_health *out, const json_t *obj)
 		return;
 	}
 	long long labeled = num(st, "fullyLabeledReplicas", 0);
-	long long ready = num(st, "readyReplicas", 0), avail = num(st, "availableReplicas", 0);
+	long long ready = num(st, "readyReplicas", 0),
+		  avail = num(st, "availableReplicas", 0);
 	if (labeled < want)
-		set(out, GFS_HEALTH_IN_PROGRESS, "labelled replicas: %lld/%lld", labeled, want);
+		set(out, GFS_HEALTH_IN_PROGRESS, "labelled replicas: %lld/%lld", labeled,
+		    want);
 	else if (ready < want)
-		set(out, GFS_HEALTH_IN_PROGRESS, "ready replicas: %lld/%lld", ready, want);
+		set(out, GFS_HEALTH_IN_PROGRESS, "ready replicas: %lld/%lld", ready,
+		    want);
 	else if (avail < want)
-		set(out, GFS_HEALTH_IN_PROGRESS, "available replicas: %lld/%lld", avail, want);
+		set(out, GFS_HEALTH_IN_PROGRESS, "available replicas: %lld/%lld", avail,
+		    want);
 	else if (num(st, "replicas", 0) > want)
 		set(out, GFS_HEALTH_IN_PROGRESS, "replicas pending termination: %lld",
 		    num(st, "replicas", 0) - want);
@@ -201,20 +210,25 @@ static void statefulset(struct gfs_health *out, const json_t *obj)
 		return;
 	long long want = num(spec, "replicas", 1);
 	long long ready = num(st, "readyReplicas", 0), have = num(st, "replicas", 0);
-	long long current = num(st, "currentReplicas", 0), updated = num(st, "updatedReplicas", 0);
+	long long current = num(st, "currentReplicas", 0),
+		  updated = num(st, "updatedReplicas", 0);
 	const char *strategy = str(get(spec, "updateStrategy"), "type");
-	const char *cur_rev = str(st, "currentRevision"), *upd_rev = str(st, "updateRevision");
+	const char *cur_rev = str(st, "currentRevision"),
+		   *upd_rev = str(st, "updateRevision");
 	if (have < want)
 		set(out, GFS_HEALTH_IN_PROGRESS, "replicas: %lld/%lld", have, want);
 	else if (ready < want)
-		set(out, GFS_HEALTH_IN_PROGRESS, "ready replicas: %lld/%lld", ready, want);
+		set(out, GFS_HEALTH_IN_PROGRESS, "ready replicas: %lld/%lld", ready,
+		    want);
 	else if (strategy && strcmp(strategy, "OnDelete") == 0)
-		set(out, GFS_HEALTH_CURRENT, "%lld/%lld replicas ready (OnDelete)", ready, want);
+		set(out, GFS_HEALTH_CURRENT, "%lld/%lld replicas ready (OnDelete)", ready,
+		    want);
 	else if (upd_rev && cur_rev && strcmp(cur_rev, upd_rev) != 0)
-		set(out, GFS_HEALTH_IN_PROGRESS, "updated replicas: %lld/%lld (revision %s)",
-		    updated, want, upd_rev);
+		set(out, GFS_HEALTH_IN_PROGRESS,
+		    "updated replicas: %lld/%lld (revision %s)", updated, want, upd_rev);
 	else if (current < want && cur_rev)
-		set(out, GFS_HEALTH_IN_PROGRESS, "current replicas: %lld/%lld", current, want);
+		set(out, GFS_HEALTH_IN_PROGRESS, "current replicas: %lld/%lld", current,
+		    want);
 	else
 		set(out, GFS_HEALTH_CURRENT, "%lld/%lld replicas ready", ready, want);
 }
@@ -231,7 +245,8 @@ static void daemonset(struct gfs_health *out, const json_t *obj)
 	long long want = num(st, "desiredNumberScheduled", 0);
 	long long sched = num(st, "currentNumberScheduled", 0);
 	long long updated = num(st, "updatedNumberScheduled", 0);
-	long long avail = num(st, "numberAvailable", 0), ready = num(st, "numberReady", 0);
+	long long avail = num(st, "numberAvailable", 0),
+		  ready = num(st, "numberReady", 0);
 	if (sched < want)
 		set(out, GFS_HEALTH_IN_PROGRESS, "scheduled: %lld/%lld", sched, want);
 	else if (updated < want)
@@ -249,7 +264,8 @@ static void job(struct gfs_health *out, const json_t *obj)
 	const json_t *spec = get(obj, "spec"), *st = get(obj, "status");
 	const json_t *failed = condition(st, "Failed"), *done = condition(st, "Complete");
 	if (failed && cond_is(failed, "True")) {
-		set(out, GFS_HEALTH_FAILED, "%s: %s", str(failed, "reason") ? str(failed, "reason") : "Failed",
+		set(out, GFS_HEALTH_FAILED, "%s: %s",
+		    str(failed, "reason") ? str(failed, "reason") : "Failed",
 		    str(failed, "message") ? str(failed, "message") : "the Job failed");
 		return;
 	}
@@ -276,9 +292,10 @@ static const json_t *failing_container(const json_t *st, const char **reason,
 				       const char **message)
 {
 	static const char *const bad[] = {
-	    "ImagePullBackOff",      "ErrImagePull",     "InvalidImageName",
-	    "CrashLoopBackOff",      "CreateContainerConfigError",
-	    "CreateContainerError",  "RunContainerError",
+	    "ImagePullBackOff",           "ErrImagePull",
+	    "InvalidImageName",           "CrashLoopBackOff",
+	    "CreateContainerConfigError", "CreateContainerError",
+	    "RunContainerError",
 	};
 	const char *lists[] = {"initContainerStatuses", "containerStatuses"};
 	for (size_t l = 0; l < 2; l++) {
@@ -292,7 +309,9 @@ static const json_t *failing_container(const json_t *st, const char **reason,
 				if (strcmp(r, bad[k]) != 0)
 					continue;
 				*reason = r;
-				*message = str(waiting, "message") ? str(waiting, "message") : "";
+				*message = str(waiting, "message")
+					       ? str(waiting, "message")
+					       : "";
 				return cs;
 			}
 		}
@@ -309,7 +328,7 @@ static void pod(struct gfs_health *out, const json_t *obj)
 		set(out, GFS_HEALTH_CURRENT, "Succeeded");
 	} else if (phase && strcmp(phase, "Failed") == 0) {
 		set(out, GFS_HEALTH_FAILED, "Failed: %s",
-		    str(st, "message") ? str(st, "message")
+		    str(st, "message")  ? str(st, "message")
 		    : str(st, "reason") ? str(st, "reason")
 					: "the pod failed");
 	} else if (cs) {
@@ -321,9 +340,11 @@ static void pod(struct gfs_health *out, const json_t *obj)
 	} else {
 		const json_t *sched = condition(st, "PodScheduled");
 		if (sched && cond_is(sched, "False"))
-			set(out, GFS_HEALTH_IN_PROGRESS, "not scheduled: %s", cond_text(sched));
+			set(out, GFS_HEALTH_IN_PROGRESS, "not scheduled: %s",
+			    cond_text(sched));
 		else
-			set(out, GFS_HEALTH_IN_PROGRESS, "%s, not ready", phase ? phase : "Pending");
+			set(out, GFS_HEALTH_IN_PROGRESS, "%s, not ready",
+			    phase ? phase : "Pending");
 	}
 }
 
@@ -335,7 +356,8 @@ static void pvc(struct gfs_health *out, const json_t *obj)
 	else if (phase && strcmp(phase, "Lost") == 0)
 		set(out, GFS_HEALTH_FAILED, "Lost: its volume is gone");
 	else
-		set(out, GFS_HEALTH_IN_PROGRESS, "%s, not bound yet", phase ? phase : "Pending");
+		set(out, GFS_HEALTH_IN_PROGRESS, "%s, not bound yet",
+		    phase ? phase : "Pending");
 }
 
 static void service(struct gfs_health *out, const json_t *obj)
@@ -355,7 +377,8 @@ static void service(struct gfs_health *out, const json_t *obj)
 static void crd(struct gfs_health *out, const json_t *obj)
 {
 	const json_t *st = get(obj, "status");
-	const json_t *names = condition(st, "NamesAccepted"), *est = condition(st, "Established");
+	const json_t *names = condition(st, "NamesAccepted"),
+		     *est = condition(st, "Established");
 	if (names && cond_is(names, "False"))
 		set(out, GFS_HEALTH_FAILED, "NamesAccepted=False: %s", cond_text(names));
 	else if (est && cond_is(est, "True"))
@@ -379,7 +402,8 @@ static void namespace_(struct gfs_health *out, const json_t *obj)
 static void generic(struct gfs_health *out, const json_t *obj)
 {
 	const json_t *st = get(obj, "status");
-	const json_t *stalled = condition(st, "Stalled"), *rec = condition(st, "Reconciling");
+	const json_t *stalled = condition(st, "Stalled"),
+		     *rec = condition(st, "Reconciling");
 	const json_t *ready = condition(st, "Ready");
 	if (stalled && cond_is(stalled, "True")) {
 		set(out, GFS_HEALTH_FAILED, "Stalled: %s", cond_text(stalled));
@@ -393,7 +417,8 @@ static void generic(struct gfs_health *out, const json_t *obj)
 		set(out, GFS_HEALTH_IN_PROGRESS, "Ready=False: %s", cond_text(ready));
 	else if (ready && !cond_is(ready, "True"))
 		set(out, GFS_HEALTH_IN_PROGRESS, "Ready=%s: %s",
-		    str(ready, "status") ? str(ready, "status") : "Unknown", cond_text(ready));
+		    str(ready, "status") ? str(ready, "status") : "Unknown",
+		    cond_text(ready));
 	else if (ready)
 		set(out, GFS_HEALTH_CURRENT, "Ready");
 	else
@@ -441,7 +466,8 @@ void gfs_health_of_object(struct gfs_health *out, const json_t *obj)
 	if (kind_is(obj, "CronJob")) {
 		/* A schedule is healthy as such; each run is its own Job. */
 		set(out, GFS_HEALTH_CURRENT, "%s",
-		    json_is_true(get(get(obj, "spec"), "suspend")) ? "suspended" : "scheduled");
+		    json_is_true(get(get(obj, "spec"), "suspend")) ? "suspended"
+								   : "scheduled");
 		return;
 	}
 	generic(out, obj);

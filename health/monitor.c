@@ -32,7 +32,8 @@ static void mon_obj_free(struct mon_obj *o)
 /* The uid of the controller that owns obj, borrowed, or NULL. */
 static const char *mon_controller_uid(const json_t *obj)
 {
-	const json_t *refs = json_object_get(json_object_get(obj, "metadata"), "ownerReferences");
+	const json_t *refs =
+	    json_object_get(json_object_get(obj, "metadata"), "ownerReferences");
 	const json_t *ref;
 	size_t i;
 	json_array_foreach(refs, i, ref)
@@ -45,7 +46,8 @@ static const char *mon_controller_uid(const json_t *obj)
 
 static const char *mon_uid(const json_t *obj)
 {
-	return json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
+	return json_string_value(
+	    json_object_get(json_object_get(obj, "metadata"), "uid"));
 }
 
 /* ---- the index (lock held) ------------------------------------------------------- */
@@ -77,8 +79,8 @@ static int mon_index_put(struct gfs_monitor *m, const char *dirname, const json_
 		return 0;
 	struct mon_obj *o = calloc(1, sizeof(*o));
 	int err = 0;
-	if (!o || (owner && !(o->owner = strdup(owner))) || !(o->dirname = strdup(dirname)) ||
-	    (ns && !(o->ns = strdup(ns)))) {
+	if (!o || (owner && !(o->owner = strdup(owner))) ||
+	    !(o->dirname = strdup(dirname)) || (ns && !(o->ns = strdup(ns)))) {
 		mon_obj_free(o);
 		return -ENOMEM;
 	}
@@ -140,7 +142,8 @@ static void mon_sweep(struct gfs_monitor *m, const char *dirname, const char *ns
 		gfs_warn("health: out of memory re-listing %s", dirname);
 }
 
-static void mon_mark_key(char *out, size_t outsz, const struct gfs_resource *r, const char *ns)
+static void mon_mark_key(char *out, size_t outsz, const struct gfs_resource *r,
+			 const char *ns)
 {
 	snprintf(out, outsz, "%s/%s", r->dirname, ns ? ns : "");
 }
@@ -360,7 +363,8 @@ int gfs_monitor_health_text(struct gfs_monitor *m, struct gfs_buf *out)
 	int rc = mon_all_paths(m, &paths);
 	for (size_t i = 0; rc == 0 && paths && paths[i]; i++) {
 		struct gfs_health h;
-		if (gfs_monitor_health(&h, m, paths[i]) < 0 || h.state == GFS_HEALTH_CURRENT)
+		if (gfs_monitor_health(&h, m, paths[i]) < 0 ||
+		    h.state == GFS_HEALTH_CURRENT)
 			continue;
 		rc = gfs_buf_addf(out, "%s\t%s: %s\n", paths[i],
 				  gfs_health_state_name(h.state), h.reason);
@@ -382,9 +386,9 @@ json_t *gfs_monitor_status_json(struct gfs_monitor *m)
 		counts[h.state]++;
 		if (h.state != GFS_HEALTH_CURRENT)
 			ok = json_array_append_new(
-				 list, json_pack("{s:s, s:s, s:s}", "object", paths[i], "health",
-						 gfs_health_state_name(h.state), "reason",
-						 h.reason)) == 0;
+				 list, json_pack("{s:s, s:s, s:s}", "object", paths[i],
+						 "health", gfs_health_state_name(h.state),
+						 "reason", h.reason)) == 0;
 	}
 	for (int s = 0; ok && s < GFS_HEALTH_NSTATES; s++)
 		ok = json_object_set_new(counts_j, gfs_health_state_name(s),
