@@ -319,6 +319,23 @@ static const json_t *failing_container(const json_t *st, const char **reason,
 	return NULL;
 }
 
+/* The first container that ended with a non-zero exit code (*term: its
+ * terminated state), or NULL. */
+static const json_t *terminated_container(const json_t *st, const json_t **term)
+{
+	const json_t *arr = get(st, "containerStatuses"), *cs;
+	size_t i;
+	json_array_foreach(arr, i, cs)
+	{
+		const json_t *t = get(get(cs, "state"), "terminated");
+		if (t && num(t, "exitCode", 0) != 0) {
+			*term = t;
+			return cs;
+		}
+	}
+	return NULL;
+}
+
 static void pod(struct gfs_health *out, const json_t *obj)
 {
 	const json_t *st = get(obj, "status");
@@ -327,10 +344,19 @@ static void pod(struct gfs_health *out, const json_t *obj)
 	if (phase && strcmp(phase, "Succeeded") == 0) {
 		set(out, GFS_HEALTH_CURRENT, "Succeeded");
 	} else if (phase && strcmp(phase, "Failed") == 0) {
-		set(out, GFS_HEALTH_FAILED, "Failed: %s",
-		    str(st, "message")  ? str(st, "message")
-		    : str(st, "reason") ? str(st, "reason")
-					: "the pod failed");
+		const char *why =
+		    str(st, "message") ? str(st, "message") : str(st, "reason");
+		const json_t *term = NULL;
+		const json_t *ct = why ? NULL : terminated_container(st, &term);
+		if (ct)
+			set(out, GFS_HEALTH_FAILED,
+			    "Failed: container %s: %s, exit code %lld",
+			    str(ct, "name") ? str(ct, "name") : "?",
+			    str(term, "reason") ? str(term, "reason") : "terminated",
+			    num(term, "exitCode", 0));
+		else
+			set(out, GFS_HEALTH_FAILED, "Failed: %s",
+			    why ? why : "the pod failed");
 	} else if (cs) {
 		set(out, GFS_HEALTH_FAILED, "container %s: %s%s%s",
 		    str(cs, "name") ? str(cs, "name") : "?", reason, *message ? ": " : "",

@@ -1002,6 +1002,7 @@ class Store:
         # current rollout began (uid -> (ReplicaSet name, time.time())), for
         # progressDeadlineSeconds.
         self.pull_fail, self.crash = set(), set()
+        self.kubelet_on = False   # Jobs run only once the kubelet model is asked for
         self.progress_start = {}
         self.discovery_gen = 0                # bumped whenever discovery changes (CRDs)
         for rt in _builtin_types():
@@ -1807,6 +1808,8 @@ class Store:
             self._crd_controller(rt, obj)
         elif (k in ('Deployment', 'ReplicaSet', 'Pod') and g in ('apps', '')) and ns:
             self._workloads(ns)
+        elif k == 'Job' and g == 'batch' and ns and not deleted and self.kubelet_on:
+            self._jobs(ns)
         elif k == 'APIService' and g == 'apiregistration.k8s.io' and not deleted:
             self._apiservice_available(obj)
         elif k == 'Service' and g == '':
@@ -1933,6 +1936,8 @@ class Store:
             cur = self.get_obj(D, ns, d['metadata']['name'])
             if cur is not None:
                 self._deployment_status(cur)
+        if self.kubelet_on:
+            self._jobs(ns)
 
     def _deployment_rs(self, d):
         ns, uid = d['metadata']['namespace'], d['metadata']['uid']
@@ -2026,7 +2031,10 @@ class Store:
         """Which images cannot be pulled and which crash; every pod is looked at again."""
         with self.lock:
             self.pull_fail, self.crash = set(pull_fail or ()), set(crash or ())
-            for ns in sorted({n for (n, _) in self.objects.get(('', 'pods'), {})}):
+            self.kubelet_on = True
+            nss = {n for (n, _) in self.objects.get(('', 'pods'), {})} | \
+                {n for (n, _) in self.objects.get(('batch', 'jobs'), {})}
+            for ns in sorted(nss):
                 self._workloads(ns)
             return {'pull_fail': sorted(self.pull_fail), 'crash': sorted(self.crash)}
 
@@ -2049,6 +2057,9 @@ class Store:
             return
         phase, outcome = self._pod_outcome(p)
         st = p.get('status') or {}
+        if phase == 'Running' and any(r.get('kind') == 'Job' and r.get('controller') for r in
+                                      p['metadata'].get('ownerReferences') or []):
+            return self._kubelet_run_to_end(p, outcome)
         seen = {c.get('name'): ((c.get('state') or {}).get('waiting') or {}).get('reason')
                 for c in st.get('containerStatuses') or []}
         if st.get('phase') == phase and seen == outcome:
@@ -2106,6 +2117,79 @@ class Store:
                        'startTime': st.get('startTime', t), 'containerStatuses': cs,
                        'qosClass': 'BestEffort'}
         self._sys_write(('', 'pods'), p, n, 'kubelet', 'status')
+
+    def _kubelet_run_to_end(self, p, outcome):
+        """A Job's pod runs to its end: Succeeded, or Failed (exit code 1) when an image
+        crashes."""
+        t = now_ts()
+        failed = any(v == 'CrashLoopBackOff' for v in outcome.values())
+        cs = [{'name': c.get('name'), 'image': c.get('image', ''), 'ready': False,
+               'restartCount': 0, 'started': False, 'lastState': {},
+               'state': {'terminated': {'exitCode': 1 if outcome[c.get('name')] else 0,
+                                        'reason': 'Error' if outcome[c.get('name')]
+                                        else 'Completed', 'startedAt': t, 'finishedAt': t}}}
+              for c in p['spec'].get('containers') or []]
+        n = copy.deepcopy(p)
+        n['status'] = {'phase': 'Failed' if failed else 'Succeeded', 'startTime': t,
+                       'hostIP': '172.18.0.2', 'containerStatuses': cs,
+                       'qosClass': 'BestEffort',
+                       'conditions': [{'type': 'Ready', 'status': 'False',
+                                       'reason': 'PodCompleted', 'lastProbeTime': None,
+                                       'lastTransitionTime': t}]}
+        self._sys_write(('', 'pods'), p, n, 'kubelet', 'status')
+
+    def _jobs(self, ns):
+        """The Job controller, at once: one pod at a time until `completions` succeeded
+        (Complete) or more than `backoffLimit` failed (Failed, BackoffLimitExceeded)."""
+        J, P = ('batch', 'jobs'), ('', 'pods')
+        for job in self._in_ns(J, ns):
+            for _ in range(64):   # each pass creates at most one pod
+                job = self.get_obj(J, ns, job['metadata']['name'])
+                if job is None or job['metadata'].get('deletionTimestamp') or \
+                        not self._job_step(job, P):
+                    break
+
+    def _job_step(self, job, P):
+        """One step of one Job; True when it created a pod (look again)."""
+        ns, uid = job['metadata']['namespace'], job['metadata']['uid']
+        st = job.get('status') or {}
+        if any(c.get('type') in ('Complete', 'Failed') and c.get('status') == 'True'
+               for c in st.get('conditions') or []):
+            return False
+        spec = job['spec']
+        pods = [p for p in self._in_ns(P, ns) if self._owned_by(p, uid)]
+        phases = [(p.get('status') or {}).get('phase') for p in pods]
+        ok, bad = phases.count('Succeeded'), phases.count('Failed')
+        active = len(pods) - ok - bad
+        t = now_ts()
+        n = copy.deepcopy(job)
+        nst = {'startTime': st.get('startTime', t), 'active': active, 'succeeded': ok,
+               'failed': bad, 'ready': 0}
+        created = False
+        if ok >= spec.get('completions', 1):
+            nst['conditions'] = [{'type': 'Complete', 'status': 'True', 'lastProbeTime': t,
+                                  'lastTransitionTime': t}]
+            nst['completionTime'] = t
+        elif bad > spec.get('backoffLimit', 6):
+            nst['conditions'] = [{'type': 'Failed', 'status': 'True', 'lastProbeTime': t,
+                                  'lastTransitionTime': t, 'reason': 'BackoffLimitExceeded',
+                                  'message': 'Job has reached the specified backoff limit'}]
+        elif active == 0:
+            tmpl = spec.get('template') or {}
+            meta = copy.deepcopy(tmpl.get('metadata') or {})
+            meta['name'] = job['metadata']['name'] + '-' + rand_suffix()
+            meta['ownerReferences'] = [self._owner_ref(job, 'batch/v1')]
+            pod = self._sys_create(P, ns, {'kind': 'Pod', 'apiVersion': 'v1', 'metadata': meta,
+                                           'spec': copy.deepcopy(tmpl.get('spec') or {})})
+            if pod is not None:
+                self._kubelet(pod)
+                created = True
+        for k in [k for k, v in nst.items() if v == 0]:
+            del nst[k]   # the API leaves zero counts out
+        if not created and nst != st:
+            n['status'] = nst
+            self._sys_write(('batch', 'jobs'), job, n, sub='status')
+        return created
 
     @staticmethod
     def _pod_ready(p):

@@ -129,7 +129,20 @@ deployment api busybox:crash | put "$MNT/$API"
 check "a crash loop is Failed with its container" wait_for 10 health_has "$API" 'container api: CrashLoopBackOff: back-off'
 check "and alerted once" wait_for 10 bash -c '[ "$(hook_count api.yaml failing)" = 1 ]'
 
-# 4. The health timeout: a claim that is never bound (no provisioner).
+# 4. Jobs: one that fails past its backoffLimit, one that completes.
+job() { # NAME IMAGE
+	printf 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: %s\n  namespace: shop\nspec:\n  backoffLimit: 1\n  template:\n    spec:\n      containers:\n      - image: %s\n        name: %s\n      restartPolicy: Never\n' "$1" "$2" "$1"
+}
+job migrate busybox:crash | put "$MNT/shop/jobs.batch/migrate.yaml"
+check "a Job past its backoffLimit is Failed" wait_for 10 health_has shop/jobs.batch/migrate.yaml \
+	'^Failed: BackoffLimitExceeded: Job has reached the specified backoff limit; pod migrate-[a-z0-9]*: Failed: container migrate: Error, exit code 1'
+diag "$(health shop/jobs.batch/migrate.yaml)"
+check "and alerted once" wait_for 10 bash -c '[ "$(hook_count migrate.yaml failing)" = 1 ]'
+is "$(kubectl get pods -n shop -l job-name=migrate -o name | wc -l)" "2" "backoffLimit 1: two pods tried"
+job report busybox:1.36 | put "$MNT/shop/jobs.batch/report.yaml"
+check "a Job that completes is Current" wait_for 10 health_has shop/jobs.batch/report.yaml '^Current: completed: 1 succeeded'
+
+# 5. The health timeout: a claim that is never bound (no provisioner).
 PVC=shop/persistentvolumeclaims/data.yaml
 printf 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: shop\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n' | put "$MNT/$PVC"
 check "a pending claim is InProgress" wait_for 5 health_has "$PVC" '^InProgress: Pending'
@@ -143,7 +156,7 @@ is "$?" "1" "gitopsfs wait on a path that is no object exits 1"
 "$GFS" wait /nonexistent 2>/dev/null
 is "$?" "2" "gitopsfs wait on something that is no mount exits 2"
 
-# 5. Pods (and ReplicaSets) are watched, never shown, never committed.
+# 6. Pods (and ReplicaSets) are watched, never shown, never committed.
 check "the pods exist in the cluster" bash -c '[ "$(kubectl get pods -n shop -o name | wc -l)" -ge 4 ]'
 is "$(find "$MNT/shop" -path '*pods*' -o -path '*replicasets*' | wc -l)" "0" "no pod or ReplicaSet in the tree"
 check "sync commit recorded the Deployments" wait_for 10 bash -c 'git --git-dir="$1" log --name-only main | grep -q "$2"' _ "$STATE/git" "$WEB"
@@ -151,7 +164,7 @@ is "$(git --git-dir="$STATE/git" log --name-only main | grep -cE '(^|/)(pods|rep
 fusermount3 -u "$MNT"
 wait_for 10 bash -c '! mountpoint -q "$1"' _ "$MNT"
 
-# 6. The headless agent, --sync apply: push a bad image, then its fix.
+# 7. The headless agent, --sync apply: push a bad image, then its fix.
 W=$T/work
 REPO2=$T/repo2.git
 git init -q --bare "$REPO2"

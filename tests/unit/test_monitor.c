@@ -17,16 +17,26 @@
 
 #define DEP_PATH "shop/deployments.apps/web.yaml"
 
-static struct gfs_resource deps = {.group = "apps", .version = "v1",
-				   .resource = "deployments", .kind = "Deployment",
-				   .namespaced = true, .dirname = "deployments.apps",
+static struct gfs_resource deps = {.group = "apps",
+				   .version = "v1",
+				   .resource = "deployments",
+				   .kind = "Deployment",
+				   .namespaced = true,
+				   .dirname = "deployments.apps",
 				   .api_path = "/apis/apps/v1"};
-static struct gfs_resource rsets = {.group = "apps", .version = "v1",
-				    .resource = "replicasets", .kind = "ReplicaSet",
-				    .namespaced = true, .dirname = "replicasets.apps",
+static struct gfs_resource rsets = {.group = "apps",
+				    .version = "v1",
+				    .resource = "replicasets",
+				    .kind = "ReplicaSet",
+				    .namespaced = true,
+				    .dirname = "replicasets.apps",
 				    .api_path = "/apis/apps/v1"};
-static struct gfs_resource pods = {.group = "", .version = "v1", .resource = "pods",
-				   .kind = "Pod", .namespaced = true, .dirname = "pods",
+static struct gfs_resource pods = {.group = "",
+				   .version = "v1",
+				   .resource = "pods",
+				   .kind = "Pod",
+				   .namespaced = true,
+				   .dirname = "pods",
 				   .api_path = "/api/v1"};
 
 struct fixture {
@@ -45,8 +55,10 @@ static int setup(struct fixture *fx, unsigned timeout_s)
 	struct gfs_store_opts so = {.filter = fx->filter};
 	if (gfs_store_new(&fx->store, &so) < 0 || gfs_alerter_new(&fx->alerter, NULL) < 0)
 		return -1;
-	struct gfs_monitor_opts mo = {.store = fx->store, .alerter = fx->alerter,
-				      .timeout_s = timeout_s, .tick_ms = 20};
+	struct gfs_monitor_opts mo = {.store = fx->store,
+				      .alerter = fx->alerter,
+				      .timeout_s = timeout_s,
+				      .tick_ms = 20};
 	return gfs_monitor_new(&fx->mon, &mo);
 }
 
@@ -58,7 +70,8 @@ static void teardown(struct fixture *fx)
 	gfs_filter_free(fx->filter);
 }
 
-static void deliver(struct fixture *fx, const struct gfs_resource *r, json_t *obj, bool rm)
+static void deliver(struct fixture *fx, const struct gfs_resource *r, json_t *obj,
+		    bool rm)
 {
 	if (rm)
 		gfs_monitor_informer_ops.remove(fx->mon, r, obj);
@@ -69,30 +82,31 @@ static void deliver(struct fixture *fx, const struct gfs_resource *r, json_t *ob
 
 static json_t *deployment(const char *rv, int ready)
 {
-	return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:i}, s:{s:i}, "
-			 "s:{s:i, s:i, s:i, s:i, s:i}}",
-			 "apiVersion", "apps/v1", "kind", "Deployment", "metadata", "name", "web",
-			 "namespace", "shop", "uid", "d1", "resourceVersion", rv, "generation", 1,
-			 "spec", "replicas", 1, "status", "observedGeneration", 1, "replicas", 1,
-			 "updatedReplicas", 1, "readyReplicas", ready, "availableReplicas", ready);
+	return json_pack(
+	    "{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:i}, s:{s:i}, "
+	    "s:{s:i, s:i, s:i, s:i, s:i}}",
+	    "apiVersion", "apps/v1", "kind", "Deployment", "metadata", "name", "web",
+	    "namespace", "shop", "uid", "d1", "resourceVersion", rv, "generation", 1,
+	    "spec", "replicas", 1, "status", "observedGeneration", 1, "replicas", 1,
+	    "updatedReplicas", 1, "readyReplicas", ready, "availableReplicas", ready);
 }
 
 static json_t *replicaset(void)
 {
 	return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:b}]}}",
-			 "apiVersion", "apps/v1", "kind", "ReplicaSet", "metadata", "name",
-			 "web-1", "namespace", "shop", "uid", "r1", "resourceVersion", "2",
-			 "ownerReferences", "kind", "Deployment", "name", "web", "uid", "d1",
-			 "controller", 1);
+			 "apiVersion", "apps/v1", "kind", "ReplicaSet", "metadata",
+			 "name", "web-1", "namespace", "shop", "uid", "r1",
+			 "resourceVersion", "2", "ownerReferences", "kind", "Deployment",
+			 "name", "web", "uid", "d1", "controller", 1);
 }
 
 static json_t *pod(const char *rv, const char *waiting)
 {
 	json_t *p = json_pack(
-	    "{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:b}]}}", "apiVersion", "v1",
-	    "kind", "Pod", "metadata", "name", "web-1-abc", "namespace", "shop", "uid", "p1",
-	    "resourceVersion", rv, "ownerReferences", "kind", "ReplicaSet", "name", "web-1",
-	    "uid", "r1", "controller", 1);
+	    "{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:b}]}}", "apiVersion",
+	    "v1", "kind", "Pod", "metadata", "name", "web-1-abc", "namespace", "shop",
+	    "uid", "p1", "resourceVersion", rv, "ownerReferences", "kind", "ReplicaSet",
+	    "name", "web-1", "uid", "r1", "controller", 1);
 	json_t *st = waiting ? json_pack("{s:s, s:[{s:s, s:{s:{s:s, s:s}}}]}", "phase",
 					 "Pending", "containerStatuses", "name", "app",
 					 "state", "waiting", "reason", waiting, "message",
@@ -126,22 +140,27 @@ static void pods_are_watched_but_never_files(void)
 	CHECK_INT(gfs_store_stat(&a, fx.store, DEP_PATH), 0);
 	CHECK_INT(gfs_store_stat(&a, fx.store, "shop/pods/web-1-abc.yaml"), -ENOENT);
 	CHECK_INT(gfs_store_stat(&a, fx.store, "shop/pods"), -ENOENT);
-	CHECK_INT(gfs_store_stat(&a, fx.store, "shop/replicasets.apps/web-1.yaml"), -ENOENT);
+	CHECK_INT(gfs_store_stat(&a, fx.store, "shop/replicasets.apps/web-1.yaml"),
+		  -ENOENT);
 	struct gfs_health h;
 	CHECK_INT(gfs_monitor_health(&h, fx.mon, DEP_PATH), 0);
 	CHECK_INT(h.state, GFS_HEALTH_FAILED);
-	CHECK_STR(h.reason, "pod web-1-abc: container app: ImagePullBackOff: Back-off pulling "
-			    "image \"nginx:1.99\"");
-	CHECK_INT(gfs_monitor_health(&h, fx.mon, "shop/deployments.apps/nope.yaml"), -ENOENT);
+	CHECK_STR(h.reason,
+		  "pod web-1-abc: container app: ImagePullBackOff: Back-off pulling "
+		  "image \"nginx:1.99\"");
+	CHECK_INT(gfs_monitor_health(&h, fx.mon, "shop/deployments.apps/nope.yaml"),
+		  -ENOENT);
 
 	struct gfs_buf b = GFS_BUF_INIT(1 << 20);
 	CHECK_INT(gfs_monitor_health_text(fx.mon, &b), 0);
-	CHECK_STR(b.data, DEP_PATH "\tFailed: pod web-1-abc: container app: ImagePullBackOff: "
-			  "Back-off pulling image \"nginx:1.99\"\n");
+	CHECK_STR(b.data,
+		  DEP_PATH "\tFailed: pod web-1-abc: container app: ImagePullBackOff: "
+			   "Back-off pulling image \"nginx:1.99\"\n");
 	gfs_buf_release(&b);
 	json_t *st = gfs_monitor_status_json(fx.mon);
-	CHECK_INT(json_integer_value(json_object_get(json_object_get(st, "counts"), "Failed")),
-		  1);
+	CHECK_INT(
+	    json_integer_value(json_object_get(json_object_get(st, "counts"), "Failed")),
+	    1);
 	CHECK_INT(json_array_size(json_object_get(st, "not_current")), 1);
 	json_decref(st);
 
@@ -184,8 +203,8 @@ static void a_followed_failure_alerts_once_and_its_recovery_once(void)
 	CHECK_INT(gfs_errlog_count() - errs, 1);
 	char last[512];
 	gfs_errlog_last(last, sizeof(last));
-	CHECK(strstr(last, DEP_PATH ": Failed: pod web-1-abc: container app: ErrImagePull") ==
-	      last);
+	CHECK(strstr(last, DEP_PATH
+		     ": Failed: pod web-1-abc: container app: ErrImagePull") == last);
 	CHECK(strstr(last, "(commit 0123456789ab)") != NULL);
 	struct gfs_alert_stats st;
 	gfs_alerter_stats(&st, fx.alerter);
@@ -216,7 +235,8 @@ static void in_progress_past_the_timeout_is_a_failure(void)
 	CHECK(wait_failing(&fx, true));
 	char last[512];
 	gfs_errlog_last(last, sizeof(last));
-	CHECK_STR(last, DEP_PATH ": InProgress: not Current after 1 s: ready replicas: 0/1");
+	CHECK_STR(last,
+		  DEP_PATH ": InProgress: not Current after 1 s: ready replicas: 0/1");
 	teardown(&fx);
 }
 
