@@ -79,9 +79,12 @@ void gfs_monitor_free(struct gfs_monitor *m)
 	gfs_map_free(m->children);
 	gfs_map_free(m->marks);
 	gfs_map_free(m->followed);
-	gfs_strv_free(m->last_apply);
+	gfs_map_free(m->last_apply);
+	json_decref(m->snap_status);
+	gfs_blob_unref(m->snap_text);
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->snap_lock);
 	free(m);
 }
 
@@ -97,12 +100,15 @@ int gfs_monitor_new(struct gfs_monitor **out, const struct gfs_monitor_opts *opt
 	if (!m->opts.tick_ms)
 		m->opts.tick_ms = 500;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->snap_lock, NULL);
 	int rc = gfs_cond_init_monotonic(&m->cond);
 	m->objs = gfs_map_new();
 	m->children = gfs_map_new();
 	m->marks = gfs_map_new();
 	m->followed = gfs_map_new();
-	if (rc == 0 && (!m->objs || !m->children || !m->marks || !m->followed))
+	m->last_apply = gfs_map_new();
+	if (rc == 0 &&
+	    (!m->objs || !m->children || !m->marks || !m->followed || !m->last_apply))
 		rc = -ENOMEM;
 	if (rc == 0) {
 		rc = -pthread_create(&m->thread, NULL, gfs_monitor_main, m);
@@ -155,13 +161,17 @@ void gfs_monitor_follow(struct gfs_monitor *m, const char *path, const char *com
 		f->deadline_ms = now + (int64_t)m->opts.timeout_s * 1000;
 		f->settled = false;
 	}
-	if (m->new_batch || now - m->last_apply_ms > MON_BATCH_GAP_MS) {
-		gfs_strv_free(m->last_apply);
-		m->last_apply = NULL;
+	struct gfs_map *fresh = NULL;
+	if ((m->new_batch || now - m->last_apply_ms > MON_BATCH_GAP_MS) &&
+	    (fresh = gfs_map_new())) {
+		gfs_map_free(m->last_apply);
+		m->last_apply = fresh;
 		m->new_batch = false;
 	}
 	m->last_apply_ms = now;
-	if (!gfs_strv_has(m->last_apply, path) && gfs_strv_push(&m->last_apply, path) < 0)
+	int err = 0;
+	gfs_map_put(m->last_apply, path, m, &err); /* a set: the value is unused */
+	if (err)
 		gfs_warn("health: out of memory recording the last apply");
 	pthread_mutex_unlock(&m->lock);
 	if (!f)
@@ -190,13 +200,27 @@ void gfs_monitor_watch(struct gfs_monitor *m, const char *path, const char *comm
 	pthread_mutex_unlock(&m->lock);
 }
 
+static int mon_collect_key(const char *key, void *value, void *payload)
+{
+	return mon_paths_push(payload, key);
+}
+
+static int mon_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int gfs_monitor_last_apply_text(struct gfs_monitor *m, struct gfs_buf *out)
 {
-	int rc = 0;
+	struct mon_paths paths = {0};
 	pthread_mutex_lock(&m->lock);
-	for (size_t i = 0; rc == 0 && m->last_apply && m->last_apply[i]; i++)
-		rc = gfs_buf_addf(out, "%s\n", m->last_apply[i]);
+	int rc = gfs_map_foreach(m->last_apply, mon_collect_key, &paths);
 	pthread_mutex_unlock(&m->lock);
+	if (paths.n)
+		qsort(paths.v, paths.n, sizeof(char *), mon_cmp);
+	for (size_t i = 0; rc == 0 && i < paths.n; i++)
+		rc = gfs_buf_addf(out, "%s\n", paths.v[i]);
+	mon_paths_release(&paths);
 	return rc;
 }
 
@@ -205,7 +229,7 @@ int gfs_monitor_last_apply_text(struct gfs_monitor *m, struct gfs_buf *out)
 
 static int mon_collect_followed(const char *path, void *value, void *payload)
 {
-	return gfs_strv_push(payload, path);
+	return mon_paths_push(payload, path);
 }
 
 /* What a tick decided about one object, reported after the lock. */
@@ -279,13 +303,13 @@ void *gfs_monitor_main(void *payload)
 		gfs_cond_wait_ms(&m->cond, &m->lock, m->opts.tick_ms);
 		if (m->stop)
 			break;
-		char **paths = NULL;
+		struct mon_paths paths = {0};
 		if (gfs_map_foreach(m->followed, mon_collect_followed, &paths) < 0)
 			gfs_warn("health: out of memory listing followed objects");
 		pthread_mutex_unlock(&m->lock);
-		for (size_t i = 0; paths && paths[i]; i++)
-			mon_tick_one(m, paths[i]);
-		gfs_strv_free(paths);
+		for (size_t i = 0; i < paths.n; i++)
+			mon_tick_one(m, paths.v[i]);
+		mon_paths_release(&paths);
 		pthread_mutex_lock(&m->lock);
 	}
 	pthread_mutex_unlock(&m->lock);

@@ -50,6 +50,30 @@ static const char *mon_uid(const json_t *obj)
 	    json_object_get(json_object_get(obj, "metadata"), "uid"));
 }
 
+int mon_paths_push(struct mon_paths *p, const char *s)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		char **v = realloc(p->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		p->v = v;
+		p->cap = cap;
+	}
+	if (!(p->v[p->n] = strdup(s)))
+		return -ENOMEM;
+	p->n++;
+	return 0;
+}
+
+void mon_paths_release(struct mon_paths *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
 /* ---- the index (lock held) ------------------------------------------------------- */
 
 static void mon_unlink_child(struct gfs_monitor *m, const char *owner, const char *uid)
@@ -113,7 +137,7 @@ struct mon_sweep {
 	const char *dirname;
 	const char *ns;
 	uint64_t before;
-	char **victims; /* gfs_strv */
+	struct mon_paths victims;
 	int err;
 };
 
@@ -125,7 +149,7 @@ static int mon_sweep_cb(const char *uid, void *value, void *payload)
 		return 0;
 	if (sw->ns && (!o->ns || strcmp(o->ns, sw->ns) != 0))
 		return 0;
-	sw->err = gfs_strv_push(&sw->victims, uid);
+	sw->err = mon_paths_push(&sw->victims, uid);
 	return sw->err;
 }
 
@@ -133,11 +157,11 @@ static int mon_sweep_cb(const char *uid, void *value, void *payload)
 static void mon_sweep(struct gfs_monitor *m, const char *dirname, const char *ns,
 		      uint64_t before)
 {
-	struct mon_sweep sw = {dirname, ns, before, NULL, 0};
+	struct mon_sweep sw = {dirname, ns, before, {NULL, 0, 0}, 0};
 	gfs_map_foreach(m->objs, mon_sweep_cb, &sw);
-	for (size_t i = 0; sw.victims && sw.victims[i]; i++)
-		mon_index_del(m, sw.victims[i]);
-	gfs_strv_free(sw.victims);
+	for (size_t i = 0; i < sw.victims.n; i++)
+		mon_index_del(m, sw.victims.v[i]);
+	mon_paths_release(&sw.victims);
 	if (sw.err)
 		gfs_warn("health: out of memory re-listing %s", dirname);
 }
@@ -332,11 +356,11 @@ int gfs_monitor_health(struct gfs_health *out, struct gfs_monitor *m, const char
 	return 0;
 }
 
-/* Every object file's path, sorted (gfs_strv). */
+/* Every object file's path, sorted. */
 static int mon_collect_path(const char *path, const struct gfs_blob *content,
 			    const struct gfs_entry_attr *attr, void *payload)
 {
-	return gfs_strv_push(payload, path);
+	return mon_paths_push(payload, path);
 }
 
 static int mon_strcmp(const void *a, const void *b)
@@ -344,62 +368,110 @@ static int mon_strcmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int mon_all_paths(struct gfs_monitor *m, char ***out)
+static int mon_all_paths(struct gfs_monitor *m, struct mon_paths *out)
 {
-	*out = NULL;
 	int rc = gfs_store_foreach_file(m->opts.store, mon_collect_path, out);
 	if (rc < 0) {
-		gfs_strv_free(*out);
-		*out = NULL;
+		mon_paths_release(out);
 		return rc;
 	}
-	qsort(*out, gfs_strv_len(*out), sizeof(char *), mon_strcmp);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(char *), mon_strcmp);
+	return 0;
+}
+
+/* One pass over every object file: the counts, the list and the text of
+ * the objects that are not Current. */
+static int mon_summary(struct gfs_monitor *m, json_t **status, struct gfs_blob **text)
+{
+	struct mon_paths paths = {0};
+	struct gfs_buf b = GFS_BUF_INIT(64u << 20);
+	size_t counts[GFS_HEALTH_NSTATES] = {0};
+	json_t *j = json_object(), *counts_j = json_object(), *list = json_array();
+	int rc = (j && counts_j && list) ? mon_all_paths(m, &paths) : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < paths.n; i++) {
+		struct gfs_health h;
+		if (gfs_monitor_health(&h, m, paths.v[i]) < 0)
+			continue;
+		counts[h.state]++;
+		if (h.state == GFS_HEALTH_CURRENT)
+			continue;
+		const char *word = gfs_health_state_name(h.state);
+		rc = gfs_buf_addf(&b, "%s\t%s: %s\n", paths.v[i], word, h.reason);
+		if (rc == 0 &&
+		    json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "object",
+							  paths.v[i], "health", word,
+							  "reason", h.reason)) < 0)
+			rc = -ENOMEM;
+	}
+	for (int s = 0; rc == 0 && s < GFS_HEALTH_NSTATES; s++)
+		if (json_object_set_new(counts_j, gfs_health_state_name(s),
+					json_integer((json_int_t)counts[s])) < 0)
+			rc = -ENOMEM;
+	if (rc == 0 && (json_object_set(j, "counts", counts_j) < 0 ||
+			json_object_set(j, "not_current", list) < 0 ||
+			!(*text = gfs_blob_new(b.data, b.len))))
+		rc = -ENOMEM;
+	mon_paths_release(&paths);
+	gfs_buf_release(&b);
+	json_decref(counts_j);
+	json_decref(list);
+	if (rc < 0) {
+		json_decref(j);
+		return rc;
+	}
+	*status = j;
+	return 0;
+}
+
+/* The current summary: the snapshot if it is young enough, else a new one
+ * (new references for the caller). */
+static int mon_snapshot(struct gfs_monitor *m, json_t **status, struct gfs_blob **text)
+{
+	int64_t now = gfs_monotonic_ms();
+	pthread_mutex_lock(&m->snap_lock);
+	bool fresh = m->snap_ms && now - m->snap_ms < MON_SNAPSHOT_MS;
+	if (fresh) {
+		*status = json_incref(m->snap_status);
+		*text = gfs_blob_ref(m->snap_text);
+	}
+	pthread_mutex_unlock(&m->snap_lock);
+	if (fresh)
+		return 0;
+	int rc = mon_summary(m, status, text);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&m->snap_lock);
+	json_decref(m->snap_status);
+	gfs_blob_unref(m->snap_text);
+	m->snap_status = json_incref(*status);
+	m->snap_text = gfs_blob_ref(*text);
+	m->snap_ms = now;
+	pthread_mutex_unlock(&m->snap_lock);
 	return 0;
 }
 
 int gfs_monitor_health_text(struct gfs_monitor *m, struct gfs_buf *out)
 {
-	char **paths = NULL;
-	int rc = mon_all_paths(m, &paths);
-	for (size_t i = 0; rc == 0 && paths && paths[i]; i++) {
-		struct gfs_health h;
-		if (gfs_monitor_health(&h, m, paths[i]) < 0 ||
-		    h.state == GFS_HEALTH_CURRENT)
-			continue;
-		rc = gfs_buf_addf(out, "%s\t%s: %s\n", paths[i],
-				  gfs_health_state_name(h.state), h.reason);
-	}
-	gfs_strv_free(paths);
+	json_t *status = NULL;
+	struct gfs_blob *text = NULL;
+	int rc = mon_snapshot(m, &status, &text);
+	if (rc == 0)
+		rc = gfs_buf_add(out, text->data, text->len);
+	json_decref(status);
+	gfs_blob_unref(text);
 	return rc;
 }
 
 json_t *gfs_monitor_status_json(struct gfs_monitor *m)
 {
-	char **paths = NULL;
-	size_t counts[GFS_HEALTH_NSTATES] = {0};
-	json_t *j = json_object(), *counts_j = json_object(), *list = json_array();
-	bool ok = j && counts_j && list && mon_all_paths(m, &paths) == 0;
-	for (size_t i = 0; ok && paths && paths[i]; i++) {
-		struct gfs_health h;
-		if (gfs_monitor_health(&h, m, paths[i]) < 0)
-			continue;
-		counts[h.state]++;
-		if (h.state != GFS_HEALTH_CURRENT)
-			ok = json_array_append_new(
-				 list, json_pack("{s:s, s:s, s:s}", "object", paths[i],
-						 "health", gfs_health_state_name(h.state),
-						 "reason", h.reason)) == 0;
-	}
-	for (int s = 0; ok && s < GFS_HEALTH_NSTATES; s++)
-		ok = json_object_set_new(counts_j, gfs_health_state_name(s),
-					 json_integer((json_int_t)counts[s])) == 0;
-	gfs_strv_free(paths);
-	if (!ok || json_object_set(j, "counts", counts_j) < 0 ||
-	    json_object_set(j, "not_current", list) < 0) {
-		json_decref(j);
-		j = NULL;
-	}
-	json_decref(counts_j);
-	json_decref(list);
-	return j;
+	json_t *status = NULL;
+	struct gfs_blob *text = NULL;
+	if (mon_snapshot(m, &status, &text) < 0)
+		return NULL;
+	gfs_blob_unref(text);
+	/* A copy: the snapshot is shared and the caller may change its own. */
+	json_t *copy = json_deep_copy(status);
+	json_decref(status);
+	return copy;
 }

@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "gfs_monitor.h"
-#include "gfs_strv.h"
 
 /* One indexed object: a pod, ReplicaSet or Job. */
 struct mon_obj {
@@ -40,15 +39,36 @@ struct gfs_monitor {
 	struct gfs_map *marks;    /* "dirname/ns" -> uint64_t *: the mark at its
 				     last list_begin */
 	uint64_t mark;
-	struct gfs_map *followed; /* path -> struct mon_follow * */
-	char **last_apply;        /* gfs_strv: paths of the last apply */
-	int64_t last_apply_ms;    /* monotonic time of its newest write */
-	bool new_batch;           /* gfs_monitor_begin_apply was called */
+	struct gfs_map *followed;   /* path -> struct mon_follow * */
+	struct gfs_map *last_apply; /* paths of the last apply (values unused) */
+	int64_t last_apply_ms;      /* monotonic time of its newest write */
+	bool new_batch;             /* gfs_monitor_begin_apply was called */
 	bool stop;
 
 	pthread_t thread;
 	bool has_thread;
+
+	/* The whole-store summary (.gitopsfs/status and health), reused for
+	 * MON_SNAPSHOT_MS: one `cat` makes the kernel ask for it three or
+	 * four times (lookup, getattr, open, read), and a pass over 100,000
+	 * objects is not free. Guarded by snap_lock, taken alone; the pass
+	 * itself runs without it. */
+	pthread_mutex_t snap_lock;
+	int64_t snap_ms;            /* monotonic time it was made; 0: none */
+	json_t *snap_status;        /* gfs_monitor_status_json's answer */
+	struct gfs_blob *snap_text; /* .gitopsfs/health */
 };
+
+#define MON_SNAPSHOT_MS 250
+
+/* A growable list of strings (gfs_strv_push walks the whole vector on
+ * each push: quadratic for the store's 100,000 paths). */
+struct mon_paths {
+	char **v; /* n entries, each owned */
+	size_t n, cap;
+};
+int mon_paths_push(struct mon_paths *p, const char *s); /* 0 or -ENOMEM */
+void mon_paths_release(struct mon_paths *p);
 
 /* follow.c: the following thread's body. */
 void *gfs_monitor_main(void *payload);
