@@ -117,8 +117,15 @@ static int wait_parse(int argc, char **argv, unsigned *timeout_s, const char **m
 		} else if (strncmp(a, "--timeout=", 10) == 0) {
 			val = a + 10;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			return wait_usage(
-			    "wait for the objects of a mount to be Current");
+			printf(
+			    "usage: gitopsfs wait [--timeout SECONDS] MOUNTPOINT "
+			    "[PATH...]\n"
+			    "Waits until the objects (default: those of the mount's last "
+			    "apply,\n.gitopsfs/last-apply) are Current: exit 0; exit 1 "
+			    "with "
+			    "their reasons\nwhen one is Failed or SECONDS (default 300) "
+			    "pass; exit 2 on misuse.\n");
+			return 3; /* done: exit 0 */
 		} else if (a[0] == '-' && a[1]) {
 			return wait_usage("unknown option for 'wait'");
 		} else if (!*mnt) {
@@ -144,6 +151,10 @@ int gfs_cmd_wait(int argc, char **argv)
 	const char *mnt = NULL;
 	char **paths = NULL;
 	int rc = wait_parse(argc, argv, &timeout_s, &mnt, &paths);
+	if (rc == 3) { /* --help */
+		gfs_strv_free(paths);
+		return 0;
+	}
 	if (rc == 0 && !paths)
 		rc = wait_last_apply(&paths, mnt);
 	if (rc != 0) {

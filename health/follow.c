@@ -283,10 +283,17 @@ static void mon_tick_one(struct gfs_monitor *m, const char *path)
 	bool gone = gfs_monitor_health(&h, m, path) < 0;
 	pthread_mutex_lock(&m->lock);
 	enum mon_action act = MON_NOTHING;
-	if (gone) /* deleted, or no longer shown: nothing to follow */
+	if (gone) { /* deleted, or no longer shown: nothing to follow */
 		gfs_monitor_follow_free(gfs_map_del(m->followed, path));
-	else
+		/* A failure of something that is gone is over (pruned, or
+		 * deleted by hand): say so once, rather than list it as
+		 * failing for ever. Not failing: the alerter says nothing. */
+		act = MON_OK;
+		h.state = GFS_HEALTH_UNKNOWN;
+		snprintf(reason, sizeof(reason), "the object is gone");
+	} else {
 		act = mon_decide(m, path, &h, now, &commit, reason, sizeof(reason));
+	}
 	pthread_mutex_unlock(&m->lock);
 	if (m->opts.alerter && act != MON_NOTHING)
 		gfs_alerter_report_health(m->opts.alerter, path, commit,

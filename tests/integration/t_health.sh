@@ -155,6 +155,7 @@ check "the alert says so" grep -q "$PVC: InProgress: not Current after 3 s" "$MN
 is "$?" "1" "gitopsfs wait on a path that is no object exits 1"
 "$GFS" wait /nonexistent 2>/dev/null
 is "$?" "2" "gitopsfs wait on something that is no mount exits 2"
+check "gitopsfs wait --help exits 0" bash -c '"$1" wait --help | grep -q "usage: gitopsfs wait"' _ "$GFS"
 
 # 6. Pods (and ReplicaSets) are watched, never shown, never committed.
 check "the pods exist in the cluster" bash -c '[ "$(kubectl get pods -n shop -o name | wc -l)" -ge 4 ]'
@@ -200,6 +201,16 @@ emu POST /_emu/kubelet '{}' >/dev/null
 check "and its recovery" wait_for 15 bash -c '[ "$(hook_count shop-web.yaml recovered)" = 2 ]'
 sleep 2
 is "$(hook_count shop-web.yaml failing)$(hook_count shop-web.yaml recovered)" "22" "one alert per change of state, no repeats"
+# After a restart, what was applied before is watched again.
+kill -TERM $SYNC_PID
+check "SIGTERM stops the agent" wait_for 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$SYNC_PID"
+"$GFS" sync --sync apply --interval 1 --state-dir "$T/state2" "$REPO2" >>"$T/sync.log" 2>&1 &
+SYNC_PID=$!
+sleep 3
+emu POST /_emu/kubelet '{"crash": ["nginx:1.25"]}' >/dev/null
+check "after a restart, an object applied before alerts when it degrades" wait_for 15 bash -c '[ "$(hook_count shop-web.yaml failing)" = 3 ]'
+emu POST /_emu/kubelet '{}' >/dev/null
+check "and when it recovers" wait_for 15 bash -c '[ "$(hook_count shop-web.yaml recovered)" = 3 ]'
 kill -TERM $SYNC_PID
 wait_for 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$SYNC_PID"
 done_testing

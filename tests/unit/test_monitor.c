@@ -240,6 +240,20 @@ static void in_progress_past_the_timeout_is_a_failure(void)
 	teardown(&fx);
 }
 
+static void a_failing_object_that_is_deleted_stops_failing(void)
+{
+	struct fixture fx;
+	CHECK_INT(setup(&fx, 300), 0);
+	deliver(&fx, &deps, deployment("1", 0), false);
+	deliver(&fx, &rsets, replicaset(), false);
+	deliver(&fx, &pods, pod("3", "ImagePullBackOff"), false);
+	gfs_monitor_follow(fx.mon, DEP_PATH, NULL);
+	CHECK(wait_failing(&fx, true));
+	deliver(&fx, &deps, deployment("4", 0), true);
+	CHECK(wait_failing(&fx, false));
+	teardown(&fx);
+}
+
 int main(void)
 {
 	gfs_log_init(GFS_LOG_ERROR, "/dev/null");
@@ -247,5 +261,6 @@ int main(void)
 	TAP_RUN(a_relist_sweeps_pods_that_are_gone);
 	TAP_RUN(a_followed_failure_alerts_once_and_its_recovery_once);
 	TAP_RUN(in_progress_past_the_timeout_is_a_failure);
+	TAP_RUN(a_failing_object_that_is_deleted_stops_failing);
 	return tap_done();
 }
