@@ -423,7 +423,6 @@ static char *alert_body(const struct alert_report *r, bool failing, int64_t when
 	alert_rfc3339(stamp, sizeof(stamp), when_ns);
 	json_t *o = json_object();
 	char *body = NULL;
-	const char *health = r->health ? r->health : NULL;
 	if (!o || json_object_set_new(o, "object", alert_json_text(r->object)) < 0 ||
 	    json_object_set_new(o, "commit", alert_json_text(r->commit)) < 0 ||
 	    json_object_set_new(o, "error", alert_json_text(failing ? r->error : NULL)) <
@@ -431,7 +430,7 @@ static char *alert_body(const struct alert_report *r, bool failing, int64_t when
 	    json_object_set_new(o, "state",
 				json_string(failing ? "failing" : "recovered")) < 0 ||
 	    json_object_set_new(o, "time", json_string(stamp)) < 0 ||
-	    json_object_set_new(o, "health", alert_json_text(health)) < 0 ||
+	    json_object_set_new(o, "health", alert_json_text(r->health)) < 0 ||
 	    json_object_set_new(o, "reason", alert_json_text(r->reason)) < 0)
 		goto out;
 	body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
