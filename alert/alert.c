@@ -32,6 +32,25 @@ struct alert_failing {
 	char *commit; /* owned, may be NULL */
 	char *error;  /* owned, the latest reported */
 	int64_t since_ns;
+	char *health; /* owned: the health state of a health alert, else NULL */
+};
+
+/* A health alert's key in the failing table: the object's path and this
+ * suffix, so that the sync thread's "applied fine" for the same object
+ * does not end a failure of its rollout (two facts, two states). */
+#define ALERT_HEALTH_KEY                                                                 \
+	"\x1f"                                                                           \
+	"health"
+#define ALERT_KEY_MAX 1200
+
+/* One report, as the transition needs it. */
+struct alert_report {
+	const char *key;    /* the failing table's key */
+	const char *object; /* what the alert names */
+	const char *commit;
+	const char *error;  /* NULL: OK now */
+	const char *health; /* health alerts: the state word, else NULL */
+	const char *reason; /* health alerts: the reason, else the error */
 };
 
 struct gfs_alerter {
@@ -103,6 +122,7 @@ static void alert_failing_free(struct alert_failing *f)
 		return;
 	free(f->commit);
 	free(f->error);
+	free(f->health);
 	free(f);
 }
 
@@ -396,21 +416,24 @@ void gfs_alerter_free(struct gfs_alerter *a)
 
 /* ---- reporting ------------------------------------------------------------- */
 
-/* The webhook body of one alert, or NULL when out of memory. */
-static char *alert_body(const char *object, const char *commit, const char *error,
-			bool failing, int64_t when_ns)
+/* The webhook body of one alert, or NULL when out of memory. "health"
+ * and "reason" came later than the other fields: nothing was removed, so
+ * receivers written for the first format keep working. */
+static char *alert_body(const struct alert_report *r, bool failing, int64_t when_ns)
 {
 	char stamp[32];
 	alert_rfc3339(stamp, sizeof(stamp), when_ns);
 	json_t *o = json_object();
 	char *body = NULL;
-	if (!o || json_object_set_new(o, "object", alert_json_text(object)) < 0 ||
-	    json_object_set_new(o, "commit", alert_json_text(commit)) < 0 ||
-	    json_object_set_new(o, "error", alert_json_text(failing ? error : NULL)) <
+	if (!o || json_object_set_new(o, "object", alert_json_text(r->object)) < 0 ||
+	    json_object_set_new(o, "commit", alert_json_text(r->commit)) < 0 ||
+	    json_object_set_new(o, "error", alert_json_text(failing ? r->error : NULL)) <
 		0 ||
 	    json_object_set_new(o, "state",
 				json_string(failing ? "failing" : "recovered")) < 0 ||
-	    json_object_set_new(o, "time", json_string(stamp)) < 0)
+	    json_object_set_new(o, "time", json_string(stamp)) < 0 ||
+	    json_object_set_new(o, "health", alert_json_text(r->health)) < 0 ||
+	    json_object_set_new(o, "reason", alert_json_text(r->reason)) < 0)
 		goto out;
 	body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 out:
@@ -442,35 +465,39 @@ static void alert_enqueue(struct gfs_alerter *a, char *body)
 
 /* Under the lock: records the new state. Returns 1 (changed; *body set
  * when a webhook wants it), 0 (no change) or -ENOMEM (nothing changed). */
-static int alert_transition(struct gfs_alerter *a, const char *object, const char *commit,
-			    const char *error, int64_t now, char **body)
+static int alert_transition(struct gfs_alerter *a, const struct alert_report *r,
+			    int64_t now, char **body)
 {
-	struct alert_failing *f = gfs_map_get(a->failing, object);
+	struct alert_failing *f = gfs_map_get(a->failing, r->key);
 	int err = 0;
-	if (!error) {
+	if (!r->error) {
 		if (!f)
 			return 0;
-		if (a->url && !(*body = alert_body(object, commit, NULL, false, now)))
+		if (a->url && !(*body = alert_body(r, false, now)))
 			return -ENOMEM;
-		alert_failing_free(gfs_map_del(a->failing, object));
+		alert_failing_free(gfs_map_del(a->failing, r->key));
 		return 1;
 	}
-	char *e = alert_strndup(error, ALERT_ERROR_MAX), *c = alert_strndup(commit, 64);
-	if (!e || (commit && !c))
+	char *e = alert_strndup(r->error, ALERT_ERROR_MAX),
+	     *c = alert_strndup(r->commit, 64);
+	char *h = alert_strndup(r->health, 32);
+	if (!e || (r->commit && !c) || (r->health && !h))
 		goto nomem;
 	if (f) { /* already failing: remember the latest reason, say nothing */
 		free(f->error);
 		free(f->commit);
+		free(f->health);
 		f->error = e;
 		f->commit = c;
+		f->health = h;
 		return 0;
 	}
 	if (!(f = calloc(1, sizeof(*f))))
 		goto nomem;
-	*f = (struct alert_failing){c, e, now};
-	if (a->url && !(*body = alert_body(object, commit, e, true, now)))
+	*f = (struct alert_failing){c, e, now, h};
+	if (a->url && !(*body = alert_body(r, true, now)))
 		goto nomem_f;
-	gfs_map_put(a->failing, object, f, &err);
+	gfs_map_put(a->failing, r->key, f, &err);
 	if (err < 0)
 		goto nomem_f;
 	return 1;
@@ -481,17 +508,15 @@ nomem:
 	*body = NULL;
 	free(e);
 	free(c);
+	free(h);
 	return -ENOMEM;
 }
 
-int gfs_alerter_report(struct gfs_alerter *a, const char *object, const char *commit,
-		       const char *error)
+static int alert_report(struct gfs_alerter *a, const struct alert_report *r)
 {
-	if (!a || !object || !*object)
-		return gfs_error_set(-EINVAL, "an alert needs an object");
 	char *body = NULL;
 	pthread_mutex_lock(&a->lock);
-	int rc = alert_transition(a, object, commit, error, gfs_now_ns(), &body);
+	int rc = alert_transition(a, r, gfs_now_ns(), &body);
 	if (rc == 1) {
 		a->stats.raised++;
 		if (body)
@@ -499,18 +524,45 @@ int gfs_alerter_report(struct gfs_alerter *a, const char *object, const char *co
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (rc < 0)
-		return gfs_error_set(rc, "out of memory raising an alert for %s", object);
+		return gfs_error_set(rc, "out of memory raising an alert for %s",
+				     r->object);
 	if (rc == 0)
 		return 0;
 	/* Lines go out after the lock: the log and the errlog take their own. */
 	char at[80] = "";
-	if (commit)
-		snprintf(at, sizeof(at), " (commit %.12s)", commit);
-	if (error)
-		gfs_errlog_add("%s: %.*s%s", object, ALERT_ERROR_MAX, error, at);
+	if (r->commit)
+		snprintf(at, sizeof(at), " (commit %.12s)", r->commit);
+	if (r->error)
+		gfs_errlog_add("%s: %.*s%s", r->object, ALERT_ERROR_MAX, r->error, at);
+	else if (r->health)
+		gfs_info("%s recovered: %s: %s%s", r->object, r->health, r->reason, at);
 	else
-		gfs_info("%s recovered%s", object, at);
+		gfs_info("%s recovered%s", r->object, at);
 	return 1;
+}
+
+int gfs_alerter_report(struct gfs_alerter *a, const char *object, const char *commit,
+		       const char *error)
+{
+	if (!a || !object || !*object)
+		return gfs_error_set(-EINVAL, "an alert needs an object");
+	struct alert_report r = {object, object, commit, error, NULL, error};
+	return alert_report(a, &r);
+}
+
+int gfs_alerter_report_health(struct gfs_alerter *a, const char *object,
+			      const char *commit, bool failing, const char *health,
+			      const char *reason)
+{
+	if (!a || !object || !*object || !health || !reason)
+		return gfs_error_set(-EINVAL,
+				     "a health alert needs an object and a state");
+	char key[ALERT_KEY_MAX], error[ALERT_ERROR_MAX];
+	snprintf(key, sizeof(key), "%s" ALERT_HEALTH_KEY, object);
+	snprintf(error, sizeof(error), "%s: %s", health, reason);
+	struct alert_report r = {key,    object, commit, failing ? error : NULL,
+				 health, reason};
+	return alert_report(a, &r);
 }
 
 /* ---- queries --------------------------------------------------------------- */
@@ -526,7 +578,10 @@ size_t gfs_alerter_failing_count(struct gfs_alerter *a)
 bool gfs_alerter_is_failing(struct gfs_alerter *a, const char *object)
 {
 	pthread_mutex_lock(&a->lock);
-	bool yes = object && gfs_map_get(a->failing, object) != NULL;
+	char key[ALERT_KEY_MAX];
+	snprintf(key, sizeof(key), "%s" ALERT_HEALTH_KEY, object ? object : "");
+	bool yes = object && (gfs_map_get(a->failing, object) != NULL ||
+			      gfs_map_get(a->failing, key) != NULL);
 	pthread_mutex_unlock(&a->lock);
 	return yes;
 }
@@ -567,8 +622,12 @@ int gfs_alerter_failing_json(json_t **out, struct gfs_alerter *a)
 		char since[32];
 		alert_rfc3339(since, sizeof(since), f->since_ns);
 		json_t *o = json_object();
+		/* A health alert's key is the object and a suffix. */
+		size_t olen = strcspn(c.keys[i], "\x1f");
 		if (!o || json_array_append_new(arr, o) < 0 ||
-		    json_object_set_new(o, "object", alert_json_text(c.keys[i])) < 0 ||
+		    json_object_set_new(o, "object", json_stringn(c.keys[i], olen)) < 0 ||
+		    (f->health &&
+		     json_object_set_new(o, "health", json_string(f->health)) < 0) ||
 		    json_object_set_new(o, "commit", alert_json_text(f->commit)) < 0 ||
 		    json_object_set_new(o, "error", alert_json_text(f->error)) < 0 ||
 		    json_object_set_new(o, "since", json_string(since)) < 0) {

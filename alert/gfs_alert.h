@@ -22,7 +22,11 @@
  *
  *   {"object": "shop/deployments.apps/web.yaml", "commit": "1a2b..." | null,
  *    "error": "..." | null, "state": "failing" | "recovered",
- *    "time": "2026-11-26T05:00:00Z"}
+ *    "time": "2026-11-26T05:00:00Z", "health": "Failed" | null,
+ *    "reason": "..." | null}
+ *
+ * ("health" and "reason" are set by health alerts; for others "health" is
+ * null and "reason" the error.)
  *
  * ("time" is when the state changed, not when the POST was made.)
  *
@@ -49,6 +53,7 @@
 #define GFS_ALERT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "gfs_common.h"
 
@@ -104,6 +109,19 @@ void gfs_alerter_free(struct gfs_alerter *a);
  */
 int gfs_alerter_report(struct gfs_alerter *a, const char *object, const char *commit,
 		       const char *error);
+
+/*
+ * Reports the health of an applied object (gfs_health.h): failing with
+ * its state word ("Failed", or "InProgress" when it timed out) and reason,
+ * or not failing (it became Current). Kept apart from gfs_alerter_report
+ * on the same object, so that "the apply succeeded" does not end "the
+ * rollout fails". The alert's error reads "Failed: <reason>"; the webhook
+ * body carries "health" and "reason" besides the usual fields. Returns as
+ * gfs_alerter_report.
+ */
+int gfs_alerter_report_health(struct gfs_alerter *a, const char *object,
+			      const char *commit, bool failing, const char *health,
+			      const char *reason);
 
 /* Number of objects failing now. */
 size_t gfs_alerter_failing_count(struct gfs_alerter *a);

@@ -143,6 +143,32 @@ static int gfs_cfg_alerts(struct gfs_cfg_parse *p, yaml_node_t *v)
 	return 0;
 }
 
+/* health: {timeout: SECONDS} (as --health-timeout). */
+static int gfs_cfg_health(struct gfs_cfg_parse *p, yaml_node_t *v)
+{
+	if (v->type != YAML_MAPPING_NODE)
+		return gfs_cfg_fail(p, v, "health must be a mapping (timeout: SECONDS)");
+	for (yaml_node_pair_t *pair = v->data.mapping.pairs.start;
+	     pair < v->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = gfs_cfg_node(p, pair->key),
+			    *val = gfs_cfg_node(p, pair->value);
+		const char *key = gfs_cfg_scalar(k), *num = gfs_cfg_scalar(val);
+		char *end = NULL;
+		if (!key || strcmp(key, "timeout") != 0)
+			return gfs_cfg_fail(
+			    p, k, "unknown key \"%s\" in health (expected timeout)",
+			    key ? key : "?");
+		unsigned long secs = num ? strtoul(num, &end, 10) : 0;
+		if (!num || !*num || *end || secs == 0 || secs > 86400)
+			return gfs_cfg_fail(p, val,
+					    "health.timeout must be a number of seconds "
+					    "from 1 to 86400, not \"%s\"",
+					    num ? num : "?");
+		p->cfg->health_timeout = (unsigned)secs;
+	}
+	return 0;
+}
+
 static int gfs_cfg_top(struct gfs_cfg_parse *p, yaml_node_t *root)
 {
 	if (root->type == YAML_SCALAR_NODE && !*gfs_cfg_scalar(root))
@@ -175,11 +201,13 @@ static int gfs_cfg_top(struct gfs_cfg_parse *p, yaml_node_t *root)
 			rc = 0;
 		} else if (key && strcmp(key, "alerts") == 0) {
 			rc = gfs_cfg_alerts(p, v);
+		} else if (key && strcmp(key, "health") == 0) {
+			rc = gfs_cfg_health(p, v);
 		} else {
 			rc = gfs_cfg_fail(
 			    p, k,
 			    "unknown key \"%s\" (expected exclude, include, ignore, "
-			    "secrets, alerts)",
+			    "secrets, alerts, health)",
 			    key ? key : "?");
 		}
 		if (rc < 0)

@@ -6,6 +6,7 @@
  *   ignore:  [{resource, namespace, name, paths: [JSON pointers]}, ...]
  *   secrets: redact | show | exclude
  *   alerts:  {webhook: URL}
+ *   health:  {timeout: SECONDS}                    as --health-timeout
  *
  * Rules match with shell globs; a field left out matches anything. An
  * invalid file is refused with its name, the line and the reason, e.g.
@@ -22,6 +23,7 @@
 struct gfs_config {
 	struct gfs_filter *filter; /* defaults + exclude/include/ignore + secrets */
 	char *webhook;             /* alerts.webhook, or NULL */
+	unsigned health_timeout;   /* health.timeout in seconds, 0: not set */
 };
 
 /* Parses `data` (named `name` in messages) into a new config; the

@@ -118,6 +118,12 @@ extern const struct gfs_informer_ops gfs_store_informer_ops;
  * not, for gfs_store_is_object_path. */
 bool gfs_store_want_resource(void *payload, const struct gfs_resource *r);
 
+/* Does the mount show resource `dirname` at all (the filter in force wants
+ * it, and it is namespaced if a namespace filter is in force)? Resources
+ * watched for another reason (pods, for health) are passed to the store's
+ * informer ops only when this says yes. */
+bool gfs_store_resource_shown(struct gfs_store *s, const char *dirname, bool namespaced);
+
 /* Registers a change subscriber (at most 8). Not thread-safe against
  * itself: subscribe before the informers start. */
 int gfs_store_subscribe(struct gfs_store *s, gfs_store_change_cb cb, void *payload);

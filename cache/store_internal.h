@@ -85,9 +85,6 @@ struct gfs_node *gfs_node_find(struct gfs_node *root, const char *path);
 void gfs_node_attr(const struct gfs_node *n, struct gfs_entry_attr *a);
 /* Is namespace ns (NULL: cluster scope) within the namespace filter? */
 bool gfs_store_ns_allowed(const struct gfs_store *s, const char *ns);
-/* Does the mount show resource `dirname` at all (the filter wants it, and
- * it is namespaced if a namespace filter is in force)? */
-bool gfs_store_resource_shown(struct gfs_store *s, const char *dirname, bool namespaced);
 /* Shows the live object o at its path under resource dirname (lock not
  * held): rendered, then put in the tree unless the store holds a newer
  * version of it (see gfs_store.h on ordering). */

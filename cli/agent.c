@@ -93,8 +93,21 @@ int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *w
 		rc = gfs_cluster_open(&a->cluster, cli, cfg->filter);
 		cfg->filter = NULL; /* the cluster owns it now */
 	}
-	if (rc == 0 && gfs_agent_direction(cli) != GFS_SYNC_OFF)
+	/* Every mount alerts (a write in the mount whose rollout fails is a
+	 * failed deployment too), not only a syncing one. */
+	if (rc == 0)
 		rc = gfs_alerter_new(&a->alerter, cfg->webhook);
+	if (rc == 0) {
+		struct gfs_monitor_opts mo = {
+		    .store = a->cluster.store,
+		    .alerter = a->alerter,
+		    .timeout_s =
+			cli->health_timeout ? cli->health_timeout : cfg->health_timeout,
+		    .monitor_after = gfs_agent_direction(cli) == GFS_SYNC_APPLY,
+		};
+		rc = gfs_monitor_new(&a->monitor, &mo);
+		a->cluster.monitor = a->monitor;
+	}
 	gfs_config_free(cfg);
 	if (rc < 0)
 		return rc;
@@ -125,6 +138,7 @@ int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *w
 	    .heal = cli->heal,
 	    .store = a->cluster.store,
 	    .alerter = a->alerter,
+	    .monitor = a->monitor,
 	    .config_changed = gfs_agent_config_changed,
 	    .config_payload = a,
 	};
@@ -181,6 +195,9 @@ void gfs_agent_stop(struct gfs_agent *a)
 void gfs_agent_release(struct gfs_agent *a)
 {
 	gfs_agent_stop(a);
+	/* The informers are stopped: nothing feeds the monitor any more; it
+	 * goes before the alerter and the store it uses. */
+	gfs_monitor_free(a->monitor);
 	gfs_alerter_free(a->alerter);
 	gfs_gitstate_free(a->git);
 	gfs_cluster_release(&a->cluster);

@@ -12,6 +12,7 @@
 #include "gfs_alert.h"
 #include "gfs_apply.h"
 #include "gfs_gitstate.h"
+#include "gfs_monitor.h"
 #include "gfs_sync.h"
 
 struct gfs_agent {
@@ -23,6 +24,7 @@ struct gfs_agent {
 	struct gfs_applier_view view; /* the store's prepare hook's payload */
 	struct gfs_applier *applier;
 	struct gfs_alerter *alerter;
+	struct gfs_monitor *monitor; /* health of objects, alerts of rollouts */
 	struct gfs_sync *sync;
 	char repo[PATH_MAX];
 	char *state_dir;
@@ -32,7 +34,8 @@ struct gfs_agent {
 };
 
 /* Clone/open REPO, read the config, connect, create the store, the
- * applied-state record and (with --sync) the alerter and the sync thread.
+ * applied-state record, the alerter, the health monitor and (with --sync)
+ * the sync thread.
  * Nothing is watched yet: the caller may subscribe to the store now. */
 int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *worktree);
 /* Starts the informers, waits for the first lists, creates the applier,

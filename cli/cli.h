@@ -24,8 +24,9 @@ struct gfs_cli {
 	const char *metrics_addr; /* HOST:PORT, or NULL: no metrics endpoint */
 	unsigned interval;
 	bool push, prune, heal, read_only, foreground, debug, allow_cascade_delete;
-	unsigned sync_timeout; /* seconds to wait for the first list */
-	const char *args[2];   /* positional: REPO MOUNTPOINT, or DIR, or MOUNTPOINT */
+	unsigned sync_timeout;   /* seconds to wait for the first list */
+	unsigned health_timeout; /* --health-timeout; 0: the config's, else 300 */
+	const char *args[2];     /* positional: REPO MOUNTPOINT, or DIR, or MOUNTPOINT */
 	int n_args;
 };
 
@@ -40,5 +41,8 @@ int gfs_cmd_mount(struct gfs_cli *cli);
 int gfs_cmd_export(struct gfs_cli *cli);
 int gfs_cmd_status(struct gfs_cli *cli);
 int gfs_cmd_sync(struct gfs_cli *cli);
+/* `gitopsfs wait [--timeout S] MOUNTPOINT [PATH...]`: its own command line
+ * (any number of paths). Returns the exit code: 0 Current, 1 not, 2 misuse. */
+int gfs_cmd_wait(int argc, char **argv);
 
 #endif

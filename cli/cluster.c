@@ -92,10 +92,14 @@ int gfs_cluster_start(struct gfs_cluster *c, const struct gfs_cli *cli)
 		return rc;
 	struct gfs_informer_opts io = {
 	    .namespaces = cli->n_namespaces ? cli->namespaces : NULL,
-	    .want = gfs_store_want_resource,
+	    .want = c->monitor ? gfs_monitor_want_resource : gfs_store_want_resource,
 	};
-	rc = gfs_informers_start(&c->informers, c->client, &io, &gfs_store_informer_ops,
-				 c->store);
+	if (c->monitor)
+		rc = gfs_informers_start(&c->informers, c->client, &io,
+					 &gfs_monitor_informer_ops, c->monitor);
+	else
+		rc = gfs_informers_start(&c->informers, c->client, &io,
+					 &gfs_store_informer_ops, c->store);
 	if (rc < 0)
 		return rc;
 	return gfs_informers_wait_synced(c->informers, cli->sync_timeout * 1000);

@@ -9,6 +9,7 @@
 #include "gfs_config.h"
 #include "gfs_informer.h"
 #include "gfs_kube.h"
+#include "gfs_monitor.h"
 #include "gfs_store.h"
 
 struct gfs_cluster {
@@ -16,6 +17,9 @@ struct gfs_cluster {
 	struct gfs_filter *filter;
 	struct gfs_store *store;
 	struct gfs_informers *informers;
+	/* Borrowed, may be NULL: when set (mount, sync) the informers feed
+	 * the health monitor, which forwards to the store (gfs_monitor.h). */
+	struct gfs_monitor *monitor;
 	char *server; /* for messages */
 };
 

@@ -28,6 +28,10 @@ void gfs_cli_usage(FILE *out)
 	    "into DIR\n"
 	    "  gitopsfs status MOUNTPOINT                  print a mount's status "
 	    "(JSON)\n"
+	    "  gitopsfs wait [--timeout S] MOUNTPOINT [PATH...]  wait until the objects "
+	    "(default:\n"
+	    "                        the last apply's) are Current; exit 1 with reasons "
+	    "if not\n"
 	    "  gitopsfs --help | --version\n"
 	    "\n"
 	    "options:\n"
@@ -61,6 +65,10 @@ void gfs_cli_usage(FILE *out)
 	    "(EROFS)\n"
 	    "  --allow-cascade-delete  let rm of a Namespace or CRD file delete it (and "
 	    "all in it)\n"
+	    "  --health-timeout SECONDS  how long an applied object may take to become "
+	    "Current\n"
+	    "                        before its deployment counts as failed (default "
+	    "300)\n"
 	    "  --timeout SECONDS     how long to wait for the first list (default 60)\n"
 	    "  --metrics-addr HOST:PORT  serve Prometheus /metrics, /healthz and "
 	    "/readyz\n"
@@ -94,6 +102,7 @@ static const struct option gfs_long_options[] = {
     {"secrets", required_argument, NULL, 'x'},
     {"timeout", required_argument, NULL, 't'},
     {"metrics-addr", required_argument, NULL, 'M'},
+    {"health-timeout", required_argument, NULL, 'T'},
     {"foreground", no_argument, NULL, 'f'},
     {"debug", no_argument, NULL, 'd'},
     {"help", no_argument, NULL, 'h'},
@@ -165,6 +174,17 @@ static int gfs_cli_option(struct gfs_cli *cli, int c, const char *arg)
 	case 'M':
 		cli->metrics_addr = arg;
 		break;
+	case 'T': {
+		char *end = NULL;
+		unsigned long secs = strtoul(arg, &end, 10);
+		if (!*arg || *end || secs == 0 || secs > 86400)
+			return gfs_cli_fail(
+			    "--health-timeout takes seconds from 1 to 86400, "
+			    "not '%s'",
+			    arg);
+		cli->health_timeout = (unsigned)secs;
+		break;
+	}
 	case 'f':
 		cli->foreground = true;
 		break;
@@ -245,6 +265,8 @@ int main(int argc, char **argv)
 		printf("gitopsfs %s\n", GFS_VERSION);
 		return 0;
 	}
+	if (strcmp(argv[1], "wait") == 0)
+		return gfs_cmd_wait(argc, argv);
 	if (gfs_cli_parse(&cli, argc, argv) < 0)
 		return 2;
 	int rc;

@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "agent.h"
+#include "gfs_health.h"
 #include "gfs_metrics.h"
+#include "gfs_monitor.h"
 #include "metrics.h"
 
 struct gfs_res_tally {
@@ -125,6 +127,24 @@ static void gfs_collect_failing(struct gfs_metrics_family *f, void *payload)
 	gfs_metrics_sample(f, (double)ss.failing, GFS_LABELS_END);
 }
 
+/* Objects by health state, from the monitor's whole-store summary (the
+ * one .gitopsfs/status shows, reused for 250 ms): every state, zeros too,
+ * so that an alert rule on Failed > 0 always has a series. */
+static void gfs_collect_health(struct gfs_metrics_family *f, void *payload)
+{
+	struct gfs_cli_metrics *m = payload;
+	json_t *st =
+	    m->agent->monitor ? gfs_monitor_status_json(m->agent->monitor) : NULL;
+	json_t *counts = json_object_get(st, "counts");
+	for (int s = 0; s < GFS_HEALTH_NSTATES; s++) {
+		const char *name = gfs_health_state_name((enum gfs_health_state)s);
+		gfs_metrics_sample(
+		    f, (double)json_integer_value(json_object_get(counts, name)),
+		    "health", name, GFS_LABELS_END);
+	}
+	json_decref(st);
+}
+
 static void gfs_collect_commits(struct gfs_metrics_family *f, void *payload)
 {
 	struct gfs_cli_metrics *m = payload;
@@ -150,6 +170,10 @@ static const struct {
     {"gitopsfs_failing_objects",
      "Objects (and origin) whose apply, drift or fetch is failing now, as alerted",
      GFS_METRIC_GAUGE, gfs_collect_failing},
+    {"gitopsfs_objects_by_health",
+     "Objects shown, by health (kstatus: Current, InProgress, Failed, Terminating, "
+     "Unknown)",
+     GFS_METRIC_GAUGE, gfs_collect_health},
     {"gitopsfs_sync_commits_total",
      "Commits made to the branch (commit) or applied from it (apply)", GFS_METRIC_COUNTER,
      gfs_collect_commits},

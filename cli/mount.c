@@ -93,6 +93,9 @@ static int gfs_mount_status_json(void *payload, struct gfs_buf *out)
 		      "commits", (json_int_t)ss.commits));
 	if (a->alerter && gfs_alerter_failing_json(&failing, a->alerter) == 0)
 		json_object_set_new(j, "failing", failing);
+	/* Counts per health state and the objects not Current. */
+	if (a->monitor)
+		json_object_set_new(j, "health", gfs_monitor_status_json(a->monitor));
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(j);
 	if (!s)
@@ -105,6 +108,28 @@ static int gfs_mount_status_json(void *payload, struct gfs_buf *out)
 static int gfs_mount_errors_text(void *payload, struct gfs_buf *out)
 {
 	return gfs_errlog_text(out);
+}
+
+static int gfs_mount_health_text(void *payload, struct gfs_buf *out)
+{
+	struct gfs_mount_ctx *m = payload;
+	return gfs_monitor_health_text(m->agent.monitor, out);
+}
+
+static int gfs_mount_last_apply_text(void *payload, struct gfs_buf *out)
+{
+	struct gfs_mount_ctx *m = payload;
+	return gfs_monitor_last_apply_text(m->agent.monitor, out);
+}
+
+static int gfs_mount_health_of(void *payload, const char *path, char *out, size_t outsz)
+{
+	struct gfs_mount_ctx *m = payload;
+	struct gfs_health h;
+	int rc = gfs_monitor_health(&h, m->agent.monitor, path);
+	if (rc == 0)
+		gfs_health_format(out, outsz, &h);
+	return rc;
 }
 
 /* ---- background start ---------------------------------------------------------- */
@@ -206,7 +231,12 @@ static int gfs_mount_apply(void *payload, const char *path, const char *data, si
 			   uint64_t expect_version)
 {
 	struct gfs_mount_ctx *m = payload;
-	return gfs_applier_apply(m->agent.applier, path, data, len, expect_version);
+	int rc = gfs_applier_apply(m->agent.applier, path, data, len, expect_version);
+	/* Accepted is not deployed: follow it until it is Current. A write in
+	 * the mount is no commit (yet): the alert names none. */
+	if (rc == 0)
+		gfs_monitor_follow(m->agent.monitor, path, NULL);
+	return rc;
 }
 
 static int gfs_mount_remove(void *payload, const char *path)
@@ -228,6 +258,9 @@ static int gfs_mount_setup(struct gfs_mount_ctx *m)
 	    .gitdir = gfs_gitstate_gitdir(m->agent.git),
 	    .status_json = gfs_mount_status_json,
 	    .errors_text = gfs_mount_errors_text,
+	    .health_text = gfs_mount_health_text,
+	    .last_apply_text = gfs_mount_last_apply_text,
+	    .health_of = gfs_mount_health_of,
 	    .payload = m,
 	    .debug = m->cli->debug,
 	};

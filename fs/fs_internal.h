@@ -83,7 +83,9 @@ enum gfs_kind {
 	GFS_K_META_DIR,
 	GFS_K_STATUS,
 	GFS_K_ERRORS,
-	GFS_K_PENDING, /* a new object file being written, not applied yet */
+	GFS_K_HEALTH,     /* .gitopsfs/health */
+	GFS_K_LAST_APPLY, /* .gitopsfs/last-apply */
+	GFS_K_PENDING,    /* a new object file being written, not applied yet */
 };
 
 struct gfs_res {

@@ -3,9 +3,10 @@
  *
  * Serves, from memory, the tree of a gfs_store merged with the ordinary
  * files kept in a local directory (SPEC section 3: every path the mount
- * does not manage), plus three special entries: the gitfile `.git`, and
- * `.gitopsfs/status` and `.gitopsfs/errors`, whose contents come from
- * callbacks. This module never includes libcurl or libgit2: everything it
+ * does not manage), plus special entries: the gitfile `.git`, and
+ * `.gitopsfs/status`, `errors`, `health` and `last-apply`, whose contents
+ * come from callbacks, as does each object file's xattr
+ * `user.gitopsfs.health`. This module never includes libcurl or libgit2: everything it
  * needs of the rest of the program comes through gfs_fs_opts.
  *
  * Caching: entries and attributes are cached by the kernel for a long
@@ -44,6 +45,12 @@ struct gfs_fs_opts {
 	const char *gitdir;    /* `.git` reads "gitdir: <gitdir>\n" */
 	gfs_fs_text_cb status_json;
 	gfs_fs_text_cb errors_text;
+	gfs_fs_text_cb health_text;     /* .gitopsfs/health; NULL: empty */
+	gfs_fs_text_cb last_apply_text; /* .gitopsfs/last-apply; NULL: empty */
+	/* The xattr user.gitopsfs.health of the object file at path ("Failed:
+	 * ..."), into out (cut to outsz): 0, or -ENOENT for no object file.
+	 * Answered from memory. NULL: no such xattr. */
+	int (*health_of)(void *payload, const char *path, char *out, size_t outsz);
 	void *payload; /* for the callbacks */
 	bool debug;
 };

@@ -79,6 +79,13 @@ static int gfs_special_text(struct gfs_fs *fs, enum gfs_kind kind, struct gfs_bl
 	else if (kind == GFS_K_STATUS)
 		rc =
 		    fs->opts.status_json ? fs->opts.status_json(fs->opts.payload, &b) : 0;
+	else if (kind == GFS_K_HEALTH)
+		rc =
+		    fs->opts.health_text ? fs->opts.health_text(fs->opts.payload, &b) : 0;
+	else if (kind == GFS_K_LAST_APPLY)
+		rc = fs->opts.last_apply_text
+			 ? fs->opts.last_apply_text(fs->opts.payload, &b)
+			 : 0;
 	else
 		rc =
 		    fs->opts.errors_text ? fs->opts.errors_text(fs->opts.payload, &b) : 0;
@@ -106,6 +113,10 @@ static int gfs_resolve_special(struct gfs_fs *fs, const char *path, struct gfs_r
 		kind = GFS_K_STATUS;
 	else if (strcmp(path, GFS_META_DIR "/errors") == 0)
 		kind = GFS_K_ERRORS;
+	else if (strcmp(path, GFS_META_DIR "/health") == 0)
+		kind = GFS_K_HEALTH;
+	else if (strcmp(path, GFS_META_DIR "/last-apply") == 0)
+		kind = GFS_K_LAST_APPLY;
 	else if (strncmp(path, GFS_META_DIR "/", sizeof(GFS_META_DIR)) == 0)
 		return -ENOENT;
 	else
@@ -169,6 +180,7 @@ double gfs_timeout(const struct gfs_res *r)
 	/* The special files change on their own; a new object file being
 	 * written is not there until applied (and may never be). */
 	if (r->kind == GFS_K_STATUS || r->kind == GFS_K_ERRORS ||
+	    r->kind == GFS_K_HEALTH || r->kind == GFS_K_LAST_APPLY ||
 	    r->kind == GFS_K_PENDING)
 		return 0.0;
 	return r->implied ? GFS_BRIEF_SECONDS : GFS_CACHE_SECONDS;
@@ -290,6 +302,8 @@ static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	case GFS_K_GITFILE:
 	case GFS_K_STATUS:
 	case GFS_K_ERRORS:
+	case GFS_K_HEALTH:
+	case GFS_K_LAST_APPLY:
 		rc = gfs_special_text(fs, r.kind, &of->blob);
 		fi->direct_io = r.kind != GFS_K_GITFILE;
 		break;
@@ -473,8 +487,8 @@ static int gfs_dirlist_build(struct gfs_fs *fs, const char *path, const struct g
 	}
 	if (rc == 0 && r->kind == GFS_K_META_DIR) {
 		struct gfs_res sr;
-		const char *names[] = {"status", "errors"};
-		for (size_t i = 0; i < 2 && rc == 0; i++) {
+		const char *names[] = {"status", "errors", "health", "last-apply"};
+		for (size_t i = 0; i < GFS_ARRAY_SIZE(names) && rc == 0; i++) {
 			char child[GFS_PATH_MAX];
 			rc = gfs_child_path(child, sizeof(child), path, names[i]);
 			if (rc == 0)

@@ -29,7 +29,9 @@
 #include "gfs_path.h"
 
 #define GFS_XATTR_ERROR "user.gitopsfs.error"
-#define GFS_WRITE_LIMIT (8u << 20)
+/* Each object file's health (SPEC section 4): "Failed: <reason>". */
+#define GFS_XATTR_HEALTH "user.gitopsfs.health"
+#define GFS_WRITE_LIMIT  (8u << 20)
 /* The write buffers of all open object files together: a manifest is
  * rarely more than kilobytes, so this is room for thousands of writers
  * or eight files at the size limit. */
@@ -821,22 +823,36 @@ out:
 	fuse_reply_err(req, -rc);
 }
 
+/* The health xattr's value for path, into value: true when path is an
+ * object file (answered from memory, gfs_fs_opts.health_of). */
+static bool gfs_health_xattr(struct gfs_fs *fs, const char *path, char *value,
+			     size_t valuesz)
+{
+	return fs->opts.health_of &&
+	       fs->opts.health_of(fs->opts.payload, path, value, valuesz) == 0;
+}
+
 void gfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
 	char path[GFS_PATH_MAX], value[1024] = "";
-	if (strcmp(name, GFS_XATTR_ERROR) != 0 ||
-	    gfs_inodes_path(path, sizeof(path), fs->inodes, ino) < 0) {
+	bool found = false;
+	if (gfs_inodes_path(path, sizeof(path), fs->inodes, ino) < 0) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
-	const char *msg = gfs_map_get(fs->errors, path);
-	if (msg)
-		snprintf(value, sizeof(value), "%s", msg);
-	pthread_mutex_unlock(&fs->lock);
+	if (strcmp(name, GFS_XATTR_HEALTH) == 0) {
+		found = gfs_health_xattr(fs, path, value, sizeof(value));
+	} else if (strcmp(name, GFS_XATTR_ERROR) == 0) {
+		pthread_mutex_lock(&fs->lock);
+		const char *msg = gfs_map_get(fs->errors, path);
+		if (msg)
+			snprintf(value, sizeof(value), "%s", msg);
+		pthread_mutex_unlock(&fs->lock);
+		found = msg != NULL;
+	}
 	size_t len = strlen(value);
-	if (!msg)
+	if (!found)
 		fuse_reply_err(req, ENODATA);
 	else if (size == 0)
 		fuse_reply_xattr(req, len);
@@ -849,18 +865,27 @@ void gfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t si
 void gfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	char path[GFS_PATH_MAX];
-	bool has = false;
+	char path[GFS_PATH_MAX],
+	    names[sizeof(GFS_XATTR_ERROR) + sizeof(GFS_XATTR_HEALTH)], value[1024];
+	size_t len = 0;
 	if (gfs_inodes_path(path, sizeof(path), fs->inodes, ino) == 0) {
 		pthread_mutex_lock(&fs->lock);
-		has = gfs_map_get(fs->errors, path) != NULL;
+		bool has_error = gfs_map_get(fs->errors, path) != NULL;
 		pthread_mutex_unlock(&fs->lock);
+		/* Each name with its NUL, as listxattr(2) returns them. */
+		if (has_error) {
+			memcpy(names, GFS_XATTR_ERROR, sizeof(GFS_XATTR_ERROR));
+			len += sizeof(GFS_XATTR_ERROR);
+		}
+		if (gfs_health_xattr(fs, path, value, sizeof(value))) {
+			memcpy(names + len, GFS_XATTR_HEALTH, sizeof(GFS_XATTR_HEALTH));
+			len += sizeof(GFS_XATTR_HEALTH);
+		}
 	}
-	size_t len = has ? sizeof(GFS_XATTR_ERROR) : 0;
 	if (size == 0)
 		fuse_reply_xattr(req, len);
 	else if (size < len)
 		fuse_reply_err(req, ERANGE);
 	else
-		fuse_reply_buf(req, has ? GFS_XATTR_ERROR : NULL, len);
+		fuse_reply_buf(req, len ? names : NULL, len);
 }

@@ -14,13 +14,11 @@
  *   callback that adds the family's samples at scrape time from that
  *   module's own state (objects per resource from the store, watches,
  *   sync status). This is how a module adds a gauge family with one call.
- *   NOTE for the health module: register e.g.
- *       gfs_metrics_register("gitopsfs_objects_by_health",
- *                            "Objects by health (Current, InProgress, ...)",
- *                            GFS_METRIC_GAUGE, health_collect, h);
- *   and in health_collect call
+ *   For example cli/metrics.c registers gitopsfs_objects_by_health
+ *   (GFS_METRIC_GAUGE, a collector over the health monitor's summary) and
+ *   its collector calls, per state,
  *       gfs_metrics_sample(f, n, "health", "Failed", GFS_LABELS_END);
- *   per state; gfs_metrics_unregister(h) before freeing h.
+ *   gfs_metrics_unregister(payload) comes before freeing the payload.
  *
  * Readiness (/readyz): the process says which conditions it needs
  * (gfs_metrics_ready_need) and marks each when met; ready once all are.

@@ -32,6 +32,7 @@
 enum gfs_sync_direction { GFS_SYNC_OFF, GFS_SYNC_COMMIT, GFS_SYNC_APPLY };
 
 struct gfs_alerter;
+struct gfs_monitor;
 
 struct gfs_sync_opts {
 	enum gfs_sync_direction direction;
@@ -44,6 +45,10 @@ struct gfs_sync_opts {
 	struct gfs_store *store;     /* borrowed */
 	struct gfs_applier *applier; /* borrowed; apply mode */
 	struct gfs_alerter *alerter; /* borrowed; may be NULL */
+	/* Borrowed; may be NULL. apply: each object applied is followed until
+	 * healthy (a failed rollout alerts), every object of the applied
+	 * commit is watched for later degradation (gfs_monitor.h). */
+	struct gfs_monitor *monitor;
 	/* The branch's .gitopsfs.yaml changed (its new text; len 0 when it
 	 * was removed): return 0 once it is in force, or -EINVAL with the
 	 * per-thread error (file, line, reason) to keep the old config - the

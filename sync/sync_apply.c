@@ -17,6 +17,7 @@
 #include "gfs_applied.h"
 #include "gfs_errlog.h"
 #include "gfs_metrics.h"
+#include "gfs_monitor.h"
 #include "gfs_path.h"
 #include "gfs_render.h"
 #include "gfs_yaml.h"
@@ -78,6 +79,9 @@ static int gfs_apply_blob(struct gfs_sync *s, const char *path, const git_oid *i
 			       (size_t)git_blob_rawsize(blob), 0);
 	git_blob_free(blob);
 	gfs_report(s, path, commit, rc < 0 ? gfs_error_last() : NULL);
+	/* Accepted is not deployed: follow it until it is Current. */
+	if (rc == 0 && s->opts.monitor)
+		gfs_monitor_follow(s->opts.monitor, path, commit);
 	return rc;
 }
 
@@ -234,6 +238,10 @@ static int gfs_check_drift(struct gfs_sync *s, const char *path, const git_oid *
 	}
 	if (same) {
 		gfs_report(s, path, commit, NULL);
+		/* Applied earlier (maybe before a restart): a later failure of
+		 * its pods is a failed deployment too. */
+		if (s->opts.monitor)
+			gfs_monitor_watch(s->opts.monitor, path, commit);
 	} else if (s->opts.heal) {
 		gfs_info("sync: %s drifted from Git; putting it back", path);
 		rc = gfs_apply_blob(s, path, id, commit);
@@ -347,6 +355,8 @@ int gfs_sync_apply_round(struct gfs_sync *s, bool fetch)
 	gfs_sync_check_config(s, tt, hex);
 	if (!have_last || !git_oid_equal(&last, &target)) {
 		gfs_info("sync: applying %.12s", hex);
+		if (s->opts.monitor)
+			gfs_monitor_begin_apply(s->opts.monitor);
 		rc = gfs_apply_diff(s, lt, tt, hex, &failures);
 		if (rc == 0) {
 			/* Recorded even with failures: they are retried by the

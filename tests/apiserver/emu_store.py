@@ -997,6 +997,13 @@ class Store:
         self.ca_pem = ca_pem or '-----BEGIN CERTIFICATE-----\nZW11bGF0b3I=\n-----END CERTIFICATE-----\n'
         self.node_name = node_name
         self.pod_ip = 10
+        # The kubelet model (POST /_emu/kubelet): images that cannot be
+        # pulled, images whose containers crash; and when each Deployment's
+        # current rollout began (uid -> (ReplicaSet name, time.time())), for
+        # progressDeadlineSeconds.
+        self.pull_fail, self.crash = set(), set()
+        self.kubelet_on = False   # Jobs run only once the kubelet model is asked for
+        self.progress_start = {}
         self.discovery_gen = 0                # bumped whenever discovery changes (CRDs)
         self.audit = None                     # a file: one JSON line per stored change
         for rt in _builtin_types():
@@ -1810,6 +1817,8 @@ class Store:
             self._crd_controller(rt, obj)
         elif (k in ('Deployment', 'ReplicaSet', 'Pod') and g in ('apps', '')) and ns:
             self._workloads(ns)
+        elif k == 'Job' and g == 'batch' and ns and not deleted and self.kubelet_on:
+            self._jobs(ns)
         elif k == 'APIService' and g == 'apiregistration.k8s.io' and not deleted:
             self._apiservice_available(obj)
         elif k == 'Service' and g == '':
@@ -1936,6 +1945,8 @@ class Store:
             cur = self.get_obj(D, ns, d['metadata']['name'])
             if cur is not None:
                 self._deployment_status(cur)
+        if self.kubelet_on:
+            self._jobs(ns)
 
     def _deployment_rs(self, d):
         ns, uid = d['metadata']['namespace'], d['metadata']['uid']
@@ -2025,37 +2036,179 @@ class Store:
                         reverse=True)[:max(0, len(pods) - want)]:
             self._remove(self._storage_rt(P), p)
 
+    def set_kubelet(self, pull_fail, crash):
+        """Which images cannot be pulled and which crash; every pod is looked at again."""
+        with self.lock:
+            self.pull_fail, self.crash = set(pull_fail or ()), set(crash or ())
+            self.kubelet_on = True
+            nss = {n for (n, _) in self.objects.get(('', 'pods'), {})} | \
+                {n for (n, _) in self.objects.get(('batch', 'jobs'), {})}
+            for ns in sorted(nss):
+                self._workloads(ns)
+            return {'pull_fail': sorted(self.pull_fail), 'crash': sorted(self.crash)}
+
+    def _pod_outcome(self, p):
+        """What the kubelet makes of a pod: (phase, {container: waiting reason or None})."""
+        out = {}
+        for c in p['spec'].get('containers') or []:
+            img = c.get('image', '')
+            out[c.get('name')] = ('ImagePullBackOff' if img in self.pull_fail else
+                                  'CrashLoopBackOff' if img in self.crash else None)
+        pending = any(r == 'ImagePullBackOff' for r in out.values())
+        return ('Pending' if pending else 'Running'), out
+
     def _kubelet(self, p):
-        """Pods start at once: phase Running, every container ready."""
-        if (p.get('status') or {}).get('phase') == 'Running' or \
-                p['metadata'].get('deletionTimestamp'):
+        """Pods start at once: phase Running, every container ready - unless its image is one
+        that cannot be pulled (Pending, ImagePullBackOff) or crashes (Running,
+        CrashLoopBackOff, not ready), as set with POST /_emu/kubelet."""
+        if p['metadata'].get('deletionTimestamp') or \
+                (p.get('status') or {}).get('phase') in ('Succeeded', 'Failed'):
+            return
+        phase, outcome = self._pod_outcome(p)
+        st = p.get('status') or {}
+        if phase == 'Running' and any(r.get('kind') == 'Job' and r.get('controller') for r in
+                                      p['metadata'].get('ownerReferences') or []):
+            return self._kubelet_run_to_end(p, outcome)
+        seen = {c.get('name'): ((c.get('state') or {}).get('waiting') or {}).get('reason')
+                for c in st.get('containerStatuses') or []}
+        if st.get('phase') == phase and seen == outcome:
             return
         t = now_ts()
-        self.pod_ip += 1
-        ip = '10.244.%d.%d' % (self.pod_ip // 250, self.pod_ip % 250 + 2)
+        ip = st.get('podIP')
+        if not ip:
+            self.pod_ip += 1
+            ip = '10.244.%d.%d' % (self.pod_ip // 250, self.pod_ip % 250 + 2)
         cs = []
         for c in p['spec'].get('containers') or []:
             img = c.get('image', '')
-            cs.append({'containerID': 'containerd://' + uuid.uuid4().hex + uuid.uuid4().hex,
-                       'image': img if '/' in img else 'docker.io/library/' + img,
-                       'imageID': 'docker.io/library/%s@sha256:%s' % (
-                           img.split(':')[0], uuid.uuid4().hex * 2),
-                       'lastState': {}, 'name': c.get('name'), 'ready': True,
-                       'restartCount': 0, 'started': True,
-                       'state': {'running': {'startedAt': t}}})
-        conds = [{'type': ty, 'status': 'True', 'lastProbeTime': None, 'lastTransitionTime': t}
-                 for ty in ('PodReadyToStartContainers', 'Initialized', 'Ready',
-                            'ContainersReady', 'PodScheduled')]
+            full = img if '/' in img else 'docker.io/library/' + img
+            why = outcome[c.get('name')]
+            entry = {'image': full, 'lastState': {}, 'name': c.get('name'),
+                     'ready': why is None, 'restartCount': 0, 'started': why is None}
+            if why == 'ImagePullBackOff':
+                entry['state'] = {'waiting': {'reason': why, 'message':
+                                              'Back-off pulling image "%s"' % img}}
+            elif why == 'CrashLoopBackOff':
+                entry.update({'containerID': 'containerd://' + uuid.uuid4().hex,
+                              'imageID': 'docker.io/library/%s@sha256:%s' % (
+                                  img.split(':')[0], uuid.uuid4().hex * 2),
+                              'restartCount': 3,
+                              'lastState': {'terminated': {'exitCode': 1, 'reason': 'Error',
+                                                           'startedAt': t, 'finishedAt': t}}})
+                entry['state'] = {'waiting': {'reason': why, 'message':
+                                              'back-off 40s restarting failed container=%s '
+                                              'pod=%s_%s(%s)' % (
+                                                  c.get('name'), p['metadata']['name'],
+                                                  p['metadata'].get('namespace'),
+                                                  p['metadata']['uid'])}}
+            else:
+                entry.update({'containerID': 'containerd://' + uuid.uuid4().hex +
+                              uuid.uuid4().hex,
+                              'imageID': 'docker.io/library/%s@sha256:%s' % (
+                                  img.split(':')[0], uuid.uuid4().hex * 2),
+                              'state': {'running': {'startedAt': t}}})
+            cs.append(entry)
+        ready = all(v is None for v in outcome.values())
+
+        def pc(ty, ok):
+            c = {'type': ty, 'status': 'True' if ok else 'False', 'lastProbeTime': None,
+                 'lastTransitionTime': t}
+            if not ok:
+                c['reason'] = 'ContainersNotReady'
+                c['message'] = 'containers with unready status: [%s]' % ' '.join(
+                    n for n, v in outcome.items() if v)
+            return c
+        conds = [pc('PodReadyToStartContainers', True), pc('Initialized', True),
+                 pc('Ready', ready), pc('ContainersReady', ready), pc('PodScheduled', True)]
         n = copy.deepcopy(p)
-        n['status'] = {'phase': 'Running', 'conditions': conds, 'hostIP': '172.18.0.2',
+        n['status'] = {'phase': phase, 'conditions': conds, 'hostIP': '172.18.0.2',
                        'hostIPs': [{'ip': '172.18.0.2'}], 'podIP': ip, 'podIPs': [{'ip': ip}],
-                       'startTime': t, 'containerStatuses': cs, 'qosClass': 'BestEffort'}
+                       'startTime': st.get('startTime', t), 'containerStatuses': cs,
+                       'qosClass': 'BestEffort'}
         self._sys_write(('', 'pods'), p, n, 'kubelet', 'status')
+
+    def _kubelet_run_to_end(self, p, outcome):
+        """A Job's pod runs to its end: Succeeded, or Failed (exit code 1) when an image
+        crashes."""
+        t = now_ts()
+        failed = any(v == 'CrashLoopBackOff' for v in outcome.values())
+        cs = [{'name': c.get('name'), 'image': c.get('image', ''), 'ready': False,
+               'restartCount': 0, 'started': False, 'lastState': {},
+               'state': {'terminated': {'exitCode': 1 if outcome[c.get('name')] else 0,
+                                        'reason': 'Error' if outcome[c.get('name')]
+                                        else 'Completed', 'startedAt': t, 'finishedAt': t}}}
+              for c in p['spec'].get('containers') or []]
+        n = copy.deepcopy(p)
+        n['status'] = {'phase': 'Failed' if failed else 'Succeeded', 'startTime': t,
+                       'hostIP': '172.18.0.2', 'containerStatuses': cs,
+                       'qosClass': 'BestEffort',
+                       'conditions': [{'type': 'Ready', 'status': 'False',
+                                       'reason': 'PodCompleted', 'lastProbeTime': None,
+                                       'lastTransitionTime': t}]}
+        self._sys_write(('', 'pods'), p, n, 'kubelet', 'status')
+
+    def _jobs(self, ns):
+        """The Job controller, at once: one pod at a time until `completions` succeeded
+        (Complete) or more than `backoffLimit` failed (Failed, BackoffLimitExceeded)."""
+        J, P = ('batch', 'jobs'), ('', 'pods')
+        for job in self._in_ns(J, ns):
+            for _ in range(64):   # each pass creates at most one pod
+                job = self.get_obj(J, ns, job['metadata']['name'])
+                if job is None or job['metadata'].get('deletionTimestamp') or \
+                        not self._job_step(job, P):
+                    break
+
+    def _job_step(self, job, P):
+        """One step of one Job; True when it created a pod (look again)."""
+        ns, uid = job['metadata']['namespace'], job['metadata']['uid']
+        st = job.get('status') or {}
+        if any(c.get('type') in ('Complete', 'Failed') and c.get('status') == 'True'
+               for c in st.get('conditions') or []):
+            return False
+        spec = job['spec']
+        pods = [p for p in self._in_ns(P, ns) if self._owned_by(p, uid)]
+        phases = [(p.get('status') or {}).get('phase') for p in pods]
+        ok, bad = phases.count('Succeeded'), phases.count('Failed')
+        active = len(pods) - ok - bad
+        t = now_ts()
+        n = copy.deepcopy(job)
+        nst = {'startTime': st.get('startTime', t), 'active': active, 'succeeded': ok,
+               'failed': bad, 'ready': 0}
+        created = False
+        if ok >= spec.get('completions', 1):
+            nst['conditions'] = [{'type': 'Complete', 'status': 'True', 'lastProbeTime': t,
+                                  'lastTransitionTime': t}]
+            nst['completionTime'] = t
+        elif bad > spec.get('backoffLimit', 6):
+            nst['conditions'] = [{'type': 'Failed', 'status': 'True', 'lastProbeTime': t,
+                                  'lastTransitionTime': t, 'reason': 'BackoffLimitExceeded',
+                                  'message': 'Job has reached the specified backoff limit'}]
+        elif active == 0:
+            tmpl = spec.get('template') or {}
+            meta = copy.deepcopy(tmpl.get('metadata') or {})
+            meta['name'] = job['metadata']['name'] + '-' + rand_suffix()
+            meta['ownerReferences'] = [self._owner_ref(job, 'batch/v1')]
+            pod = self._sys_create(P, ns, {'kind': 'Pod', 'apiVersion': 'v1', 'metadata': meta,
+                                           'spec': copy.deepcopy(tmpl.get('spec') or {})})
+            if pod is not None:
+                self._kubelet(pod)
+                created = True
+        for k in [k for k, v in nst.items() if v == 0]:
+            del nst[k]   # the API leaves zero counts out
+        if not created and nst != st:
+            n['status'] = nst
+            self._sys_write(('batch', 'jobs'), job, n, sub='status')
+        return created
+
+    @staticmethod
+    def _pod_ready(p):
+        return any(c.get('type') == 'Ready' and c.get('status') == 'True'
+                   for c in (p.get('status') or {}).get('conditions') or [])
 
     def _rs_status(self, rs):
         ns, uid = rs['metadata']['namespace'], rs['metadata']['uid']
         pods = [p for p in self._in_ns(('', 'pods'), ns) if self._owned_by(p, uid)]
-        ready = sum(1 for p in pods if (p.get('status') or {}).get('phase') == 'Running')
+        ready = sum(1 for p in pods if self._pod_ready(p))
         st = {'replicas': len(pods)}
         if pods:
             st['fullyLabeledReplicas'] = len(pods)
@@ -2101,18 +2254,49 @@ class Store:
         if total - avail > 0:
             st['unavailableReplicas'] = total - avail
         rsname = cur['metadata']['name'] if cur else ''
+        # Progressing, as the deployment controller says it: done when every replica is
+        # updated and available; else progressing, until progressDeadlineSeconds pass since
+        # this rollout began: then False, ProgressDeadlineExceeded (kubectl rollout status
+        # fails on it).
+        done = updated >= want and avail >= want and total <= want
+        if done:
+            self.progress_start.pop(uid, None)
+            progressing = cond('Progressing', 'NewReplicaSetAvailable',
+                               'ReplicaSet "%s" has successfully progressed.' % rsname)
+        else:
+            began = self.progress_start.get(uid)
+            if began is None or began[0] != rsname:
+                began = self.progress_start[uid] = (rsname, time.time())
+            deadline = d['spec'].get('progressDeadlineSeconds', 600)
+            if time.time() - began[1] >= deadline:
+                progressing = cond('Progressing', 'ProgressDeadlineExceeded',
+                                   'ReplicaSet "%s" has timed out progressing.' % rsname)
+                progressing['status'] = 'False'
+            else:
+                progressing = cond('Progressing', 'ReplicaSetUpdated',
+                                   'ReplicaSet "%s" is progressing.' % rsname)
         st['conditions'] = [
             cond('Available', 'MinimumReplicasAvailable', 'Deployment has minimum availability.')
             if avail >= want else
             cond('Available', 'MinimumReplicasUnavailable',
                  'Deployment does not have minimum availability.'),
-            cond('Progressing', 'NewReplicaSetAvailable',
-                 'ReplicaSet "%s" has successfully progressed.' % rsname)]
+            progressing]
         if st != old or force:
             n = copy.deepcopy(d)
             n['status'] = st
             rt = self._storage_rt(('apps', 'deployments'))
             self._commit(rt, d, n, 'kube-controller-manager', 'Update', 'status', force=force)
+
+    def deadline_tick(self):
+        """The deployment controller's resync: a rollout whose progress deadline has passed
+        gets its ProgressDeadlineExceeded now, without waiting for another write."""
+        with self.lock:
+            D = ('apps', 'deployments')
+            for d in list(self.objects.get(D, {}).values()):
+                began = self.progress_start.get(d['metadata']['uid'])
+                if began and time.time() - began[1] >= d['spec'].get('progressDeadlineSeconds',
+                                                                     600):
+                    self._deployment_status(d)
 
     def status_tick(self):
         """A status-only write of every Deployment: new resourceVersion, same spec/metadata."""

@@ -477,6 +477,12 @@ class Emulator:
         threading.Thread(target=httpd.serve_forever, kwargs={'poll_interval': 0.1},
                          daemon=True).start()
 
+        def controller_resync():   # progress deadlines pass without a write
+            while True:
+                time.sleep(0.5)
+                self.store.deadline_tick()
+        threading.Thread(target=controller_resync, daemon=True).start()
+
     def write_files(self):
         a = self.args
         if a.kubeconfig:
@@ -793,6 +799,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == '/_emu/status-tick' and m == 'POST':
             return self.send_json(200, {'deployments': emu.store.status_tick(),
                                         'resourceVersion': str(emu.store.rv)})
+        if path == '/_emu/kubelet' and m == 'POST':
+            if not isinstance(arg, dict):
+                raise bad_request('kubelet takes {"pull_fail": [images], "crash": [images]}')
+            return self.send_json(200, emu.store.set_kubelet(arg.get('pull_fail'),
+                                                             arg.get('crash')))
         if path == '/_emu/watches' and m == 'GET':
             with emu.store.lock:
                 ws = [{'group': w.gk[0], 'resource': w.gk[1], 'namespace': w.ns}

@@ -54,6 +54,10 @@ is "$(val 'gitopsfs_objects{resource="configmaps"}')" "$ncm" "objects per resour
 bytes=$(find "$MNT" -path '*/configmaps/*.yaml' -exec cat {} + | wc -c)
 is "$(val 'gitopsfs_rendered_bytes{resource="configmaps"}')" "$bytes" "rendered bytes per resource match the files' sizes"
 check "watches are counted up" gt 'gitopsfs_watches{state="up"}' 0
+# Health by state: the counts of .gitopsfs/status, every state present.
+hc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["health"]["counts"].get("Current", 0))' "$MNT/.gitopsfs/status")
+is "$(val 'gitopsfs_objects_by_health{health="Current"}')" "$hc" "objects by health: Current as in .gitopsfs/status"
+is "$(val 'gitopsfs_objects_by_health{health="Failed"}')" "0" "and Failed present, at zero"
 is "$(val 'gitopsfs_watches{state="stale"}')" "0" "no stale watch"
 check "list requests are counted by verb and code" gt 'gitopsfs_api_requests_total{verb="LIST",code="200"}' 0
 check "discovery GETs are counted" gt 'gitopsfs_api_requests_total{verb="GET",code="200"}' 0
