@@ -1,0 +1,949 @@
+/*
+ * sops.c - SOPS YAML documents encrypted to age. See gfs_sops.h.
+ *
+ * The rules here follow sops itself (sops.go Tree.Encrypt/Decrypt and
+ * ToBytes, aes/cipher.go, stores/yaml): leaves are walked in document
+ * order, the additional data of a value is its key path joined with ':'
+ * and ended by ':', list elements share their list's path, null is
+ * skipped, booleans hash as "True"/"False", and an empty string stays
+ * empty (unencrypted).
+ */
+#include <errno.h>
+#include <math.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gfs_sops.h"
+#include "gfs_strv.h"
+#include "gfs_yaml.h"
+
+#define SOPS_KEY_LEN    32
+#define SOPS_IV_LEN     32
+#define SOPS_TAG_LEN    16
+#define SOPS_ENC_PREFIX "ENC[AES256_GCM,"
+#define SOPS_MAX_DEPTH  64
+#define SOPS_AAD_MAX    4096
+#define SOPS_MAX_RULES  256
+
+/* sops.go MACOnlyEncryptedInitialization: prefixes the hash when
+ * mac_only_encrypted is set. */
+static const unsigned char sops_mac_only_init[32] = {
+    0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34,
+    0xf3, 0xd1, 0x47, 0xbe, 0x0b, 0x0b, 0x97, 0x5b, 0x3b, 0xf4, 0x4f,
+    0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69};
+
+struct sops_rule {
+	regex_t re;
+	bool has_re;
+	char **age; /* recipients, NULL: the rule names none */
+};
+
+struct gfs_sops {
+	char **recipients; /* from the config, or NULL */
+	struct sops_rule *rules;
+	size_t n_rules;
+	struct gfs_age_identity *ids;
+	size_t n_ids;
+	pthread_mutex_t lock;
+	json_t *last; /* path -> last SOPS document; guarded by lock */
+};
+
+/* ---- values --------------------------------------------------------------------- */
+
+/* A plaintext leaf as sops hashes and encrypts it (ToBytes), and its
+ * type name. 1 for a leaf to skip (null), 0, or -ENOMEM. */
+static int sops_leaf_bytes(struct gfs_buf *out, const char **type, const json_t *v)
+{
+	char num[64];
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		*type = "str";
+		return gfs_buf_add(out, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		*type = "int";
+		return gfs_buf_addf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	case JSON_REAL: {
+		/* Go's FormatFloat(f, 'f', -1, 64): the fewest digits after the
+		 * point that read back as the same number, never an exponent. */
+		double d = json_real_value(v);
+		*type = "float";
+		for (int prec = 0; prec <= 30; prec++) {
+			snprintf(num, sizeof(num), "%.*f", prec, d);
+			if (strtod(num, NULL) == d || !isfinite(d))
+				break;
+		}
+		return gfs_buf_adds(out, num);
+	}
+	case JSON_TRUE:
+	case JSON_FALSE:
+		*type = "bool";
+		return gfs_buf_adds(out, json_is_true(v) ? "True" : "False");
+	default:
+		return 1;
+	}
+}
+
+/* The typed value sops' Decrypt gives for `type`. */
+static json_t *sops_leaf_value(const unsigned char *p, size_t len, const char *type)
+{
+	char num[64];
+	if (strcmp(type, "str") == 0)
+		return json_stringn((const char *)p, len);
+	if (len >= sizeof(num))
+		return NULL;
+	memcpy(num, p, len);
+	num[len] = '\0';
+	char *end = NULL;
+	if (strcmp(type, "int") == 0) {
+		long long v = strtoll(num, &end, 10);
+		return len && !*end ? json_integer(v) : NULL;
+	}
+	if (strcmp(type, "float") == 0) {
+		double v = strtod(num, &end);
+		return len && !*end ? json_real(v) : NULL;
+	}
+	if (strcmp(type, "bool") == 0) {
+		/* Go's strconv.ParseBool. */
+		static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+		static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+		for (size_t i = 0; i < GFS_ARRAY_SIZE(yes); i++) {
+			if (strcmp(num, yes[i]) == 0)
+				return json_true();
+			if (strcmp(num, no[i]) == 0)
+				return json_false();
+		}
+	}
+	return NULL;
+}
+
+/* AES-256-GCM with sops' 32-byte IV. Seal: out gets len bytes and tag;
+ * open: -EINVAL when the tag does not verify. */
+static int sops_gcm(bool seal, unsigned char *out, const unsigned char key[SOPS_KEY_LEN],
+		    const unsigned char *iv, size_t iv_len, const char *aad,
+		    const unsigned char *in, size_t len, unsigned char tag[SOPS_TAG_LEN])
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0;
+	int ok = ctx &&
+		 EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, seal) == 1 &&
+		 EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)iv_len, NULL) == 1 &&
+		 EVP_CipherInit_ex(ctx, NULL, NULL, key, iv, seal) == 1 &&
+		 EVP_CipherUpdate(ctx, NULL, &n, (const unsigned char *)aad,
+				  (int)strlen(aad)) == 1;
+	if (ok && !seal)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SOPS_TAG_LEN, tag) == 1;
+	if (ok && len)
+		ok = EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1;
+	int fin = ok ? EVP_CipherFinal_ex(ctx, out + n, &n) : 0;
+	if (ok && seal && fin == 1)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SOPS_TAG_LEN, tag) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	if (!ok)
+		return gfs_error_set(-EIO, "AES-256-GCM failed in libcrypto");
+	return fin == 1 ? 0 : -EINVAL;
+}
+
+/* ENC[AES256_GCM,data:<b64>,iv:<b64>,tag:<b64>,type:<t>] */
+struct sops_enc {
+	unsigned char *data, *iv, *tag;
+	size_t data_len, iv_len, tag_len;
+	char type[16];
+};
+
+static void sops_enc_release(struct sops_enc *e)
+{
+	free(e->data);
+	free(e->iv);
+	free(e->tag);
+	memset(e, 0, sizeof(*e));
+}
+
+static int sops_enc_field(unsigned char **out, size_t *len, const char **p,
+			  const char *name, const char *next)
+{
+	size_t nl = strlen(name);
+	if (strncmp(*p, name, nl) != 0)
+		return -EINVAL;
+	const char *start = *p + nl, *end = strstr(start, next);
+	if (!end)
+		return -EINVAL;
+	*p = end + 1;
+	return gfs_base64_decode(out, len, start, (size_t)(end - start), true);
+}
+
+static int sops_enc_parse(struct sops_enc *e, const char *s)
+{
+	const char *p = s + strlen(SOPS_ENC_PREFIX);
+	memset(e, 0, sizeof(*e));
+	int rc = sops_enc_field(&e->data, &e->data_len, &p, "data:", ",iv:");
+	if (rc == 0)
+		rc = sops_enc_field(&e->iv, &e->iv_len, &p, "iv:", ",tag:");
+	if (rc == 0)
+		rc = sops_enc_field(&e->tag, &e->tag_len, &p, "tag:", ",type:");
+	const char *end = rc == 0 ? strchr(p, ']') : NULL;
+	if (rc == 0 && (strncmp(p, "type:", 5) != 0 || !end || end[1] ||
+			(size_t)(end - p - 5) >= sizeof(e->type)))
+		rc = -EINVAL;
+	if (rc == 0) {
+		memcpy(e->type, p + 5, (size_t)(end - p - 5));
+		e->type[end - p - 5] = '\0';
+	}
+	if (rc == 0 && (e->tag_len != SOPS_TAG_LEN || e->iv_len == 0 || e->iv_len > 64))
+		rc = -EINVAL;
+	if (rc < 0)
+		sops_enc_release(e);
+	return rc == -ENOMEM ? rc : rc < 0 ? -EINVAL : 0;
+}
+
+/* Decrypts one ENC[...] string into *plain (malloc'ed, wiped by the
+ * caller) and its type. -EINVAL when malformed or it does not verify. */
+static int sops_value_open(unsigned char **plain, size_t *len, char type[16],
+			   const unsigned char key[SOPS_KEY_LEN], const char *s,
+			   const char *aad)
+{
+	struct sops_enc e;
+	int rc = sops_enc_parse(&e, s);
+	if (rc < 0)
+		return rc;
+	unsigned char *out = malloc(e.data_len + 1);
+	rc = out ? sops_gcm(false, out, key, e.iv, e.iv_len, aad, e.data, e.data_len, e.tag)
+		 : -ENOMEM;
+	if (rc == 0) {
+		*plain = out;
+		*len = e.data_len;
+		memcpy(type, e.type, sizeof(e.type));
+	} else {
+		if (out)
+			explicit_bzero(out, e.data_len);
+		free(out);
+	}
+	sops_enc_release(&e);
+	return rc;
+}
+
+static int sops_value_seal(struct gfs_buf *out, const unsigned char key[SOPS_KEY_LEN],
+			   const void *plain, size_t len, const char *type, const char *aad)
+{
+	unsigned char iv[SOPS_IV_LEN], tag[SOPS_TAG_LEN];
+	unsigned char *ct = malloc(len + 1);
+	int rc = ct ? gfs_crypto_random(iv, sizeof(iv)) : -ENOMEM;
+	if (rc == 0)
+		rc = sops_gcm(true, ct, key, iv, sizeof(iv), aad, plain, len, tag);
+	if (rc == 0)
+		rc = gfs_buf_adds(out, SOPS_ENC_PREFIX "data:");
+	if (rc == 0)
+		rc = gfs_base64_encode(out, ct, len, true);
+	if (rc == 0)
+		rc = gfs_buf_adds(out, ",iv:");
+	if (rc == 0)
+		rc = gfs_base64_encode(out, iv, sizeof(iv), true);
+	if (rc == 0)
+		rc = gfs_buf_adds(out, ",tag:");
+	if (rc == 0)
+		rc = gfs_base64_encode(out, tag, sizeof(tag), true);
+	if (rc == 0)
+		rc = gfs_buf_addf(out, ",type:%s]", type);
+	free(ct);
+	return rc;
+}
+
+/* ---- the tree walk -------------------------------------------------------------- */
+
+struct sops_walk {
+	bool seal;             /* encrypt plaintext (else decrypt ENC values) */
+	bool mac_only;         /* mac_only_encrypted: hash encrypted leaves only */
+	EVP_MD_CTX *hash;      /* SHA-512 of the leaves */
+	const unsigned char *key;
+	const char *path[SOPS_MAX_DEPTH];
+	int depth;
+	const char *bad;       /* the key path of a value that failed */
+	char bad_path[256];
+};
+
+/* The additional data: "a:b:c:". */
+static int sops_aad(char out[SOPS_AAD_MAX], const struct sops_walk *w)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (int i = 0; i < w->depth; i++) {
+		int k = snprintf(out + n, SOPS_AAD_MAX - n, "%s:", w->path[i]);
+		if (k < 0 || (size_t)k >= SOPS_AAD_MAX - n)
+			return -EINVAL;
+		n += (size_t)k;
+	}
+	return 0;
+}
+
+/* Our files encrypt what sops' encrypted_regex ^(data|stringData)$
+ * selects: a leaf any of whose path keys is data or stringData. */
+static bool sops_path_encrypted(const struct sops_walk *w)
+{
+	for (int i = 0; i < w->depth; i++)
+		if (strcmp(w->path[i], "data") == 0 || strcmp(w->path[i], "stringData") == 0)
+			return true;
+	return false;
+}
+
+static void sops_walk_fail(struct sops_walk *w)
+{
+	size_t n = 0;
+	w->bad_path[0] = '\0';
+	for (int i = 0; i < w->depth && n + 2 < sizeof(w->bad_path); i++) {
+		int k = snprintf(w->bad_path + n, sizeof(w->bad_path) - n, "%s%s",
+				 i ? "." : "", w->path[i]);
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+	w->bad = w->bad_path;
+}
+
+/* One leaf: hashes its plaintext and returns (in *repl, a new reference)
+ * what replaces it, or NULL for "unchanged". `prev` is the leaf at the
+ * same place in the remembered document (seal only; may be NULL). */
+static int sops_leaf(struct sops_walk *w, json_t **repl, const json_t *v,
+		     const json_t *prev)
+{
+	struct gfs_buf plain = GFS_BUF_INIT(GFS_AGE_FILE_LIMIT);
+	struct gfs_buf enc = GFS_BUF_INIT(GFS_AGE_FILE_LIMIT * 2);
+	char aad[SOPS_AAD_MAX], type[16];
+	const char *t = NULL;
+	unsigned char *opened = NULL;
+	size_t opened_len = 0;
+	bool encrypted = false;
+	int rc;
+	*repl = NULL;
+	if ((rc = sops_aad(aad, w)) < 0)
+		goto fail;
+	const char *s = json_string_value(v);
+	if (!w->seal && s && strncmp(s, SOPS_ENC_PREFIX, strlen(SOPS_ENC_PREFIX)) == 0) {
+		rc = sops_value_open(&opened, &opened_len, type, w->key, s, aad);
+		if (rc == 0 && !(*repl = sops_leaf_value(opened, opened_len, type)))
+			rc = -EINVAL;
+		if (rc < 0)
+			goto fail;
+		encrypted = true;
+		rc = gfs_buf_add(&plain, opened, opened_len);
+	} else {
+		rc = sops_leaf_bytes(&plain, &t, v);
+		if (rc == 1) {
+			rc = 0;
+			goto out; /* null: neither hashed nor encrypted */
+		}
+		/* An empty string stays as it is (sops' isEmpty). */
+		encrypted = w->seal && sops_path_encrypted(w) && !(s && !*s);
+	}
+	if (rc < 0)
+		goto out;
+	if ((!w->mac_only || encrypted) &&
+	    EVP_DigestUpdate(w->hash, plain.data, plain.len) != 1) {
+		rc = gfs_error_set(-EIO, "SHA-512 failed in libcrypto");
+		goto out;
+	}
+	if (!w->seal || !encrypted)
+		goto out;
+	/* The remembered ciphertext, when it holds this very value. */
+	const char *ps = json_string_value(prev);
+	if (ps && strncmp(ps, SOPS_ENC_PREFIX, strlen(SOPS_ENC_PREFIX)) == 0 &&
+	    sops_value_open(&opened, &opened_len, type, w->key, ps, aad) == 0 &&
+	    strcmp(type, t) == 0 && opened_len == plain.len &&
+	    CRYPTO_memcmp(opened, plain.data, plain.len) == 0) {
+		*repl = json_string(ps);
+	} else {
+		rc = sops_value_seal(&enc, w->key, plain.data, plain.len, t, aad);
+		if (rc == 0)
+			*repl = json_stringn(enc.data, enc.len);
+	}
+	if (rc == 0 && !*repl)
+		rc = -ENOMEM;
+	goto out;
+fail:
+	if (rc != -ENOMEM)
+		rc = -EINVAL;
+	sops_walk_fail(w);
+out:
+	if (opened) {
+		explicit_bzero(opened, opened_len);
+		free(opened);
+	}
+	explicit_bzero(plain.data, plain.len);
+	gfs_buf_release(&plain);
+	gfs_buf_release(&enc);
+	explicit_bzero(aad, sizeof(aad));
+	return rc;
+}
+
+static int sops_walk_node(struct sops_walk *w, json_t *node, const json_t *prev);
+
+/* Walks a member or element, replacing a leaf in place. */
+static int sops_walk_child(struct sops_walk *w, json_t *parent, const char *key,
+			   size_t index, json_t *child, const json_t *prev)
+{
+	if (json_is_object(child) || json_is_array(child))
+		return sops_walk_node(w, child, prev);
+	json_t *repl = NULL;
+	int rc = sops_leaf(w, &repl, child, prev);
+	if (rc == 0 && repl)
+		rc = key ? json_object_set_new(parent, key, repl)
+			 : json_array_set_new(parent, index, repl);
+	return rc < 0 ? rc : 0;
+}
+
+static int sops_walk_node(struct sops_walk *w, json_t *node, const json_t *prev)
+{
+	int rc = 0;
+	if (w->depth >= SOPS_MAX_DEPTH) {
+		sops_walk_fail(w);
+		return gfs_error_set(-EINVAL, "nested deeper than %d levels",
+				     SOPS_MAX_DEPTH);
+	}
+	if (json_is_array(node)) {
+		/* Elements share the list's path; their ciphertexts are not
+		 * matched up with the remembered ones. */
+		for (size_t i = 0; rc == 0 && i < json_array_size(node); i++)
+			rc = sops_walk_child(w, node, NULL, i, json_array_get(node, i), NULL);
+		return rc;
+	}
+	/* Keys are read before any replacement: json_object_set_new on an
+	 * existing key keeps its place in the order. */
+	for (void *it = json_object_iter(node); rc == 0 && it;
+	     it = json_object_iter_next(node, it)) {
+		const char *key = json_object_iter_key(it);
+		if (w->depth == 0 && strcmp(key, "sops") == 0)
+			continue;
+		w->path[w->depth++] = key;
+		rc = sops_walk_child(w, node, key, 0, json_object_iter_value(it),
+				     json_object_get(prev, key));
+		if (rc == 0)
+			w->depth--;
+	}
+	return rc;
+}
+
+/* Walks doc (modified in place) and writes the MAC as upper-case hex. */
+static int sops_walk_doc(struct sops_walk *w, json_t *doc, const json_t *prev,
+			 char mac[129])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char md[64];
+	unsigned n = 0;
+	int rc = 0;
+	w->hash = EVP_MD_CTX_new();
+	if (!w->hash || EVP_DigestInit_ex(w->hash, EVP_sha512(), NULL) != 1 ||
+	    (w->mac_only &&
+	     EVP_DigestUpdate(w->hash, sops_mac_only_init, sizeof(sops_mac_only_init)) != 1))
+		rc = gfs_error_set(-EIO, "SHA-512 failed in libcrypto");
+	if (rc == 0)
+		rc = sops_walk_node(w, doc, prev);
+	if (rc == 0 && (EVP_DigestFinal_ex(w->hash, md, &n) != 1 || n != 64))
+		rc = gfs_error_set(-EIO, "SHA-512 failed in libcrypto");
+	for (unsigned i = 0; rc == 0 && i < 64; i++) {
+		mac[2 * i] = hex[md[i] >> 4];
+		mac[2 * i + 1] = hex[md[i] & 15];
+	}
+	mac[rc == 0 ? 128 : 0] = '\0';
+	EVP_MD_CTX_free(w->hash);
+	w->hash = NULL;
+	return rc;
+}
+
+static bool gfs_str_eq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+/* ---- the sops block ------------------------------------------------------------- */
+
+bool gfs_sops_is_encrypted(const json_t *doc)
+{
+	return json_is_object(json_object_get(doc, "sops"));
+}
+
+/* The data key, opened by one of the identities from sops.age[].enc. */
+static int sops_data_key(unsigned char key[SOPS_KEY_LEN], const struct gfs_sops *s,
+			 const json_t *meta)
+{
+	const json_t *age = json_object_get(meta, "age"), *entry;
+	size_t i;
+	int rc = -EACCES;
+	json_array_foreach(age, i, entry)
+	{
+		const char *enc = json_string_value(json_object_get(entry, "enc"));
+		unsigned char *file = NULL, *plain = NULL;
+		size_t flen = 0, plen = 0;
+		if (!enc || gfs_age_dearmor(&file, &flen, enc, strlen(enc)) < 0) {
+			free(file);
+			continue;
+		}
+		int r = gfs_age_decrypt(&plain, &plen, s->ids, s->n_ids, file, flen);
+		free(file);
+		if (r == 0 && plen == SOPS_KEY_LEN) {
+			memcpy(key, plain, SOPS_KEY_LEN);
+			rc = 0;
+		}
+		if (plain) {
+			explicit_bzero(plain, plen);
+			free(plain);
+		}
+		if (rc == 0)
+			return 0;
+	}
+	if (!json_array_size(age))
+		return gfs_error_set(-EACCES, "the file has no age recipient (sops.age is "
+					      "empty); gitopsfs decrypts age only");
+	return gfs_error_set(-EACCES,
+			     "none of the age identities (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY) "
+			     "opens the file's data key");
+}
+
+/* The MAC stored in the block, decrypted. */
+static int sops_mac_open(char mac[129], const unsigned char key[SOPS_KEY_LEN],
+			 const json_t *meta)
+{
+	const char *enc = json_string_value(json_object_get(meta, "mac"));
+	const char *lm = json_string_value(json_object_get(meta, "lastmodified"));
+	unsigned char *plain = NULL;
+	size_t len = 0;
+	char type[16];
+	if (!enc || !lm || strncmp(enc, SOPS_ENC_PREFIX, strlen(SOPS_ENC_PREFIX)) != 0)
+		return gfs_error_set(-EINVAL, "the sops block has no mac or lastmodified");
+	int rc = sops_value_open(&plain, &len, type, key, enc, lm);
+	if (rc == -EINVAL)
+		rc = gfs_error_set(-EINVAL, "the sops MAC does not verify (the file was "
+					    "changed without sops, or its lastmodified)");
+	if (rc == 0 && len >= 129)
+		rc = gfs_error_set(-EINVAL, "the sops MAC is malformed");
+	if (rc == 0) {
+		memcpy(mac, plain, len);
+		mac[len] = '\0';
+	}
+	free(plain);
+	return rc;
+}
+
+int gfs_sops_decrypt(json_t **out, const struct gfs_sops *s, const json_t *doc)
+{
+	unsigned char key[SOPS_KEY_LEN];
+	char want[129], got[129];
+	const json_t *meta = json_object_get(doc, "sops");
+	json_t *copy = NULL;
+	if (!json_is_object(meta))
+		return gfs_error_set(-EINVAL, "not a SOPS file (no sops: block)");
+	int rc = sops_data_key(key, s, meta);
+	if (rc == 0)
+		rc = sops_mac_open(want, key, meta);
+	struct sops_walk w = {
+	    .key = key,
+	    .mac_only = json_is_true(json_object_get(meta, "mac_only_encrypted")),
+	};
+	if (rc == 0 && !(copy = json_deep_copy(doc)))
+		rc = -ENOMEM;
+	if (rc == 0) {
+		json_object_del(copy, "sops");
+		rc = sops_walk_doc(&w, copy, NULL, got);
+		if (rc == -EINVAL && w.bad)
+			rc = gfs_error_set(-EINVAL,
+					   "%s does not decrypt with the file's data key "
+					   "(tampered, or moved from another key)",
+					   w.bad);
+	}
+	if (rc == 0 && (strlen(got) != strlen(want) ||
+			CRYPTO_memcmp(got, want, strlen(got)) != 0))
+		rc = gfs_error_set(-EINVAL, "the SOPS MAC does not match the values: the "
+					    "file was changed after it was encrypted");
+	explicit_bzero(key, sizeof(key));
+	if (rc < 0) {
+		json_decref(copy);
+		return rc;
+	}
+	*out = copy;
+	return 0;
+}
+
+int gfs_sops_remember(struct gfs_sops *s, const char *path, const json_t *doc)
+{
+	pthread_mutex_lock(&s->lock);
+	int rc = json_object_set(s->last, path, (json_t *)doc);
+	pthread_mutex_unlock(&s->lock);
+	return rc < 0 ? -ENOMEM : 0;
+}
+
+/* ---- recipients ----------------------------------------------------------------- */
+
+static char *const *sops_recipients_for(const struct gfs_sops *s, const char *path)
+{
+	if (s->recipients)
+		return s->recipients;
+	for (size_t i = 0; i < s->n_rules; i++)
+		if (!s->rules[i].has_re || regexec(&s->rules[i].re, path, 0, NULL, 0) == 0)
+			return s->rules[i].age;
+	return NULL;
+}
+
+/* Are the recipients of the block exactly these (in any order)? */
+static bool sops_same_recipients(const json_t *meta, char *const *r)
+{
+	const json_t *age = json_object_get(meta, "age"), *e;
+	size_t i;
+	if (json_array_size(age) != gfs_strv_len(r))
+		return false;
+	json_array_foreach(age, i, e)
+	{
+		const char *rec = json_string_value(json_object_get(e, "recipient"));
+		if (!rec || !gfs_strv_has(r, rec))
+			return false;
+	}
+	return true;
+}
+
+/* age: [{recipient, enc}] with the data key encrypted to each. */
+static int sops_age_list(json_t **out, const unsigned char key[SOPS_KEY_LEN],
+			 char *const *r)
+{
+	json_t *list = json_array();
+	int rc = list ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && r[i]; i++) {
+		unsigned char pub[GFS_AGE_KEY_LEN];
+		struct gfs_buf file = GFS_BUF_INIT(GFS_AGE_FILE_LIMIT);
+		struct gfs_buf armor = GFS_BUF_INIT(GFS_AGE_FILE_LIMIT * 2);
+		rc = gfs_age_recipient_parse(pub, r[i]);
+		if (rc < 0)
+			rc = gfs_error_set(-EINVAL, "%s is not an age recipient", r[i]);
+		const unsigned char(*one)[GFS_AGE_KEY_LEN] = &pub;
+		if (rc == 0)
+			rc = gfs_age_encrypt(&file, one, 1, key, SOPS_KEY_LEN);
+		if (rc == 0)
+			rc = gfs_age_armor(&armor, file.data, file.len);
+		json_t *e = rc == 0 ? json_pack("{s:s, s:s}", "recipient", r[i], "enc",
+						armor.data)
+				    : NULL;
+		if (rc == 0 && (!e || json_array_append_new(list, e) < 0))
+			rc = -ENOMEM;
+		gfs_buf_release(&file);
+		gfs_buf_release(&armor);
+	}
+	if (rc < 0) {
+		json_decref(list);
+		return rc;
+	}
+	*out = list;
+	return 0;
+}
+
+/* A new sops block: the age list (the remembered one when the recipients
+ * did not change), now as lastmodified, the MAC encrypted under it. */
+static json_t *sops_block_new(const unsigned char key[SOPS_KEY_LEN], char *const *r,
+			      const json_t *prev_meta, const char *mac)
+{
+	char lm[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	struct gfs_buf enc = GFS_BUF_INIT(4096);
+	json_t *age = NULL, *meta = NULL;
+	gmtime_r(&now, &tm);
+	strftime(lm, sizeof(lm), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	int rc = 0;
+	if (prev_meta && sops_same_recipients(prev_meta, r))
+		age = json_deep_copy(json_object_get(prev_meta, "age"));
+	else
+		rc = sops_age_list(&age, key, r);
+	if (rc == 0)
+		rc = sops_value_seal(&enc, key, mac, strlen(mac), "str", lm);
+	if (rc == 0 && age)
+		meta = json_pack("{s:O, s:s, s:s, s:s, s:s}", "age", age, "lastmodified", lm,
+				 "mac", enc.data, "encrypted_regex", GFS_SOPS_ENCRYPTED_REGEX,
+				 "version", GFS_SOPS_VERSION);
+	if (rc == 0 && !meta)
+		gfs_error_set(-ENOMEM, "out of memory");
+	json_decref(age);
+	gfs_buf_release(&enc);
+	return meta;
+}
+
+/* The remembered document's data key and block, when they can be reused:
+ * 1 with key set, 0 when not (a fresh key is made). */
+static int sops_prev_key(unsigned char key[SOPS_KEY_LEN], const struct gfs_sops *s,
+			 const json_t *prev)
+{
+	const json_t *meta = json_object_get(prev, "sops");
+	if (!json_is_object(meta))
+		return 0;
+	return sops_data_key(key, s, meta) == 0 ? 1 : 0;
+}
+
+static int sops_seal(json_t **out, struct gfs_sops *s, const char *path,
+		     const json_t *plain)
+{
+	unsigned char key[SOPS_KEY_LEN];
+	char mac[129], old[129];
+	struct gfs_buf text = GFS_BUF_INIT(GFS_AGE_FILE_LIMIT * 4);
+	json_t *doc = NULL, *prev = NULL, *meta = NULL;
+	char *const *r = sops_recipients_for(s, path);
+	int rc = 0;
+	if (!r || !r[0])
+		return gfs_error_set(-EINVAL,
+				     "%s: no age recipient to encrypt to: name them in "
+				     ".gitopsfs.yaml (sops: {age: [age1...]}) or in a "
+				     ".sops.yaml creation rule that matches the path",
+				     path);
+	pthread_mutex_lock(&s->lock);
+	prev = json_incref(json_object_get(s->last, path));
+	pthread_mutex_unlock(&s->lock);
+	const json_t *prev_meta = json_object_get(prev, "sops");
+	if (!sops_prev_key(key, s, prev)) {
+		json_decref(prev);
+		prev = NULL;
+		prev_meta = NULL;
+		rc = gfs_crypto_random(key, sizeof(key));
+	}
+	/* The MAC follows the order of the file as written: emit the
+	 * plaintext and read it back, so the walk sees the emitted order
+	 * and the scalars as any reader of the file will. */
+	if (rc == 0)
+		rc = gfs_yaml_emit(&text, plain);
+	if (rc == 0)
+		rc = gfs_yaml_parse(&doc, text.data, text.len, NULL);
+	if (rc == 0 && !json_is_object(doc))
+		rc = gfs_error_set(-EINVAL, "%s: not a mapping", path);
+	struct sops_walk w = {.seal = true, .key = key};
+	if (rc == 0)
+		rc = sops_walk_doc(&w, doc, prev, mac);
+	bool same = rc == 0 && prev_meta && sops_same_recipients(prev_meta, r) &&
+		    gfs_str_eq(json_string_value(json_object_get(prev_meta, "encrypted_regex")),
+			       GFS_SOPS_ENCRYPTED_REGEX) &&
+		    !json_object_get(prev_meta, "mac_only_encrypted") &&
+		    sops_mac_open(old, key, prev_meta) == 0 && strcmp(old, mac) == 0;
+	if (rc == 0)
+		meta = same ? json_deep_copy(prev_meta) : sops_block_new(key, r, prev_meta, mac);
+	if (rc == 0 && (!meta || json_object_set_new(doc, "sops", meta) < 0))
+		rc = rc ? rc : -ENOMEM;
+	explicit_bzero(key, sizeof(key));
+	explicit_bzero(text.data, text.len);
+	gfs_buf_release(&text);
+	json_decref(prev);
+	if (rc < 0) {
+		json_decref(doc);
+		return rc;
+	}
+	*out = doc;
+	return 0;
+}
+
+int gfs_sops_render(struct gfs_buf *out, struct gfs_sops *s, const char *path,
+		    const json_t *plain, bool remember)
+{
+	json_t *doc = NULL;
+	int rc = sops_seal(&doc, s, path, plain);
+	if (rc == 0)
+		rc = gfs_yaml_emit(out, doc);
+	if (rc == 0 && remember)
+		rc = gfs_sops_remember(s, path, doc);
+	json_decref(doc);
+	return rc;
+}
+
+/* ---- setting up ----------------------------------------------------------------- */
+
+static int sops_recipients_check(char *const *r, const char *where)
+{
+	unsigned char pub[GFS_AGE_KEY_LEN];
+	for (size_t i = 0; r && r[i]; i++)
+		if (gfs_age_recipient_parse(pub, r[i]) < 0)
+			return gfs_error_set(-EINVAL,
+					     "%s: \"%s\" is not an age recipient (age1..., "
+					     "as age-keygen -y prints)",
+					     where, r[i]);
+	return 0;
+}
+
+/* Recipients of one rule: `age` as "age1..,age1.." or a list, and the
+ * age lists of its key_groups. */
+static int sops_rule_age(char ***out, const json_t *rule)
+{
+	const json_t *age = json_object_get(rule, "age"), *g, *e;
+	size_t i, j;
+	int rc = 0;
+	if (json_is_string(age)) {
+		char *copy = strdup(json_string_value(age)), *save = NULL;
+		if (!copy)
+			return -ENOMEM;
+		for (char *t = strtok_r(copy, ", \n\t", &save); t && rc == 0;
+		     t = strtok_r(NULL, ", \n\t", &save))
+			rc = gfs_strv_push(out, t);
+		free(copy);
+	}
+	json_array_foreach(age, i, e) if (rc == 0 && json_is_string(e)) rc =
+	    gfs_strv_push(out, json_string_value(e));
+	json_array_foreach(json_object_get(rule, "key_groups"), i, g)
+	{
+		json_array_foreach(json_object_get(g, "age"), j, e) if (rc == 0 &&
+									 json_is_string(e)) rc =
+		    gfs_strv_push(out, json_string_value(e));
+	}
+	return rc;
+}
+
+static int sops_rules_parse(struct gfs_sops *s, const char *text, size_t len)
+{
+	struct gfs_yaml_error yerr = {0};
+	json_t *doc = NULL, *rule;
+	size_t i;
+	int rc = gfs_yaml_parse(&doc, text, len, &yerr);
+	if (rc < 0)
+		return gfs_error_set(-EINVAL, ".sops.yaml, line %d: %s", yerr.line,
+				     yerr.reason);
+	const json_t *rules = json_object_get(doc, "creation_rules");
+	if (!json_is_array(rules) || json_array_size(rules) > SOPS_MAX_RULES) {
+		json_decref(doc);
+		return gfs_error_set(-EINVAL, ".sops.yaml has no creation_rules list");
+	}
+	s->rules = calloc(json_array_size(rules) + 1, sizeof(*s->rules));
+	if (!s->rules)
+		rc = -ENOMEM;
+	json_array_foreach(rules, i, rule)
+	{
+		if (rc < 0)
+			break;
+		struct sops_rule *r = &s->rules[s->n_rules++];
+		const char *re = json_string_value(json_object_get(rule, "path_regex"));
+		if (re && regcomp(&r->re, re, REG_EXTENDED | REG_NOSUB) != 0) {
+			rc = gfs_error_set(-EINVAL,
+					   ".sops.yaml, creation rule %zu: path_regex "
+					   "\"%s\" is not a regular expression gitopsfs "
+					   "reads (POSIX extended)",
+					   i + 1, re);
+			break;
+		}
+		r->has_re = re != NULL;
+		rc = sops_rule_age(&r->age, rule);
+		if (rc == 0)
+			rc = sops_recipients_check(r->age, ".sops.yaml");
+	}
+	json_decref(doc);
+	return rc;
+}
+
+int gfs_sops_new(struct gfs_sops **out, const struct gfs_sops_opts *o)
+{
+	struct gfs_sops *s = calloc(1, sizeof(*s));
+	int rc = s ? 0 : -ENOMEM;
+	if (rc == 0) {
+		pthread_mutex_init(&s->lock, NULL);
+		s->last = json_object();
+		s->ids = o->n_ids ? malloc(o->n_ids * sizeof(*s->ids)) : NULL;
+		if (!s->last || (o->n_ids && !s->ids))
+			rc = -ENOMEM;
+	}
+	if (rc == 0 && !o->n_ids)
+		rc = gfs_error_set(-EINVAL, "secrets: sops needs an age identity");
+	if (rc == 0) {
+		memcpy(s->ids, o->ids, o->n_ids * sizeof(*s->ids));
+		s->n_ids = o->n_ids;
+	}
+	if (rc == 0 && o->recipients && o->recipients[0]) {
+		rc = gfs_strv_dup(&s->recipients, (const char *const *)o->recipients);
+		if (rc == 0)
+			rc = sops_recipients_check(s->recipients, ".gitopsfs.yaml sops.age");
+	} else if (rc == 0 && o->rules) {
+		rc = sops_rules_parse(s, o->rules, o->rules_len);
+	} else if (rc == 0) {
+		rc = gfs_error_set(-EINVAL,
+				   "secrets: sops needs the age recipients to encrypt to: "
+				   "add `sops: {age: [age1...]}` to .gitopsfs.yaml (age-keygen "
+				   "-y KEYFILE prints a key's recipient), or a .sops.yaml "
+				   "with creation_rules");
+	}
+	if (rc < 0) {
+		gfs_sops_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void gfs_sops_free(struct gfs_sops *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_rules; i++) {
+		if (s->rules[i].has_re)
+			regfree(&s->rules[i].re);
+		gfs_strv_free(s->rules[i].age);
+	}
+	free(s->rules);
+	gfs_strv_free(s->recipients);
+	gfs_age_identities_free(s->ids, s->n_ids);
+	json_decref(s->last);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* Reads a key file (at most 1 MiB) and appends its identities. */
+static int sops_key_file(struct gfs_age_identity **ids, size_t *n, const char *path,
+			 const char *what)
+{
+	char name[PATH_MAX + 64];
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return gfs_error_set(-errno == -ENOENT ? -ENOENT : -EINVAL,
+				     "%s %s: %s", what, path, strerror(errno));
+	struct gfs_buf b = GFS_BUF_INIT(1u << 20);
+	char chunk[4096];
+	size_t got;
+	int rc = 0;
+	while (rc == 0 && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		rc = gfs_buf_add(&b, chunk, got);
+	fclose(f);
+	explicit_bzero(chunk, sizeof(chunk));
+	snprintf(name, sizeof(name), "%s %s", what, path);
+	if (rc < 0)
+		rc = gfs_error_set(-EINVAL, "%s is too large for an age key file", name);
+	else
+		rc = gfs_age_identities_parse(ids, n, name, b.data, b.len);
+	explicit_bzero(b.data, b.len);
+	gfs_buf_release(&b);
+	return rc;
+}
+
+int gfs_sops_identities_load(struct gfs_age_identity **ids, size_t *n)
+{
+	const char *key = getenv("SOPS_AGE_KEY"), *file = getenv("SOPS_AGE_KEY_FILE");
+	int rc = 0;
+	*ids = NULL;
+	*n = 0;
+	if (key && *key)
+		rc = gfs_age_identities_parse(ids, n, "SOPS_AGE_KEY", key, strlen(key));
+	if (rc == 0 && file && *file)
+		rc = sops_key_file(ids, n, file, "SOPS_AGE_KEY_FILE");
+	if (rc == 0 && !(key && *key) && !(file && *file)) {
+		/* sops' own default place. */
+		char path[PATH_MAX];
+		const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+		if (xdg && *xdg)
+			snprintf(path, sizeof(path), "%s/sops/age/keys.txt", xdg);
+		else
+			snprintf(path, sizeof(path), "%s/.config/sops/age/keys.txt",
+				 home ? home : "");
+		rc = sops_key_file(ids, n, path, "age key file");
+		if (rc == -ENOENT)
+			rc = 0;
+	}
+	if (rc == 0 && *n == 0)
+		rc = gfs_error_set(
+		    -ENOKEY,
+		    "secrets: sops needs an age identity to decrypt Secrets: set "
+		    "SOPS_AGE_KEY_FILE to a key file made by age-keygen (in a pod, "
+		    "mount it from a Secret), or SOPS_AGE_KEY to the key itself");
+	if (rc < 0) {
+		gfs_age_identities_free(*ids, *n);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc;
+}
