@@ -20,19 +20,19 @@
 
 #include "gfs_age.h"
 
-#define AGE_INTRO         "age-encryption.org/v1\n"
-#define AGE_X25519_INFO   "age-encryption.org/v1/X25519"
-#define AGE_FILE_KEY_LEN  16
-#define AGE_NONCE_LEN     16
-#define AGE_CHUNK         65536
-#define AGE_TAG           16
-#define AGE_COLUMNS       64
-#define AGE_ARMOR_BEGIN   "-----BEGIN AGE ENCRYPTED FILE-----"
-#define AGE_ARMOR_END     "-----END AGE ENCRYPTED FILE-----"
-#define AGE_MAX_STANZAS   64
-#define BECH32_RECIPIENT  "age"
-#define BECH32_IDENTITY   "age-secret-key-"
-#define BECH32_MAX_LEN    256
+#define AGE_INTRO        "age-encryption.org/v1\n"
+#define AGE_X25519_INFO  "age-encryption.org/v1/X25519"
+#define AGE_FILE_KEY_LEN 16
+#define AGE_NONCE_LEN    16
+#define AGE_CHUNK        65536
+#define AGE_TAG          16
+#define AGE_COLUMNS      64
+#define AGE_ARMOR_BEGIN  "-----BEGIN AGE ENCRYPTED FILE-----"
+#define AGE_ARMOR_END    "-----END AGE ENCRYPTED FILE-----"
+#define AGE_MAX_STANZAS  64
+#define BECH32_RECIPIENT "age"
+#define BECH32_IDENTITY  "age-secret-key-"
+#define BECH32_MAX_LEN   256
 
 /* ---- base64 --------------------------------------------------------------------- */
 
@@ -203,7 +203,8 @@ static int bech32_decode(unsigned char out[GFS_AGE_KEY_LEN], const char *hrp,
 		}
 	}
 	/* Padding: fewer than 5 bits left over, all zero. */
-	if (chk == 1 && n == GFS_AGE_KEY_LEN && bits < 5 && (acc & ((1u << bits) - 1)) == 0)
+	if (chk == 1 && n == GFS_AGE_KEY_LEN && bits < 5 &&
+	    (acc & ((1u << bits) - 1)) == 0)
 		rc = 0;
 out:
 	explicit_bzero(low, sizeof(low));
@@ -228,7 +229,8 @@ int gfs_crypto_hkdf(unsigned char *out, size_t out_len, const void *ikm, size_t 
 	char digest[] = "SHA256";
 	OSSL_PARAM params[5], *p = params;
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
+	*p++ =
+	    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
 	if (salt_len)
 		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
 							 (void *)salt, salt_len);
@@ -309,7 +311,8 @@ static int chacha_poly(bool seal, unsigned char *out, const unsigned char key[32
 		ok = EVP_CipherUpdate(ctx, out, &n, in, (int)body) == 1;
 	int fin = ok ? EVP_CipherFinal_ex(ctx, out + n, &n) : 0;
 	if (ok && seal && fin == 1)
-		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, AGE_TAG, out + body) == 1;
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, AGE_TAG,
+					 out + body) == 1;
 	EVP_CIPHER_CTX_free(ctx);
 	if (!ok)
 		return gfs_error_set(-EIO, "ChaCha20-Poly1305 failed in libcrypto");
@@ -360,8 +363,8 @@ int gfs_age_identities_parse(struct gfs_age_identity **ids, size_t *n, const cha
 		lineno++;
 		while (a < b && (text[a] == ' ' || text[a] == '\t'))
 			a++;
-		while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' ||
-				 text[b - 1] == '\r'))
+		while (b > a &&
+		       (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r'))
 			b--;
 		if (a == b || text[a] == '#')
 			continue;
@@ -495,8 +498,9 @@ static int age_payload(bool seal, struct gfs_buf *out, const unsigned char file_
 	return rc;
 }
 
-int gfs_age_encrypt(struct gfs_buf *out, const unsigned char (*recipients)[GFS_AGE_KEY_LEN],
-		    size_t n, const void *data, size_t len)
+int gfs_age_encrypt(struct gfs_buf *out,
+		    const unsigned char (*recipients)[GFS_AGE_KEY_LEN], size_t n,
+		    const void *data, size_t len)
 {
 	unsigned char file_key[AGE_FILE_KEY_LEN], mac[32], nonce[AGE_NONCE_LEN];
 	struct gfs_buf header = GFS_BUF_INIT(GFS_AGE_FILE_LIMIT);
@@ -602,7 +606,8 @@ int gfs_age_decrypt(unsigned char **out, size_t *out_len,
 			if ((rc = age_line(&bl, &bll, f, len, &pos)) < 0)
 				goto out;
 			if (bll > AGE_COLUMNS) {
-				rc = gfs_error_set(-EINVAL, "the age header is malformed");
+				rc =
+				    gfs_error_set(-EINVAL, "the age header is malformed");
 				goto out;
 			}
 			body_len += bll;
@@ -634,7 +639,8 @@ int gfs_age_decrypt(unsigned char **out, size_t *out_len,
 	if ((rc = age_header_mac(mac, file_key, f, (size_t)(line - f) + 3)) < 0)
 		goto out;
 	if (CRYPTO_memcmp(mac, want, 32) != 0) {
-		rc = gfs_error_set(-EINVAL, "the age header MAC does not verify (tampered)");
+		rc = gfs_error_set(-EINVAL,
+				   "the age header MAC does not verify (tampered)");
 		goto out;
 	}
 	if (len - pos < AGE_NONCE_LEN) {

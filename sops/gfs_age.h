@@ -51,8 +51,9 @@ void gfs_age_identities_free(struct gfs_age_identity *ids, size_t n);
 
 /* Encrypts `len` bytes to the n recipients (public keys) into out: a
  * binary age file. 0 or -errno with the message set. */
-int gfs_age_encrypt(struct gfs_buf *out, const unsigned char (*recipients)[GFS_AGE_KEY_LEN],
-		    size_t n, const void *data, size_t len);
+int gfs_age_encrypt(struct gfs_buf *out,
+		    const unsigned char (*recipients)[GFS_AGE_KEY_LEN], size_t n,
+		    const void *data, size_t len);
 /* Decrypts a binary age file with whichever identity opens one of its
  * X25519 stanzas; the header MAC and every payload chunk are verified.
  * *out is malloc'ed (the caller wipes and frees it). -EACCES when no

@@ -111,7 +111,8 @@ static json_t *sops_leaf_value(const unsigned char *p, size_t len, const char *t
 	if (strcmp(type, "bool") == 0) {
 		/* Go's strconv.ParseBool. */
 		static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
-		static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+		static const char *const no[] = {"0",     "f",     "F",
+						 "FALSE", "false", "False"};
 		for (size_t i = 0; i < GFS_ARRAY_SIZE(yes); i++) {
 			if (strcmp(num, yes[i]) == 0)
 				return json_true();
@@ -130,19 +131,22 @@ static int sops_gcm(bool seal, unsigned char *out, const unsigned char key[SOPS_
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int n = 0;
-	int ok = ctx &&
-		 EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, seal) == 1 &&
-		 EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)iv_len, NULL) == 1 &&
-		 EVP_CipherInit_ex(ctx, NULL, NULL, key, iv, seal) == 1 &&
-		 EVP_CipherUpdate(ctx, NULL, &n, (const unsigned char *)aad,
-				  (int)strlen(aad)) == 1;
+	int ok =
+	    ctx &&
+	    EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, seal) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)iv_len, NULL) == 1 &&
+	    EVP_CipherInit_ex(ctx, NULL, NULL, key, iv, seal) == 1 &&
+	    EVP_CipherUpdate(ctx, NULL, &n, (const unsigned char *)aad,
+			     (int)strlen(aad)) == 1;
 	if (ok && !seal)
-		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SOPS_TAG_LEN, tag) == 1;
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SOPS_TAG_LEN, tag) ==
+		     1;
 	if (ok && len)
 		ok = EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1;
 	int fin = ok ? EVP_CipherFinal_ex(ctx, out + n, &n) : 0;
 	if (ok && seal && fin == 1)
-		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SOPS_TAG_LEN, tag) == 1;
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SOPS_TAG_LEN, tag) ==
+		     1;
 	EVP_CIPHER_CTX_free(ctx);
 	if (!ok)
 		return gfs_error_set(-EIO, "AES-256-GCM failed in libcrypto");
@@ -212,7 +216,8 @@ static int sops_value_open(unsigned char **plain, size_t *len, char type[16],
 	if (rc < 0)
 		return rc;
 	unsigned char *out = malloc(e.data_len + 1);
-	rc = out ? sops_gcm(false, out, key, e.iv, e.iv_len, aad, e.data, e.data_len, e.tag)
+	rc = out ? sops_gcm(false, out, key, e.iv, e.iv_len, aad, e.data, e.data_len,
+			    e.tag)
 		 : -ENOMEM;
 	if (rc == 0) {
 		*plain = out;
@@ -228,7 +233,8 @@ static int sops_value_open(unsigned char **plain, size_t *len, char type[16],
 }
 
 static int sops_value_seal(struct gfs_buf *out, const unsigned char key[SOPS_KEY_LEN],
-			   const void *plain, size_t len, const char *type, const char *aad)
+			   const void *plain, size_t len, const char *type,
+			   const char *aad)
 {
 	unsigned char iv[SOPS_IV_LEN], tag[SOPS_TAG_LEN];
 	unsigned char *ct = malloc(len + 1);
@@ -256,13 +262,13 @@ static int sops_value_seal(struct gfs_buf *out, const unsigned char key[SOPS_KEY
 /* ---- the tree walk -------------------------------------------------------------- */
 
 struct sops_walk {
-	bool seal;             /* encrypt plaintext (else decrypt ENC values) */
-	bool mac_only;         /* mac_only_encrypted: hash encrypted leaves only */
-	EVP_MD_CTX *hash;      /* SHA-512 of the leaves */
+	bool seal;        /* encrypt plaintext (else decrypt ENC values) */
+	bool mac_only;    /* mac_only_encrypted: hash encrypted leaves only */
+	EVP_MD_CTX *hash; /* SHA-512 of the leaves */
 	const unsigned char *key;
 	const char *path[SOPS_MAX_DEPTH];
 	int depth;
-	const char *bad;       /* the key path of a value that failed */
+	const char *bad; /* the key path of a value that failed */
 	char bad_path[256];
 };
 
@@ -285,7 +291,8 @@ static int sops_aad(char out[SOPS_AAD_MAX], const struct sops_walk *w)
 static bool sops_path_encrypted(const struct sops_walk *w)
 {
 	for (int i = 0; i < w->depth; i++)
-		if (strcmp(w->path[i], "data") == 0 || strcmp(w->path[i], "stringData") == 0)
+		if (strcmp(w->path[i], "data") == 0 ||
+		    strcmp(w->path[i], "stringData") == 0)
 			return true;
 	return false;
 }
@@ -407,7 +414,8 @@ static int sops_walk_node(struct sops_walk *w, json_t *node, const json_t *prev)
 		/* Elements share the list's path; their ciphertexts are not
 		 * matched up with the remembered ones. */
 		for (size_t i = 0; rc == 0 && i < json_array_size(node); i++)
-			rc = sops_walk_child(w, node, NULL, i, json_array_get(node, i), NULL);
+			rc = sops_walk_child(w, node, NULL, i, json_array_get(node, i),
+					     NULL);
 		return rc;
 	}
 	/* Keys are read before any replacement: json_object_set_new on an
@@ -436,8 +444,8 @@ static int sops_walk_doc(struct sops_walk *w, json_t *doc, const json_t *prev,
 	int rc = 0;
 	w->hash = EVP_MD_CTX_new();
 	if (!w->hash || EVP_DigestInit_ex(w->hash, EVP_sha512(), NULL) != 1 ||
-	    (w->mac_only &&
-	     EVP_DigestUpdate(w->hash, sops_mac_only_init, sizeof(sops_mac_only_init)) != 1))
+	    (w->mac_only && EVP_DigestUpdate(w->hash, sops_mac_only_init,
+					     sizeof(sops_mac_only_init)) != 1))
 		rc = gfs_error_set(-EIO, "SHA-512 failed in libcrypto");
 	if (rc == 0)
 		rc = sops_walk_node(w, doc, prev);
@@ -495,11 +503,12 @@ static int sops_data_key(unsigned char key[SOPS_KEY_LEN], const struct gfs_sops 
 			return 0;
 	}
 	if (!json_array_size(age))
-		return gfs_error_set(-EACCES, "the file has no age recipient (sops.age is "
-					      "empty); gitopsfs decrypts age only");
-	return gfs_error_set(-EACCES,
-			     "none of the age identities (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY) "
-			     "opens the file's data key");
+		return gfs_error_set(-EACCES,
+				     "the file has no age recipient (sops.age is "
+				     "empty); gitopsfs decrypts age only");
+	return gfs_error_set(
+	    -EACCES, "none of the age identities (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY) "
+		     "opens the file's data key");
 }
 
 /* The MAC stored in the block, decrypted. */
@@ -512,10 +521,11 @@ static int sops_mac_open(char mac[129], const unsigned char key[SOPS_KEY_LEN],
 	size_t len = 0;
 	char type[16];
 	if (!enc || !lm || strncmp(enc, SOPS_ENC_PREFIX, strlen(SOPS_ENC_PREFIX)) != 0)
-		return gfs_error_set(-EINVAL, "the sops block has no mac or lastmodified");
+		return gfs_error_set(-EINVAL,
+				     "the sops block has no mac or lastmodified");
 	int rc = sops_value_open(&plain, &len, type, key, enc, lm);
 	if (rc == -EINVAL)
-		rc = gfs_error_set(-EINVAL, "the sops MAC does not verify (the file was "
+		rc = gfs_error_set(-EINVAL, "the MAC does not decrypt (the file was "
 					    "changed without sops, or its lastmodified)");
 	if (rc == 0 && len >= 129)
 		rc = gfs_error_set(-EINVAL, "the sops MAC is malformed");
@@ -553,10 +563,10 @@ int gfs_sops_decrypt(json_t **out, const struct gfs_sops *s, const json_t *doc)
 					   "(tampered, or moved from another key)",
 					   w.bad);
 	}
-	if (rc == 0 && (strlen(got) != strlen(want) ||
-			CRYPTO_memcmp(got, want, strlen(got)) != 0))
-		rc = gfs_error_set(-EINVAL, "the SOPS MAC does not match the values: the "
-					    "file was changed after it was encrypted");
+	if (rc == 0 &&
+	    (strlen(got) != strlen(want) || CRYPTO_memcmp(got, want, strlen(got)) != 0))
+		rc = gfs_error_set(-EINVAL, "the MAC does not match the values: the file "
+					    "was changed after it was encrypted");
 	explicit_bzero(key, sizeof(key));
 	if (rc < 0) {
 		json_decref(copy);
@@ -581,7 +591,8 @@ static char *const *sops_recipients_for(const struct gfs_sops *s, const char *pa
 	if (s->recipients)
 		return s->recipients;
 	for (size_t i = 0; i < s->n_rules; i++)
-		if (!s->rules[i].has_re || regexec(&s->rules[i].re, path, 0, NULL, 0) == 0)
+		if (!s->rules[i].has_re ||
+		    regexec(&s->rules[i].re, path, 0, NULL, 0) == 0)
 			return s->rules[i].age;
 	return NULL;
 }
@@ -656,9 +667,9 @@ static json_t *sops_block_new(const unsigned char key[SOPS_KEY_LEN], char *const
 	if (rc == 0)
 		rc = sops_value_seal(&enc, key, mac, strlen(mac), "str", lm);
 	if (rc == 0 && age)
-		meta = json_pack("{s:O, s:s, s:s, s:s, s:s}", "age", age, "lastmodified", lm,
-				 "mac", enc.data, "encrypted_regex", GFS_SOPS_ENCRYPTED_REGEX,
-				 "version", GFS_SOPS_VERSION);
+		meta = json_pack("{s:O, s:s, s:s, s:s, s:s}", "age", age, "lastmodified",
+				 lm, "mac", enc.data, "encrypted_regex",
+				 GFS_SOPS_ENCRYPTED_REGEX, "version", GFS_SOPS_VERSION);
 	if (rc == 0 && !meta)
 		gfs_error_set(-ENOMEM, "out of memory");
 	json_decref(age);
@@ -714,13 +725,15 @@ static int sops_seal(json_t **out, struct gfs_sops *s, const char *path,
 	struct sops_walk w = {.seal = true, .key = key};
 	if (rc == 0)
 		rc = sops_walk_doc(&w, doc, prev, mac);
-	bool same = rc == 0 && prev_meta && sops_same_recipients(prev_meta, r) &&
-		    gfs_str_eq(json_string_value(json_object_get(prev_meta, "encrypted_regex")),
-			       GFS_SOPS_ENCRYPTED_REGEX) &&
-		    !json_object_get(prev_meta, "mac_only_encrypted") &&
-		    sops_mac_open(old, key, prev_meta) == 0 && strcmp(old, mac) == 0;
+	bool same =
+	    rc == 0 && prev_meta && sops_same_recipients(prev_meta, r) &&
+	    gfs_str_eq(json_string_value(json_object_get(prev_meta, "encrypted_regex")),
+		       GFS_SOPS_ENCRYPTED_REGEX) &&
+	    !json_object_get(prev_meta, "mac_only_encrypted") &&
+	    sops_mac_open(old, key, prev_meta) == 0 && strcmp(old, mac) == 0;
 	if (rc == 0)
-		meta = same ? json_deep_copy(prev_meta) : sops_block_new(key, r, prev_meta, mac);
+		meta = same ? json_deep_copy(prev_meta)
+			    : sops_block_new(key, r, prev_meta, mac);
 	if (rc == 0 && (!meta || json_object_set_new(doc, "sops", meta) < 0))
 		rc = rc ? rc : -ENOMEM;
 	explicit_bzero(key, sizeof(key));
@@ -755,10 +768,11 @@ static int sops_recipients_check(char *const *r, const char *where)
 	unsigned char pub[GFS_AGE_KEY_LEN];
 	for (size_t i = 0; r && r[i]; i++)
 		if (gfs_age_recipient_parse(pub, r[i]) < 0)
-			return gfs_error_set(-EINVAL,
-					     "%s: \"%s\" is not an age recipient (age1..., "
-					     "as age-keygen -y prints)",
-					     where, r[i]);
+			return gfs_error_set(
+			    -EINVAL,
+			    "%s: \"%s\" is not an age recipient (age1..., "
+			    "as age-keygen -y prints)",
+			    where, r[i]);
 	return 0;
 }
 
@@ -782,8 +796,8 @@ static int sops_rule_age(char ***out, const json_t *rule)
 	    gfs_strv_push(out, json_string_value(e));
 	json_array_foreach(json_object_get(rule, "key_groups"), i, g)
 	{
-		json_array_foreach(json_object_get(g, "age"), j, e) if (rc == 0 &&
-									 json_is_string(e)) rc =
+		json_array_foreach(json_object_get(g, "age"), j,
+				   e) if (rc == 0 && json_is_string(e)) rc =
 		    gfs_strv_push(out, json_string_value(e));
 	}
 	return rc;
@@ -849,15 +863,16 @@ int gfs_sops_new(struct gfs_sops **out, const struct gfs_sops_opts *o)
 	if (rc == 0 && o->recipients && o->recipients[0]) {
 		rc = gfs_strv_dup(&s->recipients, (const char *const *)o->recipients);
 		if (rc == 0)
-			rc = sops_recipients_check(s->recipients, ".gitopsfs.yaml sops.age");
+			rc = sops_recipients_check(s->recipients,
+						   ".gitopsfs.yaml sops.age");
 	} else if (rc == 0 && o->rules) {
 		rc = sops_rules_parse(s, o->rules, o->rules_len);
 	} else if (rc == 0) {
-		rc = gfs_error_set(-EINVAL,
-				   "secrets: sops needs the age recipients to encrypt to: "
-				   "add `sops: {age: [age1...]}` to .gitopsfs.yaml (age-keygen "
-				   "-y KEYFILE prints a key's recipient), or a .sops.yaml "
-				   "with creation_rules");
+		rc = gfs_error_set(
+		    -EINVAL, "secrets: sops needs the age recipients to encrypt to: "
+			     "add `sops: {age: [age1...]}` to .gitopsfs.yaml (age-keygen "
+			     "-y KEYFILE prints a key's recipient), or a .sops.yaml "
+			     "with creation_rules");
 	}
 	if (rc < 0) {
 		gfs_sops_free(s);
@@ -891,8 +906,8 @@ static int sops_key_file(struct gfs_age_identity **ids, size_t *n, const char *p
 	char name[PATH_MAX + 64];
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return gfs_error_set(-errno == -ENOENT ? -ENOENT : -EINVAL,
-				     "%s %s: %s", what, path, strerror(errno));
+		return gfs_error_set(-errno == -ENOENT ? -ENOENT : -EINVAL, "%s %s: %s",
+				     what, path, strerror(errno));
 	struct gfs_buf b = GFS_BUF_INIT(1u << 20);
 	char chunk[4096];
 	size_t got;

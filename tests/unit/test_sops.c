@@ -20,8 +20,8 @@ static char *slurp(const char *name, size_t *len)
 {
 	char path[1024];
 	const char *root = getenv("GFS_ROOT");
-	snprintf(path, sizeof(path), "%s/tests/fixtures/sops/%s", root && *root ? root : ".",
-		 name);
+	snprintf(path, sizeof(path), "%s/tests/fixtures/sops/%s",
+		 root && *root ? root : ".", name);
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return NULL;
@@ -117,10 +117,12 @@ static void age_round_trips_across_chunk_boundaries(void)
 	/* Two identities from a key file, as age-keygen writes them. */
 	struct gfs_age_identity *ids = NULL;
 	size_t n = 0;
-	const char *keys = "# two keys\n"
-			   "AGE-SECRET-KEY-1G0Q5K9TV4REQ3ZSQRMTMG8NSWQGYT0T7TZ33RAZEE0GZYVZN0APSU24RK7\n"
-			   "\n"
-			   "AGE-SECRET-KEY-1RH87A5Z54ZGUR9S0AS3R6WHFSEFNPLYMAKF5Z2CEU7R06VRJ0A3Q7242AM\n";
+	const char *keys =
+	    "# two keys\n"
+	    "AGE-SECRET-KEY-1G0Q5K9TV4REQ3ZSQRMTMG8NSWQGYT0T7TZ33RAZEE0GZYVZN0APSU24RK7\n"
+	    "\n"
+	    "AGE-SECRET-KEY-"
+	    "1RH87A5Z54ZGUR9S0AS3R6WHFSEFNPLYMAKF5Z2CEU7R06VRJ0A3Q7242AM\n";
 	CHECK_INT(gfs_age_identities_parse(&ids, &n, "keys", keys, strlen(keys)), 0);
 	CHECK_INT(n, 2);
 	if (n != 2)
@@ -139,12 +141,14 @@ static void age_round_trips_across_chunk_boundaries(void)
 					  sizes[i]),
 			  0);
 		/* Either identity opens it. */
-		CHECK_INT(gfs_age_decrypt(&plain, &plen, &ids[1], 1, file.data, file.len), 0);
+		CHECK_INT(gfs_age_decrypt(&plain, &plen, &ids[1], 1, file.data, file.len),
+			  0);
 		CHECK_INT(plen, sizes[i]);
 		CHECK(plen == sizes[i] && memcmp(plain, data, plen) == 0);
 		free(plain);
 		plain = NULL;
-		CHECK_INT(gfs_age_decrypt(&plain, &plen, &ids[0], 1, file.data, file.len), 0);
+		CHECK_INT(gfs_age_decrypt(&plain, &plen, &ids[0], 1, file.data, file.len),
+			  0);
 		free(plain);
 		plain = NULL;
 		/* A truncated file never decrypts to a prefix. */
@@ -171,7 +175,8 @@ static void age_round_trips_across_chunk_boundaries(void)
 	unsigned char *plain = NULL;
 	size_t plen = 0;
 	CHECK_INT(gfs_age_encrypt(&file, (const unsigned char(*)[32])r, 1, "x", 1), 0);
-	CHECK_INT(gfs_age_decrypt(&plain, &plen, &ids[1], 1, file.data, file.len), -EACCES);
+	CHECK_INT(gfs_age_decrypt(&plain, &plen, &ids[1], 1, file.data, file.len),
+		  -EACCES);
 	gfs_buf_release(&file);
 	gfs_age_identities_free(ids, n);
 }
