@@ -692,7 +692,7 @@ static int sops_seal(json_t **out, struct gfs_sops *s, const char *path,
 		     const json_t *plain)
 {
 	unsigned char key[SOPS_KEY_LEN];
-	char mac[129], old[129];
+	char mac[129] = "", old[129] = "";
 	struct gfs_buf text = GFS_BUF_INIT(GFS_AGE_FILE_LIMIT * 4);
 	json_t *doc = NULL, *prev = NULL, *meta = NULL;
 	char *const *r = sops_recipients_for(s, path);
