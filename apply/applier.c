@@ -572,6 +572,10 @@ int gfs_applier_apply(struct gfs_applier *a, const char *path, const char *data,
 		rc = gfs_sops_remember(gfs_store_sops(a->opts.store), path, sealed);
 	if (rc == 0)
 		rc = gfs_applier_apply_parsed(a, m, path, &p, expect_version);
+	/* Also when nothing needed applying (the same values, other
+	 * ciphertext): show the file as written. */
+	if (rc == 0 && sealed)
+		gfs_store_refresh(a->opts.store, path);
 out:
 	if (rc < 0) {
 		char msg[1024];

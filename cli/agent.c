@@ -100,7 +100,7 @@ static int gfs_agent_sops_seed_one(void *payload, const char *path, const char *
 {
 	json_t *doc = NULL;
 	if (gfs_yaml_parse(&doc, data, len, NULL) == 0 && gfs_sops_is_encrypted(doc))
-		gfs_sops_remember(payload, path, doc);
+		gfs_sops_seed(payload, path, doc);
 	json_decref(doc);
 	return 0;
 }

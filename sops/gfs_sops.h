@@ -16,7 +16,7 @@
  * standard `sops` tool and by Flux.
  *
  * No false drift: a gfs_sops remembers, per file path, the last SOPS
- * document it showed or was given (seeded from the checked-out commit).
+ * document it showed or was given, and the one of the checked-out commit.
  * Encrypting a Secret again reuses that document's data key, each
  * ciphertext whose plaintext is unchanged, and - when nothing changed -
  * its whole `sops:` block, so an unchanged Secret gives the same bytes and
@@ -79,9 +79,15 @@ bool gfs_sops_is_encrypted(const json_t *doc);
  * or the MAC does not match (tampered), with the reason set. */
 int gfs_sops_decrypt(json_t **out, const struct gfs_sops *s, const json_t *doc);
 
-/* Remembers a verified SOPS document as the last one of `path`, for its
- * ciphertexts to be reused. */
+/* Remembers a SOPS document as the last one of `path` (what the file
+ * showed, or a file written in), for its ciphertexts to be reused. Only
+ * ciphertexts that decrypt to the current value are reused, so an
+ * unverified document does no harm. 0 or -ENOMEM. */
 int gfs_sops_remember(struct gfs_sops *s, const char *path, const json_t *doc);
+/* The same for the document of `path` in the checked-out commit: tried
+ * after the last one, so that a value changed and changed back shows
+ * Git's ciphertext again. */
+int gfs_sops_seed(struct gfs_sops *s, const char *path, const json_t *doc);
 
 /* The SOPS file of the plaintext Secret `plain` at `path`, appended to
  * out as canonical YAML (gfs_yaml_emit). Reuses what is remembered for

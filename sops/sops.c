@@ -51,7 +51,8 @@ struct gfs_sops {
 	struct gfs_age_identity *ids;
 	size_t n_ids;
 	pthread_mutex_t lock;
-	json_t *last; /* path -> last SOPS document; guarded by lock */
+	json_t *last; /* path -> last SOPS document shown or written; guarded by lock */
+	json_t *base; /* path -> its SOPS document in the commit; guarded by lock */
 };
 
 /* ---- values --------------------------------------------------------------------- */
@@ -312,10 +313,37 @@ static void sops_walk_fail(struct sops_walk *w)
 }
 
 /* One leaf: hashes its plaintext and returns (in *repl, a new reference)
- * what replaces it, or NULL for "unchanged". `prev` is the leaf at the
- * same place in the remembered document (seal only; may be NULL). */
+ * what replaces it, or NULL for "unchanged". `prev` holds the leaves at
+ * the same place in the remembered documents (seal only; may be NULL). */
+struct sops_prev {
+	const json_t *n[2];
+};
+
+/* A remembered ciphertext that holds this very value under this key path,
+ * as a new string; NULL when there is none. */
+static json_t *sops_reuse(const struct sops_walk *w, struct sops_prev prev,
+			  const struct gfs_buf *plain, const char *t, const char *aad)
+{
+	for (int i = 0; i < 2; i++) {
+		const char *ps = json_string_value(prev.n[i]);
+		unsigned char *opened = NULL;
+		size_t len = 0;
+		char type[16];
+		if (!ps || strncmp(ps, SOPS_ENC_PREFIX, strlen(SOPS_ENC_PREFIX)) != 0 ||
+		    sops_value_open(&opened, &len, type, w->key, ps, aad) < 0)
+			continue;
+		bool same = strcmp(type, t) == 0 && len == plain->len &&
+			    CRYPTO_memcmp(opened, plain->data, len) == 0;
+		explicit_bzero(opened, len);
+		free(opened);
+		if (same)
+			return json_string(ps);
+	}
+	return NULL;
+}
+
 static int sops_leaf(struct sops_walk *w, json_t **repl, const json_t *v,
-		     const json_t *prev)
+		     struct sops_prev prev)
 {
 	struct gfs_buf plain = GFS_BUF_INIT(GFS_AGE_FILE_LIMIT);
 	struct gfs_buf enc = GFS_BUF_INIT(GFS_AGE_FILE_LIMIT * 2);
@@ -355,14 +383,8 @@ static int sops_leaf(struct sops_walk *w, json_t **repl, const json_t *v,
 	}
 	if (!w->seal || !encrypted)
 		goto out;
-	/* The remembered ciphertext, when it holds this very value. */
-	const char *ps = json_string_value(prev);
-	if (ps && strncmp(ps, SOPS_ENC_PREFIX, strlen(SOPS_ENC_PREFIX)) == 0 &&
-	    sops_value_open(&opened, &opened_len, type, w->key, ps, aad) == 0 &&
-	    strcmp(type, t) == 0 && opened_len == plain.len &&
-	    CRYPTO_memcmp(opened, plain.data, plain.len) == 0) {
-		*repl = json_string(ps);
-	} else {
+	/* A remembered ciphertext, when it holds this very value. */
+	if (!(*repl = sops_reuse(w, prev, &plain, t, aad))) {
 		rc = sops_value_seal(&enc, w->key, plain.data, plain.len, t, aad);
 		if (rc == 0)
 			*repl = json_stringn(enc.data, enc.len);
@@ -386,11 +408,18 @@ out:
 	return rc;
 }
 
-static int sops_walk_node(struct sops_walk *w, json_t *node, const json_t *prev);
+static int sops_walk_node(struct sops_walk *w, json_t *node, struct sops_prev prev);
+
+static struct sops_prev sops_prev_child(struct sops_prev prev, const char *key)
+{
+	struct sops_prev c = {
+	    {json_object_get(prev.n[0], key), json_object_get(prev.n[1], key)}};
+	return c;
+}
 
 /* Walks a member or element, replacing a leaf in place. */
 static int sops_walk_child(struct sops_walk *w, json_t *parent, const char *key,
-			   size_t index, json_t *child, const json_t *prev)
+			   size_t index, json_t *child, struct sops_prev prev)
 {
 	if (json_is_object(child) || json_is_array(child))
 		return sops_walk_node(w, child, prev);
@@ -402,8 +431,9 @@ static int sops_walk_child(struct sops_walk *w, json_t *parent, const char *key,
 	return rc < 0 ? rc : 0;
 }
 
-static int sops_walk_node(struct sops_walk *w, json_t *node, const json_t *prev)
+static int sops_walk_node(struct sops_walk *w, json_t *node, struct sops_prev prev)
 {
+	static const struct sops_prev none;
 	int rc = 0;
 	if (w->depth >= SOPS_MAX_DEPTH) {
 		sops_walk_fail(w);
@@ -415,7 +445,7 @@ static int sops_walk_node(struct sops_walk *w, json_t *node, const json_t *prev)
 		 * matched up with the remembered ones. */
 		for (size_t i = 0; rc == 0 && i < json_array_size(node); i++)
 			rc = sops_walk_child(w, node, NULL, i, json_array_get(node, i),
-					     NULL);
+					     none);
 		return rc;
 	}
 	/* Keys are read before any replacement: json_object_set_new on an
@@ -427,7 +457,7 @@ static int sops_walk_node(struct sops_walk *w, json_t *node, const json_t *prev)
 			continue;
 		w->path[w->depth++] = key;
 		rc = sops_walk_child(w, node, key, 0, json_object_iter_value(it),
-				     json_object_get(prev, key));
+				     sops_prev_child(prev, key));
 		if (rc == 0)
 			w->depth--;
 	}
@@ -435,7 +465,7 @@ static int sops_walk_node(struct sops_walk *w, json_t *node, const json_t *prev)
 }
 
 /* Walks doc (modified in place) and writes the MAC as upper-case hex. */
-static int sops_walk_doc(struct sops_walk *w, json_t *doc, const json_t *prev,
+static int sops_walk_doc(struct sops_walk *w, json_t *doc, struct sops_prev prev,
 			 char mac[129])
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -556,7 +586,7 @@ int gfs_sops_decrypt(json_t **out, const struct gfs_sops *s, const json_t *doc)
 		rc = -ENOMEM;
 	if (rc == 0) {
 		json_object_del(copy, "sops");
-		rc = sops_walk_doc(&w, copy, NULL, got);
+		rc = sops_walk_doc(&w, copy, (struct sops_prev){{NULL, NULL}}, got);
 		if (rc == -EINVAL && w.bad)
 			rc = gfs_error_set(-EINVAL,
 					   "%s does not decrypt with the file's data key "
@@ -580,6 +610,14 @@ int gfs_sops_remember(struct gfs_sops *s, const char *path, const json_t *doc)
 {
 	pthread_mutex_lock(&s->lock);
 	int rc = json_object_set(s->last, path, (json_t *)doc);
+	pthread_mutex_unlock(&s->lock);
+	return rc < 0 ? -ENOMEM : 0;
+}
+
+int gfs_sops_seed(struct gfs_sops *s, const char *path, const json_t *doc)
+{
+	pthread_mutex_lock(&s->lock);
+	int rc = json_object_set(s->base, path, (json_t *)doc);
 	pthread_mutex_unlock(&s->lock);
 	return rc < 0 ? -ENOMEM : 0;
 }
@@ -694,7 +732,7 @@ static int sops_seal(json_t **out, struct gfs_sops *s, const char *path,
 	unsigned char key[SOPS_KEY_LEN];
 	char mac[129] = "", old[129] = "";
 	struct gfs_buf text = GFS_BUF_INIT(GFS_AGE_FILE_LIMIT * 4);
-	json_t *doc = NULL, *prev = NULL, *meta = NULL;
+	json_t *doc = NULL, *last = NULL, *base = NULL, *meta = NULL;
 	char *const *r = sops_recipients_for(s, path);
 	int rc = 0;
 	if (!r || !r[0])
@@ -704,15 +742,15 @@ static int sops_seal(json_t **out, struct gfs_sops *s, const char *path,
 				     ".sops.yaml creation rule that matches the path",
 				     path);
 	pthread_mutex_lock(&s->lock);
-	prev = json_incref(json_object_get(s->last, path));
+	last = json_incref(json_object_get(s->last, path));
+	base = json_incref(json_object_get(s->base, path));
 	pthread_mutex_unlock(&s->lock);
-	const json_t *prev_meta = json_object_get(prev, "sops");
-	if (!sops_prev_key(key, s, prev)) {
-		json_decref(prev);
-		prev = NULL;
-		prev_meta = NULL;
+	/* The data key of what the file showed last, else of the commit
+	 * (gitopsfs keeps a Secret's data key, so the two usually share it:
+	 * a value changed and changed back gets the commit's ciphertext). */
+	struct sops_prev prev = {{last, base}};
+	if (!sops_prev_key(key, s, last) && !sops_prev_key(key, s, base))
 		rc = gfs_crypto_random(key, sizeof(key));
-	}
 	/* The MAC follows the order of the file as written: emit the
 	 * plaintext and read it back, so the walk sees the emitted order
 	 * and the scalars as any reader of the file will. */
@@ -725,21 +763,29 @@ static int sops_seal(json_t **out, struct gfs_sops *s, const char *path,
 	struct sops_walk w = {.seal = true, .key = key};
 	if (rc == 0)
 		rc = sops_walk_doc(&w, doc, prev, mac);
-	bool same =
-	    rc == 0 && prev_meta && sops_same_recipients(prev_meta, r) &&
-	    gfs_str_eq(json_string_value(json_object_get(prev_meta, "encrypted_regex")),
-		       GFS_SOPS_ENCRYPTED_REGEX) &&
-	    !json_object_get(prev_meta, "mac_only_encrypted") &&
-	    sops_mac_open(old, key, prev_meta) == 0 && strcmp(old, mac) == 0;
+	/* Nothing changed: the remembered block as it is (lastmodified, mac). */
+	const json_t *same = NULL, *prev_meta = NULL;
+	for (int i = 0; rc == 0 && i < 2 && !same; i++) {
+		const json_t *m = json_object_get(prev.n[i], "sops");
+		if (m && !prev_meta && sops_mac_open(old, key, m) == 0)
+			prev_meta = m; /* under this data key */
+		if (m && sops_same_recipients(m, r) &&
+		    gfs_str_eq(json_string_value(json_object_get(m, "encrypted_regex")),
+			       GFS_SOPS_ENCRYPTED_REGEX) &&
+		    !json_object_get(m, "mac_only_encrypted") &&
+		    sops_mac_open(old, key, m) == 0 && strcmp(old, mac) == 0)
+			same = m;
+	}
 	if (rc == 0)
-		meta = same ? json_deep_copy(prev_meta)
-			    : sops_block_new(key, r, prev_meta, mac);
+		meta =
+		    same ? json_deep_copy(same) : sops_block_new(key, r, prev_meta, mac);
 	if (rc == 0 && (!meta || json_object_set_new(doc, "sops", meta) < 0))
 		rc = rc ? rc : -ENOMEM;
 	explicit_bzero(key, sizeof(key));
 	explicit_bzero(text.data, text.len);
 	gfs_buf_release(&text);
-	json_decref(prev);
+	json_decref(last);
+	json_decref(base);
 	if (rc < 0) {
 		json_decref(doc);
 		return rc;
@@ -850,8 +896,9 @@ int gfs_sops_new(struct gfs_sops **out, const struct gfs_sops_opts *o)
 	if (rc == 0) {
 		pthread_mutex_init(&s->lock, NULL);
 		s->last = json_object();
+		s->base = json_object();
 		s->ids = o->n_ids ? malloc(o->n_ids * sizeof(*s->ids)) : NULL;
-		if (!s->last || (o->n_ids && !s->ids))
+		if (!s->last || !s->base || (o->n_ids && !s->ids))
 			rc = -ENOMEM;
 	}
 	if (rc == 0 && !o->n_ids)
@@ -895,6 +942,7 @@ void gfs_sops_free(struct gfs_sops *s)
 	gfs_strv_free(s->recipients);
 	gfs_age_identities_free(s->ids, s->n_ids);
 	json_decref(s->last);
+	json_decref(s->base);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

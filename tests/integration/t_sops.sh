@@ -62,6 +62,10 @@ is "$changed" "lastmodified mac password " "git diff shows the password line onl
 plain=$(python3 "$CHECKER" decrypt "$F" "$T/me.txt")
 is "$(python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]; print(d["password"], d["user"])' <<<"$plain")" \
 	"$(b64 n3w-pw) $(b64 admin-user)" "and decrypts to the new value, the other unchanged"
+kc patch secret db -n shop --type merge -p "{\"data\":{\"password\":\"$(b64 s3cr3t-pw)\"}}" >/dev/null
+check "a value changed back shows Git's bytes again" wait_for 10 bash -c '[ -z "$(git -C "$1" status --porcelain shop/secrets)" ]' _ "$MNT"
+kc patch secret db -n shop --type merge -p "{\"data\":{\"password\":\"$(b64 n3w-pw)\"}}" >/dev/null
+check "changed again" wait_for 10 bash -c '[ -n "$(git -C "$1" status --porcelain shop/secrets)" ]' _ "$MNT"
 check "git checkout puts Git's version back" git -C "$MNT" checkout -- shop/secrets/db.yaml
 check "the cluster follows" wait_for 10 bash -c '[ "$(kubectl get secret db -n shop -o jsonpath={.data.password})" = "$1" ]' _ "$(b64 s3cr3t-pw)"
 check "and the file shows Git's bytes again" wait_for 10 bash -c '[ -z "$(git -C "$1" status --porcelain shop/secrets)" ]' _ "$MNT"

@@ -327,6 +327,42 @@ static void sops_render_is_stable_and_changes_one_value(void)
 	gfs_sops_free(s);
 }
 
+/* The commit's document is tried after the last one: a value changed and
+ * changed back shows the commit's bytes again. */
+static void sops_value_changed_back_shows_the_commit_bytes(void)
+{
+	struct gfs_sops *s = sops_with("flux-keys-age.txt", FLUX_RECIPIENT);
+	json_t *plain = parse(secret_yaml, strlen(secret_yaml));
+	CHECK(s && plain);
+	if (!s || !plain)
+		return;
+	char *committed = render(s, plain);
+	json_t *doc = committed ? parse(committed, strlen(committed)) : NULL;
+	CHECK(doc != NULL);
+	gfs_sops_free(s);
+	/* A new mount: the commit holds `committed`. */
+	s = sops_with("flux-keys-age.txt", FLUX_RECIPIENT);
+	CHECK_INT(gfs_sops_seed(s, "default/secrets/db.yaml", doc), 0);
+	char *again = render(s, plain);
+	CHECK_STR(again, committed);
+	json_t *pw =
+	    json_incref(json_object_get(json_object_get(plain, "data"), "password"));
+	json_object_set_new(json_object_get(plain, "data"), "password",
+			    json_string("eA=="));
+	char *changed = render(s, plain);
+	CHECK(changed && committed && strcmp(changed, committed) != 0);
+	json_object_set_new(json_object_get(plain, "data"), "password", pw);
+	char *back = render(s, plain);
+	CHECK_STR(back, committed);
+	free(committed);
+	free(again);
+	free(changed);
+	free(back);
+	json_decref(doc);
+	json_decref(plain);
+	gfs_sops_free(s);
+}
+
 static void sops_refuses_a_config_without_recipients(void)
 {
 	struct gfs_age_identity id;
@@ -366,6 +402,7 @@ int main(void)
 	TAP_RUN(base64_is_strict);
 	TAP_RUN(sops_decrypts_files_made_by_sops);
 	TAP_RUN(sops_render_is_stable_and_changes_one_value);
+	TAP_RUN(sops_value_changed_back_shows_the_commit_bytes);
 	TAP_RUN(sops_refuses_a_config_without_recipients);
 	return tap_done();
 }
