@@ -125,4 +125,20 @@ check "a changed value is drift, and is healed" \
 check "the log holds no plaintext" bash -c '! grep -qE "g1t-t0ken|dr1ft|$1|$2" "$3"' _ "$(b64 g1t-t0ken)" "$(b64 dr1ft)" "$T/sync.log"
 kill "$SYNC_PID"; wait "$SYNC_PID" 2>/dev/null
 
+# ---- recipients from .sops.yaml ------------------------------------------------------------
+age-keygen -o "$T/team.txt" 2>/dev/null
+R2=$(age-keygen -y "$T/team.txt")
+printf 'secrets: sops\n' >"$W/.gitopsfs.yaml"
+printf 'creation_rules:\n  - path_regex: ^shop/secrets/db\\.yaml$\n    key_groups:\n      - age: [%s]\n  - path_regex: \\.yaml$\n    age: %s,%s\n' "$R2" "$R" "$R2" >"$W/.sops.yaml"
+git -C "$W" add -A && git -C "$W" commit -qm ".sops.yaml" && git -C "$W" push -q origin HEAD:main 2>/dev/null
+rm -rf "$STATE"
+check "a mount with recipients from .sops.yaml" mount_gfs
+check "the first matching creation rule names the recipient" \
+	bash -c 'grep -qF "recipient: $1" "$2" && ! grep -qF "recipient: $3" "$2"' _ "$R2" "$MNT/shop/secrets/db.yaml" "$R"
+is "$(grep -c 'recipient: ' "$MNT/shop/secrets/age.yaml")" "2" "a later rule gives another file both recipients"
+plain=$(python3 "$CHECKER" decrypt "$MNT/shop/secrets/db.yaml" "$T/team.txt")
+is "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["user"])' <<<"$plain")" "$(b64 admin-user)" \
+	"which the team's key decrypts"
+check "unmounts" unmount_gfs
+
 done_testing
