@@ -91,6 +91,10 @@ printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: plain\n  namespace: sho
 is "$(kc get secret plain -n shop -o jsonpath='{.data.api}')" "$(b64 pl41n-v4lue)" "a plaintext Secret written is applied"
 check "and then shows encrypted" wait_for 5 grep -qE '^  api: ENC\[AES256_GCM' "$MNT/shop/secrets/plain.yaml"
 check "unmounts" unmount_gfs
+printf 'secrets: sops\nsops:\n  age: [%s]\n' "$R" >"$T/export.yaml"
+check "export --config with secrets: sops" "$GFS" export --config "$T/export.yaml" "$T/exp"
+check "writes the Secret encrypted" grep -qE '^  password: ENC\[AES256_GCM' "$T/exp/shop/secrets/db.yaml"
+check "which decrypts outside gitopsfs" python3 "$CHECKER" decrypt "$T/exp/shop/secrets/db.yaml" "$T/me.txt"
 
 # ---- sync commit: no plaintext in Git ------------------------------------------------------
 check "a mount with --sync commit" mount_gfs --sync commit
