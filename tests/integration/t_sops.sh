@@ -31,6 +31,13 @@ is "$?" "1" "without an age identity the mount refuses to start"
 check "saying how to provide one" grep -q "set SOPS_AGE_KEY_FILE to a key file made by age-keygen" <<<"$out"
 check "nothing is mounted" bash -c '! mountpoint -q "$1"' _ "$MNT"
 rm -rf "$STATE"
+check "--secrets redact overrides the config" mount_gfs --secrets redact
+err=$(put "$MNT/shop/secrets/age.yaml" <"$FIX/flux-algorithms-age.yaml" 2>&1)
+check "where a SOPS file written in is refused" grep -q "Invalid argument" <<<"$err"
+check "saying the mount cannot decrypt it" grep -q "SOPS-encrypted, but this mount is not in secrets: sops mode" "$MNT/.gitopsfs/errors"
+check "and nothing is created" bash -c '! kubectl get secret age -n shop >/dev/null 2>&1'
+check "unmounts" unmount_gfs
+rm -rf "$STATE"
 
 # ---- shown encrypted, decrypts outside gitopsfs --------------------------------------------
 export SOPS_AGE_KEY_FILE=$T/keys.txt
