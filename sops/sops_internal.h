@@ -44,7 +44,8 @@ json_t *sops_leaf_value(const unsigned char *p, size_t len, const char *type);
 /* Decrypts one ENC[...] string into *plain (malloc'ed, wiped by the
  * caller) and its type. -EINVAL when malformed or it does not verify. */
 int sops_value_open(unsigned char **plain, size_t *len, char type[16],
-		    const unsigned char key[SOPS_KEY_LEN], const char *s, const char *aad);
+		    const unsigned char key[SOPS_KEY_LEN], const char *s,
+		    const char *aad);
 /* Appends ENC[...] of `len` bytes of type `type` under a random IV. */
 int sops_value_seal(struct gfs_buf *out, const unsigned char key[SOPS_KEY_LEN],
 		    const void *plain, size_t len, const char *type, const char *aad);

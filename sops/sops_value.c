@@ -165,8 +165,7 @@ static int sops_enc_parse(struct sops_enc *e, const char *s)
 /* Decrypts one ENC[...] string into *plain (malloc'ed, wiped by the
  * caller) and its type. -EINVAL when malformed or it does not verify. */
 int sops_value_open(unsigned char **plain, size_t *len, char type[16],
-			   const unsigned char key[SOPS_KEY_LEN], const char *s,
-			   const char *aad)
+		    const unsigned char key[SOPS_KEY_LEN], const char *s, const char *aad)
 {
 	struct sops_enc e;
 	int rc = sops_enc_parse(&e, s);
@@ -190,8 +189,7 @@ int sops_value_open(unsigned char **plain, size_t *len, char type[16],
 }
 
 int sops_value_seal(struct gfs_buf *out, const unsigned char key[SOPS_KEY_LEN],
-			   const void *plain, size_t len, const char *type,
-			   const char *aad)
+		    const void *plain, size_t len, const char *type, const char *aad)
 {
 	unsigned char iv[SOPS_IV_LEN], tag[SOPS_TAG_LEN];
 	unsigned char *ct = malloc(len + 1);
