@@ -23,7 +23,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 DEFS := -D_GNU_SOURCE -DFUSE_USE_VERSION=35 -DGFS_VERSION=\"$(VERSION)\"
 # The library's modules, lowest first; each folder holds its sources and
 # its public header(s), gfs_<noun>.h (docs/design.md, "Modules").
-MODULES := lib metrics model render kube cache apply fs git alert health sync
+MODULES := lib metrics model render sops kube cache apply fs git alert health sync
 INCLUDES := $(MODULES:%=-I%)
 ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(DEFS) $(INCLUDES) $(PKG_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
 LDLIBS = $(PKG_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)

@@ -242,6 +242,36 @@ static int gfs_secret_check(const json_t *body)
 	return 0;
 }
 
+/* A SOPS-encrypted document (gfs_sops.h) in *doc is verified and
+ * replaced by its plaintext; the encrypted one goes to *sealed (when not
+ * NULL) for the caller to remember once applied. Anything else is left
+ * as it is. -EINVAL (the reason set) for a file that does not verify or
+ * when the mount has no keys to open it. */
+static int gfs_applier_unseal(struct gfs_applier *a, json_t **doc, json_t **sealed)
+{
+	struct gfs_sops *sops = gfs_store_sops(a->opts.store);
+	json_t *plain = NULL;
+	if (!gfs_sops_is_encrypted(*doc))
+		return 0;
+	if (!sops)
+		return gfs_error_set(
+		    -EINVAL, "the file is SOPS-encrypted, but this mount is not in "
+			     "secrets: sops mode and has no age identity to decrypt "
+			     "it (mount with --secrets sops and SOPS_AGE_KEY_FILE)");
+	int rc = gfs_sops_decrypt(&plain, sops, *doc);
+	if (rc < 0) {
+		char why[512]; /* the message is rewritten from itself */
+		snprintf(why, sizeof(why), "%s", gfs_error_last());
+		return gfs_error_set(-EINVAL, "SOPS: %s", why);
+	}
+	if (sealed)
+		*sealed = *doc;
+	else
+		json_decref(*doc);
+	*doc = plain;
+	return 0;
+}
+
 /* ---- applying ------------------------------------------------------------------- */
 
 /* What a write asks of the server, worked out before anything is sent. */
@@ -456,7 +486,9 @@ static int gfs_write_base(struct gfs_applier *a, struct gfs_write *w,
 	    !json_is_object(w->shown))
 		return gfs_error_set(
 		    -EIO, "cannot read back the file's own rendering: %s", yerr.reason);
-	return 0;
+	/* secrets: sops - the edit is worked out on plaintext, from what
+	 * the file showed, decrypted. */
+	return gfs_applier_unseal(a, &w->shown, NULL);
 }
 
 static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char *path,
@@ -536,7 +568,7 @@ int gfs_applier_apply(struct gfs_applier *a, const char *path, const char *data,
 	struct gfs_path_parts p;
 	struct gfs_yaml_error yerr = {0};
 	struct gfs_pending_delete *held = NULL;
-	json_t *m = NULL;
+	json_t *m = NULL, *sealed = NULL;
 	int rc = gfs_path_parse(&p, path);
 	if (rc < 0) {
 		rc = gfs_error_set(-EINVAL, "not an object path");
@@ -562,7 +594,19 @@ int gfs_applier_apply(struct gfs_applier *a, const char *path, const char *data,
 						   : "not a mapping");
 		goto out;
 	}
-	rc = gfs_applier_apply_parsed(a, m, path, &p, expect_version);
+	rc = gfs_applier_unseal(a, &m, &sealed);
+	/* The file shows again with the ciphertext it was written with
+	 * (wherever a value is the one applied: gfs_sops.h), so that writing
+	 * Git's version back (git checkout) leaves no difference. Done
+	 * before applying, which renders the file anew. */
+	if (rc == 0 && sealed)
+		rc = gfs_sops_remember(gfs_store_sops(a->opts.store), path, sealed);
+	if (rc == 0)
+		rc = gfs_applier_apply_parsed(a, m, path, &p, expect_version);
+	/* Also when nothing needed applying (the same values, other
+	 * ciphertext): show the file as written. */
+	if (rc == 0 && sealed)
+		gfs_store_refresh(a->opts.store, path);
 out:
 	gfs_applier_release_delete(a, held, rc == 0);
 	gfs_metrics_apply(false, rc);
@@ -573,6 +617,7 @@ out:
 		gfs_error_set(rc, "%s", msg);
 	}
 	json_decref(m);
+	json_decref(sealed);
 	return rc;
 }
 

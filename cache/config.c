@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "gfs_config.h"
+#include "gfs_strv.h"
 
 struct gfs_cfg_parse {
 	yaml_document_t doc;
@@ -169,6 +170,45 @@ static int gfs_cfg_health(struct gfs_cfg_parse *p, yaml_node_t *v)
 	return 0;
 }
 
+/* sops: {age: [age1...]} - the recipients are checked when the sops
+ * mode starts (gfs_sops_new), where a bad one is named. */
+static int gfs_cfg_sops(struct gfs_cfg_parse *p, yaml_node_t *v)
+{
+	if (v->type != YAML_MAPPING_NODE)
+		return gfs_cfg_fail(p, v,
+				    "sops must be a mapping: sops: {age: [age1...]}");
+	for (yaml_node_pair_t *pair = v->data.mapping.pairs.start;
+	     pair < v->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = gfs_cfg_node(p, pair->key),
+			    *list = gfs_cfg_node(p, pair->value);
+		const char *key = gfs_cfg_scalar(k);
+		if (!key || strcmp(key, "age") != 0)
+			return gfs_cfg_fail(p, k,
+					    "unknown key \"%s\" in sops (expected age)",
+					    key ? key : "?");
+		if (list->type == YAML_SCALAR_NODE) {
+			if (gfs_strv_push(&p->cfg->sops_age, gfs_cfg_scalar(list)) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (list->type != YAML_SEQUENCE_NODE)
+			return gfs_cfg_fail(p, list,
+					    "sops.age must be a list of age1... "
+					    "recipients");
+		for (yaml_node_item_t *it = list->data.sequence.items.start;
+		     it < list->data.sequence.items.top; it++) {
+			const char *r = gfs_cfg_scalar(gfs_cfg_node(p, *it));
+			if (!r || !*r)
+				return gfs_cfg_fail(p, gfs_cfg_node(p, *it),
+						    "sops.age must be a list of age1... "
+						    "recipients");
+			if (gfs_strv_push(&p->cfg->sops_age, r) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 static int gfs_cfg_top(struct gfs_cfg_parse *p, yaml_node_t *root)
 {
 	if (root->type == YAML_SCALAR_NODE && !*gfs_cfg_scalar(root))
@@ -192,10 +232,12 @@ static int gfs_cfg_top(struct gfs_cfg_parse *p, yaml_node_t *root)
 				p->cfg->filter->secrets = GFS_SECRETS_SHOW;
 			else if (mode && strcmp(mode, "exclude") == 0)
 				p->cfg->filter->secrets = GFS_SECRETS_EXCLUDE;
+			else if (mode && strcmp(mode, "sops") == 0)
+				p->cfg->filter->secrets = GFS_SECRETS_SOPS;
 			else
 				return gfs_cfg_fail(
 				    p, v,
-				    "secrets must be redact, show or exclude, not "
+				    "secrets must be redact, show, exclude or sops, not "
 				    "\"%s\"",
 				    mode ? mode : "?");
 			rc = 0;
@@ -203,11 +245,13 @@ static int gfs_cfg_top(struct gfs_cfg_parse *p, yaml_node_t *root)
 			rc = gfs_cfg_alerts(p, v);
 		} else if (key && strcmp(key, "health") == 0) {
 			rc = gfs_cfg_health(p, v);
+		} else if (key && strcmp(key, "sops") == 0) {
+			rc = gfs_cfg_sops(p, v);
 		} else {
 			rc = gfs_cfg_fail(
 			    p, k,
 			    "unknown key \"%s\" (expected exclude, include, ignore, "
-			    "secrets, alerts, health)",
+			    "secrets, sops, alerts, health)",
 			    key ? key : "?");
 		}
 		if (rc < 0)
@@ -257,5 +301,6 @@ void gfs_config_free(struct gfs_config *c)
 		return;
 	gfs_filter_free(c->filter);
 	free(c->webhook);
+	gfs_strv_free(c->sops_age);
 	free(c);
 }

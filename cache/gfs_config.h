@@ -4,7 +4,8 @@
  *   exclude: [{resource, namespace, name}, ...]   added to the defaults
  *   include: [{resource, namespace, name}, ...]   takes a default exclusion back
  *   ignore:  [{resource, namespace, name, paths: [JSON pointers]}, ...]
- *   secrets: redact | show | exclude
+ *   secrets: redact | show | exclude | sops
+ *   sops:    {age: [age1..., ...]}          recipients for secrets: sops
  *   alerts:  {webhook: URL}
  *   health:  {timeout: SECONDS}                    as --health-timeout
  *
@@ -24,6 +25,7 @@ struct gfs_config {
 	struct gfs_filter *filter; /* defaults + exclude/include/ignore + secrets */
 	char *webhook;             /* alerts.webhook, or NULL */
 	unsigned health_timeout;   /* health.timeout in seconds, 0: not set */
+	char **sops_age;           /* sops.age recipients (gfs_strv), or NULL */
 };
 
 /* Parses `data` (named `name` in messages) into a new config; the

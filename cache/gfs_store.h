@@ -46,6 +46,7 @@
 #include "gfs_informer.h"
 #include "gfs_object.h"
 #include "gfs_render.h"
+#include "gfs_sops.h"
 
 struct gfs_store;
 
@@ -102,6 +103,13 @@ void gfs_store_set_redaction_key(struct gfs_store *s, const struct gfs_redact_ke
 /* The key in force (borrowed, valid while the store lives), for rendering
  * a manifest the way live objects are; NULL when there is none. */
 const struct gfs_redact_key *gfs_store_redaction_key(const struct gfs_store *s);
+
+/* The keys of `secrets: sops` (gfs_sops.h); the store takes it over and
+ * frees it. Set before the informers start: in that mode a Secret without
+ * them is not rendered at all (never in clear). */
+void gfs_store_set_sops(struct gfs_store *s, struct gfs_sops *sops);
+/* Borrowed, valid while the store lives; NULL when not in that mode. */
+struct gfs_sops *gfs_store_sops(const struct gfs_store *s);
 
 /* Hides a file (true) or shows it again (false): a hidden file is absent
  * from every query, as if deleted, while its deletion is pending. Returns

@@ -230,6 +230,7 @@ void gfs_store_free(struct gfs_store *s)
 	if (!s)
 		return;
 	gfs_node_free(s->root);
+	gfs_sops_free(s->sops);
 	if (s->resources) {
 		gfs_map_foreach(s->resources, gfs_free_value_cb, NULL);
 		gfs_map_free(s->resources);
@@ -499,6 +500,21 @@ static int gfs_store_put(struct gfs_store *s, const char *dirname, bool namespac
 	return 0;
 }
 
+/* A Secret in secrets: sops mode: encrypted, reusing what this path
+ * showed last (gfs_sops.h), and remembered for next time. */
+static int gfs_store_render_sops(struct gfs_buf *out, struct gfs_store *s,
+				 const char *path, const json_t *obj)
+{
+	struct gfs_render_opts ro = {.secrets = GFS_SECRETS_SOPS};
+	if (!s->sops)
+		return gfs_error_set(-EINVAL, "secrets: sops has no keys set up");
+	json_t *plain = gfs_render_strip(obj, &ro);
+	int rc = plain ? gfs_sops_render(out, s->sops, path, plain, true)
+		       : gfs_error_set(-ENOMEM, "out of memory");
+	json_decref(plain);
+	return rc;
+}
+
 int gfs_store_render(struct gfs_blob **out, struct gfs_store *s, const char *path,
 		     const char *dirname, const json_t *obj)
 {
@@ -510,7 +526,10 @@ int gfs_store_render(struct gfs_blob **out, struct gfs_store *s, const char *pat
 	 * gitopsfs applied, and without the config's ignored fields. */
 	json_t *shown = s->prepare ? s->prepare(s->prepare_payload, path, obj) : NULL;
 	json_t *kept = gfs_filter_ignore_strip(f, dirname, shown ? shown : obj);
-	int rc = gfs_render_object(&buf, kept ? kept : shown ? shown : obj, &ro);
+	const json_t *what = kept ? kept : shown ? shown : obj;
+	int rc = f->secrets == GFS_SECRETS_SOPS && gfs_json_is_secret(what)
+		     ? gfs_store_render_sops(&buf, s, path, what)
+		     : gfs_render_object(&buf, what, &ro);
 	json_decref(kept);
 	json_decref(shown);
 	if (rc == 0 && !(*out = gfs_blob_new(buf.data, buf.len)))
@@ -728,6 +747,17 @@ void gfs_store_set_prepare(struct gfs_store *s, gfs_store_prepare_cb cb, void *p
 void gfs_store_set_redaction_key(struct gfs_store *s, const struct gfs_redact_key *k)
 {
 	s->redact_key = *k;
+}
+
+void gfs_store_set_sops(struct gfs_store *s, struct gfs_sops *sops)
+{
+	gfs_sops_free(s->sops);
+	s->sops = sops;
+}
+
+struct gfs_sops *gfs_store_sops(const struct gfs_store *s)
+{
+	return s->sops;
 }
 
 const struct gfs_redact_key *gfs_store_redaction_key(const struct gfs_store *s)

@@ -76,6 +76,7 @@ struct gfs_store {
 	 * changed: a rendering begun before it is not put (store.c). */
 	_Atomic uint64_t render_gen;
 	struct gfs_redact_key redact_key; /* len 0: none */
+	struct gfs_sops *sops;            /* secrets: sops; owned; set before start */
 };
 
 /* The node at path (hidden ones included), or NULL; lock held. */

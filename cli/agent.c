@@ -9,6 +9,7 @@
 #include "agent.h"
 #include "gfs_metrics.h"
 #include "metrics.h"
+#include "gfs_yaml.h"
 
 enum gfs_sync_direction gfs_agent_direction(const struct gfs_cli *cli)
 {
@@ -26,6 +27,7 @@ static int gfs_agent_secrets_check(const struct gfs_cli *cli,
 				   const struct gfs_config *cfg)
 {
 	bool commits = gfs_agent_direction(cli) == GFS_SYNC_COMMIT || cli->push;
+	/* sops commits ciphertext only: allowed. */
 	if (!commits || cfg->filter->secrets != GFS_SECRETS_SHOW)
 		return 0;
 	return gfs_error_set(-EINVAL,
@@ -66,6 +68,11 @@ static int gfs_agent_config_changed(void *payload, const char *text, size_t len)
 	if (rc < 0)
 		return rc;
 	rc = gfs_agent_secrets_check(a->cli, cfg);
+	/* A switch to secrets: sops needs its keys before anything renders
+	 * (changed recipients take effect at the next start). */
+	if (rc == 0 && cfg->filter->secrets == GFS_SECRETS_SOPS &&
+	    !gfs_store_sops(a->cluster.store))
+		rc = gfs_cluster_sops(&a->cluster, GFS_SECRETS_SOPS, cfg, NULL, 0);
 	if (rc == 0)
 		rc = gfs_store_set_filter(a->cluster.store, cfg->filter);
 	if (rc == 0) {
@@ -81,6 +88,48 @@ static int gfs_agent_config_changed(void *payload, const char *text, size_t len)
 	return rc;
 }
 
+/* A Secret's file in the tree: <namespace>/secrets/<name>.yaml. */
+static bool gfs_agent_is_secret_path(const char *path)
+{
+	const char *slash = strchr(path, '/');
+	size_t len = strlen(path);
+	return slash && strncmp(slash, "/secrets/", 9) == 0 && !strchr(slash + 9, '/') &&
+	       len > 5 && strcmp(path + len - 5, ".yaml") == 0;
+}
+
+static int gfs_agent_sops_seed_one(void *payload, const char *path, const char *data,
+				   size_t len)
+{
+	json_t *doc = NULL;
+	if (gfs_yaml_parse(&doc, data, len, NULL) == 0 && gfs_sops_is_encrypted(doc))
+		gfs_sops_seed(payload, path, doc);
+	json_decref(doc);
+	return 0;
+}
+
+/* secrets: sops - the keys, and the Secrets of the checked-out commit as
+ * what each file showed last, so that an unchanged Secret shows the same
+ * ciphertext as in Git (no false drift across mounts). */
+static int gfs_agent_sops(struct gfs_agent *a, const struct gfs_config *cfg)
+{
+	char *rules = NULL;
+	size_t len = 0;
+	if (gfs_store_filter(a->cluster.store)->secrets != GFS_SECRETS_SOPS)
+		return 0;
+	int rc = cfg->sops_age
+		     ? 0
+		     : gfs_gitstate_read_file(a->git, ".sops.yaml", &rules, &len);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	rc = gfs_cluster_sops(&a->cluster, GFS_SECRETS_SOPS, cfg, rules, len);
+	free(rules);
+	struct gfs_sops *sops = gfs_store_sops(a->cluster.store);
+	if (rc == 0 && sops)
+		rc = gfs_gitstate_foreach_file(a->git, gfs_agent_is_secret_path,
+					       gfs_agent_sops_seed_one, sops);
+	return rc;
+}
+
 int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *worktree)
 {
 	char dir[PATH_MAX + 16];
@@ -92,6 +141,8 @@ int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *w
 	if (rc == 0) {
 		rc = gfs_cluster_open(&a->cluster, cli, cfg->filter);
 		cfg->filter = NULL; /* the cluster owns it now */
+		if (rc == 0)
+			rc = gfs_agent_sops(a, cfg);
 	}
 	/* Every mount alerts (a write in the mount whose rollout fails is a
 	 * failed deployment too), not only a syncing one. */

@@ -72,6 +72,35 @@ int gfs_cluster_open(struct gfs_cluster *c, const struct gfs_cli *cli,
 	return gfs_store_new(&c->store, &so);
 }
 
+int gfs_cluster_sops(struct gfs_cluster *c, enum gfs_secrets_mode mode,
+		     const struct gfs_config *cfg, const char *rules, size_t rules_len)
+{
+	struct gfs_age_identity *ids = NULL;
+	struct gfs_sops *sops = NULL;
+	size_t n = 0;
+	if (mode != GFS_SECRETS_SOPS || gfs_store_sops(c->store))
+		return 0;
+	int rc = gfs_sops_identities_load(&ids, &n);
+	if (rc == 0) {
+		struct gfs_sops_opts o = {
+		    .recipients = cfg ? cfg->sops_age : NULL,
+		    .rules = rules,
+		    .rules_len = rules_len,
+		    .ids = ids,
+		    .n_ids = n,
+		};
+		rc = gfs_sops_new(&sops, &o);
+	}
+	gfs_age_identities_free(ids, n);
+	if (rc == 0) {
+		gfs_store_set_sops(c->store, sops);
+		gfs_info("secrets: sops: Secrets are shown encrypted to %s",
+			 cfg && cfg->sops_age ? "the age recipients of the config"
+					      : "the age recipients of .sops.yaml");
+	}
+	return rc < 0 ? -EINVAL : 0;
+}
+
 /* The key of redacted Secret values, before any object is rendered. */
 static int gfs_cluster_redaction_key(struct gfs_cluster *c)
 {

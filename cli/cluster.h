@@ -34,6 +34,13 @@ int gfs_cluster_open(struct gfs_cluster *c, const struct gfs_cli *cli,
  * the command line wins over the file. */
 int gfs_cli_config(struct gfs_config **out, const struct gfs_cli *cli,
 		   const char *repo_text, size_t repo_len);
+/* In secrets: sops mode (`mode`), sets up the keys (the identity from SOPS' own
+ * environment, the recipients from cfg or else the .sops.yaml text
+ * `rules`, NULL when none) and hands them to the store; a no-op in other
+ * modes. Refuses to start without an identity or recipients, saying how
+ * to provide them. */
+int gfs_cluster_sops(struct gfs_cluster *c, enum gfs_secrets_mode mode,
+		     const struct gfs_config *cfg, const char *rules, size_t rules_len);
 /* Starts the informers and waits for every first list. */
 int gfs_cluster_start(struct gfs_cluster *c, const struct gfs_cli *cli);
 /* Stops informers first (nothing reaches the store afterwards). */

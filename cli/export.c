@@ -125,6 +125,9 @@ int gfs_cmd_export(struct gfs_cli *cli)
 		rc = gfs_cluster_open(&c, cli, cfg->filter);
 		cfg->filter = NULL; /* the cluster owns it now */
 	}
+	if (rc == 0)
+		rc = gfs_cluster_sops(&c, gfs_store_filter(c.store)->secrets, cfg, NULL,
+				      0);
 	gfs_config_free(cfg);
 	if (rc == 0)
 		rc = gfs_cluster_start(&c, cli);

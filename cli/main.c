@@ -42,7 +42,9 @@ void gfs_cli_usage(FILE *out)
 	    "cluster scope\n"
 	    "  --secrets MODE        redact (default: a digest keyed in the cluster) | "
 	    "show\n"
-	    "                        (not with --sync commit or --push) | exclude\n"
+	    "                        (not with --sync commit or --push) | exclude |\n"
+	    "                        sops (encrypted to the config's age recipients;\n"
+	    "                        identity from SOPS_AGE_KEY_FILE / SOPS_AGE_KEY)\n"
 	    "  --state-dir DIR       where gitopsfs keeps its clone and ordinary files "
 	    "(made\n"
 	    "                        private: 0700)\n"
@@ -221,9 +223,11 @@ int gfs_cli_parse(struct gfs_cli *cli, int argc, char **argv)
 		cli->args[cli->n_args++] = argv[optind];
 	}
 	if (cli->secrets && strcmp(cli->secrets, "redact") &&
-	    strcmp(cli->secrets, "show") && strcmp(cli->secrets, "exclude"))
-		return gfs_cli_fail("--secrets takes redact, show or exclude, not '%s'",
-				    cli->secrets);
+	    strcmp(cli->secrets, "show") && strcmp(cli->secrets, "exclude") &&
+	    strcmp(cli->secrets, "sops"))
+		return gfs_cli_fail(
+		    "--secrets takes redact, show, exclude or sops, not '%s'",
+		    cli->secrets);
 	if (cli->metrics_addr && strcmp(cli->command, "mount") &&
 	    strcmp(cli->command, "sync"))
 		return gfs_cli_fail("--metrics-addr is for mount and sync, not '%s'",
@@ -247,6 +251,8 @@ struct gfs_filter *gfs_cli_filter(const struct gfs_cli *cli)
 		f->secrets = GFS_SECRETS_SHOW;
 	else if (cli->secrets && strcmp(cli->secrets, "exclude") == 0)
 		f->secrets = GFS_SECRETS_EXCLUDE;
+	else if (cli->secrets && strcmp(cli->secrets, "sops") == 0)
+		f->secrets = GFS_SECRETS_SOPS;
 	return f;
 }
 

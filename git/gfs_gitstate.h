@@ -44,6 +44,15 @@ const char *gfs_gitstate_head(const struct gfs_gitstate *gs);
 int gfs_gitstate_read_file(struct gfs_gitstate *gs, const char *path, char **out,
 			   size_t *len);
 
+/* Calls fn for every file of the checked-out commit whose path `want`
+ * accepts (paths relative to the repository root), with its bytes
+ * (borrowed for the call). Stops at fn's first negative return and
+ * returns it; 0 when there is no commit yet. */
+int gfs_gitstate_foreach_file(struct gfs_gitstate *gs, bool (*want)(const char *path),
+			      int (*fn)(void *payload, const char *path, const char *data,
+					size_t len),
+			      void *payload);
+
 /* First mount only: writes the unmanaged files of the checked-out commit
  * into STATE/files, so they start as their version in Git; and creates
  * the index: from HEAD's tree, or - when the branch has no commit yet -

@@ -390,6 +390,59 @@ out:
 	return rc;
 }
 
+struct gfs_foreach_ctx {
+	git_repository *repo;
+	bool (*want)(const char *path);
+	int (*fn)(void *payload, const char *path, const char *data, size_t len);
+	void *payload;
+	int err;
+};
+
+static int gfs_foreach_entry(const char *root, const git_tree_entry *e, void *payload)
+{
+	struct gfs_foreach_ctx *c = payload;
+	char path[GFS_PATH_MAX];
+	git_blob *blob = NULL;
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		return 0;
+	if (snprintf(path, sizeof(path), "%s%s", root, git_tree_entry_name(e)) >=
+		(int)sizeof(path) ||
+	    !c->want(path))
+		return 0;
+	int rc = git_blob_lookup(&blob, c->repo, git_tree_entry_id(e));
+	if (rc < 0) {
+		c->err = gfs_git_error(rc, path);
+		return -1;
+	}
+	rc = c->fn(c->payload, path, git_blob_rawcontent(blob),
+		   (size_t)git_blob_rawsize(blob));
+	git_blob_free(blob);
+	if (rc < 0) {
+		c->err = rc;
+		return -1;
+	}
+	return 0;
+}
+
+int gfs_gitstate_foreach_file(struct gfs_gitstate *gs, bool (*want)(const char *path),
+			      int (*fn)(void *payload, const char *path, const char *data,
+					size_t len),
+			      void *payload)
+{
+	struct gfs_foreach_ctx c = {gs->repo, want, fn, payload, 0};
+	git_object *tree = NULL;
+	if (!gs->head[0])
+		return 0;
+	int rc = git_revparse_single(&tree, gs->repo, "HEAD^{tree}");
+	if (rc < 0)
+		return gfs_git_error(rc, "cannot read the checked-out commit");
+	rc = git_tree_walk((git_tree *)tree, GIT_TREEWALK_PRE, gfs_foreach_entry, &c);
+	git_object_free(tree);
+	if (c.err < 0)
+		return c.err;
+	return rc < 0 ? gfs_git_error(rc, "cannot read the checked-out commit") : 0;
+}
+
 int gfs_gitstate_prepare(struct gfs_gitstate *gs, struct gfs_store *store)
 {
 	char marker[4096];

@@ -2,13 +2,15 @@
 # Installs the Debian 12 packages gitopsfs needs to build, test and demo.
 # clang and libclang-rt-14-dev (its libFuzzer and sanitizer runtimes) are
 # for `make fuzz`; debhelper, lintian, man-db and bash-completion for
-# `make deb` and its test (tests/integration/t_deb.sh).
+# `make deb` and its test (tests/integration/t_deb.sh). age and
+# python3-cryptography check `secrets: sops` against independent
+# implementations (tests/integration/t_sops.sh).
 # Idempotent: does nothing when everything is already installed.
 set -eu
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libgit2-dev libcurl4-openssl-dev
 libyaml-dev libjansson-dev libssl-dev libmicrohttpd-dev git python3 python3-yaml openssl curl procps psmisc bc
 clang-format cppcheck clang libclang-rt-14-dev openssh-server openssh-client
-debhelper dpkg-dev lintian man-db groff-base bash-completion"
+debhelper dpkg-dev lintian man-db groff-base bash-completion age python3-cryptography"
 # kubectl drives the emulator in tests; Debian ships it as kubernetes-client.
 command -v kubectl >/dev/null 2>&1 || PKGS="$PKGS kubernetes-client"
 # The write-back tests edit files with vi as a person would.

@@ -20,6 +20,7 @@ enum gfs_secrets_mode {
 	GFS_SECRETS_REDACT = 0, /* values shown as a stable digest */
 	GFS_SECRETS_SHOW,       /* values shown; files get mode 0600 */
 	GFS_SECRETS_EXCLUDE,    /* Secrets are not shown at all */
+	GFS_SECRETS_SOPS,       /* values encrypted to age recipients (gfs_sops.h) */
 };
 
 /* A redacted value: GFS_REDACTED_HMAC_PREFIX and the first 32 hex digits
@@ -74,12 +75,15 @@ struct gfs_render_opts {
 
 /* Returns a new object (caller owns the reference) that is `obj` without
  * the server-owned fields listed above and with Secret values redacted
- * when opts->secrets is GFS_SECRETS_REDACT. `obj` is not modified.
+ * when opts->secrets is GFS_SECRETS_REDACT (GFS_SECRETS_SOPS leaves them
+ * in clear, for gfs_sops_render to encrypt). `obj` is not modified.
  * Returns NULL on out-of-memory. */
 json_t *gfs_render_strip(const json_t *obj, const struct gfs_render_opts *opts);
 
 /* Appends the file bytes of `obj` (strip + canonical YAML) to out.
- * Returns 0 or -errno. */
+ * Returns 0 or -errno; -EINVAL for a Secret in GFS_SECRETS_SOPS mode,
+ * whose bytes only gfs_sops_render makes (so that no caller can write
+ * its values in clear by mistake). */
 int gfs_render_object(struct gfs_buf *out, const json_t *obj,
 		      const struct gfs_render_opts *opts);
 

@@ -195,6 +195,11 @@ int gfs_render_object(struct gfs_buf *out, const json_t *obj,
 	json_t *stripped = NULL;
 	int rc;
 
+	if (opts && opts->secrets == GFS_SECRETS_SOPS && gfs_json_is_secret(obj)) {
+		rc = gfs_error_set(-EINVAL, "a Secret in secrets: sops mode is rendered "
+					    "encrypted, by gfs_sops_render");
+		goto out;
+	}
 	stripped = gfs_render_strip(obj, opts);
 	if (!stripped) {
 		rc = gfs_error_set(-ENOMEM, "out of memory");

@@ -175,6 +175,21 @@ static int gfs_desired_render(struct gfs_sync *s, const char *path, const char *
 		json_decref(m);
 		return -EINVAL;
 	}
+	/* A SOPS-encrypted Secret is compared by its plaintext. */
+	struct gfs_sops *sops = gfs_store_sops(s->opts.store);
+	if (gfs_sops_is_encrypted(m)) {
+		json_t *plain = NULL;
+		rc = sops ? gfs_sops_decrypt(&plain, sops, m)
+			  : gfs_error_set(-EACCES, "the file is SOPS-encrypted; run with "
+						   "--secrets sops and an age identity");
+		json_decref(m);
+		if (rc < 0) {
+			char why[512]; /* the message is rewritten from itself */
+			snprintf(why, sizeof(why), "%s", gfs_error_last());
+			return gfs_error_set(-EACCES, "SOPS: %s", why);
+		}
+		m = plain;
+	}
 	json_t *md = json_object_get(m, "metadata");
 	if (!json_is_object(md)) {
 		md = json_object();
@@ -194,7 +209,17 @@ static int gfs_desired_render(struct gfs_sync *s, const char *path, const char *
 	json_t *kept = gfs_filter_ignore_strip(filter, p.dirname, m);
 	struct gfs_render_opts ro = {.secrets = filter->secrets,
 				     .key = gfs_store_redaction_key(s->opts.store)};
-	rc = gfs_render_object(out, kept ? kept : m, &ro);
+	if (filter->secrets == GFS_SECRETS_SOPS && gfs_json_is_secret(m)) {
+		/* Encrypted as the mount shows it, reusing its ciphertexts: the
+		 * same bytes exactly when the plaintext is the same. */
+		json_t *plain = gfs_render_strip(kept ? kept : m, &ro);
+		rc = !plain ? -ENOMEM
+		     : sops ? gfs_sops_render(out, sops, path, plain, false)
+			    : gfs_error_set(-EACCES, "secrets: sops has no keys set up");
+		json_decref(plain);
+	} else {
+		rc = gfs_render_object(out, kept ? kept : m, &ro);
+	}
 	json_decref(kept);
 	json_decref(m);
 	return rc;
@@ -213,13 +238,15 @@ static int gfs_check_drift(struct gfs_sync *s, const char *path, const git_oid *
 		return gfs_git_error(rc, path);
 	const char *data = git_blob_rawcontent(blob);
 	size_t len = (size_t)git_blob_rawsize(blob);
-	if (gfs_desired_render(s, path, data, len, &want) < 0) {
+	if ((rc = gfs_desired_render(s, path, data, len, &want)) < 0) {
 		/* An invalid manifest cannot heal anything until Git changes;
 		 * it stays reported (the alerter says it once). */
 		struct gfs_yaml_error yerr = {0};
 		json_t *m = NULL;
 		char msg[512];
-		if (gfs_yaml_parse(&m, data, len, &yerr) < 0)
+		if (rc == -EACCES)
+			snprintf(msg, sizeof(msg), "%s", gfs_error_last());
+		else if (gfs_yaml_parse(&m, data, len, &yerr) < 0)
 			snprintf(msg, sizeof(msg),
 				 "invalid YAML at line %d, column %d: %s", yerr.line,
 				 yerr.column, yerr.reason);

@@ -59,6 +59,20 @@ static void empty_config_is_the_defaults(void)
 	gfs_config_free(c);
 }
 
+static void parses_sops_recipients(void)
+{
+	int rc;
+	struct gfs_config *c =
+	    parse("secrets: sops\nsops:\n  age: [age1one, age1two]\n", &rc);
+	CHECK_INT(rc, 0);
+	if (!c)
+		return;
+	CHECK_INT(c->filter->secrets, GFS_SECRETS_SOPS);
+	CHECK(c->sops_age && c->sops_age[0] && c->sops_age[1] && !c->sops_age[2]);
+	CHECK_STR(c->sops_age ? c->sops_age[1] : NULL, "age1two");
+	gfs_config_free(c);
+}
+
 static void errors_name_file_line_and_reason(void)
 {
 	static const struct {
@@ -67,7 +81,10 @@ static void errors_name_file_line_and_reason(void)
 	    {"exclude:\n  - resource: x\n    namespaces: y\n",
 	     ".gitopsfs.yaml, line 3: unknown key \"namespaces\" in an exclude rule"},
 	    {"secrets: maybe\n",
-	     ".gitopsfs.yaml, line 1: secrets must be redact, show or exclude"},
+	     ".gitopsfs.yaml, line 1: secrets must be redact, show, exclude or sops"},
+	    {"secrets: sops\nsops:\n  age: age1x\n  pgp: [F00]\n",
+	     ".gitopsfs.yaml, line 4: unknown key \"pgp\" in sops (expected age)"},
+	    {"sops:\n  age: {a: b}\n", ".gitopsfs.yaml, line 2: sops.age must be a list"},
 	    {"ignore:\n  - resource: deployments.apps\n    paths: [spec/replicas]\n",
 	     ".gitopsfs.yaml, line 3: \"spec/replicas\" is not a JSON pointer"},
 	    {"alerts:\n  webhook: ftp://x\n",
@@ -161,6 +178,7 @@ int main(void)
 {
 	TAP_RUN(parses_the_spec_example);
 	TAP_RUN(empty_config_is_the_defaults);
+	TAP_RUN(parses_sops_recipients);
 	TAP_RUN(errors_name_file_line_and_reason);
 	TAP_RUN(ignore_rules_hide_and_keep_fields);
 	TAP_RUN(prune_hides_untouched_server_defaults);

@@ -1,0 +1,226 @@
+/*
+ * sops_setup.c - the keys of secrets: sops: recipients (the config's, or
+ * .sops.yaml creation rules) and the identities from SOPS' environment.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gfs_strv.h"
+#include "gfs_yaml.h"
+#include "sops_internal.h"
+
+static int sops_recipients_check(char *const *r, const char *where)
+{
+	unsigned char pub[GFS_AGE_KEY_LEN];
+	for (size_t i = 0; r && r[i]; i++)
+		if (gfs_age_recipient_parse(pub, r[i]) < 0)
+			return gfs_error_set(
+			    -EINVAL,
+			    "%s: \"%s\" is not an age recipient (age1..., "
+			    "as age-keygen -y prints)",
+			    where, r[i]);
+	return 0;
+}
+
+char *const *sops_recipients_for(const struct gfs_sops *s, const char *path)
+{
+	if (s->recipients)
+		return s->recipients;
+	for (size_t i = 0; i < s->n_rules; i++)
+		if (!s->rules[i].has_re ||
+		    regexec(&s->rules[i].re, path, 0, NULL, 0) == 0)
+			return s->rules[i].age;
+	return NULL;
+}
+
+/* Recipients of one rule: `age` as "age1..,age1.." or a list, and the
+ * age lists of its key_groups. */
+static int sops_rule_age(char ***out, const json_t *rule)
+{
+	const json_t *age = json_object_get(rule, "age"), *g, *e;
+	size_t i, j;
+	int rc = 0;
+	if (json_is_string(age)) {
+		char *copy = strdup(json_string_value(age)), *save = NULL;
+		if (!copy)
+			return -ENOMEM;
+		for (char *t = strtok_r(copy, ", \n\t", &save); t && rc == 0;
+		     t = strtok_r(NULL, ", \n\t", &save))
+			rc = gfs_strv_push(out, t);
+		free(copy);
+	}
+	json_array_foreach(age, i, e) if (rc == 0 && json_is_string(e)) rc =
+	    gfs_strv_push(out, json_string_value(e));
+	json_array_foreach(json_object_get(rule, "key_groups"), i, g)
+	{
+		json_array_foreach(json_object_get(g, "age"), j,
+				   e) if (rc == 0 && json_is_string(e)) rc =
+		    gfs_strv_push(out, json_string_value(e));
+	}
+	return rc;
+}
+
+static int sops_rules_parse(struct gfs_sops *s, const char *text, size_t len)
+{
+	struct gfs_yaml_error yerr = {0};
+	json_t *doc = NULL, *rule;
+	size_t i;
+	int rc = gfs_yaml_parse(&doc, text, len, &yerr);
+	if (rc < 0)
+		return gfs_error_set(-EINVAL, ".sops.yaml, line %d: %s", yerr.line,
+				     yerr.reason);
+	const json_t *rules = json_object_get(doc, "creation_rules");
+	if (!json_is_array(rules) || json_array_size(rules) > SOPS_MAX_RULES) {
+		json_decref(doc);
+		return gfs_error_set(-EINVAL, ".sops.yaml has no creation_rules list");
+	}
+	s->rules = calloc(json_array_size(rules) + 1, sizeof(*s->rules));
+	if (!s->rules)
+		rc = -ENOMEM;
+	json_array_foreach(rules, i, rule)
+	{
+		if (rc < 0)
+			break;
+		struct sops_rule *r = &s->rules[s->n_rules++];
+		const char *re = json_string_value(json_object_get(rule, "path_regex"));
+		if (re && regcomp(&r->re, re, REG_EXTENDED | REG_NOSUB) != 0) {
+			rc = gfs_error_set(-EINVAL,
+					   ".sops.yaml, creation rule %zu: path_regex "
+					   "\"%s\" is not a regular expression gitopsfs "
+					   "reads (POSIX extended)",
+					   i + 1, re);
+			break;
+		}
+		r->has_re = re != NULL;
+		rc = sops_rule_age(&r->age, rule);
+		if (rc == 0)
+			rc = sops_recipients_check(r->age, ".sops.yaml");
+	}
+	json_decref(doc);
+	return rc;
+}
+
+int gfs_sops_new(struct gfs_sops **out, const struct gfs_sops_opts *o)
+{
+	struct gfs_sops *s = calloc(1, sizeof(*s));
+	int rc = s ? 0 : -ENOMEM;
+	if (rc == 0) {
+		pthread_mutex_init(&s->lock, NULL);
+		s->last = json_object();
+		s->base = json_object();
+		s->ids = o->n_ids ? malloc(o->n_ids * sizeof(*s->ids)) : NULL;
+		if (!s->last || !s->base || (o->n_ids && !s->ids))
+			rc = -ENOMEM;
+	}
+	if (rc == 0 && !o->n_ids)
+		rc = gfs_error_set(-EINVAL, "secrets: sops needs an age identity");
+	if (rc == 0) {
+		memcpy(s->ids, o->ids, o->n_ids * sizeof(*s->ids));
+		s->n_ids = o->n_ids;
+	}
+	if (rc == 0 && o->recipients && o->recipients[0]) {
+		rc = gfs_strv_dup(&s->recipients, (const char *const *)o->recipients);
+		if (rc == 0)
+			rc = sops_recipients_check(s->recipients,
+						   ".gitopsfs.yaml sops.age");
+	} else if (rc == 0 && o->rules) {
+		rc = sops_rules_parse(s, o->rules, o->rules_len);
+	} else if (rc == 0) {
+		rc = gfs_error_set(
+		    -EINVAL, "secrets: sops needs the age recipients to encrypt to: "
+			     "add `sops: {age: [age1...]}` to .gitopsfs.yaml (age-keygen "
+			     "-y KEYFILE prints a key's recipient), or a .sops.yaml "
+			     "with creation_rules");
+	}
+	if (rc < 0) {
+		gfs_sops_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void gfs_sops_free(struct gfs_sops *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_rules; i++) {
+		if (s->rules[i].has_re)
+			regfree(&s->rules[i].re);
+		gfs_strv_free(s->rules[i].age);
+	}
+	free(s->rules);
+	gfs_strv_free(s->recipients);
+	gfs_age_identities_free(s->ids, s->n_ids);
+	json_decref(s->last);
+	json_decref(s->base);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* Reads a key file (at most 1 MiB) and appends its identities. */
+static int sops_key_file(struct gfs_age_identity **ids, size_t *n, const char *path,
+			 const char *what)
+{
+	char name[PATH_MAX + 64];
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return gfs_error_set(-errno == -ENOENT ? -ENOENT : -EINVAL, "%s %s: %s",
+				     what, path, strerror(errno));
+	struct gfs_buf b = GFS_BUF_INIT(1u << 20);
+	char chunk[4096];
+	size_t got;
+	int rc = 0;
+	while (rc == 0 && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		rc = gfs_buf_add(&b, chunk, got);
+	fclose(f);
+	explicit_bzero(chunk, sizeof(chunk));
+	snprintf(name, sizeof(name), "%s %s", what, path);
+	if (rc < 0)
+		rc = gfs_error_set(-EINVAL, "%s is too large for an age key file", name);
+	else
+		rc = gfs_age_identities_parse(ids, n, name, b.data, b.len);
+	explicit_bzero(b.data, b.len);
+	gfs_buf_release(&b);
+	return rc;
+}
+
+int gfs_sops_identities_load(struct gfs_age_identity **ids, size_t *n)
+{
+	const char *key = getenv("SOPS_AGE_KEY"), *file = getenv("SOPS_AGE_KEY_FILE");
+	int rc = 0;
+	*ids = NULL;
+	*n = 0;
+	if (key && *key)
+		rc = gfs_age_identities_parse(ids, n, "SOPS_AGE_KEY", key, strlen(key));
+	if (rc == 0 && file && *file)
+		rc = sops_key_file(ids, n, file, "SOPS_AGE_KEY_FILE");
+	if (rc == 0 && !(key && *key) && !(file && *file)) {
+		/* sops' own default place. */
+		char path[PATH_MAX];
+		const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+		if (xdg && *xdg)
+			snprintf(path, sizeof(path), "%s/sops/age/keys.txt", xdg);
+		else
+			snprintf(path, sizeof(path), "%s/.config/sops/age/keys.txt",
+				 home ? home : "");
+		rc = sops_key_file(ids, n, path, "age key file");
+		if (rc == -ENOENT)
+			rc = 0;
+	}
+	if (rc == 0 && *n == 0)
+		rc = gfs_error_set(
+		    -ENOKEY,
+		    "secrets: sops needs an age identity to decrypt Secrets: set "
+		    "SOPS_AGE_KEY_FILE to a key file made by age-keygen (in a pod, "
+		    "mount it from a Secret), or SOPS_AGE_KEY to the key itself");
+	if (rc < 0) {
+		gfs_age_identities_free(*ids, *n);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc;
+}
