@@ -194,6 +194,16 @@ int gfs_store_refresh(struct gfs_store *s, const char *path);
 int gfs_store_render(struct gfs_blob **out, struct gfs_store *s, const char *path,
 		     const char *dirname, const json_t *obj);
 
+/* Renders a manifest (from Git, or any file in the layout) as the file at
+ * path would show a live object equal to it: the name and namespace its
+ * path implies filled in, a Secret's stringData folded into data as the
+ * server does, the filter's ignore rules and secrets policy applied (no
+ * prepare hook: a manifest is not a live object). Appends to out; 0, or
+ * -EINVAL (not a path of an object, invalid YAML, not an object) with a
+ * message naming the file, line and column. */
+int gfs_store_render_manifest(struct gfs_buf *out, struct gfs_store *s, const char *path,
+			      const char *data, size_t len);
+
 struct gfs_store_stats {
 	uint64_t objects;
 	uint64_t resources;

@@ -11,7 +11,7 @@
 #define GFS_MAX_NAMESPACES 64
 
 struct gfs_cli {
-	const char *command; /* mount, export, status */
+	const char *command; /* mount, export, status, sync, diff */
 	const char *kubeconfig;
 	const char *context;
 	const char *namespaces[GFS_MAX_NAMESPACES + 1]; /* NULL-terminated */
@@ -24,6 +24,8 @@ struct gfs_cli {
 	unsigned interval;
 	bool push, prune, heal, read_only, foreground, debug, allow_cascade_delete;
 	unsigned sync_timeout; /* seconds to wait for the first list */
+	bool quiet;            /* no progress line on a terminal */
+	char path[512];        /* --path DIR, checked and normalised; "" = root */
 	const char *args[2];   /* positional: REPO MOUNTPOINT, or DIR, or MOUNTPOINT */
 	int n_args;
 };
@@ -39,5 +41,7 @@ int gfs_cmd_mount(struct gfs_cli *cli);
 int gfs_cmd_export(struct gfs_cli *cli);
 int gfs_cmd_status(struct gfs_cli *cli);
 int gfs_cmd_sync(struct gfs_cli *cli);
+/* Returns the exit status itself: 0 same, 1 different, 2 trouble. */
+int gfs_cmd_diff(struct gfs_cli *cli);
 
 #endif

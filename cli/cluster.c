@@ -78,8 +78,15 @@ static int gfs_cluster_redaction_key(struct gfs_cluster *c)
 	struct gfs_redact_key k;
 	if (gfs_store_filter(c->store)->secrets != GFS_SECRETS_REDACT)
 		return 0;
-	int rc = gfs_redaction_key_load(&k, c->client);
-	if (rc == 0)
+	int rc = c->no_writes ? gfs_redaction_key_read(&k, c->client)
+			      : gfs_redaction_key_load(&k, c->client);
+	if (rc == 1) {
+		gfs_warn("no redaction key in the cluster (Secret %s/%s) nor on this "
+			 "machine: redacted Secret values compare as %s",
+			 GFS_REDACTION_KEY_NAMESPACE, GFS_REDACTION_KEY_NAME,
+			 GFS_REDACTED_NO_KEY);
+		rc = 0;
+	} else if (rc == 0)
 		gfs_store_set_redaction_key(c->store, &k);
 	explicit_bzero(&k, sizeof(k));
 	return rc;

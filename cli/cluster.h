@@ -17,6 +17,9 @@ struct gfs_cluster {
 	struct gfs_store *store;
 	struct gfs_informers *informers;
 	char *server; /* for messages */
+	/* Write nothing to the cluster, not even the redaction key (diff);
+	 * set between open and start. */
+	bool no_writes;
 };
 
 /* Loads the kubeconfig and creates the client and an empty store that

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "gfs_common.h"
+#include "gfs_path.h"
 
 #ifndef GFS_VERSION
 #define GFS_VERSION "dev"
@@ -27,6 +28,10 @@ void gfs_cli_usage(FILE *out)
 	    "into DIR\n"
 	    "  gitopsfs status MOUNTPOINT                  print a mount's status "
 	    "(JSON)\n"
+	    "  gitopsfs diff   [OPTIONS] REPO|DIR          the branch's tree (or DIR) "
+	    "against the\n"
+	    "                                              live cluster: exit 0 same, 1 "
+	    "differ, 2 error\n"
 	    "  gitopsfs --help | --version\n"
 	    "\n"
 	    "options:\n"
@@ -60,7 +65,11 @@ void gfs_cli_usage(FILE *out)
 	    "(EROFS)\n"
 	    "  --allow-cascade-delete  let rm of a Namespace or CRD file delete it (and "
 	    "all in it)\n"
+	    "  --path DIR            the cluster's tree lives at DIR inside the "
+	    "repository\n"
+	    "                        (e.g. clusters/prod; default its root)\n"
 	    "  --timeout SECONDS     how long to wait for the first list (default 60)\n"
+	    "  -q, --quiet           no progress line on a terminal\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
 	    "  -d, --debug           debug logging (and FUSE request tracing); implies "
 	    "-f\n"
@@ -89,6 +98,8 @@ static const struct option gfs_long_options[] = {
     {"state-dir", required_argument, NULL, 'S'},
     {"secrets", required_argument, NULL, 'x'},
     {"timeout", required_argument, NULL, 't'},
+    {"path", required_argument, NULL, 'p'},
+    {"quiet", no_argument, NULL, 'q'},
     {"foreground", no_argument, NULL, 'f'},
     {"debug", no_argument, NULL, 'd'},
     {"help", no_argument, NULL, 'h'},
@@ -157,6 +168,13 @@ static int gfs_cli_option(struct gfs_cli *cli, int c, const char *arg)
 	case 't':
 		cli->sync_timeout = (unsigned)strtoul(arg, NULL, 10);
 		break;
+	case 'p':
+		if (gfs_path_subdir_check(cli->path, sizeof(cli->path), arg) < 0)
+			return gfs_cli_fail("%s", gfs_error_last());
+		break;
+	case 'q':
+		cli->quiet = true;
+		break;
 	case 'f':
 		cli->foreground = true;
 		break;
@@ -164,7 +182,7 @@ static int gfs_cli_option(struct gfs_cli *cli, int c, const char *arg)
 		cli->debug = cli->foreground = true;
 		break;
 	default:
-		return -EINVAL;
+		return gfs_cli_fail("invalid option for '%s'", cli->command);
 	}
 	return 0;
 }
@@ -179,13 +197,15 @@ int gfs_cli_parse(struct gfs_cli *cli, int argc, char **argv)
 	cli->sync_timeout = 60;
 	cli->command = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "+fdh", gfs_long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+fdhq", gfs_long_options, NULL)) != -1) {
 		if (c == 'h') {
 			gfs_cli_usage(stdout);
 			exit(0);
 		}
-		if (c == '?' || gfs_cli_option(cli, c, optarg) < 0)
+		if (c == '?')
 			return gfs_cli_fail("invalid option for '%s'", cli->command);
+		if (gfs_cli_option(cli, c, optarg) < 0)
+			return -EINVAL; /* the option said why */
 	}
 	for (; optind < argc; optind++) {
 		if (cli->n_args >= 2)
@@ -241,6 +261,8 @@ int main(int argc, char **argv)
 		rc = gfs_cmd_status(&cli);
 	else if (strcmp(cli.command, "sync") == 0)
 		rc = gfs_cmd_sync(&cli);
+	else if (strcmp(cli.command, "diff") == 0)
+		return gfs_cmd_diff(&cli); /* diff(1)'s exit status: 0, 1 or 2 */
 	else {
 		fprintf(stderr, "gitopsfs: unknown command '%s'\n", cli.command);
 		gfs_cli_usage(stderr);

@@ -161,38 +161,7 @@ static int gfs_apply_diff(struct gfs_sync *s, git_tree *old, git_tree *new_tree,
 static int gfs_desired_render(struct gfs_sync *s, const char *path, const char *data,
 			      size_t len, struct gfs_buf *out)
 {
-	struct gfs_path_parts p;
-	json_t *m = NULL;
-	int rc = gfs_path_parse(&p, path);
-	if (rc == 0)
-		rc = gfs_yaml_parse(&m, data, len, NULL);
-	if (rc < 0 || !json_is_object(m)) {
-		json_decref(m);
-		return -EINVAL;
-	}
-	json_t *md = json_object_get(m, "metadata");
-	if (!json_is_object(md)) {
-		md = json_object();
-		json_object_set_new(m, "metadata", md);
-	}
-	if (!json_object_get(md, "name"))
-		json_object_set_new(md, "name", json_string(p.name));
-	if (p.ns && !json_object_get(md, "namespace"))
-		json_object_set_new(md, "namespace", json_string(p.ns));
-	/* The server moves stringData into data: compare like with like,
-	 * or a Secret written with stringData would drift forever. */
-	if (gfs_json_is_secret(m) && gfs_render_secret_fold(m) < 0) {
-		json_decref(m);
-		return -ENOMEM;
-	}
-	const struct gfs_filter *filter = gfs_store_filter(s->opts.store);
-	json_t *kept = gfs_filter_ignore_strip(filter, p.dirname, m);
-	struct gfs_render_opts ro = {.secrets = filter->secrets,
-				     .key = gfs_store_redaction_key(s->opts.store)};
-	rc = gfs_render_object(out, kept ? kept : m, &ro);
-	json_decref(kept);
-	json_decref(m);
-	return rc;
+	return gfs_store_render_manifest(out, s->opts.store, path, data, len);
 }
 
 /* Compares one object of the applied commit with the live one; heals or
