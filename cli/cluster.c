@@ -8,6 +8,7 @@
 
 #include "cluster.h"
 #include "gfs_kubeconfig.h"
+#include "gfs_progress.h"
 #include "gfs_redaction.h"
 
 int gfs_cli_config(struct gfs_config **out, const struct gfs_cli *cli,
@@ -92,6 +93,25 @@ static int gfs_cluster_redaction_key(struct gfs_cluster *c)
 	return rc;
 }
 
+struct gfs_cluster_progress {
+	struct gfs_cluster *c;
+	struct gfs_progress line;
+};
+
+/* "listing the cluster: 12/40 resources, 31500 objects" while the first
+ * lists run (a terminal only; see gfs_progress.h). */
+static void gfs_cluster_progress_show(void *payload, unsigned synced, unsigned total)
+{
+	struct gfs_cluster_progress *p = payload;
+	struct gfs_store_stats st;
+	if (!p->line.on)
+		return;
+	gfs_store_get_stats(&st, p->c->store);
+	gfs_progress_show(&p->line,
+			  "gitopsfs: listing the cluster: %u/%u resources, %llu objects",
+			  synced, total, (unsigned long long)st.objects);
+}
+
 int gfs_cluster_start(struct gfs_cluster *c, const struct gfs_cli *cli)
 {
 	int rc = gfs_cluster_redaction_key(c);
@@ -105,7 +125,12 @@ int gfs_cluster_start(struct gfs_cluster *c, const struct gfs_cli *cli)
 				 c->store);
 	if (rc < 0)
 		return rc;
-	return gfs_informers_wait_synced(c->informers, cli->sync_timeout * 1000);
+	struct gfs_cluster_progress p = {.c = c};
+	gfs_progress_begin(&p.line, cli->quiet);
+	rc = gfs_informers_wait_synced_progress(c->informers, cli->sync_timeout * 1000,
+						gfs_cluster_progress_show, &p);
+	gfs_progress_end(&p.line);
+	return rc;
 }
 
 void gfs_cluster_stop(struct gfs_cluster *c)

@@ -43,10 +43,10 @@ static void put_file(const char *rel, const char *text)
 
 static void upsert(struct gfs_store *s, const char *name, const char *value)
 {
-	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s}}", "apiVersion",
-			      "v1", "kind", "ConfigMap", "metadata", "name", name,
-			      "namespace", "shop", "resourceVersion", "5", "uid", name,
-			      "data", "v", value);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s}}", "apiVersion", "v1",
+		      "kind", "ConfigMap", "metadata", "name", name, "namespace", "shop",
+		      "resourceVersion", "5", "uid", name, "data", "v", value);
 	gfs_store_informer_ops.upsert(s, &cm, o);
 	json_decref(o);
 }
@@ -168,48 +168,47 @@ static void the_diff_shows_changed_missing_and_new_files(void)
 	char *text = diff_text(s, path, "x", &differ, &rc);
 	CHECK_INT(rc, 0);
 	CHECK_INT(differ, 3);
-	CHECK_STR(text,
-		  "diff --git a/x/shop/configmaps/changed.yaml "
-		  "b/x/shop/configmaps/changed.yaml\n"
-		  "index 96d9b37..d985ea3 100644\n"
-		  "--- a/x/shop/configmaps/changed.yaml\n"
-		  "+++ b/x/shop/configmaps/changed.yaml\n"
-		  "@@ -1,6 +1,6 @@\n"
-		  " apiVersion: v1\n"
-		  " data:\n"
-		  "-  v: git\n"
-		  "+  v: live\n"
-		  " kind: ConfigMap\n"
-		  " metadata:\n"
-		  "   name: changed\n"
-		  "diff --git a/x/shop/configmaps/only-git.yaml "
-		  "b/x/shop/configmaps/only-git.yaml\n"
-		  "deleted file mode 100644\n"
-		  "index ab5f641..0000000\n"
-		  "--- a/x/shop/configmaps/only-git.yaml\n"
-		  "+++ /dev/null\n"
-		  "@@ -1,7 +0,0 @@\n"
-		  "-apiVersion: v1\n"
-		  "-data:\n"
-		  "-  v: g\n"
-		  "-kind: ConfigMap\n"
-		  "-metadata:\n"
-		  "-  name: only-git\n"
-		  "-  namespace: shop\n"
-		  "diff --git a/x/shop/configmaps/only-live.yaml "
-		  "b/x/shop/configmaps/only-live.yaml\n"
-		  "new file mode 100644\n"
-		  "index 0000000..7ad245a\n"
-		  "--- /dev/null\n"
-		  "+++ b/x/shop/configmaps/only-live.yaml\n"
-		  "@@ -0,0 +1,7 @@\n"
-		  "+apiVersion: v1\n"
-		  "+data:\n"
-		  "+  v: x\n"
-		  "+kind: ConfigMap\n"
-		  "+metadata:\n"
-		  "+  name: only-live\n"
-		  "+  namespace: shop\n");
+	CHECK_STR(text, "diff --git a/x/shop/configmaps/changed.yaml "
+			"b/x/shop/configmaps/changed.yaml\n"
+			"index 96d9b37..d985ea3 100644\n"
+			"--- a/x/shop/configmaps/changed.yaml\n"
+			"+++ b/x/shop/configmaps/changed.yaml\n"
+			"@@ -1,6 +1,6 @@\n"
+			" apiVersion: v1\n"
+			" data:\n"
+			"-  v: git\n"
+			"+  v: live\n"
+			" kind: ConfigMap\n"
+			" metadata:\n"
+			"   name: changed\n"
+			"diff --git a/x/shop/configmaps/only-git.yaml "
+			"b/x/shop/configmaps/only-git.yaml\n"
+			"deleted file mode 100644\n"
+			"index ab5f641..0000000\n"
+			"--- a/x/shop/configmaps/only-git.yaml\n"
+			"+++ /dev/null\n"
+			"@@ -1,7 +0,0 @@\n"
+			"-apiVersion: v1\n"
+			"-data:\n"
+			"-  v: g\n"
+			"-kind: ConfigMap\n"
+			"-metadata:\n"
+			"-  name: only-git\n"
+			"-  namespace: shop\n"
+			"diff --git a/x/shop/configmaps/only-live.yaml "
+			"b/x/shop/configmaps/only-live.yaml\n"
+			"new file mode 100644\n"
+			"index 0000000..7ad245a\n"
+			"--- /dev/null\n"
+			"+++ b/x/shop/configmaps/only-live.yaml\n"
+			"@@ -0,0 +1,7 @@\n"
+			"+apiVersion: v1\n"
+			"+data:\n"
+			"+  v: x\n"
+			"+kind: ConfigMap\n"
+			"+metadata:\n"
+			"+  name: only-live\n"
+			"+  namespace: shop\n");
 	free(text);
 	/* Once Git matches, nothing at all. */
 	put_file("cl/x/shop/configmaps/changed.yaml",
