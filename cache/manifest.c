@@ -18,7 +18,8 @@ int gfs_store_render_manifest(struct gfs_buf *out, struct gfs_store *s, const ch
 	struct gfs_path_parts p;
 	struct gfs_yaml_error yerr = {0};
 	json_t *m = NULL;
-	int rc = gfs_path_parse(&p, path);
+	const char *rel = gfs_store_cluster_path(s, path);
+	int rc = rel ? gfs_path_parse(&p, rel) : -EINVAL;
 	if (rc < 0)
 		return gfs_error_set(rc, "%s is not an object's path", path);
 	rc = gfs_yaml_parse(&m, data, len, &yerr);

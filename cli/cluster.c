@@ -16,7 +16,10 @@ int gfs_cli_config(struct gfs_config **out, const struct gfs_cli *cli,
 {
 	char *file_text = NULL;
 	size_t file_len = 0;
-	const char *name = ".gitopsfs.yaml (in the repository)";
+	char shown[600];
+	snprintf(shown, sizeof(shown), "%s%s.gitopsfs.yaml (in the repository)",
+		 cli->path, cli->path[0] ? "/" : "");
+	const char *name = shown;
 	if (cli->config) {
 		FILE *f = fopen(cli->config, "re");
 		struct gfs_buf b = GFS_BUF_INIT(1u << 20);
@@ -69,6 +72,7 @@ int gfs_cluster_open(struct gfs_cluster *c, const struct gfs_cli *cli,
 	struct gfs_store_opts so = {
 	    .filter = c->filter,
 	    .namespaces = cli->n_namespaces ? cli->namespaces : NULL,
+	    .root = cli->path,
 	};
 	return gfs_store_new(&c->store, &so);
 }

@@ -50,8 +50,12 @@ int gfs_cmd_diff(struct gfs_cli *cli)
 			gfs_desired_describe(d), cli->path);
 	if (rc == 0)
 		rc = gfs_diff_config(&cfg, cli, d);
+	/* The desired side is read from --path already: the live side's
+	 * paths are the cluster's own, as gfs_desired_diff compares them. */
+	struct gfs_cli live = *cli;
+	live.path[0] = '\0';
 	if (rc == 0) {
-		rc = gfs_cluster_open(&c, cli, cfg->filter);
+		rc = gfs_cluster_open(&c, &live, cfg->filter);
 		cfg->filter = NULL; /* the cluster owns it now */
 		c.no_writes = true;
 	}

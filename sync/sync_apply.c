@@ -120,8 +120,11 @@ static int gfs_apply_diff(struct gfs_sync *s, git_tree *old, git_tree *new_tree,
 		const git_diff_delta *dd = git_diff_get_delta(diff, i);
 		bool deleted = dd->status == GIT_DELTA_DELETED;
 		const char *path = deleted ? dd->old_file.path : dd->new_file.path;
-		if (!gfs_store_is_managed_path(s->opts.store, path) &&
-		    gfs_path_parse(&(struct gfs_path_parts){0}, path) < 0)
+		/* Objects only, and only those of this cluster's tree
+		 * (--path): another cluster's files are never applied. */
+		const char *rel = gfs_store_cluster_path(s->opts.store, path);
+		if (!rel || (!gfs_store_is_managed_path(s->opts.store, path) &&
+			     gfs_path_parse(&(struct gfs_path_parts){0}, rel) < 0))
 			continue; /* README.md, .gitopsfs.yaml: not objects */
 		d[k].path = strdup(path);
 		d[k].id = dd->new_file.id;
