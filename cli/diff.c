@@ -50,6 +50,11 @@ int gfs_cmd_diff(struct gfs_cli *cli)
 			gfs_desired_describe(d), cli->path);
 	if (rc == 0)
 		rc = gfs_diff_config(&cfg, cli, d);
+	/* A diff ends up in CI logs: a Secret value never appears in it.
+	 * Shown values are compared as their keyed digests instead - both
+	 * sides, so equal values still compare equal. */
+	if (rc == 0 && cfg->filter->secrets == GFS_SECRETS_SHOW)
+		cfg->filter->secrets = GFS_SECRETS_REDACT;
 	/* The desired side is read from --path already: the live side's
 	 * paths are the cluster's own, as gfs_desired_diff compares them. */
 	struct gfs_cli live = *cli;

@@ -87,6 +87,18 @@ gdiff "$T/exp"
 is "$(rc)" "1" "an invalid manifest differs"
 check "  with a warning naming the file and line" grep -q 'web-config.yaml: invalid YAML at line' "$T/diff.err"
 
+# A diff ends up in CI logs: never a Secret value, even with secrets: show
+# (both sides are compared as keyed digests).
+"$GFS" export --secrets show "$T/shown" 2>/dev/null
+check "(an export with the values shown has them)" grep -q "$(printf s3cr3t-password | base64)" "$T/shown/shop/secrets/db-credentials.yaml"
+gdiff --secrets show "$T/shown"
+is "$(rc)" "0" "--secrets show: a tree of plain values equals the cluster"
+kc patch secret db-credentials -n shop --type merge -p "{\"data\":{\"password\":\"$(printf n3w-pass | base64)\"}}" >/dev/null
+gdiff --secrets show "$T/shown"
+is "$(rc)" "1" "  a changed value differs"
+check "  shown as its digest" grep -q '^+  password: gitopsfs-redacted:hmac-sha256:' "$T/diff.out"
+check "  never as the value, old or new" bash -c '! grep -q -e s3cr3t -e n3w-pass -e "$(printf s3cr3t-password | base64)" -e "$(printf n3w-pass | base64)" "$1"' _ "$T/diff.out"
+
 # --branch, and a URL (cloned into a temporary directory that goes away).
 git -C "$W" checkout -qb other
 git -C "$W" rm -q shop/configmaps/adhoc.yaml
