@@ -7,11 +7,11 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v script >/dev/null || { echo "1..0 # SKIP script(1) (util-linux) is not installed"; exit 0; }
-# 3000 ConfigMaps take the emulator a few seconds to list: long enough
+# 6000 ConfigMaps take the emulator seconds to list: long enough, with margin,
 # for the line to show (it waits 300 ms so that small clusters do not
 # flicker).
-start_emulator --bulk 3000
-check "the big cluster is there" wait_for 60 bash -c 'kubectl get cm cm-002999 -n bulk-9 >/dev/null 2>&1'
+start_emulator --bulk 6000
+check "the big cluster is there" wait_for 60 bash -c 'kubectl get cm cm-005999 -n bulk-9 >/dev/null 2>&1'
 make_repo
 
 # on_tty FILE COMMAND: runs COMMAND (a shell string) on a pseudo-terminal,
@@ -44,14 +44,14 @@ check "  not even a carriage return" bash -c '! grep -q "$2" "$1"' _ "$T/export.
 
 on_tty "$T/quiet.tty" "$GFS" export --quiet "$T/exp3"
 check "--quiet: no progress on a terminal" bash -c '! grep -qE "listing|writing files" "$1"' _ "$T/quiet.tty"
-check "  the export is complete all the same" test -f "$T/exp3/bulk-9/configmaps/cm-002999.yaml"
+check "  the export is complete all the same" test -f "$T/exp3/bulk-9/configmaps/cm-005999.yaml"
 
 # mount: the progress is shown before it returns ready, then erased; the
 # daemon's log has none of it.
 on_tty "$T/mount.tty" "$GFS" mount --state-dir "$STATE" "$REPO" "$MNT"
 check "mount on a terminal shows the first list's progress" grep -qE "$progress_re" "$T/mount.tty"
 is "$(screen "$T/mount.tty")" "" "  and leaves nothing on the screen once mounted"
-check "  the mount is ready when it returns" test -f "$MNT/bulk-9/configmaps/cm-002999.yaml"
+check "  the mount is ready when it returns" test -f "$MNT/bulk-9/configmaps/cm-005999.yaml"
 check "  the log has no progress" bash -c '! grep -qE "listing the cluster" "$1/log"' _ "$STATE"
 check "  the log has the load" grep -q 'loaded [0-9]* objects' "$STATE/log"
 unmount_gfs
