@@ -338,7 +338,8 @@ int gfs_desired_open(struct gfs_desired **out, const char *source, const char *b
 		gfs_desired_free(d);
 		return rc;
 	}
-	qsort(d->v, d->n, sizeof(*d->v), gfs_desired_cmp);
+	if (d->n)
+		qsort(d->v, d->n, sizeof(*d->v), gfs_desired_cmp);
 	*out = d;
 	return 0;
 }

@@ -119,7 +119,8 @@ int gfs_desired_diff(FILE *out, size_t *differ, struct gfs_desired *d,
 		rc = gfs_error_set(rc, "cannot list the live files: %s", strerror(-rc));
 		goto out;
 	}
-	qsort(live.v, live.n, sizeof(*live.v), gfs_live_cmp);
+	if (live.n)
+		qsort(live.v, live.n, sizeof(*live.v), gfs_live_cmp);
 	/* Paths are shown from the tree's root: the subdir in front. */
 	subdir = gfs_desired_subdir(d);
 	/* Both lists are sorted: walk them side by side. */
