@@ -110,6 +110,12 @@ check "  shows that branch's tree" bash -c 'grep -A1 -F "a/shop/configmaps/adhoc
 is "$(ls -A "$T/tmp")" "" "  and the temporary clone is removed"
 is "$(git -C "$REPO" for-each-ref | wc -l)" "2" "REPO is not changed (two branches, as pushed)"
 
+# An empty repository: every live object is new.
+git init -q --bare "$T/empty.git"
+gdiff "$T/empty.git"
+is "$(rc)" "1" "an empty repository: exit 1"
+is "$(grep -c '^new file mode' "$T/diff.out")" "$(find "$T/exp" -name '*.yaml' | wc -l)" "  every live object shows as new"
+
 # Errors: exit 2 with a message that says what is wrong.
 gdiff --branch nope "$REPO"
 is "$(rc)" "2" "no such branch: exit 2"
