@@ -130,6 +130,15 @@ static int gfs_applier_resource(struct gfs_applier *a, struct gfs_resource *out,
 	}
 }
 
+/* gfs_path_parse of a path of the mount: inside the cluster's tree
+ * (--path) only. */
+static int gfs_applier_path_parse(struct gfs_applier *a, struct gfs_path_parts *p,
+				  const char *path)
+{
+	const char *rel = gfs_store_cluster_path(a->opts.store, path);
+	return rel ? gfs_path_parse(p, rel) : -EINVAL;
+}
+
 /* Why apiVersion/kind cannot be applied at path: a file in a directory for
  * a resource the cluster does not serve at all (its CRD never came) is
  * told so by the resource's name. */
@@ -569,7 +578,7 @@ int gfs_applier_apply(struct gfs_applier *a, const char *path, const char *data,
 	struct gfs_yaml_error yerr = {0};
 	struct gfs_pending_delete *held = NULL;
 	json_t *m = NULL, *sealed = NULL;
-	int rc = gfs_path_parse(&p, path);
+	int rc = gfs_applier_path_parse(a, &p, path);
 	if (rc < 0) {
 		rc = gfs_error_set(-EINVAL, "not an object path");
 		goto out;
@@ -635,7 +644,7 @@ static int gfs_applier_send_delete(struct gfs_applier *a,
 	struct gfs_kube_conn *conn = NULL;
 	char url[GFS_PATH_MAX + 256];
 	char *body = NULL;
-	int rc = gfs_path_parse(&p, d->path);
+	int rc = gfs_applier_path_parse(a, &p, d->path);
 	if (rc == 0) {
 		struct gfs_lookup q = {.dirname = p.dirname, .out = &res};
 		rc = gfs_informers_with_resources(a->opts.informers, gfs_lookup_cb, &q);
@@ -833,7 +842,13 @@ static json_t *gfs_read_at_version(struct gfs_kube_client *client, const char *p
 	struct gfs_kube_conn *conn = NULL;
 	char url[GFS_PATH_MAX + 256];
 	json_t *obj = NULL;
-	if (gfs_path_parse(&p, path) < 0)
+	/* The prepare hook knows no --path: an object's path ends in
+	 * <top>/<dirname>/<name>.yaml whatever lies above. */
+	const char *tail = path + strlen(path);
+	for (int slashes = 0; tail > path; tail--)
+		if (tail[-1] == '/' && ++slashes == 3)
+			break;
+	if (gfs_path_parse(&p, tail) < 0)
 		return NULL;
 	const char *dot = strchr(p.dirname, '.'), *slash = strchr(api_version, '/');
 	size_t plural = dot ? (size_t)(dot - p.dirname) : strlen(p.dirname);

@@ -63,4 +63,10 @@ bool gfs_path_label_valid(const char *s);
  * ordinary file). */
 bool gfs_path_crd_dirname(const char *dirname);
 
+/* The --path DIR of a cluster's tree inside the repository, checked and
+ * normalised into out ("clusters//prod/" -> "clusters/prod"; "" or "."
+ * -> "", the root): relative, without "..", ".git" or ".gitopsfs". 0, or
+ * -EINVAL / -ENAMETOOLONG with a message that says what to give. */
+int gfs_path_subdir_check(char *out, size_t outsz, const char *dir);
+
 #endif

@@ -79,7 +79,23 @@ typedef json_t *(*gfs_store_prepare_cb)(void *payload, const char *path,
 struct gfs_store_opts {
 	const struct gfs_filter *filter; /* borrowed; must outlive the store */
 	const char *const *namespaces;   /* NULL-terminated or NULL (all) */
+	/* --path: the directory the cluster's tree lives in ("clusters/prod",
+	 * checked by gfs_path_subdir_check), NULL or "" for the root. Every
+	 * path the store takes or hands out is then relative to the
+	 * repository's root: objects are at "<root>/<ns>/<dirname>/<name>.yaml",
+	 * the directories above <root> exist (as directories of objects), and
+	 * every path outside <root> is an ordinary file, never an object. */
+	const char *root;
 };
+
+/* The cluster's directory (gfs_store_opts.root), "" for the root.
+ * Borrowed; immutable. */
+const char *gfs_store_root(const struct gfs_store *s);
+/* The part of `path` inside the cluster's tree (gfs_store_opts.root):
+ * "shop/configmaps/a.yaml" for "clusters/prod/shop/configmaps/a.yaml",
+ * "" for the root itself, NULL for a path outside it. Borrowed from path.
+ * Without a root, path itself. */
+const char *gfs_store_cluster_path(const struct gfs_store *s, const char *path);
 
 /* The filter in force (borrowed; valid until the store is freed, even
  * after a later gfs_store_set_filter). */
@@ -207,6 +223,16 @@ int gfs_store_refresh(struct gfs_store *s, const char *path);
  * applier's conflict check both use it. 0 or -errno. */
 int gfs_store_render(struct gfs_blob **out, struct gfs_store *s, const char *path,
 		     const char *dirname, const json_t *obj);
+
+/* Renders a manifest (from Git, or any file in the layout) as the file at
+ * path would show a live object equal to it: the name and namespace its
+ * path implies filled in, a Secret's stringData folded into data as the
+ * server does, the filter's ignore rules and secrets policy applied (no
+ * prepare hook: a manifest is not a live object). Appends to out; 0, or
+ * -EINVAL (not a path of an object, invalid YAML, not an object) with a
+ * message naming the file, line and column. */
+int gfs_store_render_manifest(struct gfs_buf *out, struct gfs_store *s, const char *path,
+			      const char *data, size_t len);
 
 struct gfs_store_stats {
 	uint64_t objects;

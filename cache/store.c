@@ -135,26 +135,27 @@ static void gfs_pending_deliver(struct gfs_store *s, struct gfs_pending *p)
 	p->n = 0;
 }
 
-/* Finds or creates the directory chain "a/b"; records new directories in
- * pending. Returns NULL on out-of-memory. */
-static struct gfs_node *gfs_store_mkdirs(struct gfs_store *s, const char *a,
-					 const char *b, int64_t mtime,
-					 struct gfs_pending *pending)
+/* Finds or creates the directory chain `dirpath` ("shop/configmaps", or
+ * below the prefix); records new directories in pending. Returns NULL on
+ * out-of-memory. */
+static struct gfs_node *gfs_store_mkdirs(struct gfs_store *s, const char *dirpath,
+					 int64_t mtime, struct gfs_pending *pending)
 {
-	const char *parts[2] = {a, b};
 	struct gfs_node *dir = s->root;
-	char path[GFS_PATH_MAX] = "";
-	for (int i = 0; i < 2; i++) {
-		size_t used = strlen(path);
-		snprintf(path + used, sizeof(path) - used, "%s%s", i ? "/" : "",
-			 parts[i]);
-		struct gfs_node *child = gfs_map_get(dir->children, parts[i]);
+	char path[GFS_PATH_MAX];
+	snprintf(path, sizeof(path), "%s", dirpath);
+	for (char *name = path, *end; dir && *name;
+	     name = end ? end + 1 : name + strlen(name)) {
+		end = strchr(name, '/');
+		if (end)
+			*end = '\0';
+		struct gfs_node *child = gfs_map_get(dir->children, name);
 		if (!child) {
 			int err = 0;
-			child = gfs_node_new(dir, parts[i], true, path);
+			child = gfs_node_new(dir, name, true, path);
 			if (!child)
 				return NULL;
-			gfs_map_put(dir->children, parts[i], child, &err);
+			gfs_map_put(dir->children, name, child, &err);
 			if (err) {
 				gfs_node_free(child);
 				return NULL;
@@ -163,6 +164,8 @@ static struct gfs_node *gfs_store_mkdirs(struct gfs_store *s, const char *a,
 			dir->version++;
 			gfs_pending_add(pending, path, GFS_ENTRY_DIR, GFS_CHANGE_ADDED);
 		}
+		if (end)
+			*end = '/';
 		dir = child;
 	}
 	return dir;
@@ -212,6 +215,9 @@ int gfs_store_new(struct gfs_store **out, const struct gfs_store_opts *opts)
 	s->root->mtime_ns = gfs_now_ns();
 	if (gfs_strv_dup(&s->namespaces, opts->namespaces) < 0)
 		goto fail;
+	if (!(s->prefix = strdup(opts->root ? opts->root : "")))
+		goto fail;
+	s->prefix_len = strlen(s->prefix);
 	*out = s;
 	return 0;
 fail:
@@ -244,6 +250,7 @@ void gfs_store_free(struct gfs_store *s)
 		gfs_map_free(s->served);
 	}
 	gfs_strv_free(s->namespaces);
+	free(s->prefix);
 	for (size_t i = 0; i < s->n_owned_filters; i++)
 		gfs_filter_free(s->owned_filters[i]);
 	free(s->owned_filters);
@@ -299,6 +306,27 @@ bool gfs_store_want_resource(void *payload, const struct gfs_resource *r)
 
 /* ---- informer callbacks ----------------------------------------------------- */
 
+struct gfs_node *gfs_store_cluster_root(struct gfs_store *s)
+{
+	return s->prefix_len ? gfs_node_walk(s->root, s->prefix) : s->root;
+}
+
+const char *gfs_store_root(const struct gfs_store *s)
+{
+	return s->prefix;
+}
+
+const char *gfs_store_cluster_path(const struct gfs_store *s, const char *path)
+{
+	if (!s->prefix_len)
+		return path;
+	if (strncmp(path, s->prefix, s->prefix_len) != 0)
+		return NULL;
+	if (path[s->prefix_len] == '\0')
+		return path + s->prefix_len;
+	return path[s->prefix_len] == '/' ? path + s->prefix_len + 1 : NULL;
+}
+
 bool gfs_store_ns_allowed(const struct gfs_store *s, const char *ns)
 {
 	if (!s->namespaces)
@@ -341,7 +369,8 @@ static void gfs_store_remove_path(struct gfs_store *s, const char *path,
 	}
 }
 
-static int gfs_object_path(char *out, size_t outsz, const char *dirname, bool namespaced,
+static int gfs_object_path(const struct gfs_store *s, char *out, size_t outsz,
+			   const char *dirname, bool namespaced,
 			   const struct gfs_object *o)
 {
 	const char *name = gfs_object_name(o), *ns = gfs_object_namespace(o);
@@ -349,7 +378,14 @@ static int gfs_object_path(char *out, size_t outsz, const char *dirname, bool na
 	if (!name || !gfs_path_name_valid(name) || (namespaced && !ns) ||
 	    (ns && !gfs_path_label_valid(ns)))
 		return -EINVAL;
-	return gfs_path_format(out, outsz, namespaced ? ns : NULL, dirname, name);
+	if (!s->prefix_len)
+		return gfs_path_format(out, outsz, namespaced ? ns : NULL, dirname, name);
+	/* Below --path: "<prefix>/<ns>/<dirname>/<name>.yaml". */
+	int n = snprintf(out, outsz, "%s/", s->prefix);
+	if (n < 0 || (size_t)n >= outsz)
+		return -ENAMETOOLONG;
+	return gfs_path_format(out + n, outsz - (size_t)n, namespaced ? ns : NULL,
+			       dirname, name);
 }
 
 /* ---- ordering ------------------------------------------------------------------ */
@@ -466,9 +502,9 @@ static int gfs_store_put(struct gfs_store *s, const char *dirname, bool namespac
 	int64_t mtime = gfs_json_change_time(gfs_object_json(o));
 	if (!mtime)
 		mtime = now;
-	struct gfs_node *dir =
-	    gfs_store_mkdirs(s, namespaced ? gfs_object_namespace(o) : GFS_CLUSTER_DIR,
-			     dirname, mtime, pending);
+	char dirpath[GFS_PATH_MAX];
+	snprintf(dirpath, sizeof(dirpath), "%.*s", (int)(name - 1 - path), path);
+	struct gfs_node *dir = gfs_store_mkdirs(s, dirpath, mtime, pending);
 	if (!dir)
 		return -ENOMEM;
 	n = gfs_node_new(dir, name, false, path);
@@ -545,7 +581,7 @@ void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool name
 	struct gfs_pending pending = {.n = 0};
 	struct gfs_blob *content = NULL;
 
-	if (gfs_object_path(path, sizeof(path), dirname, namespaced, o) < 0)
+	if (gfs_object_path(s, path, sizeof(path), dirname, namespaced, o) < 0)
 		return; /* a name that cannot be a file; nothing to show */
 	const json_t *obj = gfs_object_json(o);
 	bool wanted =
@@ -599,7 +635,7 @@ static void gfs_store_remove(void *payload, const struct gfs_resource *r, json_t
 	struct gfs_object *o = NULL;
 	if (gfs_object_new(&o, json_incref(obj)) < 0)
 		return;
-	if (gfs_object_path(path, sizeof(path), r->dirname, r->namespaced, o) == 0) {
+	if (gfs_object_path(s, path, sizeof(path), r->dirname, r->namespaced, o) == 0) {
 		pthread_rwlock_wrlock(&s->lock);
 		struct gfs_node *n = gfs_node_walk(s->root, path);
 		/* A deletion older than the object shown is of an earlier
@@ -622,6 +658,7 @@ struct gfs_sweep_ctx {
 	const char *ns;  /* only this namespace, or NULL for all */
 	uint64_t before; /* files marked before this go; UINT64_MAX: all */
 	const char *top; /* the namespace (or _cluster) being walked */
+	const char *prefix;
 	char **victims;
 	size_t n, cap;
 };
@@ -641,7 +678,8 @@ static int gfs_sweep_file(const char *name, void *value, void *payload)
 		ctx->cap = cap;
 	}
 	char path[GFS_PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s/%s", ctx->top, ctx->dirname, name);
+	snprintf(path, sizeof(path), "%s%s%s/%s/%s", ctx->prefix, *ctx->prefix ? "/" : "",
+		 ctx->top, ctx->dirname, name);
 	if (!(ctx->victims[ctx->n] = strdup(path)))
 		return -ENOMEM;
 	ctx->n++;
@@ -665,9 +703,11 @@ static int gfs_sweep_top(const char *top, void *value, void *payload)
 static void gfs_store_sweep(struct gfs_store *s, const char *dirname, const char *ns,
 			    uint64_t before)
 {
-	struct gfs_sweep_ctx ctx = {.dirname = dirname, .ns = ns, .before = before};
+	struct gfs_sweep_ctx ctx = {
+	    .dirname = dirname, .ns = ns, .before = before, .prefix = s->prefix};
 	pthread_rwlock_rdlock(&s->lock);
-	if (gfs_map_foreach(s->root->children, gfs_sweep_top, &ctx) < 0)
+	struct gfs_node *croot = gfs_store_cluster_root(s);
+	if (croot && gfs_map_foreach(croot->children, gfs_sweep_top, &ctx) < 0)
 		gfs_warn("out of memory while re-listing %s", dirname);
 	pthread_rwlock_unlock(&s->lock);
 	for (size_t i = 0; i < ctx.n; i++) {

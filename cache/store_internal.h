@@ -65,6 +65,8 @@ struct gfs_store {
 	size_t n_owned_filters;
 	/* Immutable after creation / before informers start: */
 	char **namespaces; /* gfs_strv.h; NULL: all */
+	char *prefix;      /* --path: where the cluster's tree is; "" = the root */
+	size_t prefix_len;
 	struct {
 		gfs_store_change_cb cb;
 		void *payload;
@@ -84,6 +86,9 @@ struct gfs_node *gfs_node_walk(struct gfs_node *root, const char *path);
 /* The same for queries: hidden files do not exist. */
 struct gfs_node *gfs_node_find(struct gfs_node *root, const char *path);
 void gfs_node_attr(const struct gfs_node *n, struct gfs_entry_attr *a);
+/* The directory node of the cluster's tree (the prefix's; the root
+ * without one), or NULL while it has no object; lock held. */
+struct gfs_node *gfs_store_cluster_root(struct gfs_store *s);
 /* Is namespace ns (NULL: cluster scope) within the namespace filter? */
 bool gfs_store_ns_allowed(const struct gfs_store *s, const char *ns);
 /* Shows the live object o at its path under resource dirname (lock not

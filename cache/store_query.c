@@ -19,11 +19,13 @@ static bool gfs_store_ns_shown(struct gfs_store *s, const char *ns, int64_t *mti
 	if (strcmp(ns, GFS_CLUSTER_DIR) == 0 || !gfs_path_name_valid(ns) ||
 	    !gfs_store_ns_allowed(s, ns))
 		return false;
-	struct gfs_node *n = NULL;
+	struct gfs_node *n = NULL, *croot = gfs_store_cluster_root(s);
+	if (!croot)
+		return false;
 	if (gfs_path_format(path, sizeof(path), NULL, "namespaces", ns) == 0)
-		n = gfs_node_find(s->root, path);
+		n = gfs_node_find(croot, path);
 	if (!n || n->is_dir)
-		n = gfs_map_get(s->root->children, ns);
+		n = gfs_map_get(croot->children, ns);
 	if (!n)
 		return false;
 	*mtime = n->mtime_ns;
@@ -34,10 +36,13 @@ static bool gfs_store_ns_shown(struct gfs_store *s, const char *ns, int64_t *mti
  * "<ns>" with a Namespace object, "<ns>/<dirname>" or "_cluster/<dirname>"
  * for a watched resource of that scope that the filter does not exclude
  * there. Only called for paths that have no node. */
-static bool gfs_store_implied(struct gfs_store *s, const char *path,
+static bool gfs_store_implied(struct gfs_store *s, const char *full,
 			      struct gfs_entry_attr *out)
 {
 	char buf[GFS_PATH_MAX];
+	const char *path = gfs_store_cluster_path(s, full);
+	if (!path || !*path)
+		return false;
 	snprintf(buf, sizeof(buf), "%s", path);
 	char *slash = strchr(buf, '/');
 	if (slash && strchr(slash + 1, '/'))
@@ -48,7 +53,8 @@ static bool gfs_store_implied(struct gfs_store *s, const char *path,
 	bool cluster = strcmp(top, GFS_CLUSTER_DIR) == 0;
 	int64_t mtime = 0;
 	if (cluster) {
-		struct gfs_node *c = gfs_map_get(s->root->children, top);
+		struct gfs_node *croot = gfs_store_cluster_root(s);
+		struct gfs_node *c = croot ? gfs_map_get(croot->children, top) : NULL;
 		if (!dirname || !c || !c->is_dir || !gfs_store_ns_allowed(s, NULL))
 			return false;
 		mtime = c->mtime_ns;
@@ -64,7 +70,7 @@ static bool gfs_store_implied(struct gfs_store *s, const char *path,
 	}
 	memset(out, 0, sizeof(*out));
 	out->type = GFS_ENTRY_DIR;
-	out->ino = gfs_path_ino(path);
+	out->ino = gfs_path_ino(full);
 	out->mtime_ns = mtime;
 	out->mode = 0755;
 	out->version = 1;
@@ -139,7 +145,8 @@ int gfs_store_refresh(struct gfs_store *s, const char *path)
 {
 	struct gfs_path_parts p;
 	struct gfs_object *live = NULL;
-	int rc = gfs_path_parse(&p, path);
+	const char *rel = gfs_store_cluster_path(s, path);
+	int rc = rel ? gfs_path_parse(&p, rel) : -ENOENT;
 	atomic_fetch_add(&s->render_gen, 1);
 	if (rc == 0)
 		rc = gfs_store_live(&live, s, path);
@@ -229,9 +236,12 @@ int gfs_store_foreach_file(struct gfs_store *s, gfs_store_file_cb cb, void *payl
 	return rc;
 }
 
-bool gfs_store_is_managed_dir(struct gfs_store *s, const char *dirpath)
+bool gfs_store_is_managed_dir(struct gfs_store *s, const char *full)
 {
 	char buf[GFS_PATH_MAX];
+	const char *dirpath = gfs_store_cluster_path(s, full);
+	if (!dirpath)
+		return false;
 	snprintf(buf, sizeof(buf), "%s", dirpath);
 	char *slash = strchr(buf, '/');
 	if (!slash || strchr(slash + 1, '/'))
@@ -251,23 +261,25 @@ bool gfs_store_is_managed_dir(struct gfs_store *s, const char *dirpath)
 	return known && gfs_filter_path_wanted(gfs_store_filter(s), dirname, ns, NULL);
 }
 
-bool gfs_store_is_managed_path(struct gfs_store *s, const char *path)
+bool gfs_store_is_managed_path(struct gfs_store *s, const char *full)
 {
 	struct gfs_path_parts parts;
-	if (gfs_path_parse(&parts, path) < 0)
+	const char *path = gfs_store_cluster_path(s, full);
+	if (!path || gfs_path_parse(&parts, path) < 0)
 		return false;
 	char dir[GFS_PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s/%s", parts.ns ? parts.ns : GFS_CLUSTER_DIR,
-		 parts.dirname);
+	snprintf(dir, sizeof(dir), "%s%s%s/%s", s->prefix, s->prefix_len ? "/" : "",
+		 parts.ns ? parts.ns : GFS_CLUSTER_DIR, parts.dirname);
 	return gfs_store_is_managed_dir(s, dir) &&
 	       gfs_filter_path_wanted(gfs_store_filter(s), parts.dirname, parts.ns,
 				      parts.name);
 }
 
-bool gfs_store_is_object_path(struct gfs_store *s, const char *path)
+bool gfs_store_is_object_path(struct gfs_store *s, const char *full)
 {
 	struct gfs_path_parts p;
-	if (gfs_path_parse(&p, path) < 0 || !gfs_store_ns_allowed(s, p.ns) ||
+	const char *path = gfs_store_cluster_path(s, full);
+	if (!path || gfs_path_parse(&p, path) < 0 || !gfs_store_ns_allowed(s, p.ns) ||
 	    !gfs_filter_path_wanted(gfs_store_filter(s), p.dirname, p.ns, p.name))
 		return false;
 	bool object;
@@ -362,7 +374,8 @@ int gfs_store_set_filter(struct gfs_store *s, struct gfs_filter *f)
 	/* Each object again, as if the informer had just sent it. */
 	for (size_t i = 0; i < c.n; i++) {
 		struct gfs_path_parts p;
-		if (gfs_path_parse(&p, c.paths[i]) == 0)
+		const char *rel = gfs_store_cluster_path(s, c.paths[i]);
+		if (rel && gfs_path_parse(&p, rel) == 0)
 			gfs_store_upsert_object(s, p.dirname, p.ns != NULL, c.lives[i]);
 		gfs_object_unref(c.lives[i]);
 		free(c.paths[i]);

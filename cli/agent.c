@@ -46,7 +46,11 @@ static int gfs_agent_config(struct gfs_agent *a, struct gfs_config **cfg)
 {
 	char *text = NULL;
 	size_t len = 0;
-	int rc = gfs_gitstate_read_file(a->git, ".gitopsfs.yaml", &text, &len);
+	char path[600];
+	/* With --path, the cluster's own config: DIR/.gitopsfs.yaml. */
+	snprintf(path, sizeof(path), "%s%s.gitopsfs.yaml", a->cli->path,
+		 a->cli->path[0] ? "/" : "");
+	int rc = gfs_gitstate_read_file(a->git, path, &text, &len);
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
 	rc = gfs_cli_config(cfg, a->cli, text, len);

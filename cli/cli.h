@@ -11,7 +11,7 @@
 #define GFS_MAX_NAMESPACES 64
 
 struct gfs_cli {
-	const char *command; /* mount, export, status */
+	const char *command; /* mount, export, status, sync, diff */
 	const char *kubeconfig;
 	const char *context;
 	const char *namespaces[GFS_MAX_NAMESPACES + 1]; /* NULL-terminated */
@@ -26,6 +26,8 @@ struct gfs_cli {
 	bool push, prune, heal, read_only, foreground, debug, allow_cascade_delete;
 	unsigned sync_timeout;   /* seconds to wait for the first list */
 	unsigned health_timeout; /* --health-timeout; 0: the config's, else 300 */
+	bool quiet;              /* no progress line on a terminal */
+	char path[512];          /* --path DIR, checked and normalised; "" = root */
 	const char *args[2];     /* positional: REPO MOUNTPOINT, or DIR, or MOUNTPOINT */
 	int n_args;
 };
@@ -44,5 +46,7 @@ int gfs_cmd_sync(struct gfs_cli *cli);
 /* `gitopsfs wait [--timeout S] MOUNTPOINT [PATH...]`: its own command line
  * (any number of paths). Returns the exit code: 0 Current, 1 not, 2 misuse. */
 int gfs_cmd_wait(int argc, char **argv);
+/* Returns the exit status itself: 0 same, 1 different, 2 trouble. */
+int gfs_cmd_diff(struct gfs_cli *cli);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "cluster.h"
 #include "gfs_kubeconfig.h"
+#include "gfs_progress.h"
 #include "gfs_redaction.h"
 
 int gfs_cli_config(struct gfs_config **out, const struct gfs_cli *cli,
@@ -15,7 +16,10 @@ int gfs_cli_config(struct gfs_config **out, const struct gfs_cli *cli,
 {
 	char *file_text = NULL;
 	size_t file_len = 0;
-	const char *name = ".gitopsfs.yaml (in the repository)";
+	char shown[600];
+	snprintf(shown, sizeof(shown), "%s%s.gitopsfs.yaml (in the repository)",
+		 cli->path, cli->path[0] ? "/" : "");
+	const char *name = shown;
 	if (cli->config) {
 		FILE *f = fopen(cli->config, "re");
 		struct gfs_buf b = GFS_BUF_INIT(1u << 20);
@@ -68,6 +72,7 @@ int gfs_cluster_open(struct gfs_cluster *c, const struct gfs_cli *cli,
 	struct gfs_store_opts so = {
 	    .filter = c->filter,
 	    .namespaces = cli->n_namespaces ? cli->namespaces : NULL,
+	    .root = cli->path,
 	};
 	return gfs_store_new(&c->store, &so);
 }
@@ -107,11 +112,37 @@ static int gfs_cluster_redaction_key(struct gfs_cluster *c)
 	struct gfs_redact_key k;
 	if (gfs_store_filter(c->store)->secrets != GFS_SECRETS_REDACT)
 		return 0;
-	int rc = gfs_redaction_key_load(&k, c->client);
-	if (rc == 0)
+	int rc = c->no_writes ? gfs_redaction_key_read(&k, c->client)
+			      : gfs_redaction_key_load(&k, c->client);
+	if (rc == 1) {
+		gfs_warn("no redaction key in the cluster (Secret %s/%s) nor on this "
+			 "machine: redacted Secret values compare as %s",
+			 GFS_REDACTION_KEY_NAMESPACE, GFS_REDACTION_KEY_NAME,
+			 GFS_REDACTED_NO_KEY);
+		rc = 0;
+	} else if (rc == 0)
 		gfs_store_set_redaction_key(c->store, &k);
 	explicit_bzero(&k, sizeof(k));
 	return rc;
+}
+
+struct gfs_cluster_progress {
+	struct gfs_cluster *c;
+	struct gfs_progress line;
+};
+
+/* "listing the cluster: 12/40 resources, 31500 objects" while the first
+ * lists run (a terminal only; see gfs_progress.h). */
+static void gfs_cluster_progress_show(void *payload, unsigned synced, unsigned total)
+{
+	struct gfs_cluster_progress *p = payload;
+	struct gfs_store_stats st;
+	if (!p->line.on)
+		return;
+	gfs_store_get_stats(&st, p->c->store);
+	gfs_progress_show(&p->line,
+			  "gitopsfs: listing the cluster: %u/%u resources, %llu objects",
+			  synced, total, (unsigned long long)st.objects);
 }
 
 int gfs_cluster_start(struct gfs_cluster *c, const struct gfs_cli *cli)
@@ -131,7 +162,12 @@ int gfs_cluster_start(struct gfs_cluster *c, const struct gfs_cli *cli)
 					 &gfs_store_informer_ops, c->store);
 	if (rc < 0)
 		return rc;
-	return gfs_informers_wait_synced(c->informers, cli->sync_timeout * 1000);
+	struct gfs_cluster_progress p = {.c = c};
+	gfs_progress_begin(&p.line, cli->quiet);
+	rc = gfs_informers_wait_synced_progress(c->informers, cli->sync_timeout * 1000,
+						gfs_cluster_progress_show, &p);
+	gfs_progress_end(&p.line);
+	return rc;
 }
 
 void gfs_cluster_stop(struct gfs_cluster *c)

@@ -21,6 +21,9 @@ struct gfs_cluster {
 	 * the health monitor, which forwards to the store (gfs_monitor.h). */
 	struct gfs_monitor *monitor;
 	char *server; /* for messages */
+	/* Write nothing to the cluster, not even the redaction key (diff);
+	 * set between open and start. */
+	bool no_writes;
 };
 
 /* Loads the kubeconfig and creates the client and an empty store that

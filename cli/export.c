@@ -10,11 +10,14 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "gfs_progress.h"
 
 struct gfs_export_ctx {
 	const char *dir;
 	int dir_fd; /* DIR itself, the only path followed as given */
 	unsigned long files;
+	unsigned long long total; /* objects in the store, for the progress line */
+	struct gfs_progress progress;
 };
 
 /* Opens (making it if needed) the directory `name` inside `parent`, never
@@ -106,6 +109,8 @@ static int gfs_export_file(const char *path, const struct gfs_blob *content,
 		close(dfd);
 	if (rc == 0)
 		ctx->files++;
+	gfs_progress_show(&ctx->progress, "gitopsfs: writing files: %lu/%llu", ctx->files,
+			  ctx->total);
 	return rc;
 }
 
@@ -139,8 +144,14 @@ int gfs_cmd_export(struct gfs_cli *cli)
 	    (ctx.dir_fd = open(ctx.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		rc =
 		    gfs_error_set(-errno, "cannot open %s: %s", ctx.dir, strerror(errno));
-	if (rc == 0)
+	if (rc == 0) {
+		struct gfs_store_stats st;
+		gfs_store_get_stats(&st, c.store);
+		ctx.total = st.objects;
+		gfs_progress_begin(&ctx.progress, cli->quiet);
 		rc = gfs_store_foreach_file(c.store, gfs_export_file, &ctx);
+		gfs_progress_end(&ctx.progress);
+	}
 	if (ctx.dir_fd >= 0)
 		close(ctx.dir_fd);
 	if (rc < 0)

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "gfs_common.h"
 #include "gfs_metrics.h"
+#include "gfs_path.h"
 
 #ifndef GFS_VERSION
 #define GFS_VERSION "dev"
@@ -32,6 +33,10 @@ void gfs_cli_usage(FILE *out)
 	    "(default:\n"
 	    "                        the last apply's) are Current; exit 1 with reasons "
 	    "if not\n"
+	    "  gitopsfs diff   [OPTIONS] REPO|DIR          the branch's tree (or DIR) "
+	    "against the\n"
+	    "                                              live cluster: exit 0 same, 1 "
+	    "differ, 2 error\n"
 	    "  gitopsfs --help | --version\n"
 	    "\n"
 	    "options:\n"
@@ -62,7 +67,8 @@ void gfs_cli_usage(FILE *out)
 	    "longer has\n"
 	    "  --heal yes|no         apply: put drift back (default yes) or only report "
 	    "it\n"
-	    "  --config FILE         default: .gitopsfs.yaml of the tracked branch\n"
+	    "  --config FILE         default: .gitopsfs.yaml of the tracked branch (in "
+	    "--path)\n"
 	    "  --read-only           no writes reach the cluster: every change fails "
 	    "(EROFS)\n"
 	    "  --allow-cascade-delete  let rm of a Namespace or CRD file delete it (and "
@@ -75,6 +81,11 @@ void gfs_cli_usage(FILE *out)
 	    "  --metrics-addr HOST:PORT  serve Prometheus /metrics, /healthz and "
 	    "/readyz\n"
 	    "                        (off by default; e.g. 127.0.0.1:9100)\n"
+	    "  --path DIR            the cluster's tree lives at DIR inside the "
+	    "repository\n"
+	    "                        (e.g. clusters/prod; default its root)\n"
+	    "  --timeout SECONDS     how long to wait for the first list (default 60)\n"
+	    "  -q, --quiet           no progress line on a terminal\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
 	    "  -d, --debug           debug logging (and FUSE request tracing); implies "
 	    "-f\n"
@@ -105,6 +116,8 @@ static const struct option gfs_long_options[] = {
     {"timeout", required_argument, NULL, 't'},
     {"metrics-addr", required_argument, NULL, 'M'},
     {"health-timeout", required_argument, NULL, 'T'},
+    {"path", required_argument, NULL, 'p'},
+    {"quiet", no_argument, NULL, 'q'},
     {"foreground", no_argument, NULL, 'f'},
     {"debug", no_argument, NULL, 'd'},
     {"help", no_argument, NULL, 'h'},
@@ -187,6 +200,13 @@ static int gfs_cli_option(struct gfs_cli *cli, int c, const char *arg)
 		cli->health_timeout = (unsigned)secs;
 		break;
 	}
+	case 'p':
+		if (gfs_path_subdir_check(cli->path, sizeof(cli->path), arg) < 0)
+			return gfs_cli_fail("%s", gfs_error_last());
+		break;
+	case 'q':
+		cli->quiet = true;
+		break;
 	case 'f':
 		cli->foreground = true;
 		break;
@@ -194,7 +214,7 @@ static int gfs_cli_option(struct gfs_cli *cli, int c, const char *arg)
 		cli->debug = cli->foreground = true;
 		break;
 	default:
-		return -EINVAL;
+		return gfs_cli_fail("invalid option for '%s'", cli->command);
 	}
 	return 0;
 }
@@ -209,13 +229,15 @@ int gfs_cli_parse(struct gfs_cli *cli, int argc, char **argv)
 	cli->sync_timeout = 60;
 	cli->command = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "+fdh", gfs_long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+fdhq", gfs_long_options, NULL)) != -1) {
 		if (c == 'h') {
 			gfs_cli_usage(stdout);
 			exit(0);
 		}
-		if (c == '?' || gfs_cli_option(cli, c, optarg) < 0)
+		if (c == '?')
 			return gfs_cli_fail("invalid option for '%s'", cli->command);
+		if (gfs_cli_option(cli, c, optarg) < 0)
+			return -EINVAL; /* the option said why */
 	}
 	for (; optind < argc; optind++) {
 		if (cli->n_args >= 2)
@@ -284,6 +306,8 @@ int main(int argc, char **argv)
 		rc = gfs_cmd_status(&cli);
 	else if (strcmp(cli.command, "sync") == 0)
 		rc = gfs_cmd_sync(&cli);
+	else if (strcmp(cli.command, "diff") == 0)
+		return gfs_cmd_diff(&cli); /* diff(1)'s exit status: 0, 1 or 2 */
 	else {
 		fprintf(stderr, "gitopsfs: unknown command '%s'\n", cli.command);
 		gfs_cli_usage(stderr);

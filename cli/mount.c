@@ -71,6 +71,7 @@ static int gfs_mount_status_json(void *payload, struct gfs_buf *out)
 	json_object_set_new(j, "direction", json_string(m->cli->sync));
 	json_object_set_new(j, "mountpoint", json_string(m->mountpoint));
 	json_object_set_new(j, "repo", json_string(a->repo));
+	json_object_set_new(j, "path", json_string(m->cli->path));
 	json_object_set_new(j, "server", json_string(a->cluster.server));
 	json_object_set_new(j, "head", json_string(gfs_gitstate_head(a->git)));
 	json_object_set_new(j, "started", gfs_status_time(m->started_ns));

@@ -78,6 +78,14 @@ int gfs_informers_start(struct gfs_informers **out, struct gfs_kube_client *c,
  * passes (-ETIMEDOUT, the per-thread error names the resources still
  * loading and their last error). */
 int gfs_informers_wait_synced(struct gfs_informers *inf, unsigned timeout_ms);
+/* The same, calling cb (without any lock held, on the waiting thread)
+ * about every GFS_INFORMERS_TICK_MS while it waits, with how many of the
+ * informers (one per resource, or per resource and namespace) have
+ * finished their first list: for a progress line. */
+#define GFS_INFORMERS_TICK_MS 100
+typedef void (*gfs_informers_progress_cb)(void *payload, unsigned synced, unsigned total);
+int gfs_informers_wait_synced_progress(struct gfs_informers *inf, unsigned timeout_ms,
+				       gfs_informers_progress_cb cb, void *payload);
 
 /* A snapshot copy of the resources currently watched (caller frees with
  * gfs_resource_list_free). Used to map paths and kinds to resources. */

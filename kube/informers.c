@@ -452,15 +452,44 @@ static int set_not_synced_error(const struct gfs_informers *set, unsigned ms)
 
 int gfs_informers_wait_synced(struct gfs_informers *set, unsigned timeout_ms)
 {
+	return gfs_informers_wait_synced_progress(set, timeout_ms, NULL, NULL);
+}
+
+/* How many informers finished their first list, of how many. Called with
+ * set->lock held. */
+static void set_count_synced(const struct gfs_informers *set, unsigned *synced,
+			     unsigned *total)
+{
+	*synced = *total = 0;
+	for (const struct gfs_informer *i = set->informers; i; i = i->next) {
+		*synced += i->synced;
+		(*total)++;
+	}
+}
+
+int gfs_informers_wait_synced_progress(struct gfs_informers *set, unsigned timeout_ms,
+				       gfs_informers_progress_cb cb, void *payload)
+{
 	int64_t deadline = gfs_monotonic_ms() + timeout_ms;
+	unsigned synced, total;
 	int rc = 0;
 	pthread_mutex_lock(&set->lock);
 	while (!set_all_synced(set)) {
-		if (gfs_cond_wait_until(&set->synced_cond, &set->lock, deadline) ==
-			ETIMEDOUT &&
-		    !set_all_synced(set)) {
+		int64_t now = gfs_monotonic_ms();
+		if (now >= deadline) {
 			rc = set_not_synced_error(set, timeout_ms);
 			break;
+		}
+		/* Wake every tick to report, without the lock held. */
+		int64_t until = cb && now + GFS_INFORMERS_TICK_MS < deadline
+				    ? now + GFS_INFORMERS_TICK_MS
+				    : deadline;
+		gfs_cond_wait_until(&set->synced_cond, &set->lock, until);
+		if (cb && !set_all_synced(set)) {
+			set_count_synced(set, &synced, &total);
+			pthread_mutex_unlock(&set->lock);
+			cb(payload, synced, total);
+			pthread_mutex_lock(&set->lock);
 		}
 	}
 	pthread_mutex_unlock(&set->lock);

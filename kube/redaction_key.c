@@ -128,7 +128,8 @@ static int key_create(struct gfs_redact_key *out, struct gfs_kube_conn *conn)
 
 /* ---- on this machine -------------------------------------------------------------- */
 
-static int key_local_path(char *out, size_t outsz, const char *server)
+/* The machine's key file; `make` creates the directory it is in. */
+static int key_local_path(char *out, size_t outsz, const char *server, bool make)
 {
 	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	uint64_t h = gfs_hash64(server, strlen(server));
@@ -137,7 +138,7 @@ static int key_local_path(char *out, size_t outsz, const char *server)
 				       home && *home ? home : "/tmp");
 	if (n < 0 || (size_t)n >= outsz)
 		return -ENAMETOOLONG;
-	int rc = gfs_mkdir_p(out, 0700);
+	int rc = make ? gfs_mkdir_p(out, 0700) : 0;
 	if (rc < 0)
 		return rc;
 	n = snprintf(out + n, outsz - (size_t)n, "/redaction-key-%016" PRIx64, h);
@@ -147,7 +148,7 @@ static int key_local_path(char *out, size_t outsz, const char *server)
 static int key_local(struct gfs_redact_key *out, const char *server)
 {
 	char path[4096], text[2 * GFS_REDACT_KEY_MAX + 8] = "";
-	int rc = key_local_path(path, sizeof(path), server);
+	int rc = key_local_path(path, sizeof(path), server, true);
 	if (rc < 0)
 		return gfs_error_set(
 		    rc, "cannot keep a redaction key on this machine: %s", strerror(-rc));
@@ -204,4 +205,23 @@ int gfs_redaction_key_load(struct gfs_redact_key *out, struct gfs_kube_client *c
 			 "digests; let gitopsfs create it once, or create it yourself "
 			 "(see the README)");
 	return rc;
+}
+
+int gfs_redaction_key_read(struct gfs_redact_key *out, struct gfs_kube_client *c)
+{
+	struct gfs_kube_conn *conn = NULL;
+	char path[4096];
+	memset(out, 0, sizeof(*out));
+	int rc = gfs_kube_conn_open(&conn, c);
+	if (rc == 0)
+		rc = key_get(out, conn);
+	gfs_kube_conn_close(conn);
+	if (rc != 1)
+		return rc;
+	/* The machine's key only if this machine has one already. */
+	const char *server = gfs_kube_client_server(c);
+	if (key_local_path(path, sizeof(path), server, false) < 0 ||
+	    access(path, F_OK) != 0)
+		return 1;
+	return key_local(out, server);
 }

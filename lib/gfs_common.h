@@ -40,6 +40,11 @@ void gfs_log(enum gfs_log_level level, const char *fmt, ...)
 #define gfs_info(...)  gfs_log(GFS_LOG_INFO, __VA_ARGS__)
 #define gfs_debug(...) gfs_log(GFS_LOG_DEBUG, __VA_ARGS__)
 
+/* Shows `text` as the one status line at the bottom of stderr (a
+ * terminal: the caller checks, see gfs_progress.h), replacing the last
+ * one in place with '\r'; NULL or "" erases it. Log lines to stderr erase
+ * it first, so it never ends up inside one; it never goes to a log file. */
+void gfs_log_status(const char *text);
 /* ---- per-thread error message ------------------------------------------ */
 
 /* Record why the current operation failed; returns `err` (a negative

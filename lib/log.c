@@ -15,6 +15,35 @@ static enum gfs_log_level log_level = GFS_LOG_INFO;
 static FILE *log_file;
 /* Serialises whole lines from several threads. */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Guarded by log_lock: the width of the status line on stderr (a
+ * terminal), 0 when none is shown. */
+static size_t status_width;
+
+/* Blanks the status line, so that a log line on stderr starts at the
+ * left margin and no progress is left inside it. log_lock held. */
+static void status_erase_locked(void)
+{
+	if (status_width) {
+		fprintf(stderr, "\r%*s\r", (int)status_width, "");
+		status_width = 0;
+	}
+}
+
+void gfs_log_status(const char *text)
+{
+	pthread_mutex_lock(&log_lock);
+	size_t n = text ? strlen(text) : 0;
+	if (n == 0) {
+		status_erase_locked();
+	} else {
+		/* Padded over what the last one left, the cursor at its end. */
+		int width = (int)(n > status_width ? n : status_width);
+		fprintf(stderr, "\r%-*s", width, text);
+		status_width = (size_t)width;
+	}
+	fflush(stderr);
+	pthread_mutex_unlock(&log_lock);
+}
 
 int gfs_log_init(enum gfs_log_level level, const char *path)
 {
@@ -46,6 +75,8 @@ void gfs_log(enum gfs_log_level level, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	pthread_mutex_lock(&log_lock);
+	if (out == stderr)
+		status_erase_locked();
 	fprintf(out, "%s.%03ldZ gitopsfs %s: ", stamp, ts.tv_nsec / 1000000,
 		names[level]);
 	vfprintf(out, fmt, ap);

@@ -36,4 +36,10 @@
  * holds no usable key (16 to 256 bytes, base64 in data.key). */
 int gfs_redaction_key_load(struct gfs_redact_key *out, struct gfs_kube_client *c);
 
+/* The same without writing anything: the cluster's key, else this
+ * machine's when it has one; 1 when there is neither (redacted values
+ * then show GFS_REDACTED_NO_KEY), or -errno as above. For `gitopsfs
+ * diff`, which promises no writes. */
+int gfs_redaction_key_read(struct gfs_redact_key *out, struct gfs_kube_client *c);
+
 #endif

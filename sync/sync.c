@@ -10,6 +10,7 @@
 #include "gfs_alert.h"
 #include "gfs_errlog.h"
 #include "gfs_metrics.h"
+#include "gfs_path.h"
 #include "sync_internal.h"
 
 /* Credentials from the environment (gfs_gitcred.h), never from a file in
@@ -236,13 +237,18 @@ void gfs_sync_get_status(struct gfs_sync_status *out, struct gfs_sync *s)
 
 void gfs_sync_check_config(struct gfs_sync *s, git_tree *tree, const char *commit)
 {
-	const git_tree_entry *e =
-	    tree ? git_tree_entry_byname(tree, ".gitopsfs.yaml") : NULL;
+	/* The config of this cluster's tree: <--path>/.gitopsfs.yaml. */
+	const char *root = gfs_store_root(s->opts.store);
+	char path[GFS_PATH_MAX];
+	git_tree_entry *e = NULL;
 	git_oid id;
 	git_blob *blob = NULL;
+	snprintf(path, sizeof(path), "%s%s.gitopsfs.yaml", root, *root ? "/" : "");
 	memset(&id, 0, sizeof(id));
-	if (e)
+	bool found = tree && git_tree_entry_bypath(&e, tree, path) == 0;
+	if (found)
 		id = *git_tree_entry_id(e);
+	git_tree_entry_free(e);
 	if (!s->config_known) {
 		/* The agent read this very config when it started. */
 		s->config_id = id;
@@ -251,18 +257,17 @@ void gfs_sync_check_config(struct gfs_sync *s, git_tree *tree, const char *commi
 	}
 	if (git_oid_equal(&id, &s->config_id) || !s->opts.config_changed)
 		return;
-	if (e && git_blob_lookup(&blob, s->repo, &id) < 0)
+	if (found && git_blob_lookup(&blob, s->repo, &id) < 0)
 		return;
 	const char *text = blob ? git_blob_rawcontent(blob) : "";
 	size_t len = blob ? (size_t)git_blob_rawsize(blob) : 0;
 	int rc = s->opts.config_changed(s->opts.config_payload, text, len);
 	if (s->opts.alerter)
-		gfs_alerter_report(s->opts.alerter, ".gitopsfs.yaml", commit,
+		gfs_alerter_report(s->opts.alerter, path, commit,
 				   rc < 0 ? gfs_error_last() : NULL);
 	if (rc == 0) {
 		s->config_id = id;
-		gfs_info("sync: .gitopsfs.yaml of %.12s is in force",
-			 commit ? commit : "HEAD");
+		gfs_info("sync: %s of %.12s is in force", path, commit ? commit : "HEAD");
 	}
 	git_blob_free(blob);
 }

@@ -125,8 +125,11 @@ static int gfs_apply_diff(struct gfs_sync *s, git_tree *old, git_tree *new_tree,
 		const git_diff_delta *dd = git_diff_get_delta(diff, i);
 		bool deleted = dd->status == GIT_DELTA_DELETED;
 		const char *path = deleted ? dd->old_file.path : dd->new_file.path;
-		if (!gfs_store_is_managed_path(s->opts.store, path) &&
-		    gfs_path_parse(&(struct gfs_path_parts){0}, path) < 0)
+		/* Objects only, and only those of this cluster's tree
+		 * (--path): another cluster's files are never applied. */
+		const char *rel = gfs_store_cluster_path(s->opts.store, path);
+		if (!rel || (!gfs_store_is_managed_path(s->opts.store, path) &&
+			     gfs_path_parse(&(struct gfs_path_parts){0}, rel) < 0))
 			continue; /* README.md, .gitopsfs.yaml: not objects */
 		d[k].path = strdup(path);
 		d[k].id = dd->new_file.id;
@@ -166,63 +169,7 @@ static int gfs_apply_diff(struct gfs_sync *s, git_tree *old, git_tree *new_tree,
 static int gfs_desired_render(struct gfs_sync *s, const char *path, const char *data,
 			      size_t len, struct gfs_buf *out)
 {
-	struct gfs_path_parts p;
-	json_t *m = NULL;
-	int rc = gfs_path_parse(&p, path);
-	if (rc == 0)
-		rc = gfs_yaml_parse(&m, data, len, NULL);
-	if (rc < 0 || !json_is_object(m)) {
-		json_decref(m);
-		return -EINVAL;
-	}
-	/* A SOPS-encrypted Secret is compared by its plaintext. */
-	struct gfs_sops *sops = gfs_store_sops(s->opts.store);
-	if (gfs_sops_is_encrypted(m)) {
-		json_t *plain = NULL;
-		rc = sops ? gfs_sops_decrypt(&plain, sops, m)
-			  : gfs_error_set(-EACCES, "the file is SOPS-encrypted; run with "
-						   "--secrets sops and an age identity");
-		json_decref(m);
-		if (rc < 0) {
-			char why[512]; /* the message is rewritten from itself */
-			snprintf(why, sizeof(why), "%s", gfs_error_last());
-			return gfs_error_set(-EACCES, "SOPS: %s", why);
-		}
-		m = plain;
-	}
-	json_t *md = json_object_get(m, "metadata");
-	if (!json_is_object(md)) {
-		md = json_object();
-		json_object_set_new(m, "metadata", md);
-	}
-	if (!json_object_get(md, "name"))
-		json_object_set_new(md, "name", json_string(p.name));
-	if (p.ns && !json_object_get(md, "namespace"))
-		json_object_set_new(md, "namespace", json_string(p.ns));
-	/* The server moves stringData into data: compare like with like,
-	 * or a Secret written with stringData would drift forever. */
-	if (gfs_json_is_secret(m) && gfs_render_secret_fold(m) < 0) {
-		json_decref(m);
-		return -ENOMEM;
-	}
-	const struct gfs_filter *filter = gfs_store_filter(s->opts.store);
-	json_t *kept = gfs_filter_ignore_strip(filter, p.dirname, m);
-	struct gfs_render_opts ro = {.secrets = filter->secrets,
-				     .key = gfs_store_redaction_key(s->opts.store)};
-	if (filter->secrets == GFS_SECRETS_SOPS && gfs_json_is_secret(m)) {
-		/* Encrypted as the mount shows it, reusing its ciphertexts: the
-		 * same bytes exactly when the plaintext is the same. */
-		json_t *plain = gfs_render_strip(kept ? kept : m, &ro);
-		rc = !plain ? -ENOMEM
-		     : sops ? gfs_sops_render(out, sops, path, plain, false)
-			    : gfs_error_set(-EACCES, "secrets: sops has no keys set up");
-		json_decref(plain);
-	} else {
-		rc = gfs_render_object(out, kept ? kept : m, &ro);
-	}
-	json_decref(kept);
-	json_decref(m);
-	return rc;
+	return gfs_store_render_manifest(out, s->opts.store, path, data, len);
 }
 
 /* Compares one object of the applied commit with the live one; heals or

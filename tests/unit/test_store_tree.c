@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gfs_filter.h"
+#include "gfs_path.h"
 #include "gfs_store.h"
 #include "tap.h"
 
@@ -46,10 +48,11 @@ static int count_entry(const char *name, const struct gfs_entry_attr *a, void *p
 }
 
 /* A store with Namespaces shop (one ConfigMap) and empty (no object). */
-static struct gfs_store *store_new(struct gfs_filter *f, const char *const *namespaces)
+static struct gfs_store *store_new_at(struct gfs_filter *f, const char *const *namespaces,
+				      const char *root)
 {
 	struct gfs_store *s = NULL;
-	struct gfs_store_opts o = {.filter = f, .namespaces = namespaces};
+	struct gfs_store_opts o = {.filter = f, .namespaces = namespaces, .root = root};
 	if (gfs_store_new(&s, &o) < 0)
 		return NULL;
 	discover(s, "namespaces", false);
@@ -62,6 +65,81 @@ static struct gfs_store *store_new(struct gfs_filter *f, const char *const *name
 	upsert(s, "namespaces", "Namespace", NULL, "empty", "2024-02-01T00:00:00Z");
 	upsert(s, "configmaps", "ConfigMap", "shop", "web", "2024-03-01T00:00:00Z");
 	return s;
+}
+
+static struct gfs_store *store_new(struct gfs_filter *f, const char *const *namespaces)
+{
+	return store_new_at(f, namespaces, NULL);
+}
+
+static int collect_path(const char *path, const struct gfs_blob *content,
+			const struct gfs_entry_attr *attr, void *payload)
+{
+	char *out = payload;
+	strcat(out, path);
+	strcat(out, " ");
+	return 0;
+}
+
+static void check_object_paths(struct gfs_store *s, const char *const *paths, bool want);
+
+/* --path clusters/prod: the same tree one level down, and nothing outside
+ * it is an object. */
+static void a_root_puts_the_cluster_below_it(void)
+{
+	struct gfs_filter *f = gfs_filter_new_default();
+	struct gfs_store *s = store_new_at(f, NULL, "clusters/prod");
+	struct gfs_entry_attr a;
+	char files[512] = "";
+	if (!s)
+		return;
+	CHECK_STR(gfs_store_root(s), "clusters/prod");
+	CHECK_INT(gfs_store_foreach_file(s, collect_path, files), 0);
+	CHECK(strstr(files, "clusters/prod/shop/configmaps/web.yaml "));
+	CHECK(strstr(files, "clusters/prod/_cluster/namespaces/empty.yaml "));
+	CHECK_INT(gfs_store_stat(&a, s, "clusters/prod/shop/configmaps/web.yaml"), 0);
+	CHECK_INT(a.ino, gfs_path_ino("clusters/prod/shop/configmaps/web.yaml"));
+	CHECK_INT(gfs_store_stat(&a, s, "shop/configmaps/web.yaml"), -ENOENT);
+	/* The directories above the cluster, and implied ones below it. */
+	CHECK_INT(gfs_store_stat(&a, s, "clusters"), 0);
+	CHECK(a.type == GFS_ENTRY_DIR);
+	CHECK_INT(gfs_store_stat(&a, s, "clusters/prod/empty/configmaps"), 0);
+	CHECK(a.implied);
+	CHECK_INT(a.ino, gfs_path_ino("clusters/prod/empty/configmaps"));
+	CHECK_INT(gfs_store_stat(&a, s, "empty/configmaps"), -ENOENT);
+	int n = 0;
+	CHECK_INT(gfs_store_list(s, "", count_entry, &n), 0);
+	CHECK_INT(n, 1); /* clusters */
+	const char *const objects[] = {
+	    "clusters/prod/shop/configmaps/web.yaml",
+	    "clusters/prod/newns/configmaps/new.yaml",
+	    "clusters/prod/shop/widgets.example.com/w1.yaml",
+	    NULL,
+	};
+	const char *const ordinary[] = {
+	    "shop/configmaps/web.yaml",
+	    "clusters/staging/shop/configmaps/web.yaml",
+	    "clusters/prodx/shop/configmaps/web.yaml",
+	    "clusters/shop/configmaps/web.yaml",
+	    "clusters/prod/.gitopsfs.yaml",
+	    "clusters/prod/README.md",
+	    NULL,
+	};
+	check_object_paths(s, objects, true);
+	check_object_paths(s, ordinary, false);
+	CHECK(gfs_store_is_managed_path(s, "clusters/prod/shop/configmaps/x.yaml"));
+	CHECK(!gfs_store_is_managed_path(s, "shop/configmaps/x.yaml"));
+	CHECK_STR(gfs_store_cluster_path(s, "clusters/prod/shop"), "shop");
+	CHECK_STR(gfs_store_cluster_path(s, "clusters/prod"), "");
+	CHECK(gfs_store_cluster_path(s, "clusters/production/shop") == NULL);
+	/* A deletion and a re-list (mark and sweep) find the objects there. */
+	struct gfs_resource cm = res("configmaps", true);
+	gfs_store_informer_ops.list_begin(s, &cm, NULL);
+	gfs_store_informer_ops.list_end(s, &cm, NULL);
+	CHECK_INT(gfs_store_stat(&a, s, "clusters/prod/shop/configmaps/web.yaml"),
+		  -ENOENT);
+	gfs_store_free(s);
+	gfs_filter_free(f);
 }
 
 static void served_resources_are_directories_in_every_namespace(void)
@@ -215,6 +293,7 @@ static void namespaces_outside_the_filter_are_ordinary(void)
 int main(void)
 {
 	TAP_RUN(served_resources_are_directories_in_every_namespace);
+	TAP_RUN(a_root_puts_the_cluster_below_it);
 	TAP_RUN(object_paths_include_resources_not_served_yet);
 	TAP_RUN(namespaces_outside_the_filter_are_ordinary);
 	return tap_done();
