@@ -53,7 +53,10 @@ int gfs_cmd_diff(struct gfs_cli *cli)
 	/* A diff ends up in CI logs: a Secret value never appears in it.
 	 * Shown values are compared as their keyed digests instead - both
 	 * sides, so equal values still compare equal. */
-	if (rc == 0 && cfg->filter->secrets == GFS_SECRETS_SHOW)
+	/* secrets: sops the same: SOPS files in Git are decrypted (with the
+	 * identity, when there is one) and compared as digests too. */
+	bool sops = rc == 0 && cfg->filter->secrets == GFS_SECRETS_SOPS;
+	if (rc == 0 && (cfg->filter->secrets == GFS_SECRETS_SHOW || sops))
 		cfg->filter->secrets = GFS_SECRETS_REDACT;
 	/* The desired side is read from --path already: the live side's
 	 * paths are the cluster's own, as gfs_desired_diff compares them. */
@@ -64,6 +67,11 @@ int gfs_cmd_diff(struct gfs_cli *cli)
 		cfg->filter = NULL; /* the cluster owns it now */
 		c.no_writes = true;
 	}
+	if (rc == 0 && sops && gfs_cluster_sops(&c, GFS_SECRETS_SOPS, cfg, NULL, 0) < 0)
+		fprintf(stderr,
+			"gitopsfs: warning: %s; SOPS-encrypted Secrets in Git cannot be "
+			"compared\n",
+			gfs_error_last());
 	if (rc == 0)
 		rc = gfs_cluster_start(&c, cli);
 	/* One consistent list: stop watching before comparing. */

@@ -136,6 +136,16 @@ check "a changed value is drift, and is healed" \
 check "the log holds no plaintext" bash -c '! grep -qE "g1t-t0ken|dr1ft|$1|$2" "$3"' _ "$(b64 g1t-t0ken)" "$(b64 dr1ft)" "$T/sync.log"
 kill "$SYNC_PID"; wait "$SYNC_PID" 2>/dev/null
 
+# ---- gitopsfs diff decrypts SOPS files and prints no value --------------------------------
+gdiff() { SOPS_AGE_KEY="$(grep AGE-SECRET "$T/me.txt")" SOPS_AGE_KEY_FILE= "$GFS" diff "$REPO" 2>&1; }
+out=$(gdiff)
+check "diff: the SOPS Secret equal to the cluster is no difference" bash -c '! grep -q "secrets/from-git.yaml" <<<"$1"' _ "$out"
+kc patch secret from-git -n shop --type merge -p "{\"data\":{\"token\":\"$(b64 d1ff-pw)\"}}" >/dev/null
+out=$(gdiff)
+check "diff: a changed value is a difference of that Secret" grep -q "secrets/from-git.yaml" <<<"$out"
+check "diff: and no value, plain or base64, is in its output" \
+	bash -c '! grep -qE "d1ff-pw|g1t-t0ken|$1|$2" <<<"$3"' _ "$(b64 d1ff-pw)" "$(b64 g1t-t0ken)" "$out"
+
 # ---- recipients from .sops.yaml ------------------------------------------------------------
 age-keygen -o "$T/team.txt" 2>/dev/null
 R2=$(age-keygen -y "$T/team.txt")
