@@ -17,8 +17,9 @@
  * Every alert is a log line: a failure is added to .gitopsfs/errors with
  * gfs_errlog_add ("OBJECT: ERROR (commit 1a2b3c4d5e6f)"), which also logs
  * it at error level; a recovery is logged at info level ("OBJECT
- * recovered (commit ...)"). When a webhook is configured, each alert is
- * also POSTed to it as JSON:
+ * recovered (commit ...)"). Each alert is also POSTed to every configured
+ * webhook, in that webhook's format (enum gfs_alert_format). The generic
+ * JSON format (GFS_ALERT_JSON) is:
  *
  *   {"object": "shop/deployments.apps/web.yaml", "commit": "1a2b..." | null,
  *    "error": "..." | null, "state": "failing" | "recovered",
@@ -30,8 +31,29 @@
  *
  * ("time" is when the state changed, not when the POST was made.)
  *
- * Delivery runs on a thread of the alerter's own: gfs_alerter_report never
- * waits for the network. Alerts are sent one at a time, in the order they
+ * GFS_ALERT_SLACK posts {"text": "gitopsfs: OBJECT is failing: ERROR
+ * (commit 1a2b3c4d5e6f)"} or {"text": "gitopsfs: OBJECT recovered (commit
+ * ...)"}, with &, < and > escaped as Slack wants.
+ *
+ * GFS_ALERT_ALERTMANAGER posts to URL/api/v2/alerts (the path is added
+ * unless the URL ends with it) a list of one Alertmanager v2 alert:
+ *
+ *   [{"labels": {"alertname": "GitopsfsFailing" | "GitopsfsUnhealthy",
+ *                "object": "shop/deployments.apps/web.yaml"},
+ *     "annotations": {"summary": "OBJECT is failing" | "OBJECT recovered",
+ *                     "description": ERROR | REASON | "recovered",
+ *                     "commit": "1a2b..." (when known),
+ *                     "health": "Failed" (health alerts)},
+ *     "startsAt": when it started failing,
+ *     "endsAt": when it recovered (recoveries only)}]
+ *
+ * A recovery carries the same labels as its failure, so Alertmanager
+ * resolves that very alert. A failure is sent once (alerts follow
+ * changes of state), without endsAt.
+ *
+ * Delivery runs on a thread per webhook: gfs_alerter_report never waits
+ * for the network, and a dead webhook never delays another (each has its
+ * own queue, back-off and thread). Alerts are sent one at a time, in the order they
  * were raised; a connection error or a non-2xx answer is retried after an
  * exponential, jittered back-off (1 s, 2 s, 4 s ... capped at 60 s by
  * default) and the alerts behind it wait. At most `queue_max` alerts wait
@@ -45,7 +67,7 @@
  * or Secret value (see gfs_error_set).
  *
  * Locking: one mutex inside the alerter guards the failing-object table,
- * the queue and the counters; every function below but gfs_alerter_free
+ * the webhooks' queues and the counters; every function below but gfs_alerter_free
  * may be called from any thread at any time. Nothing calls back into the
  * caller; the log's and errlog's own locks are only taken after it.
  */
@@ -59,10 +81,29 @@
 
 struct gfs_alerter;
 
+/* What a webhook's body looks like (see above). */
+enum gfs_alert_format {
+	GFS_ALERT_JSON = 0,     /* gitopsfs' own JSON object */
+	GFS_ALERT_SLACK,        /* {"text": ...} */
+	GFS_ALERT_ALERTMANAGER, /* Alertmanager v2: POST /api/v2/alerts */
+};
+
+/* "json", "slack", "alertmanager" -> 0 and *out set; else -EINVAL. */
+int gfs_alert_format_parse(enum gfs_alert_format *out, const char *name);
+
+/* One webhook; the URL is borrowed (the alerter copies it). */
+struct gfs_alert_webhook {
+	const char *url; /* http(s) URL */
+	enum gfs_alert_format format;
+};
+
 /* Tunables; zero fields take the defaults shown. Tests shorten them. */
 struct gfs_alert_opts {
-	const char *webhook_url; /* http(s) URL, or NULL: log and errlog only;
+	const char *webhook_url; /* http(s) URL of a JSON webhook, or NULL;
 				    copied */
+	const struct gfs_alert_webhook *webhooks; /* more webhooks (after
+						     webhook_url); copied */
+	size_t n_webhooks;
 	unsigned backoff_ms;     /* first retry delay; default 1000 */
 	unsigned backoff_max_ms; /* cap; default 60000 */
 	unsigned timeout_ms;     /* one POST, connect included; default 10000 */
@@ -74,22 +115,26 @@ struct gfs_alert_opts {
 /* Counters for .gitopsfs/status; a snapshot. */
 struct gfs_alert_stats {
 	size_t failing;          /* objects failing now */
-	size_t queued;           /* alerts not yet delivered (incl. in flight) */
+	size_t queued;           /* POSTs not yet delivered (incl. in flight),
+				    all webhooks */
 	unsigned long raised;    /* alerts raised since start */
-	unsigned long delivered; /* POSTs answered 2xx */
+	unsigned long delivered; /* POSTs answered 2xx, all webhooks */
 	unsigned long retries;   /* POST attempts that failed */
-	unsigned long dropped;   /* alerts dropped: queue full or shutdown */
+	unsigned long dropped;   /* POSTs dropped: queue full or shutdown */
 	char last_error[256];    /* last delivery failure, "" if none */
 };
 
 /*
- * Creates an alerter; with a webhook, starts its delivery thread. The URL
- * is checked (http or https, a host) and copied. Returns 0, or -EINVAL for
- * a bad URL, -ENOMEM, -EIO when libcurl or the thread cannot be set up,
- * with gfs_error_last() saying why. *out is the caller's, freed with
- * gfs_alerter_free.
+ * Creates an alerter; for each webhook, starts its delivery thread. The
+ * URLs are checked (http or https, a host) and copied. Returns 0, or
+ * -EINVAL for a bad URL, -ENOMEM, -EIO when libcurl or a thread cannot be
+ * set up, with gfs_error_last() saying why (naming the host only). *out
+ * is the caller's, freed with gfs_alerter_free. gfs_alerter_new takes one
+ * JSON webhook (or NULL/"" for none); gfs_alerter_new_webhooks a list.
  */
 int gfs_alerter_new(struct gfs_alerter **out, const char *webhook_url);
+int gfs_alerter_new_webhooks(struct gfs_alerter **out,
+			     const struct gfs_alert_webhook *webhooks, size_t n);
 int gfs_alerter_new_opts(struct gfs_alerter **out, const struct gfs_alert_opts *opts);
 
 /*

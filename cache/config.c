@@ -120,21 +120,103 @@ static int gfs_cfg_rules(struct gfs_cfg_parse *p, yaml_node_t *v, const char *se
 	return 0;
 }
 
+static bool gfs_cfg_is_http_url(const char *url)
+{
+	return url &&
+	       (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0);
+}
+
+/* One {url: URL, format: json|slack|alertmanager} of alerts.webhooks. */
+static int gfs_cfg_webhook(struct gfs_cfg_parse *p, yaml_node_t *n)
+{
+	const char *url = NULL, *format = "json";
+	if (n->type != YAML_MAPPING_NODE)
+		return gfs_cfg_fail(p, n,
+				    "each webhook must be a mapping (url: URL, format: "
+				    "json | slack | alertmanager)");
+	for (yaml_node_pair_t *pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = gfs_cfg_node(p, pair->key),
+			    *v = gfs_cfg_node(p, pair->value);
+		const char *key = gfs_cfg_scalar(k), *val = gfs_cfg_scalar(v);
+		if (key && strcmp(key, "url") == 0) {
+			if (!gfs_cfg_is_http_url(val))
+				return gfs_cfg_fail(
+				    p, v, "a webhook's url must be an http(s) URL");
+			url = val;
+		} else if (key && strcmp(key, "format") == 0) {
+			if (!val ||
+			    (strcmp(val, "json") != 0 && strcmp(val, "slack") != 0 &&
+			     strcmp(val, "alertmanager") != 0))
+				return gfs_cfg_fail(
+				    p, v,
+				    "a webhook's format must be json, slack "
+				    "or alertmanager, not \"%s\"",
+				    val ? val : "?");
+			format = val;
+		} else {
+			return gfs_cfg_fail(
+			    p, k,
+			    "unknown key \"%s\" in a webhook (expected url, format)",
+			    key ? key : "?");
+		}
+	}
+	if (!url)
+		return gfs_cfg_fail(p, n, "a webhook needs a url");
+	if (p->cfg->n_webhooks == GFS_CONFIG_WEBHOOKS_MAX)
+		return gfs_cfg_fail(p, n, "at most %d webhooks", GFS_CONFIG_WEBHOOKS_MAX);
+	struct gfs_config_webhook *w = &p->cfg->webhooks[p->cfg->n_webhooks];
+	if (!(w->url = strdup(url)) || !(w->format = strdup(format))) {
+		free(w->url);
+		w->url = NULL;
+		return -ENOMEM;
+	}
+	p->cfg->n_webhooks++;
+	return 0;
+}
+
+static int gfs_cfg_webhooks(struct gfs_cfg_parse *p, yaml_node_t *v)
+{
+	if (v->type != YAML_SEQUENCE_NODE)
+		return gfs_cfg_fail(
+		    p, v,
+		    "alerts.webhooks must be a list of {url: URL, format: "
+		    "json | slack | alertmanager}");
+	if (!p->cfg->webhooks && !(p->cfg->webhooks = calloc(GFS_CONFIG_WEBHOOKS_MAX,
+							     sizeof(*p->cfg->webhooks))))
+		return -ENOMEM;
+	for (yaml_node_item_t *it = v->data.sequence.items.start;
+	     it < v->data.sequence.items.top; it++) {
+		int rc = gfs_cfg_webhook(p, gfs_cfg_node(p, *it));
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int gfs_cfg_alerts(struct gfs_cfg_parse *p, yaml_node_t *v)
 {
 	if (v->type != YAML_MAPPING_NODE)
-		return gfs_cfg_fail(p, v, "alerts must be a mapping (webhook: URL)");
+		return gfs_cfg_fail(p, v,
+				    "alerts must be a mapping (webhook: URL, webhooks: "
+				    "[...])");
 	for (yaml_node_pair_t *pair = v->data.mapping.pairs.start;
 	     pair < v->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = gfs_cfg_node(p, pair->key),
 			    *val = gfs_cfg_node(p, pair->value);
 		const char *key = gfs_cfg_scalar(k), *url = gfs_cfg_scalar(val);
+		int rc;
+		if (key && strcmp(key, "webhooks") == 0) {
+			if ((rc = gfs_cfg_webhooks(p, val)) < 0)
+				return rc;
+			continue;
+		}
 		if (!key || strcmp(key, "webhook") != 0)
 			return gfs_cfg_fail(
-			    p, k, "unknown key \"%s\" in alerts (expected webhook)",
+			    p, k,
+			    "unknown key \"%s\" in alerts (expected webhook, webhooks)",
 			    key ? key : "?");
-		if (!url ||
-		    (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+		if (!gfs_cfg_is_http_url(url))
 			return gfs_cfg_fail(p, val,
 					    "alerts.webhook must be an http(s) URL");
 		free(p->cfg->webhook);
@@ -301,6 +383,11 @@ void gfs_config_free(struct gfs_config *c)
 		return;
 	gfs_filter_free(c->filter);
 	free(c->webhook);
+	for (size_t i = 0; i < c->n_webhooks; i++) {
+		free(c->webhooks[i].url);
+		free(c->webhooks[i].format);
+	}
+	free(c->webhooks);
 	gfs_strv_free(c->sops_age);
 	free(c);
 }

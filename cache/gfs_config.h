@@ -6,7 +6,8 @@
  *   ignore:  [{resource, namespace, name, paths: [JSON pointers]}, ...]
  *   secrets: redact | show | exclude | sops
  *   sops:    {age: [age1..., ...]}          recipients for secrets: sops
- *   alerts:  {webhook: URL}
+ *   alerts:  {webhook: URL,                       a JSON webhook
+ *             webhooks: [{url: URL, format: json | slack | alertmanager}]}
  *   health:  {timeout: SECONDS}                    as --health-timeout
  *
  * Rules match with shell globs; a field left out matches anything. An
@@ -21,11 +22,21 @@
 
 #include "gfs_filter.h"
 
+/* One entry of alerts.webhooks. */
+struct gfs_config_webhook {
+	char *url;    /* owned; http(s) */
+	char *format; /* owned; "json" (the default), "slack" or "alertmanager" */
+};
+
+#define GFS_CONFIG_WEBHOOKS_MAX 16
+
 struct gfs_config {
 	struct gfs_filter *filter; /* defaults + exclude/include/ignore + secrets */
 	char *webhook;             /* alerts.webhook, or NULL */
-	unsigned health_timeout;   /* health.timeout in seconds, 0: not set */
-	char **sops_age;           /* sops.age recipients (gfs_strv), or NULL */
+	struct gfs_config_webhook *webhooks; /* alerts.webhooks, owned, or NULL */
+	size_t n_webhooks;
+	unsigned health_timeout; /* health.timeout in seconds, 0: not set */
+	char **sops_age;         /* sops.age recipients (gfs_strv), or NULL */
 };
 
 /* Parses `data` (named `name` in messages) into a new config; the

@@ -84,8 +84,8 @@ static int gfs_agent_config_changed(void *payload, const char *text, size_t len)
 		/* Objects newly included were never kept: list everything. */
 		gfs_informers_refresh(a->cluster.informers);
 	}
-	if (cfg->webhook && a->alerter && !a->webhook_warned) {
-		gfs_warn("a changed alerts.webhook takes effect at the next start");
+	if ((cfg->webhook || cfg->n_webhooks) && a->alerter && !a->webhook_warned) {
+		gfs_warn("changed alerts webhooks take effect at the next start");
 		a->webhook_warned = true;
 	}
 	gfs_config_free(cfg);
@@ -134,6 +134,23 @@ static int gfs_agent_sops(struct gfs_agent *a, const struct gfs_config *cfg)
 	return rc;
 }
 
+/* The alerter, with alerts.webhook (JSON) and each of alerts.webhooks. */
+static int gfs_agent_alerter(struct gfs_agent *a, const struct gfs_config *cfg)
+{
+	struct gfs_alert_webhook hooks[GFS_CONFIG_WEBHOOKS_MAX];
+	struct gfs_alert_opts opts = {.webhook_url = cfg->webhook,
+				      .webhooks = hooks,
+				      .n_webhooks = cfg->n_webhooks};
+	for (size_t i = 0; i < cfg->n_webhooks; i++) {
+		hooks[i].url = cfg->webhooks[i].url;
+		/* The config parser admits only the known names. */
+		if (gfs_alert_format_parse(&hooks[i].format, cfg->webhooks[i].format) < 0)
+			return gfs_error_set(-EINVAL, "unknown webhook format \"%s\"",
+					     cfg->webhooks[i].format);
+	}
+	return gfs_alerter_new_opts(&a->alerter, &opts);
+}
+
 int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *worktree)
 {
 	char dir[PATH_MAX + 16];
@@ -151,7 +168,7 @@ int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *w
 	/* Every mount alerts (a write in the mount whose rollout fails is a
 	 * failed deployment too), not only a syncing one. */
 	if (rc == 0)
-		rc = gfs_alerter_new(&a->alerter, cfg->webhook);
+		rc = gfs_agent_alerter(a, cfg);
 	if (rc == 0) {
 		struct gfs_monitor_opts mo = {
 		    .store = a->cluster.store,

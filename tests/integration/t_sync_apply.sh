@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # gitopsfs sync --sync apply (SPEC section 6): pull-based deployment from a
 # bare repository: follows pushes, heals drift, prunes only its own
-# objects, alerts a webhook once on failure and once on recovery, and a
-# kill -9 and restart repeats nothing.
+# objects, alerts a webhook once on failure and once on recovery (in the
+# generic JSON, Slack and Alertmanager formats), and a kill -9 and restart
+# repeats nothing.
 . "$(dirname "$0")/lib.sh"
 
 start_emulator --seed "$ROOT/tests/demo/seed.yaml"
@@ -13,7 +14,8 @@ python3 "$ROOT/tests/unit/fixtures/webhook_receiver.py" --port 0 --portfile "$T/
 	--logfile "$T/hook.log" >/dev/null 2>&1 &
 HOOK_PID=$!
 wait_for 10 test -s "$T/hook.port"
-trap 'kill $HOOK_PID $SYNC_PID 2>/dev/null; cat "$T/sync.log" | sed "s/^/# sync: /" | tail -20; cleanup' EXIT
+SLACK_PID= AM_PID=
+trap 'kill $HOOK_PID $SYNC_PID $SLACK_PID $AM_PID 2>/dev/null; cat "$T/sync.log" | sed "s/^/# sync: /" | tail -20; cleanup' EXIT
 cat >"$W/.gitopsfs.yaml" <<YAML
 alerts:
   webhook: http://127.0.0.1:$(cat "$T/hook.port")/alerts
@@ -106,4 +108,60 @@ push "after outage"
 check "and catches up when it is back" wait_for 15 cm_is after-outage k v
 kill -TERM $SYNC_PID
 check "SIGTERM stops the agent" wait_for 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$SYNC_PID"
+
+# Webhook formats: a Slack and an Alertmanager webhook (webhooks are set
+# at start) each get one POST in their format when an apply starts failing
+# and one when it recovers.
+for f in slack am; do
+	python3 "$ROOT/tests/unit/fixtures/webhook_receiver.py" --port 0 --portfile "$T/$f.port" \
+		--logfile "$T/$f.log" >/dev/null 2>&1 &
+	[ $f = slack ] && SLACK_PID=$! || AM_PID=$!
+done
+wait_for 10 test -s "$T/slack.port" && wait_for 10 test -s "$T/am.port"
+cat >"$T/hooks.yaml" <<YAML
+alerts:
+  webhooks:
+    - url: http://127.0.0.1:$(cat "$T/slack.port")/services/T0/B0/s3cretToken
+      format: slack
+    - url: http://127.0.0.1:$(cat "$T/am.port")
+      format: alertmanager
+YAML
+"$GFS" sync --sync apply --interval 1 --prune --config "$T/hooks.yaml" --state-dir "$STATE" "$REPO" >>"$T/sync.log" 2>&1 &
+SYNC_PID=$!
+check "the agent takes a Slack and an Alertmanager webhook" wait_for 10 grep -q "Alertmanager webhook at 127.0.0.1" "$T/sync.log"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken2\ndata:\n  value: [1, 2\n' >"$W/shop/configmaps/broken2.yaml"
+push "broken2"
+check "Slack gets the failure" wait_for 15 grep -q 'broken2.yaml is failing' "$T/slack.log"
+check "Alertmanager gets the failure" wait_for 15 grep -q 'broken2' "$T/am.log"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken2\ndata:\n  value: "fixed"\n' >"$W/shop/configmaps/broken2.yaml"
+push "fixed broken2"
+check "the fix is applied" wait_for 10 cm_is broken2 value fixed
+check "Slack gets the recovery" wait_for 10 grep -q 'broken2.yaml recovered' "$T/slack.log"
+check "Alertmanager gets the recovery" wait_for 10 grep -q 'endsAt' "$T/am.log"
+sleep 2
+check "one Slack text per change of state" python3 - "$T/slack.log" <<'PY'
+import json, sys
+texts = [json.loads(json.loads(l)["body"])["text"] for l in open(sys.argv[1])]
+mine = [t for t in texts if "broken2" in t]
+assert len(mine) == 2, texts
+assert mine[0].startswith("gitopsfs: shop/configmaps/broken2.yaml is failing: "), mine
+assert mine[1].startswith("gitopsfs: shop/configmaps/broken2.yaml recovered (commit "), mine
+assert all(json.loads(l)["path"] == "/services/T0/B0/s3cretToken" for l in open(sys.argv[1]))
+PY
+check "one Alertmanager alert per change of state, resolved with the same labels" python3 - "$T/am.log" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert all(r["path"] == "/api/v2/alerts" for r in recs), recs
+alerts = [a for r in recs for a in json.loads(r["body"])]
+mine = [a for a in alerts if "broken2" in a["labels"]["object"]]
+assert len(mine) == 2, alerts
+fail, ok = mine
+assert fail["labels"] == {"alertname": "GitopsfsFailing", "object": "shop/configmaps/broken2.yaml"}, fail
+assert "endsAt" not in fail and fail["annotations"]["description"], fail
+assert ok["labels"] == fail["labels"] and ok["startsAt"] == fail["startsAt"], ok
+assert ok["endsAt"] >= ok["startsAt"] and len(ok["annotations"]["commit"]) == 40, ok
+PY
+is "$(grep -c s3cretToken "$T/sync.log")" "0" "the Slack webhook's secret path is never logged"
+kill -TERM $SYNC_PID
+check "SIGTERM stops the agent again" wait_for 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$SYNC_PID"
 done_testing

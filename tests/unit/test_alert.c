@@ -38,42 +38,46 @@ static void receiver_stop(void)
 	testproc_stop(&rcv_pid);
 }
 
-/* Starts a receiver with extra arguments (NULL-terminated, at most 3) and
- * sets `url` to its address; the log and port file start empty. */
-static int receiver_start(const char *a1, const char *a2, const char *a3)
+/* Starts a receiver named `tag` (its files are TAG.port and TAG.log)
+ * with extra arguments (NULL-terminated, at most 3), sets *pid and `out`
+ * (its address); the log and port file start empty. */
+static int receiver_start_as(pid_t *pid, char *out, size_t outsz, const char *tag,
+			     const char *a1, const char *a2, const char *a3)
 {
 	static char script[512];
+	char portfile[64], logfile[64];
 	const char *root = getenv("GFS_ROOT");
 	snprintf(script, sizeof(script), "%s/tests/unit/fixtures/webhook_receiver.py",
 		 root && *root ? root : ".");
-	unlink(dir_path("port"));
-	unlink(dir_path("posts.log"));
-	rcv_pid = fork();
-	if (rcv_pid < 0)
+	snprintf(portfile, sizeof(portfile), "%s.port", tag);
+	snprintf(logfile, sizeof(logfile), "%s.log", tag);
+	unlink(dir_path(portfile));
+	unlink(dir_path(logfile));
+	*pid = fork();
+	if (*pid < 0)
 		return -1;
-	if (rcv_pid == 0) {
+	if (*pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execlp("python3", "python3", script, "--port", "0", "--portfile",
-		       dir_path("port"), "--logfile", dir_path("posts.log"), a1, a2, a3,
+		       dir_path(portfile), "--logfile", dir_path(logfile), a1, a2, a3,
 		       (char *)NULL);
 		_exit(127);
 	}
 	/* Up to 20 s: python's start-up on a loaded machine (make check in
 	 * parallel with other builds) can take several. */
 	for (int i = 0; i < 400; i++) {
-		FILE *f = fopen(dir_path("port"), "r");
+		FILE *f = fopen(dir_path(portfile), "r");
 		int port = 0;
 		if (f) {
 			int got = fscanf(f, "%d", &port);
 			fclose(f);
 			if (got == 1 && port > 0) {
-				snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook",
-					 port);
+				snprintf(out, outsz, "http://127.0.0.1:%d/hook", port);
 				return 0;
 			}
 		}
-		if (waitpid(rcv_pid, NULL, WNOHANG) == rcv_pid) {
-			rcv_pid = -1;
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = -1;
 			return -1;
 		}
 		gfs_sleep_ms(50, NULL);
@@ -82,12 +86,20 @@ static int receiver_start(const char *a1, const char *a2, const char *a3)
 	return -1;
 }
 
-/* The POSTs received so far: a JSON array of {n, status, content_type,
- * body (parsed)}. Never NULL. */
-static json_t *posts(void)
+/* The receiver most tests use: `url`, files posts.port and posts.log. */
+static int receiver_start(const char *a1, const char *a2, const char *a3)
+{
+	return receiver_start_as(&rcv_pid, url, sizeof(url), "posts", a1, a2, a3);
+}
+
+/* The POSTs receiver `tag` got so far: a JSON array of {n, status, path,
+ * content_type, body (parsed), raw (the body as sent)}. Never NULL. */
+static json_t *posts_of(const char *tag)
 {
 	json_t *all = json_array();
-	FILE *f = fopen(dir_path("posts.log"), "r");
+	char logfile[64];
+	snprintf(logfile, sizeof(logfile), "%s.log", tag);
+	FILE *f = fopen(dir_path(logfile), "r");
 	char line[8192];
 	while (f && fgets(line, sizeof(line), f)) {
 		json_t *rec = json_loads(line, 0, NULL);
@@ -95,12 +107,18 @@ static json_t *posts(void)
 			continue;
 		const char *body = json_string_value(json_object_get(rec, "body"));
 		json_t *parsed = body ? json_loads(body, 0, NULL) : NULL;
+		json_object_set_new(rec, "raw", json_string(body ? body : ""));
 		json_object_set_new(rec, "body", parsed ? parsed : json_null());
 		json_array_append_new(all, rec);
 	}
 	if (f)
 		fclose(f);
 	return all;
+}
+
+static json_t *posts(void)
+{
+	return posts_of("posts");
 }
 
 /* Waits up to `ms` until `n` POSTs were answered 2xx; returns how many. */
@@ -415,6 +433,246 @@ static void bad_webhook_urls_are_refused(void)
 	gfs_alerter_free(a);
 }
 
+/* ---- webhook formats ------------------------------------------------------- */
+
+static struct gfs_alerter *new_hooks(const struct gfs_alert_webhook *hooks, size_t n)
+{
+	struct gfs_alerter *a = NULL;
+	struct gfs_alert_opts o = {.webhooks = hooks,
+				   .n_webhooks = n,
+				   .backoff_ms = 50,
+				   .backoff_max_ms = 200,
+				   .timeout_ms = 5000,
+				   .drain_ms = 300};
+	if (gfs_alerter_new_opts(&a, &o) < 0)
+		printf("# gfs_alerter_new_opts: %s\n", gfs_error_last());
+	return a;
+}
+
+static const char *rec_str(json_t *rec, const char *key)
+{
+	return json_string_value(json_object_get(rec, key));
+}
+
+static void json_format_keeps_every_field_and_adds_health_and_reason(void)
+{
+	if (receiver_start(NULL, NULL, NULL) < 0) {
+		CHECK(!"receiver started");
+		return;
+	}
+	struct gfs_alert_webhook hook = {url, GFS_ALERT_JSON};
+	struct gfs_alerter *a = new_hooks(&hook, 1);
+	if (!a)
+		goto out;
+	CHECK_INT(gfs_alerter_report_health(a, OBJ, COMMIT, true, "Failed",
+					    "ImagePullBackOff: no such image"),
+		  1);
+	CHECK_INT(gfs_alerter_report(a, "sync", NULL, "cannot fetch origin"), 1);
+	CHECK_INT(wait_acknowledged(a, 2, 5000), 2);
+	json_t *p = posts();
+	CHECK_INT(json_array_size(p), 2);
+	char want[1024];
+	const char *t0 = body_str(json_array_get(p, 0), "time");
+	const char *t1 = body_str(json_array_get(p, 1), "time");
+	CHECK(is_rfc3339_utc(t0) && is_rfc3339_utc(t1));
+	snprintf(want, sizeof(want),
+		 "{\"object\":\"" OBJ "\",\"commit\":\"" COMMIT "\","
+		 "\"error\":\"Failed: ImagePullBackOff: no such image\","
+		 "\"state\":\"failing\",\"time\":\"%s\",\"health\":\"Failed\","
+		 "\"reason\":\"ImagePullBackOff: no such image\"}",
+		 t0 ? t0 : "");
+	CHECK_STR(rec_str(json_array_get(p, 0), "raw"), want);
+	snprintf(want, sizeof(want),
+		 "{\"object\":\"sync\",\"commit\":null,\"error\":\"cannot fetch origin\","
+		 "\"state\":\"failing\",\"time\":\"%s\",\"health\":null,"
+		 "\"reason\":\"cannot fetch origin\"}",
+		 t1 ? t1 : "");
+	CHECK_STR(rec_str(json_array_get(p, 1), "raw"), want);
+	CHECK_STR(rec_str(json_array_get(p, 0), "path"), "/hook");
+	json_decref(p);
+out:
+	gfs_alerter_free(a);
+	receiver_stop();
+}
+
+static void slack_format_posts_one_escaped_text(void)
+{
+	if (receiver_start(NULL, NULL, NULL) < 0) {
+		CHECK(!"receiver started");
+		return;
+	}
+	struct gfs_alert_webhook hook = {url, GFS_ALERT_SLACK};
+	struct gfs_alerter *a = new_hooks(&hook, 1);
+	if (!a)
+		goto out;
+	CHECK_INT(gfs_alerter_report(a, OBJ, COMMIT, "denied by <policy> & co"), 1);
+	CHECK_INT(gfs_alerter_report(a, OBJ, COMMIT, NULL), 1);
+	CHECK_INT(gfs_alerter_report_health(a, OBJ, NULL, true, "InProgress",
+					    "progress deadline exceeded"),
+		  1);
+	CHECK_INT(gfs_alerter_report_health(a, OBJ, NULL, false, "Current",
+					    "all replicas ready"),
+		  1);
+	CHECK_INT(wait_acknowledged(a, 4, 5000), 4);
+	json_t *p = posts();
+	CHECK_INT(json_array_size(p), 4);
+	CHECK_STR(rec_str(json_array_get(p, 0), "content_type"), "application/json");
+	CHECK_STR(rec_str(json_array_get(p, 0), "raw"),
+		  "{\"text\":\"gitopsfs: " OBJ " is failing: denied by &lt;policy&gt; "
+		  "&amp; co (commit 0123456789ab)\"}");
+	CHECK_STR(rec_str(json_array_get(p, 1), "raw"),
+		  "{\"text\":\"gitopsfs: " OBJ " recovered (commit 0123456789ab)\"}");
+	CHECK_STR(rec_str(json_array_get(p, 2), "raw"),
+		  "{\"text\":\"gitopsfs: " OBJ " is failing: InProgress: progress "
+		  "deadline exceeded\"}");
+	CHECK_STR(rec_str(json_array_get(p, 3), "raw"),
+		  "{\"text\":\"gitopsfs: " OBJ " recovered: Current: all replicas "
+		  "ready\"}");
+	json_decref(p);
+out:
+	gfs_alerter_free(a);
+	receiver_stop();
+}
+
+static void alertmanager_format_resolves_the_same_labels_with_ends_at(void)
+{
+	if (receiver_start(NULL, NULL, NULL) < 0) {
+		CHECK(!"receiver started");
+		return;
+	}
+	char base[128];
+	snprintf(base, sizeof(base), "%.*s", (int)(strrchr(url, '/') - url), url);
+	struct gfs_alert_webhook hook = {base, GFS_ALERT_ALERTMANAGER};
+	struct gfs_alerter *a = new_hooks(&hook, 1);
+	if (!a)
+		goto out;
+	CHECK_INT(gfs_alerter_report(a, OBJ, COMMIT, "denied"), 1);
+	gfs_sleep_ms(1100, NULL); /* so that endsAt is a later second */
+	CHECK_INT(gfs_alerter_report(a, OBJ, COMMIT, NULL), 1);
+	CHECK_INT(wait_acknowledged(a, 2, 5000), 2);
+	json_t *p = posts();
+	CHECK_INT(json_array_size(p), 2);
+	json_t *fail = json_object_get(json_array_get(p, 0), "body");
+	json_t *ok = json_object_get(json_array_get(p, 1), "body");
+	CHECK_STR(rec_str(json_array_get(p, 0), "path"), "/api/v2/alerts");
+	CHECK_STR(rec_str(json_array_get(p, 1), "path"), "/api/v2/alerts");
+	CHECK(json_is_array(fail) && json_array_size(fail) == 1);
+	CHECK(json_is_array(ok) && json_array_size(ok) == 1);
+	json_t *f0 = json_array_get(fail, 0), *o0 = json_array_get(ok, 0);
+	const char *starts = json_string_value(json_object_get(f0, "startsAt"));
+	const char *ends = json_string_value(json_object_get(o0, "endsAt"));
+	CHECK(is_rfc3339_utc(starts));
+	json_t *want = json_pack(
+	    "[{s:{s:s,s:s},s:{s:s,s:s,s:s},s:s}]", "labels", "alertname",
+	    "GitopsfsFailing", "object", OBJ, "annotations", "summary", OBJ " is failing",
+	    "description", "denied", "commit", COMMIT, "startsAt", starts ? starts : "");
+	CHECK(json_equal(fail, want));
+	json_decref(want);
+	CHECK(is_rfc3339_utc(ends));
+	CHECK(starts && ends && strcmp(ends, starts) > 0);
+	want = json_pack("[{s:{s:s,s:s},s:{s:s,s:s,s:s},s:s,s:s}]", "labels", "alertname",
+			 "GitopsfsFailing", "object", OBJ, "annotations", "summary",
+			 OBJ " recovered", "description", "recovered", "commit", COMMIT,
+			 "startsAt", starts ? starts : "", "endsAt", ends ? ends : "");
+	CHECK(json_equal(ok, want));
+	json_decref(want);
+	json_decref(p);
+	gfs_alerter_free(a);
+
+	/* A URL that names the API already is taken as it is. */
+	char full[160];
+	snprintf(full, sizeof(full), "%s/am/api/v2/alerts/", base);
+	hook.url = full;
+	if (!(a = new_hooks(&hook, 1)))
+		goto out;
+	CHECK_INT(gfs_alerter_report_health(a, OBJ, NULL, true, "Failed", "crash loop"),
+		  1);
+	CHECK_INT(wait_acknowledged(a, 1, 5000), 1);
+	p = posts();
+	json_t *h = json_array_get(json_object_get(json_array_get(p, 2), "body"), 0);
+	CHECK_STR(rec_str(json_array_get(p, 2), "path"), "/am/api/v2/alerts");
+	CHECK_STR(
+	    json_string_value(json_object_get(json_object_get(h, "labels"), "alertname")),
+	    "GitopsfsUnhealthy");
+	CHECK_STR(json_string_value(
+		      json_object_get(json_object_get(h, "annotations"), "health")),
+		  "Failed");
+	CHECK(json_object_get(h, "endsAt") == NULL);
+	json_decref(p);
+out:
+	gfs_alerter_free(a);
+	receiver_stop();
+}
+
+static void a_dead_webhook_does_not_delay_the_others(void)
+{
+	pid_t dead_pid = -1, slack_pid = -1;
+	char dead[128], slack[128];
+	struct gfs_alerter *a = NULL;
+	if (receiver_start_as(&dead_pid, dead, sizeof(dead), "dead", "--hang", NULL,
+			      NULL) < 0 ||
+	    receiver_start_as(&slack_pid, slack, sizeof(slack), "slack", NULL, NULL,
+			      NULL) < 0 ||
+	    receiver_start(NULL, NULL, NULL) < 0) {
+		CHECK(!"receivers started");
+		goto out;
+	}
+	/* The dead one first: with one queue for all, the live ones would
+	 * wait for its 5 s timeout. */
+	struct gfs_alert_webhook hooks[] = {
+	    {dead, GFS_ALERT_JSON}, {url, GFS_ALERT_JSON}, {slack, GFS_ALERT_SLACK}};
+	if (!(a = new_hooks(hooks, 3)))
+		goto out;
+	int64_t t0 = gfs_monotonic_ms();
+	CHECK_INT(gfs_alerter_report(a, "ns/configmaps/one.yaml", NULL, "first"), 1);
+	CHECK_INT(gfs_alerter_report(a, "ns/configmaps/two.yaml", NULL, "second"), 1);
+	CHECK_INT(wait_acknowledged(a, 4, 4000), 4);
+	CHECK(gfs_monotonic_ms() - t0 < 2500);
+	json_t *live = posts(), *sl = posts_of("slack"), *dd = posts_of("dead");
+	CHECK_INT(json_array_size(live), 2);
+	CHECK_INT(json_array_size(sl), 2);
+	CHECK_INT(json_array_size(dd), 1); /* hanging on the first */
+	CHECK_STR(body_str(json_array_get(live, 1), "object"), "ns/configmaps/two.yaml");
+	CHECK_STR(body_str(json_array_get(sl, 1), "text"),
+		  "gitopsfs: ns/configmaps/two.yaml is failing: second");
+	json_decref(live);
+	json_decref(sl);
+	json_decref(dd);
+	struct gfs_alert_stats st;
+	gfs_alerter_stats(&st, a);
+	CHECK_INT(st.raised, 2);
+	CHECK_INT(st.delivered, 4);
+	CHECK_INT(st.queued, 2); /* the dead one's: one in flight, one waiting */
+	t0 = gfs_monotonic_ms();
+	gfs_alerter_free(a);
+	a = NULL;
+	CHECK(gfs_monotonic_ms() - t0 < 2000);
+out:
+	gfs_alerter_free(a);
+	testproc_stop(&dead_pid);
+	testproc_stop(&slack_pid);
+	receiver_stop();
+}
+
+static void webhook_formats_have_names(void)
+{
+	enum gfs_alert_format f = GFS_ALERT_JSON;
+	CHECK_INT(gfs_alert_format_parse(&f, "slack"), 0);
+	CHECK_INT(f, GFS_ALERT_SLACK);
+	CHECK_INT(gfs_alert_format_parse(&f, "alertmanager"), 0);
+	CHECK_INT(f, GFS_ALERT_ALERTMANAGER);
+	CHECK_INT(gfs_alert_format_parse(&f, "json"), 0);
+	CHECK_INT(f, GFS_ALERT_JSON);
+	CHECK_INT(gfs_alert_format_parse(&f, "teams"), -EINVAL);
+	CHECK_INT(gfs_alert_format_parse(&f, NULL), -EINVAL);
+	/* A bad URL among several refuses the whole alerter. */
+	struct gfs_alert_webhook hooks[] = {{"http://127.0.0.1:9/ok", GFS_ALERT_SLACK},
+					    {"ftp://x/y", GFS_ALERT_JSON}};
+	struct gfs_alerter *a = (struct gfs_alerter *)1;
+	CHECK_INT(gfs_alerter_new_webhooks(&a, hooks, 2), -EINVAL);
+	CHECK(a == NULL);
+}
+
 static bool file_contains(const char *path, const char *needle)
 {
 	FILE *f = fopen(path, "r");
@@ -472,6 +730,11 @@ int main(void)
 	TAP_RUN(free_is_prompt_when_the_webhook_hangs);
 	TAP_RUN(free_is_immediate_when_nothing_is_queued);
 	TAP_RUN(bad_webhook_urls_are_refused);
+	TAP_RUN(json_format_keeps_every_field_and_adds_health_and_reason);
+	TAP_RUN(slack_format_posts_one_escaped_text);
+	TAP_RUN(alertmanager_format_resolves_the_same_labels_with_ends_at);
+	TAP_RUN(a_dead_webhook_does_not_delay_the_others);
+	TAP_RUN(webhook_formats_have_names);
 	TAP_RUN(logs_name_the_webhook_host_only);
 	receiver_stop();
 	char cmd[300];

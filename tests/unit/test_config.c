@@ -59,6 +59,38 @@ static void empty_config_is_the_defaults(void)
 	gfs_config_free(c);
 }
 
+static void parses_several_webhooks_with_their_formats(void)
+{
+	int rc;
+	struct gfs_config *c =
+	    parse("alerts:\n"
+		  "  webhook: https://hooks.example.com/plain\n"
+		  "  webhooks:\n"
+		  "    - url: https://hooks.slack.com/services/T0/B0/secret\n"
+		  "      format: slack\n"
+		  "    - {url: 'http://alertmanager:9093', format: alertmanager}\n"
+		  "    - url: https://hooks.example.com/json\n",
+		  &rc);
+	CHECK_INT(rc, 0);
+	if (!c)
+		return;
+	CHECK_STR(c->webhook, "https://hooks.example.com/plain");
+	CHECK_INT(c->n_webhooks, 3);
+	if (c->n_webhooks == 3) {
+		CHECK_STR(c->webhooks[0].url,
+			  "https://hooks.slack.com/services/T0/B0/secret");
+		CHECK_STR(c->webhooks[0].format, "slack");
+		CHECK_STR(c->webhooks[1].url, "http://alertmanager:9093");
+		CHECK_STR(c->webhooks[1].format, "alertmanager");
+		CHECK_STR(c->webhooks[2].format, "json"); /* the default */
+	}
+	gfs_config_free(c);
+	c = parse("alerts:\n  webhooks: []\n", &rc);
+	CHECK_INT(rc, 0);
+	CHECK(c && c->n_webhooks == 0 && !c->webhook);
+	gfs_config_free(c);
+}
+
 static void parses_sops_recipients(void)
 {
 	int rc;
@@ -89,6 +121,24 @@ static void errors_name_file_line_and_reason(void)
 	     ".gitopsfs.yaml, line 3: \"spec/replicas\" is not a JSON pointer"},
 	    {"alerts:\n  webhook: ftp://x\n",
 	     ".gitopsfs.yaml, line 2: alerts.webhook must be"},
+	    {"alerts:\n  webhooks:\n    - url: https://a.example/x\n      format: "
+	     "teams\n",
+	     ".gitopsfs.yaml, line 4: a webhook's format must be json, slack or "
+	     "alertmanager, not \"teams\""},
+	    {"alerts:\n  webhooks:\n    - format: slack\n",
+	     ".gitopsfs.yaml, line 3: a webhook needs a url"},
+	    {"alerts:\n  webhooks:\n    - url: file:///etc/passwd\n",
+	     ".gitopsfs.yaml, line 3: a webhook's url must be an http(s) URL"},
+	    {"alerts:\n  webhooks:\n    - url: https://a.example/x\n      token: t\n",
+	     ".gitopsfs.yaml, line 4: unknown key \"token\" in a webhook (expected url, "
+	     "format)"},
+	    {"alerts:\n  webhooks: https://a.example/x\n",
+	     ".gitopsfs.yaml, line 2: alerts.webhooks must be a list"},
+	    {"alerts:\n  webhooks:\n    - https://a.example/x\n",
+	     ".gitopsfs.yaml, line 3: each webhook must be a mapping"},
+	    {"alerts:\n  hooks: []\n",
+	     ".gitopsfs.yaml, line 2: unknown key \"hooks\" in alerts (expected "
+	     "webhook, webhooks)"},
 	    {"exclude: [\n", ".gitopsfs.yaml, line 2: "},
 	    {"colour: blue\n", ".gitopsfs.yaml, line 1: unknown key \"colour\""},
 	    {"exclude: configmaps\n",
@@ -178,6 +228,7 @@ int main(void)
 {
 	TAP_RUN(parses_the_spec_example);
 	TAP_RUN(empty_config_is_the_defaults);
+	TAP_RUN(parses_several_webhooks_with_their_formats);
 	TAP_RUN(parses_sops_recipients);
 	TAP_RUN(errors_name_file_line_and_reason);
 	TAP_RUN(ignore_rules_hide_and_keep_fields);
