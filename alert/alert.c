@@ -310,15 +310,70 @@ static void alert_retry_later(struct alert_sink *s, struct alert_item *it,
 	}
 }
 
+static void alert_enqueue(struct alert_sink *s, char *body);
+
+struct alert_resend {
+	struct alert_sink *s;
+	int64_t now_ns;
+};
+
+/* One failing object's alert again, as when it was raised (lock held). */
+static int alert_resend_one(const char *key, void *value, void *payload)
+{
+	struct alert_resend *r = payload;
+	const struct alert_failing *f = value;
+	char object[ALERT_KEY_MAX];
+	if (gfs_queue_len(&r->s->queue) >= r->s->a->opts.queue_max)
+		return 1; /* the queue is full: the rest next time */
+	snprintf(object, sizeof(object), "%.*s", (int)strcspn(key, "\x1f"), key);
+	struct gfs_alert_event e = {
+	    .object = object,
+	    .commit = f->commit,
+	    .error = f->error,
+	    .health = f->health,
+	    .failing = true,
+	    .when_ns = r->now_ns,
+	    .since_ns = f->since_ns,
+	};
+	alert_enqueue(r->s, gfs_alert_format_body(r->s->format, &e));
+	return 0;
+}
+
+/*
+ * Alertmanager forgets an alert that is not sent again: after its
+ * resolve_timeout (5 min by default) it counts as resolved, although the
+ * object still fails. So, as Prometheus does, an Alertmanager webhook is
+ * sent every alert still failing each resend_ms; Alertmanager folds the
+ * repeats into the one notification (same labels, same startsAt), so a
+ * person still hears once per change of state. Lock held.
+ */
+static void alert_resend_active(struct alert_sink *s)
+{
+	struct alert_resend r = {s, gfs_now_ns()};
+	gfs_map_foreach(s->a->failing, alert_resend_one, &r);
+}
+
 static void *alert_thread(void *payload)
 {
 	struct alert_sink *s = payload;
 	struct gfs_alerter *a = s->a;
 	unsigned failures = 0;
+	int64_t resend_at = gfs_monotonic_ms() + a->opts.resend_ms;
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
-		while (gfs_queue_empty(&s->queue) && !a->stopping)
-			pthread_cond_wait(&s->cond, &a->lock);
+		while (gfs_queue_empty(&s->queue) && !a->stopping) {
+			if (s->format != GFS_ALERT_ALERTMANAGER) {
+				pthread_cond_wait(&s->cond, &a->lock);
+				continue;
+			}
+			int64_t now = gfs_monotonic_ms();
+			if (now >= resend_at) {
+				resend_at = now + a->opts.resend_ms;
+				alert_resend_active(s);
+				continue;
+			}
+			gfs_cond_wait_ms(&s->cond, &a->lock, (unsigned)(resend_at - now));
+		}
 		if (gfs_queue_empty(&s->queue) ||
 		    (a->stopping && gfs_monotonic_ms() >= a->deadline_ms))
 			break;
@@ -437,6 +492,7 @@ int gfs_alerter_new_opts(struct gfs_alerter **out, const struct gfs_alert_opts *
 	a->opts.timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000;
 	a->opts.queue_max = opts->queue_max ? opts->queue_max : 1000;
 	a->opts.drain_ms = opts->drain_ms ? opts->drain_ms : 3000;
+	a->opts.resend_ms = opts->resend_ms ? opts->resend_ms : 60000;
 	a->opts.webhook_url = NULL; /* the sinks hold the webhooks */
 	a->opts.webhooks = NULL;
 	a->opts.n_webhooks = 0;

@@ -110,6 +110,8 @@ struct gfs_alert_opts {
 	unsigned queue_max;      /* waiting alerts; default 1000 */
 	unsigned drain_ms;       /* gfs_alerter_free's grace to deliver what is
 				    queued; default 3000 */
+	unsigned resend_ms;      /* Alertmanager webhooks: re-send the alerts
+				    still failing this often; default 60000 */
 };
 
 /* Counters for .gitopsfs/status; a snapshot. */

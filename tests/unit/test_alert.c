@@ -534,6 +534,73 @@ out:
 	receiver_stop();
 }
 
+/* Alertmanager resolves an alert nobody sends again (resolve_timeout):
+ * a failure still failing is re-sent, the same each time, until it
+ * recovers; then nothing more. */
+static void alertmanager_is_sent_active_alerts_again(void)
+{
+	if (receiver_start(NULL, NULL, NULL) < 0) {
+		CHECK(!"receiver started");
+		return;
+	}
+	char base[128];
+	snprintf(base, sizeof(base), "%.*s", (int)(strrchr(url, '/') - url), url);
+	struct gfs_alert_webhook hooks[] = {{base, GFS_ALERT_ALERTMANAGER},
+					    {url, GFS_ALERT_JSON}};
+	struct gfs_alerter *a = NULL;
+	struct gfs_alert_opts o = {.webhooks = hooks,
+				   .n_webhooks = 2,
+				   .backoff_ms = 50,
+				   .timeout_ms = 5000,
+				   .drain_ms = 300,
+				   .resend_ms = 200};
+	CHECK_INT(gfs_alerter_new_opts(&a, &o), 0);
+	if (!a)
+		goto out;
+	CHECK_INT(gfs_alerter_report(a, OBJ, COMMIT, "denied"), 1);
+	gfs_sleep_ms(1000, NULL);
+	CHECK_INT(gfs_alerter_report(a, OBJ, COMMIT, NULL), 1);
+	gfs_sleep_ms(800, NULL); /* a re-send now would come after the recovery */
+	json_t *p = posts();
+	size_t am_fail = 0, am_ok = 0, json_posts = 0, i;
+	json_t *rec, *first = NULL;
+	bool same = true, ok_last = false;
+	json_array_foreach(p, i, rec)
+	{
+		if (strcmp(rec_str(rec, "path"), "/api/v2/alerts") != 0) {
+			json_posts++;
+			continue;
+		}
+		json_t *al = json_array_get(json_object_get(rec, "body"), 0);
+		if (json_object_get(al, "endsAt")) {
+			am_ok++;
+			ok_last = true;
+			continue;
+		}
+		ok_last = false;
+		am_fail++;
+		if (!first)
+			first = al;
+		else
+			same = same &&
+			       json_equal(json_object_get(al, "labels"),
+					  json_object_get(first, "labels")) &&
+			       json_equal(json_object_get(al, "startsAt"),
+					  json_object_get(first, "startsAt"));
+	}
+	printf("# alertmanager: %zu failing, %zu resolved; json: %zu\n", am_fail, am_ok,
+	       json_posts);
+	CHECK(am_fail >= 3); /* the first and re-sends every 200 ms */
+	CHECK(same);         /* the same alert each time */
+	CHECK_INT(am_ok, 1);
+	CHECK(ok_last);           /* nothing after the recovery */
+	CHECK_INT(json_posts, 2); /* other formats: once per change */
+	json_decref(p);
+out:
+	gfs_alerter_free(a);
+	receiver_stop();
+}
+
 static void alertmanager_format_resolves_the_same_labels_with_ends_at(void)
 {
 	if (receiver_start(NULL, NULL, NULL) < 0) {
@@ -733,6 +800,7 @@ int main(void)
 	TAP_RUN(json_format_keeps_every_field_and_adds_health_and_reason);
 	TAP_RUN(slack_format_posts_one_escaped_text);
 	TAP_RUN(alertmanager_format_resolves_the_same_labels_with_ends_at);
+	TAP_RUN(alertmanager_is_sent_active_alerts_again);
 	TAP_RUN(a_dead_webhook_does_not_delay_the_others);
 	TAP_RUN(webhook_formats_have_names);
 	TAP_RUN(logs_name_the_webhook_host_only);
