@@ -20,21 +20,18 @@
 #define KH_LINE_MAX (64 * 1024) /* a line longer than this is not a key */
 #define KH_FILE_MAX (16 << 20)  /* nor a file larger than this a known_hosts */
 
-/* Decodes base64 (len bytes of in) into out (room for len bytes);
- * returns the length, or -1 when it is not base64. */
+/* Decodes the base64 of a known_hosts field into out (room for
+ * KH_LINE_MAX bytes); returns the length, or -1 when it is not strict,
+ * padded base64 (as ssh-keygen writes it) or is too long. */
 static long kh_b64(unsigned char *out, const char *in, size_t len)
 {
-	if (len == 0 || len % 4 != 0 || len > KH_LINE_MAX)
+	unsigned char *buf = NULL;
+	size_t n = 0;
+	if (len > KH_LINE_MAX || gfs_base64_decode(&buf, &n, in, len, true) < 0)
 		return -1;
-	int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
-	if (n < 0)
-		return -1;
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
-	if (in[len - 1] == '=')
-		n--;
-	if (len >= 2 && in[len - 2] == '=')
-		n--;
-	return n;
+	memcpy(out, buf, n); /* n <= len * 3 / 4 < KH_LINE_MAX */
+	free(buf);
+	return (long)n;
 }
 
 /* Does the hashed name "|1|salt|hash" stand for name? */

@@ -169,4 +169,18 @@ int gfs_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex, unsigned ms);
 int gfs_mkdir_p(const char *path, unsigned mode);
 int gfs_mkdir_p_at(int dirfd, const char *path, unsigned mode);
 
+/* ---- base64 (base64.c) --------------------------------------------------- */
+
+/* Decoding refuses text longer than this, encoding data longer than
+ * twice it: every use (SOPS values, age files, known_hosts keys) is far
+ * smaller. */
+#define GFS_BASE64_MAX (2u << 20)
+/* Standard base64: padded (as SOPS and known_hosts write it) or unpadded
+ * (as the age header does). Encoding appends to out (-EFBIG past the
+ * limit). Decoding is strict (canonical, no whitespace); *out is
+ * malloc'ed. 0, -EINVAL or -ENOMEM. */
+int gfs_base64_encode(struct gfs_buf *out, const void *data, size_t len, bool pad);
+int gfs_base64_decode(unsigned char **out, size_t *out_len, const char *text, size_t len,
+		      bool pad);
+
 #endif

@@ -69,13 +69,6 @@ int gfs_age_armor(struct gfs_buf *out, const void *file, size_t len);
  * *out is malloc'ed. 0, -EINVAL or -ENOMEM. */
 int gfs_age_dearmor(unsigned char **out, size_t *out_len, const char *text, size_t len);
 
-/* Standard base64: padded (as SOPS writes values) or unpadded (as the age
- * header does). Encoding appends to out. Decoding is strict (canonical,
- * no whitespace); *out is malloc'ed. 0, -EINVAL or -ENOMEM. */
-int gfs_base64_encode(struct gfs_buf *out, const void *data, size_t len, bool pad);
-int gfs_base64_decode(unsigned char **out, size_t *out_len, const char *text, size_t len,
-		      bool pad);
-
 /* Whole-message primitives from libcrypto, shared with gfs_sops. */
 int gfs_crypto_hkdf(unsigned char *out, size_t out_len, const void *ikm, size_t ikm_len,
 		    const void *salt, size_t salt_len, const char *info);
