@@ -25,13 +25,15 @@ for bin in "$build"/fuzz_*; do
 	case "$t" in
 	fuzz_yaml_parse | fuzz_render) seeds="$seeds tests/unit/golden" ;;
 	esac
+	seed=""
+	[ -n "${FUZZ_SEED:-}" ] && seed="-seed=$FUZZ_SEED"
 	dict=""
 	[ -f "fuzz/$t.dict" ] && dict="-dict=fuzz/$t.dict"
 	mkdir -p "$build/corpus/$t"
 	printf '  %-6s %s (%s s)\n' FUZZ "$t" "$seconds"
-	# shellcheck disable=SC2086 # $seeds and $dict are word lists
+	# shellcheck disable=SC2086 # $seeds, $seed and $dict are word lists
 	if ! nice "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-		-max_len=65536 -artifact_prefix="$build/artifacts/$t-" $dict \
+		-max_len=65536 -artifact_prefix="$build/artifacts/$t-" $seed $dict \
 		"$build/corpus/$t" $seeds </dev/null >"$build/$t.log" 2>&1; then
 		echo "not ok - $t found a bug; the last lines of $build/$t.log:"
 		tail -n 40 "$build/$t.log" | sed 's/^/    /'

@@ -63,6 +63,180 @@ static int sops_rule_age(char ***out, const json_t *rule)
 	return rc;
 }
 
+/*
+ * How much a path_regex costs glibc's regcomp. It builds a tree in which
+ * "a+" becomes "aa*" and "a{n,m}" up to m copies of "a", so nested
+ * repetitions multiply: "v++++...+" (30 plus signs) asks for 2^30 nodes,
+ * and a hostile .sops.yaml in the repository could take all memory.
+ * re_cost() estimates that tree's size without building it; sops' own
+ * regexps (Go's RE2 syntax) refuse "++" and counts over 1000 for the same
+ * reason. Back-references (\1..\9) are refused too: they are not in
+ * sops' syntax and make matching exponential.
+ */
+#define SOPS_RE_MAX_LEN   1024
+#define SOPS_RE_MAX_COST  50000L
+#define SOPS_RE_MAX_DEPTH 32
+
+struct re_scan {
+	const char *p;
+	const char *why; /* set when the pattern is refused */
+};
+
+static long re_alternation(struct re_scan *r, int depth);
+
+/* A bracket expression from just after its '['; r->p ends after ']'. */
+static void re_bracket(struct re_scan *r)
+{
+	const char *p = r->p;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p && *p != ']') {
+		if (*p == '[' && (p[1] == ':' || p[1] == '=' || p[1] == '.')) {
+			char end = p[1];
+			p += 2;
+			while (*p && !(p[0] == end && p[1] == ']'))
+				p++;
+			if (!*p)
+				break;
+			p += 2;
+		} else {
+			p++;
+		}
+	}
+	if (!*p) {
+		r->why = "an unterminated bracket expression";
+		r->p = p;
+		return;
+	}
+	r->p = p + 1;
+}
+
+/* A repetition count "{n}", "{n,}" or "{n,m}" from just after its '{':
+ * the largest number of copies it makes, or -1 when it is not a count
+ * (glibc then reads the '{' as itself). */
+static long re_count(struct re_scan *r)
+{
+	const char *p = r->p;
+	long n = 0, m = -1;
+	/* glibc also reads "{,m}" as "{0,m}". */
+	if ((*p < '0' || *p > '9') && *p != ',')
+		return -1;
+	while (*p >= '0' && *p <= '9' && n <= 100000)
+		n = n * 10 + (*p++ - '0');
+	if (*p == ',') {
+		p++;
+		m = 0;
+		if (*p >= '0' && *p <= '9')
+			while (*p >= '0' && *p <= '9' && m <= 100000)
+				m = m * 10 + (*p++ - '0');
+		else
+			m = n; /* "{n,}": n copies and a star */
+	}
+	if (*p != '}')
+		return -1;
+	r->p = p + 1;
+	if (n > 1000 || m > 1000) {
+		r->why = "a repetition count over 1000";
+		return -1;
+	}
+	return (m > n ? m : n) + 1;
+}
+
+/* One atom and its repetitions. */
+static long re_piece(struct re_scan *r, int depth)
+{
+	long cost = 1;
+	char c = *r->p++;
+	if (c == '(') {
+		cost = re_alternation(r, depth + 1) + 1;
+		if (r->why || cost > SOPS_RE_MAX_COST)
+			return cost;
+		if (*r->p != ')') {
+			r->why = "an unbalanced parenthesis";
+			return cost;
+		}
+		r->p++;
+	} else if (c == '[') {
+		re_bracket(r);
+	} else if (c == '\\') {
+		if (*r->p >= '1' && *r->p <= '9')
+			r->why = "a back-reference (\\1..\\9)";
+		else if (*r->p)
+			r->p++;
+	}
+	for (;;) {
+		if (*r->p == '*' || *r->p == '?') {
+			r->p++;
+			cost += 1;
+		} else if (*r->p == '+') {
+			r->p++;
+			cost = cost * 2 + 1;
+		} else if (*r->p == '{') {
+			r->p++;
+			long copies = re_count(r);
+			if (copies < 0) {
+				r->p--; /* a literal '{': the next atom */
+				if (r->why)
+					return cost;
+				break;
+			}
+			cost = cost * copies + 1;
+		} else {
+			break;
+		}
+		if (cost > SOPS_RE_MAX_COST)
+			return cost;
+	}
+	return cost;
+}
+
+static long re_alternation(struct re_scan *r, int depth)
+{
+	long cost = 0;
+	if (depth > SOPS_RE_MAX_DEPTH) {
+		r->why = "more than 32 nested groups";
+		return cost;
+	}
+	while (*r->p && *r->p != ')' && !r->why && cost <= SOPS_RE_MAX_COST) {
+		if (*r->p == '|') {
+			r->p++;
+			cost++;
+			continue;
+		}
+		/* A '{' that opens no count is a literal; so is a leading
+		 * repetition operator (glibc accepts "*a"). */
+		if (*r->p == '*' || *r->p == '+' || *r->p == '?' || *r->p == '{') {
+			r->p++;
+			cost++;
+			continue;
+		}
+		cost += re_piece(r, depth);
+	}
+	return cost;
+}
+
+/* NULL when regcomp may be given the pattern, else why not. */
+static const char *sops_regex_refusal(const char *re)
+{
+	if (strlen(re) > SOPS_RE_MAX_LEN)
+		return "longer than 1024 characters";
+	struct re_scan r = {.p = re};
+	long cost = 0;
+	while (!r.why && *r.p && cost <= SOPS_RE_MAX_COST) {
+		cost += re_alternation(&r, 0);
+		if (*r.p == ')')
+			r.p++, cost++; /* glibc reads a stray ')' as itself */
+	}
+	if (r.why)
+		return r.why;
+	if (cost > SOPS_RE_MAX_COST)
+		return "too many nested repetitions (such as \"a++\" or "
+		       "\"(a{100}){100}\")";
+	return NULL;
+}
+
 static int sops_rules_parse(struct gfs_sops *s, const char *text, size_t len)
 {
 	struct gfs_yaml_error yerr = {0};
@@ -86,6 +260,14 @@ static int sops_rules_parse(struct gfs_sops *s, const char *text, size_t len)
 			break;
 		struct sops_rule *r = &s->rules[s->n_rules++];
 		const char *re = json_string_value(json_object_get(rule, "path_regex"));
+		const char *why = re ? sops_regex_refusal(re) : NULL;
+		if (why) {
+			rc = gfs_error_set(-EINVAL,
+					   ".sops.yaml, creation rule %zu: path_regex "
+					   "is refused: %s; write a simpler pattern",
+					   i + 1, why);
+			break;
+		}
 		if (re && regcomp(&r->re, re, REG_EXTENDED | REG_NOSUB) != 0) {
 			rc = gfs_error_set(-EINVAL,
 					   ".sops.yaml, creation rule %zu: path_regex "

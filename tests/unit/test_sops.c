@@ -394,6 +394,55 @@ static void sops_refuses_a_config_without_recipients(void)
 	explicit_bzero(&id, sizeof(id));
 }
 
+/* A path_regex that would make glibc's regcomp build a huge tree (found by
+ * fuzz_sops: "v" and 66 plus signs took gigabytes) is refused with a
+ * message; ordinary ones, including counts and classes, are not. */
+static void sops_refuses_a_path_regex_that_explodes(void)
+{
+	struct gfs_age_identity id;
+	struct gfs_sops *s = NULL;
+	CHECK_INT(gfs_crypto_random(id.secret, 32), 0);
+	static const char *const bad[] = {
+	    "qvv++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++rny",
+	    "((((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+",
+	    "((a{100}){100}){100}",
+	    "((a{,100}){,100}){,100}",
+	    "a{1001}",
+	    "(a)\\1",
+	    "[a-z",
+	};
+	static const char *const good[] = {"^kube-system/", "secrets/.*\\.yaml$",
+					   "^(prod|staging)/[a-z0-9-]{1,63}/",
+					   "[[:alpha:]]+_[]x]?\\.ya?ml", "a{2,}b{,3}c"};
+	char rules[512];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(rules, sizeof(rules),
+			 "creation_rules:\n  - path_regex: '%s'\n    age: " MOCK_RECIPIENT
+			 "\n",
+			 bad[i]);
+		struct gfs_sops_opts o = {
+		    .rules = rules, .rules_len = strlen(rules), .ids = &id, .n_ids = 1};
+		CHECK_INT(gfs_sops_new(&s, &o), -EINVAL);
+		CHECK(strstr(gfs_error_last(), "path_regex") != NULL);
+		CHECK(s == NULL);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		snprintf(rules, sizeof(rules),
+			 "creation_rules:\n  - path_regex: '%s'\n    age: " MOCK_RECIPIENT
+			 "\n",
+			 good[i]);
+		struct gfs_sops_opts o = {
+		    .rules = rules, .rules_len = strlen(rules), .ids = &id, .n_ids = 1};
+		int rc = gfs_sops_new(&s, &o);
+		CHECK_INT(rc, 0);
+		if (rc)
+			printf("# %s: %s\n", good[i], gfs_error_last());
+		gfs_sops_free(s);
+		s = NULL;
+	}
+	explicit_bzero(&id, sizeof(id));
+}
+
 int main(void)
 {
 	TAP_RUN(bech32_identity_gives_the_published_recipient);
@@ -404,5 +453,6 @@ int main(void)
 	TAP_RUN(sops_render_is_stable_and_changes_one_value);
 	TAP_RUN(sops_value_changed_back_shows_the_commit_bytes);
 	TAP_RUN(sops_refuses_a_config_without_recipients);
+	TAP_RUN(sops_refuses_a_path_regex_that_explodes);
 	return tap_done();
 }
