@@ -236,6 +236,7 @@ int gfs_store_render_manifest(struct gfs_buf *out, struct gfs_store *s, const ch
 
 struct gfs_store_stats {
 	uint64_t objects;
+	uint64_t rendered_bytes; /* the object files' bytes, held in memory */
 	uint64_t resources;
 	uint64_t unhealthy; /* informers currently failing */
 	int64_t last_change_ns;

@@ -180,6 +180,7 @@ static void gfs_store_unlink(struct gfs_store *s, struct gfs_node *n, const char
 	int64_t now = gfs_now_ns();
 	gfs_pending_add(pending, p, GFS_ENTRY_FILE, GFS_CHANGE_REMOVED);
 	s->objects--;
+	s->rendered_bytes -= n->content ? n->content->len : 0;
 	while (n->parent) {
 		struct gfs_node *parent = n->parent;
 		gfs_map_del(parent->children, n->name);
@@ -490,6 +491,7 @@ static int gfs_store_put(struct gfs_store *s, const char *dirname, bool namespac
 		if (n->content->len == content->len &&
 		    memcmp(n->content->data, content->data, content->len) == 0)
 			return 0;
+		s->rendered_bytes += content->len - n->content->len;
 		gfs_blob_unref(n->content);
 		n->content = gfs_blob_ref(content);
 		n->mtime_ns = now > n->mtime_ns ? now : n->mtime_ns + 1;
@@ -524,6 +526,7 @@ static int gfs_store_put(struct gfs_store *s, const char *dirname, bool namespac
 	    gfs_json_is_secret(gfs_object_json(o)))
 		n->mode = 0600;
 	s->objects++;
+	s->rendered_bytes += content->len;
 	s->last_change_ns = now;
 	/* A directory's mtime follows its newest entry so that it too is
 	 * stable across remounts. */

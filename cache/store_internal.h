@@ -53,6 +53,7 @@ struct gfs_store {
 	 * arrives after the watch's DELETED) cannot bring it back. */
 	struct gfs_map *tombstones;
 	uint64_t objects;
+	uint64_t rendered_bytes; /* sum of the files' content lengths */
 	uint64_t mark;
 	uint64_t unhealthy;
 	int64_t last_change_ns;

@@ -302,6 +302,7 @@ void gfs_store_get_stats(struct gfs_store_stats *out, struct gfs_store *s)
 {
 	pthread_rwlock_rdlock(&s->lock);
 	out->objects = s->objects;
+	out->rendered_bytes = s->rendered_bytes;
 	out->resources = gfs_map_count(s->resources);
 	out->unhealthy = s->unhealthy;
 	out->last_change_ns = s->last_change_ns;

@@ -84,7 +84,6 @@ void gfs_cli_usage(FILE *out)
 	    "  --path DIR            the cluster's tree lives at DIR inside the "
 	    "repository\n"
 	    "                        (e.g. clusters/prod; default its root)\n"
-	    "  --timeout SECONDS     how long to wait for the first list (default 60)\n"
 	    "  -q, --quiet           no progress line on a terminal\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
 	    "  -d, --debug           debug logging (and FUSE request tracing); implies "

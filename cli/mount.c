@@ -92,6 +92,13 @@ static int gfs_mount_status_json(void *payload, struct gfs_buf *out)
 		      "resources", (json_int_t)st.resources, "failing_watches",
 		      (json_int_t)st.unhealthy, "errors", (json_int_t)gfs_errlog_count(),
 		      "commits", (json_int_t)ss.commits));
+	/* What the objects cost: their files' bytes, and the process. */
+	uint64_t rss = 0, peak = 0;
+	(void)gfs_self_memory(&rss, &peak);
+	json_object_set_new(
+	    j, "memory",
+	    json_pack("{s:I, s:I, s:I}", "rendered_bytes", (json_int_t)st.rendered_bytes,
+		      "rss_bytes", (json_int_t)rss, "peak_rss_bytes", (json_int_t)peak));
 	if (a->alerter && gfs_alerter_failing_json(&failing, a->alerter) == 0)
 		json_object_set_new(j, "failing", failing);
 	/* Counts per health state and the objects not Current. */

@@ -149,6 +149,9 @@ int64_t gfs_monotonic_ms(void);
 /* Sleep that returns early (returning 1) when *stop becomes true. */
 int gfs_sleep_ms(unsigned ms, const atomic_bool *stop);
 char *gfs_strdup(const char *s); /* NULL-safe strdup */
+/* This process's resident set now and at its peak, in bytes (VmRSS and
+ * VmHWM of /proc/self/status); 0 or -errno. */
+int gfs_self_memory(uint64_t *rss, uint64_t *peak);
 
 /* Condition variables: every one in gitopsfs is made with
  * gfs_cond_init_monotonic and waited on with the two helpers below, so a

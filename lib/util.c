@@ -104,3 +104,22 @@ int gfs_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex, unsigned ms)
 {
 	return gfs_cond_wait_until(cond, mutex, gfs_monotonic_ms() + ms);
 }
+
+int gfs_self_memory(uint64_t *rss, uint64_t *peak)
+{
+	char line[256];
+	unsigned long long kb;
+	int found = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+	if (!f)
+		return -errno;
+	*rss = *peak = 0;
+	while (found < 2 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+			*rss = (uint64_t)kb * 1024, found++;
+		else if (sscanf(line, "VmHWM: %llu kB", &kb) == 1)
+			*peak = (uint64_t)kb * 1024, found++;
+	}
+	fclose(f);
+	return found == 2 ? 0 : -ENOENT;
+}

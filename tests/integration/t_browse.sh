@@ -65,6 +65,20 @@ is "$after" "$before" "reading every file three times made no API request"
 check ".git is a gitfile into the state directory" grep -q "^gitdir: $STATE/git" "$MNT/.git"
 status=$(cat "$MNT/.gitopsfs/status")
 check ".gitopsfs/status is JSON with counts" python3 -c 'import json,sys; s=json.loads(sys.argv[1]); assert s["counts"]["objects"]>=25 and s["stale"] is False and s["direction"]=="off"' "$status"
+# The memory the status reports: the object files' bytes exactly (the
+# mount is idle: nothing changes between the two reads), and the process.
+check "status memory: rendered_bytes is the object files' size, rss is set" python3 -c '
+import json, os, sys
+mnt = sys.argv[1]
+s = json.load(open(os.path.join(mnt, ".gitopsfs/status")))
+total = 0
+for d, dirs, files in os.walk(mnt):
+    dirs[:] = [x for x in dirs if x not in (".git", ".gitopsfs")]
+    total += sum(os.path.getsize(os.path.join(d, f)) for f in files if f.endswith(".yaml"))
+m = s["memory"]
+assert m["rendered_bytes"] == total, (m, total)
+assert 0 < m["rss_bytes"] <= m["peak_rss_bytes"], m
+' "$MNT"
 check "gitopsfs status prints the same JSON" bash -c '"$1" status "$2" | python3 -m json.tool >/dev/null' _ "$GFS" "$MNT"
 
 # --read-only: every change is refused cleanly.
