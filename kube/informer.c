@@ -19,6 +19,7 @@
 #include "gfs_common.h"
 #include "gfs_informer.h"
 #include "gfs_kube.h"
+#include "gfs_object.h"
 #include "informer_private.h"
 #include "kube_private.h"
 
@@ -57,6 +58,9 @@ static void inf_object_complete(const struct gfs_informer *inf, json_t *obj)
 	}
 	if (!json_object_get(obj, "kind"))
 		json_object_set_new(obj, "kind", json_string(inf->res.kind));
+	/* What is kept of every object: see gfs_object.h. On -ENOMEM the
+	 * object is kept whole, which is correct, only bigger. */
+	(void)gfs_json_trim_managed_fields(obj);
 }
 
 static void inf_rv_set(struct gfs_informer *inf, const char *rv)
@@ -157,6 +161,16 @@ out:
 
 static void inf_recovered(struct gfs_informer *inf);
 
+static void inf_synced(struct gfs_informer *inf);
+
+/* The bookmark that ends a streaming list's initial events. */
+static bool inf_initial_end(const json_t *obj)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	return json_is_string(json_object_get(json_object_get(md, "annotations"),
+					      "k8s.io/initial-events-end"));
+}
+
 static int inf_event(enum gfs_watch_event type, json_t *obj, void *payload)
 {
 	struct gfs_informer *inf = payload;
@@ -166,13 +180,31 @@ static int inf_event(enum gfs_watch_event type, json_t *obj, void *payload)
 		inf->watch_opened_ms = 0;
 		inf_recovered(inf);
 	}
+	if (inf->initial && type == GFS_WATCH_BOOKMARK) {
+		/* Until the end of the initial events the stream is a list:
+		 * no resourceVersion to resume from but the one at its end. */
+		const char *rv =
+		    json_string_value(json_object_get(meta, "resourceVersion"));
+		if (!inf_initial_end(obj) || !rv || !*rv)
+			return 0;
+		inf_rv_set(inf, rv);
+		if (!inf->rv)
+			return gfs_error_set(-ENOMEM, "out of memory");
+		inf->initial = false;
+		if (ops->list_end)
+			ops->list_end(inf->set->payload, &inf->res, inf->ns);
+		inf_synced(inf);
+		return 0;
+	}
 	if (type != GFS_WATCH_BOOKMARK)
 		inf_object_complete(inf, obj);
 	if ((type == GFS_WATCH_ADDED || type == GFS_WATCH_MODIFIED) && ops->upsert)
 		ops->upsert(inf->set->payload, &inf->res, obj);
 	else if (type == GFS_WATCH_DELETED && ops->remove)
 		ops->remove(inf->set->payload, &inf->res, obj);
-	inf_rv_set(inf, json_string_value(json_object_get(meta, "resourceVersion")));
+	if (!inf->initial)
+		inf_rv_set(inf,
+			   json_string_value(json_object_get(meta, "resourceVersion")));
 	return 0;
 }
 
@@ -198,6 +230,37 @@ static int inf_watch_tick(void *payload)
 	return atomic_load(&inf->set->refresh_gen) != inf->refresh_seen;
 }
 
+/* What ends a streaming list before its initial events did: a refusal of
+ * the parameters (the server lists in pages instead), a stop or refresh
+ * (0: the next round lists again), or a failure. */
+static int inf_initial_cut(struct gfs_informer *inf, int rc)
+{
+	inf->initial = false;
+	free(inf->rv);
+	inf->rv = NULL;
+	if (rc == -EINVAL && inf->events == 0) {
+		int unknown = 0;
+		if (atomic_compare_exchange_strong(&inf->set->watch_list, &unknown, -1))
+			gfs_info("the API server does not stream lists (%s); listing "
+				 "in pages",
+				 gfs_error_last());
+		return 0;
+	}
+	if (rc < 0 || atomic_load(&inf->stop) ||
+	    atomic_load(&inf->set->refresh_gen) != inf->refresh_seen)
+		return rc;
+	return gfs_error_set(-EPROTO,
+			     "GET %s: the streaming list ended before its "
+			     "initial events did",
+			     inf->base);
+}
+
+/* One watch from inf->rv; or, with inf->rv NULL, a streaming list
+ * (sendInitialEvents, KEP-3157): the watch first sends every object as
+ * ADDED, then a bookmark annotated k8s.io/initial-events-end (inf_event
+ * ends the list there), and goes on as an ordinary watch. The server
+ * builds no list pages, and the objects are decoded and rendered while it
+ * sends them instead of between page requests. */
 static int inf_watch(struct gfs_informer *inf)
 {
 	static const struct gfs_watch_hooks hooks = {.opened = inf_watch_opened,
@@ -205,12 +268,17 @@ static int inf_watch(struct gfs_informer *inf)
 	char *path = NULL;
 	unsigned timeout = INF_WATCH_SECONDS - INF_WATCH_JITTER +
 			   (unsigned)rand_r(&inf->seed) % (2 * INF_WATCH_JITTER + 1);
-	char *esc = curl_easy_escape(NULL, inf->rv, 0);
+	char *esc = inf->rv ? curl_easy_escape(NULL, inf->rv, 0) : NULL;
 	int rc;
-	if (!esc || asprintf(&path,
-			     "%s?watch=1&allowWatchBookmarks=true&"
-			     "resourceVersion=%s&timeoutSeconds=%u",
-			     inf->base, esc, timeout) < 0) {
+	if (inf->rv ? !esc || asprintf(&path,
+				       "%s?watch=1&allowWatchBookmarks=true&"
+				       "resourceVersion=%s&timeoutSeconds=%u",
+				       inf->base, esc, timeout) < 0
+		    : asprintf(&path,
+			       "%s?watch=1&sendInitialEvents=true&"
+			       "resourceVersionMatch=NotOlderThan&"
+			       "allowWatchBookmarks=true&timeoutSeconds=%u",
+			       inf->base, timeout) < 0) {
 		curl_free(esc);
 		return gfs_error_set(-ENOMEM, "out of memory");
 	}
@@ -218,7 +286,15 @@ static int inf_watch(struct gfs_informer *inf)
 	int64_t t0 = gfs_monotonic_ms();
 	inf->events = 0;
 	inf->watch_opened_ms = 0;
+	if (!inf->rv) {
+		inf->initial = true;
+		inf_list_begin(inf);
+	}
 	rc = gfs_kube_watch_ex(inf->conn, path, inf_event, inf, &inf->stop, &hooks);
+	if (inf->initial) {
+		free(path);
+		return inf_initial_cut(inf, rc);
+	}
 	if (rc == -ECONNRESET &&
 	    (inf->events > 0 || gfs_monotonic_ms() - t0 >= INF_WATCH_HEALTHY_MS)) {
 		gfs_debug("watch %s ended: %s; resuming", inf->base, gfs_error_last());
@@ -306,6 +382,16 @@ static int inf_step(struct gfs_informer *inf)
 		inf->refresh_seen = gen;
 		free(inf->rv);
 		inf->rv = NULL;
+	}
+	if (!inf->rv && atomic_load(&inf->set->watch_list) >= 0) {
+		rc = inf_watch(inf); /* a streaming list, then its watch */
+		if (rc == -ESTALE) {
+			free(inf->rv);
+			inf->rv = NULL;
+			return 0;
+		}
+		if (rc < 0 || inf->rv || atomic_load(&inf->set->watch_list) >= 0)
+			return rc;
 	}
 	if (!inf->rv) {
 		rc = inf_list(inf);

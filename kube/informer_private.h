@@ -45,6 +45,8 @@ struct gfs_informer {
 	int64_t watch_opened_ms; /* the current watch answered 200, not yet
 				  * counted as healthy; 0 otherwise */
 	unsigned refresh_seen;   /* the set's refresh generation last acted on */
+	bool initial;            /* a streaming list's initial events are
+				  * still arriving (inf_watch) */
 };
 
 struct gfs_informers {
@@ -56,6 +58,10 @@ struct gfs_informers {
 	bool (*want)(void *payload, const struct gfs_resource *r);
 	unsigned rediscover_ms;
 	unsigned page_size;
+	/* Whether the server streams lists (sendInitialEvents): 0 not known
+	 * yet, -1 it refused them (then every informer lists in pages).
+	 * Written by any informer thread, once. */
+	atomic_int watch_list;
 
 	pthread_mutex_t lock;
 	pthread_cond_t synced_cond;        /* broadcast (with lock) when one syncs */

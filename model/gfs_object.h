@@ -72,6 +72,15 @@ struct gfs_manager_entry {
 };
 void gfs_json_newest_manager(struct gfs_manager_entry *out, const json_t *obj);
 
+/* Reduces metadata.managedFields to its newest entry's manager, operation
+ * and time, in place: all gitopsfs reads of it (gfs_json_newest_manager
+ * gives the same answer before and after). The rest - fieldsV1 mirrors
+ * every field of the object - is about half of a parsed object's memory,
+ * is never shown, and is never sent back (the server keeps its field
+ * ownership when an update carries none). Done to every object as it
+ * arrives from a list or a watch. Returns 0, or -ENOMEM (obj unchanged). */
+int gfs_json_trim_managed_fields(json_t *obj);
+
 /* The object's last change according to its metadata, in nanoseconds
  * since the epoch: the newest managedFields time, else
  * creationTimestamp; 0 when it has neither. Stable across remounts. */

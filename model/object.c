@@ -178,6 +178,32 @@ void gfs_json_newest_manager(struct gfs_manager_entry *out, const json_t *obj)
 	out->time_ns = gfs_parse_time(out->time);
 }
 
+int gfs_json_trim_managed_fields(json_t *obj)
+{
+	json_t *md = json_object_get(obj, "metadata");
+	const json_t *mf = json_object_get(md, "managedFields");
+	struct gfs_manager_entry m;
+	if (!json_is_array(mf) || json_array_size(mf) == 0)
+		return 0;
+	gfs_json_newest_manager(&m, obj);
+	json_t *entry = json_object(), *list = json_array();
+	int rc = entry && list ? 0 : -ENOMEM;
+	if (rc == 0 && m.manager)
+		rc = json_object_set_new(entry, "manager", json_string(m.manager));
+	if (rc == 0 && m.operation)
+		rc = json_object_set_new(entry, "operation", json_string(m.operation));
+	if (rc == 0 && m.time)
+		rc = json_object_set_new(entry, "time", json_string(m.time));
+	if (rc == 0 && json_object_size(entry) > 0)
+		rc = json_array_append(list, entry);
+	/* The old list (and the strings m borrowed) goes only here. */
+	if (rc == 0)
+		rc = json_object_set(md, "managedFields", list);
+	json_decref(entry);
+	json_decref(list);
+	return rc < 0 ? -ENOMEM : 0;
+}
+
 int64_t gfs_json_change_time(const json_t *obj)
 {
 	struct gfs_manager_entry m;

@@ -1154,6 +1154,36 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.status_code = 200
 
+    def check_watch_list(self, q, send_initial, bookmarks):
+        """The real server's rules for a streaming list (validateWatchOptions): 422 Invalid
+        ListOptions. With --no-watch-list it answers as a server without the WatchList
+        feature (before 1.27, or the gate off): sendInitialEvents is forbidden."""
+        match = q.get('resourceVersionMatch', '')
+        errs = []
+        if q.get('sendInitialEvents') is not None:
+            if match != 'NotOlderThan':
+                errs.append('resourceVersionMatch: Forbidden: sendInitialEvents requires '
+                            'setting resourceVersionMatch to NotOlderThan')
+            if self.emu.args.no_watch_list:
+                errs.append('sendInitialEvents: Forbidden: sendInitialEvents is forbidden for '
+                            'watch unless the WatchList feature gate is enabled')
+        if match:
+            if send_initial is None and q.get('sendInitialEvents') is None:
+                errs.append('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden '
+                            'for watch unless sendInitialEvents is provided')
+            if match != 'NotOlderThan':
+                errs.append('resourceVersionMatch: Unsupported value: "%s": supported values: '
+                            '"NotOlderThan"' % match)
+            if not bookmarks:
+                errs.append('allowWatchBookmarks: Forbidden: allowWatchBookmarks required when '
+                            'resourceVersionMatch is set with sendInitialEvents')
+        if errs:
+            body = errs[0] if len(errs) == 1 else '[' + ', '.join(errs) + ']'
+            raise ApiError(422, 'Invalid', 'ListOptions.meta.k8s.io "" is invalid: ' + body,
+                           {'group': 'meta.k8s.io', 'kind': 'ListOptions',
+                            'causes': [{'reason': 'FieldValueForbidden', 'message': e.split(': ', 1)[1],
+                                        'field': e.split(':', 1)[0]} for e in errs]})
+
     def watch_error_only(self, err):
         self.start_stream()
         self.write_chunk(jdump({'type': 'ERROR', 'object': err.status()}) + b'\n')
@@ -1168,6 +1198,7 @@ class Handler(BaseHTTPRequestHandler):
             raise bad_request('invalid timeoutSeconds: %s' % q.get('timeoutSeconds'))
         bookmarks = q.get('allowWatchBookmarks') in ('true', '1')
         send_initial = {'true': True, 'false': False}.get(q.get('sendInitialEvents'))
+        self.check_watch_list(q, send_initial, bookmarks)
         w, err = store.start_watch(rt, ns, q.get('labelSelector'), q.get('fieldSelector'),
                                    q.get('resourceVersion'), send_initial)
         table = wants(accept, 'Table')
@@ -1260,6 +1291,9 @@ def main(argv=None):
     p.add_argument('--history', type=int, default=1000)
     p.add_argument('--audit', help='append every stored change to this file, one JSON line each')
     p.add_argument('--bookmark-seconds', type=float, default=5)
+    p.add_argument('--no-watch-list', action='store_true',
+                   help='refuse streaming lists (sendInitialEvents) with 422, as a server '
+                        'without the WatchList feature does')
     p.add_argument('--verbose', action='store_true', help='log every request to stderr')
     args = p.parse_args(argv)
     emu = Emulator(args)
