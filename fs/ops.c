@@ -285,6 +285,9 @@ static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		rc = gfs_write_open(fs, path, &r, ino, fi, of, fuse_req_ctx(req)->pid);
 		goto out;
 	}
+	/* A reader's close has nothing to apply (gfs_op_flush): the kernel
+	 * need not ask (FOPEN_NOFLUSH, Linux 5.16+; older kernels ask). */
+	fi->noflush = 1;
 	switch (r.kind) {
 	case GFS_K_STORE_FILE: {
 		struct gfs_entry_attr a;

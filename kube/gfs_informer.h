@@ -63,6 +63,9 @@ struct gfs_informer_opts {
 	bool (*want)(void *payload, const struct gfs_resource *r);
 	unsigned rediscover_seconds; /* 0: default 60 */
 	unsigned page_size;          /* 0: default 500 */
+	/* List in pages only, never with a streaming list (sendInitialEvents),
+	 * as for a server that refuses those. */
+	bool paged_lists;
 };
 
 struct gfs_informers;

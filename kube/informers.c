@@ -380,7 +380,7 @@ static int set_init(struct gfs_informers *set, struct gfs_kube_client *c,
 	set->page_size = opts && opts->page_size ? opts->page_size : 500;
 	atomic_init(&set->stop, false);
 	atomic_init(&set->refresh_gen, 0);
-	atomic_init(&set->watch_list, 0);
+	atomic_init(&set->watch_list, opts && opts->paged_lists ? -1 : 0);
 	atomic_init(&set->refresh_disco, false);
 	pthread_mutex_init(&set->lock, NULL);
 	if (gfs_cond_init_monotonic(&set->synced_cond) < 0)

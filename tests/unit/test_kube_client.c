@@ -1088,8 +1088,10 @@ static void informers_sync_with_paged_lists(void)
 	}
 	req(NULL, "DELETE", "/_emu/requests", NULL);
 	rec.objects = json_object();
-	struct gfs_informer_opts opts = {
-	    .want = want_some, .page_size = 5, .rediscover_seconds = 30};
+	struct gfs_informer_opts opts = {.want = want_some,
+					 .page_size = 5,
+					 .rediscover_seconds = 30,
+					 .paged_lists = true};
 	CHECK_INT(gfs_informers_start(&inf, client, &opts, &rec_ops, &rec), 0);
 	if (!inf)
 		return;
@@ -1384,8 +1386,10 @@ static void expired_continue_token_restarts_the_list(void)
 {
 	struct gfs_informers *set = NULL;
 	const char *const namespaces[] = {"slowlist", NULL};
-	struct gfs_informer_opts opts = {
-	    .want = want_configmaps, .namespaces = namespaces, .page_size = 2};
+	struct gfs_informer_opts opts = {.want = want_configmaps,
+					 .namespaces = namespaces,
+					 .page_size = 2,
+					 .paged_lists = true};
 	char name[32];
 	create_namespace("slowlist");
 	for (int i = 0; i < 7; i++) {
@@ -1402,6 +1406,37 @@ static void expired_continue_token_restarts_the_list(void)
 	/* The first page, then 410 on the second: the list starts over. */
 	CHECK_INT(rec_get(&rec.list_begins), begins + 2);
 	CHECK(rec_has("slowlist/s-0", "v") && rec_has("slowlist/s-6", "v"));
+	gfs_informers_stop(set);
+}
+
+/* By default a resource is read with one streaming list: a watch with
+ * sendInitialEvents whose initial events end with a bookmark; no pages. */
+static void informers_sync_with_a_streaming_list(void)
+{
+	struct gfs_informers *set = NULL;
+	const char *const namespaces[] = {"streamed", NULL};
+	struct gfs_informer_opts opts = {.want = want_configmaps,
+					 .namespaces = namespaces};
+	char name[32];
+	create_namespace("streamed");
+	for (int i = 0; i < 7; i++) {
+		snprintf(name, sizeof(name), "s-%d", i);
+		create_configmap("streamed", name, "v");
+	}
+	int begins = rec_get(&rec.list_begins);
+	CHECK_INT(gfs_informers_start(&set, client, &opts, &rec_ops, &rec), 0);
+	if (!set)
+		return;
+	CHECK_INT(gfs_informers_wait_synced(set, 15000), 0);
+	CHECK_INT(rec_get(&rec.list_begins), begins + 1);
+	CHECK(rec_has("streamed/s-0", "v") && rec_has("streamed/s-6", "v"));
+	const char *base = "/api/v1/namespaces/streamed/configmaps";
+	CHECK(count_requests(base, "sendInitialEvents=true", 1) == 1);
+	CHECK(count_requests(base, "limit=", 0) == 0);
+	/* The stream goes on as the watch. */
+	CHECK_INT(create_configmap("streamed", "later", "2"), 0);
+	CHECK(wait_has("streamed/later", "2", 5000));
+	CHECK(count_requests(base, "sendInitialEvents=true", 1) == 1);
 	gfs_informers_stop(set);
 }
 
@@ -1474,6 +1509,7 @@ int main(void)
 	TAP_RUN(informers_stop_promptly);
 	TAP_RUN(wait_synced_times_out_naming_the_loader);
 	TAP_RUN(expired_continue_token_restarts_the_list);
+	TAP_RUN(informers_sync_with_a_streaming_list);
 	TAP_RUN(start_fails_when_the_server_is_unreachable);
 	gfs_kube_conn_close(conn);
 	gfs_kube_client_free(client);
