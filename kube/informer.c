@@ -34,6 +34,11 @@
 /* How long a 404 (a resource being removed) is tolerated silently. */
 #define INF_GONE_GRACE_MS 4000u
 #define INF_LIST_RESTARTS 3 /* expired continue tokens in a row */
+/* A streaming list whose initial events stop this long without the
+ * bookmark that ends them comes from a server that ignored the request
+ * (an old one sends a plain watch): list in pages. A real server sends
+ * its initial events from its watch cache at once. */
+#define INF_INITIAL_SILENT_MS 10000
 
 static void inf_call_health(struct gfs_informer *inf, bool ok, const char *msg)
 {
@@ -180,6 +185,7 @@ static int inf_event(enum gfs_watch_event type, json_t *obj, void *payload)
 		inf->watch_opened_ms = 0;
 		inf_recovered(inf);
 	}
+	inf->last_event_ms = gfs_monotonic_ms();
 	if (inf->initial && type == GFS_WATCH_BOOKMARK) {
 		/* Until the end of the initial events the stream is a list:
 		 * no resourceVersion to resume from but the one at its end. */
@@ -218,36 +224,58 @@ static void inf_watch_opened(void *payload)
 	inf->watch_opened_ms = gfs_monotonic_ms();
 }
 
-/* Ends the watch when a refresh asks every informer to list again. */
+/* Ends the watch when a refresh asks every informer to list again, or a
+ * streaming list's initial events stalled. */
 static int inf_watch_tick(void *payload)
 {
 	struct gfs_informer *inf = payload;
-	if (inf->watch_opened_ms &&
-	    gfs_monotonic_ms() - inf->watch_opened_ms >= INF_WATCH_HEALTHY_MS) {
+	int64_t now = gfs_monotonic_ms();
+	if (inf->watch_opened_ms && now - inf->watch_opened_ms >= INF_WATCH_HEALTHY_MS) {
 		inf->watch_opened_ms = 0;
 		inf_recovered(inf);
+	}
+	if (inf->initial && now - inf->last_event_ms >= INF_INITIAL_SILENT_MS) {
+		inf->initial_stalled = true;
+		return 1;
 	}
 	return atomic_load(&inf->set->refresh_gen) != inf->refresh_seen;
 }
 
-/* What ends a streaming list before its initial events did: a refusal of
- * the parameters (the server lists in pages instead), a stop or refresh
- * (0: the next round lists again), or a failure. */
+/* What ends a streaming list before its initial events did:
+ *  - a refusal of the parameters (422 or 400), or initial events that
+ *    never end: the server does not stream lists; every informer lists
+ *    in pages from now on (returns 0: list now);
+ *  - a stop or refresh: 0, the next round lists again;
+ *  - any other failure: this informer's next list is paged (a server
+ *    that mangles the stream may still list), and the failure is
+ *    returned for the back-off. */
 static int inf_initial_cut(struct gfs_informer *inf, int rc)
 {
-	inf->initial = false;
+	bool stalled = inf->initial_stalled;
+	inf->initial = inf->initial_stalled = false;
 	free(inf->rv);
 	inf->rv = NULL;
-	if (rc == -EINVAL && inf->events == 0) {
+	if ((rc == -EINVAL && inf->events == 0) || stalled) {
+		char why[300];
+		if (stalled)
+			snprintf(why, sizeof(why),
+				 "GET %s: no initial-events-end bookmark after %d s of "
+				 "silence",
+				 inf->base, INF_INITIAL_SILENT_MS / 1000);
+		else
+			snprintf(why, sizeof(why), "%s", gfs_error_last());
 		int unknown = 0;
 		if (atomic_compare_exchange_strong(&inf->set->watch_list, &unknown, -1))
 			gfs_info("the API server does not stream lists (%s); listing "
 				 "in pages",
-				 gfs_error_last());
+				 why);
 		return 0;
 	}
-	if (rc < 0 || atomic_load(&inf->stop) ||
+	if (atomic_load(&inf->stop) ||
 	    atomic_load(&inf->set->refresh_gen) != inf->refresh_seen)
+		return rc;
+	inf->paged_next = true;
+	if (rc < 0)
 		return rc;
 	return gfs_error_set(-EPROTO,
 			     "GET %s: the streaming list ended before its "
@@ -286,6 +314,7 @@ static int inf_watch(struct gfs_informer *inf)
 	int64_t t0 = gfs_monotonic_ms();
 	inf->events = 0;
 	inf->watch_opened_ms = 0;
+	inf->last_event_ms = t0;
 	if (!inf->rv) {
 		inf->initial = true;
 		inf_list_begin(inf);
@@ -383,7 +412,7 @@ static int inf_step(struct gfs_informer *inf)
 		free(inf->rv);
 		inf->rv = NULL;
 	}
-	if (!inf->rv && atomic_load(&inf->set->watch_list) >= 0) {
+	if (!inf->rv && atomic_load(&inf->set->watch_list) >= 0 && !inf->paged_next) {
 		rc = inf_watch(inf); /* a streaming list, then its watch */
 		if (rc == -ESTALE) {
 			free(inf->rv);
@@ -397,6 +426,7 @@ static int inf_step(struct gfs_informer *inf)
 		rc = inf_list(inf);
 		if (rc < 0)
 			return rc;
+		inf->paged_next = false; /* stream the next list again */
 		inf_recovered(inf);
 		inf_synced(inf);
 	}

@@ -47,6 +47,9 @@ struct gfs_informer {
 	unsigned refresh_seen;   /* the set's refresh generation last acted on */
 	bool initial;            /* a streaming list's initial events are
 				  * still arriving (inf_watch) */
+	bool initial_stalled;    /* ...and stopped arriving, with no end */
+	bool paged_next;         /* a streaming list failed: list in pages */
+	int64_t last_event_ms;   /* of the current watch (or its start) */
 };
 
 struct gfs_informers {
