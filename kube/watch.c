@@ -33,6 +33,7 @@ struct watch {
 	long status;                         /* HTTP status, once known */
 	int rc;                              /* why a callback aborted the transfer */
 	bool cb_ended;                       /* the caller's cb asked to end the watch */
+	bool counted;                        /* in the request metrics already */
 };
 
 static int watch_type(const char *type, enum gfs_watch_event *out)
@@ -142,6 +143,10 @@ static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *payload)
 		curl_easy_getinfo(w->conn->curl, CURLINFO_RESPONSE_CODE, &w->status);
 		if (w->status == 200 && w->hooks && w->hooks->opened)
 			w->hooks->opened(w->payload);
+		/* Counted once it answers: a watch may stay open for minutes
+		 * (a streaming list goes on as one). */
+		gfs_metrics_api_request("WATCH", w->status);
+		w->counted = true;
 	}
 	if (w->status != 200) {
 		/* A Status document, not a stream; a huge one is cut short. */
@@ -223,10 +228,12 @@ int gfs_kube_watch_ex(struct gfs_kube_conn *conn, const char *path, gfs_watch_cb
 		curl_easy_setopt(conn->curl, CURLOPT_WRITEFUNCTION, watch_write);
 		curl_easy_setopt(conn->curl, CURLOPT_WRITEDATA, &w);
 		w.status = 0;
+		w.counted = false;
 		CURLcode cc = curl_easy_perform(conn->curl);
 		if (!w.status)
 			curl_easy_getinfo(conn->curl, CURLINFO_RESPONSE_CODE, &w.status);
-		gfs_metrics_api_request("WATCH", w.status);
+		if (!w.counted)
+			gfs_metrics_api_request("WATCH", w.status);
 		/* As for requests: a rejected exec credential is renewed once. */
 		if (w.status == 401 && attempt == 0 &&
 		    gfs_kube_client_auth_failed(conn->client, gen)) {
