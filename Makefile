@@ -7,7 +7,7 @@ DESTDIR ?=
 BUILD ?= build
 V ?= 0
 
-PKGS := fuse3 libgit2 libcurl yaml-0.1 jansson libcrypto libmicrohttpd
+PKGS := fuse3 libgit2 libcurl yaml-0.1 jansson libcrypto libmicrohttpd zlib
 # Queried once per make run (lazily, so `make deps` works before the
 # libraries are installed).
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)

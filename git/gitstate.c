@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
-#include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -18,6 +17,7 @@
 #include "gfs_git.h"
 #include "gfs_gitcred.h"
 #include "gfs_gitstate.h"
+#include "gfs_packwrite.h"
 #include "gfs_path.h"
 
 struct gfs_gitstate {
@@ -288,105 +288,80 @@ static int gfs_seed_entry(const char *root, const git_tree_entry *entry, void *p
 	return 0;
 }
 
-/* Blobs of the import held in memory before they are written out as a
- * pack: a cluster of many or large objects is staged with bounded memory
- * (a few packs instead of ten thousand loose objects or one huge buffer). */
+/* Blobs of the import queued before they are written out as a pack: a
+ * cluster of many or large objects is staged with bounded memory (a few
+ * packs instead of ten thousand loose objects or one huge buffer). */
 #define GFS_STAGE_BATCH (32u << 20)
 
-struct gfs_stage {
-	git_repository *repo;
-	git_odb_backend *mem; /* the in-memory backend new blobs go to */
-	git_index *index;
-	git_oid *pending; /* blobs added since the last pack */
-	size_t n, cap;
-	size_t bytes;
+struct gfs_stage_entry {
+	char *path;
+	git_oid id;
+	uint32_t size;
 };
 
-/* Writes the pending blobs into the repository as one pack and empties
- * the in-memory backend. */
-static int gfs_stage_flush(struct gfs_stage *st)
-{
-	git_packbuilder *pb = NULL;
-	if (st->n == 0)
-		return 0;
-	int rc = git_packbuilder_new(&pb, st->repo);
-	for (size_t i = 0; rc == 0 && i < st->n; i++)
-		rc = git_packbuilder_insert(pb, &st->pending[i], NULL);
-	if (rc == 0)
-		rc = git_packbuilder_write(pb, NULL, 0, NULL, NULL);
-	git_packbuilder_free(pb);
-	if (rc == 0)
-		rc = git_mempack_reset(st->mem);
-	if (rc < 0)
-		return gfs_git_error(rc, "cannot write the objects of the import");
-	st->n = 0;
-	st->bytes = 0;
-	return 0;
-}
+struct gfs_stage {
+	struct gfs_packwrite *pack;
+	struct gfs_stage_entry *v; /* what the index will name */
+	size_t n, cap;
+};
 
-static int gfs_index_add_live(const char *path, const struct gfs_blob *content,
-			      const struct gfs_entry_attr *attr, void *payload)
+static int gfs_stage_blob(const char *path, const struct gfs_blob *content,
+			  const struct gfs_entry_attr *attr, void *payload)
 {
 	struct gfs_stage *st = payload;
-	git_index_entry e;
-	memset(&e, 0, sizeof(e));
-	e.path = path;
-	e.mode = GIT_FILEMODE_BLOB;
-	int rc = git_index_add_from_buffer(st->index, &e, content->data, content->len);
-	if (rc < 0)
-		return gfs_git_error(rc, path);
-	const git_index_entry *added = git_index_get_bypath(st->index, path, 0);
-	if (!added)
-		return gfs_error_set(-EIO, "%s: not in the index after adding it", path);
 	if (st->n == st->cap) {
 		size_t cap = st->cap ? st->cap * 2 : 1024;
-		git_oid *p = realloc(st->pending, cap * sizeof(*p));
-		if (!p)
+		struct gfs_stage_entry *v = realloc(st->v, cap * sizeof(*v));
+		if (!v)
 			return gfs_error_set(-ENOMEM, "out of memory");
-		st->pending = p;
+		st->v = v;
 		st->cap = cap;
 	}
-	git_oid_cpy(&st->pending[st->n++], &added->id);
-	st->bytes += content->len;
-	return st->bytes >= GFS_STAGE_BATCH ? gfs_stage_flush(st) : 0;
+	struct gfs_stage_entry *e = &st->v[st->n];
+	if (!(e->path = strdup(path)))
+		return gfs_error_set(-ENOMEM, "out of memory");
+	st->n++;
+	e->size = (uint32_t)content->len;
+	int rc = gfs_packwrite_add(st->pack, &e->id, (struct gfs_blob *)content);
+	if (rc == 0 && gfs_packwrite_pending_bytes(st->pack) >= GFS_STAGE_BATCH)
+		rc = gfs_packwrite_flush(st->pack);
+	return rc;
 }
 
-/* Stages every live object in the index. The blobs are collected in
- * memory and written in packs of GFS_STAGE_BATCH bytes: ten thousand
- * loose objects would cost seconds. A repository handle of its own
- * carries the in-memory backend, so nothing written later through
- * gs->repo can end up there. */
+/* Stages every live object in the index: the blobs first, written as
+ * packs of GFS_STAGE_BATCH bytes (gfs_packwrite.h; ten thousand loose
+ * objects would cost seconds), then the index that names them (libgit2
+ * refuses an entry whose blob it cannot find). */
 static int gfs_gitstate_stage_live(struct gfs_gitstate *gs, struct gfs_store *store)
 {
 	struct gfs_stage st = {0};
-	git_odb *odb = NULL;
-	int rc = git_repository_open(&st.repo, gs->gitdir);
+	git_index *index = NULL;
+	int rc = gfs_packwrite_new(&st.pack, gs->repo);
 	if (rc == 0)
-		rc = git_repository_odb(&odb, st.repo);
+		rc = gfs_store_foreach_file(store, gfs_stage_blob, &st);
 	if (rc == 0)
-		rc = git_mempack_new(&st.mem);
-	if (rc == 0) {
-		rc = git_odb_add_backend(odb, st.mem, 1000); /* the odb owns it now */
-		if (rc < 0)
-			st.mem->free(st.mem);
-	}
-	if (rc == 0)
-		rc = git_repository_index(&st.index, st.repo);
-	if (rc < 0) {
+		rc = gfs_packwrite_flush(st.pack);
+	if (rc == 0 && (rc = git_repository_index(&index, gs->repo)) < 0)
 		rc = gfs_git_error(rc, "cannot stage the live cluster");
-		goto out;
-	}
-	git_index_clear(st.index);
-	rc = gfs_store_foreach_file(store, gfs_index_add_live, &st);
 	if (rc == 0)
-		rc = gfs_stage_flush(&st);
-	if (rc == 0 && (rc = git_index_write(st.index)) < 0)
+		git_index_clear(index);
+	for (size_t i = 0; rc == 0 && i < st.n; i++) {
+		git_index_entry e;
+		memset(&e, 0, sizeof(e));
+		e.path = st.v[i].path;
+		e.mode = GIT_FILEMODE_BLOB;
+		e.file_size = st.v[i].size;
+		git_oid_cpy(&e.id, &st.v[i].id);
+		if ((rc = git_index_add(index, &e)) < 0)
+			rc = gfs_git_error(rc, st.v[i].path);
+	}
+	if (rc == 0 && (rc = git_index_write(index)) < 0)
 		rc = gfs_git_error(rc, "cannot write the index");
-out:
-	free(st.pending);
-	git_index_free(st.index);
-	git_odb_free(odb);
-	git_repository_free(st.repo);
+	for (size_t i = 0; i < st.n; i++)
+		free(st.v[i].path);
+	free(st.v);
+	git_index_free(index);
+	gfs_packwrite_free(st.pack);
 	return rc;
 }
 

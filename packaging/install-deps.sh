@@ -8,7 +8,7 @@
 # Idempotent: does nothing when everything is already installed.
 set -eu
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libgit2-dev libcurl4-openssl-dev
-libyaml-dev libjansson-dev libssl-dev libmicrohttpd-dev git python3 python3-yaml openssl curl procps psmisc bc
+libyaml-dev libjansson-dev libssl-dev libmicrohttpd-dev zlib1g-dev git python3 python3-yaml openssl curl procps psmisc bc
 clang-format cppcheck clang libclang-rt-14-dev openssh-server openssh-client
 debhelper dpkg-dev lintian man-db groff-base bash-completion age python3-cryptography"
 # kubectl drives the emulator in tests; Debian ships it as kubernetes-client.
