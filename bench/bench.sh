@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# bench/bench.sh [N] - gitopsfs at scale, measured in one run:
-#   * mount-ready time with N objects (default 10,000 ConfigMaps plus the
-#     emulator's start-up objects),
-#   * `git status` in the mount against the same tree cloned onto tmpfs,
-#   * `cat` of every file in the mount against tmpfs (cold and warm),
-#   * a scrape of /metrics (--metrics-addr: one walk over every file),
-#   * gitopsfs's peak RSS.
-# Figures are medians of several runs; the emulator runs on loopback.
+# bench/bench.sh [N] - gitopsfs at scale, measured side by side in one run
+# against the emulator holding N ConfigMaps (default 10,000; N=100000 for
+# the large row) plus its start-up objects:
+#   * mount until every object is listed (empty repository), and the
+#     API requests that took,
+#   * the first import, `git add -A && git commit`, in the mount against
+#     the same files on tmpfs,
+#   * `git status` after it, mount against a clone on tmpfs,
+#   * `cat` of every file, mount against tmpfs (first read and warm),
+#   * a change made through the API until its file shows it (median),
+#   * memory: objects, rendered bytes, RSS, against 3 x rendered + 30 MiB,
+#   * `gitopsfs export` against `kubectl get <every resource> -A -o yaml`,
+#   * a scrape of /metrics (--metrics-addr: one walk over every file).
+# Figures are medians of RUNS runs (default 5) where a row is repeated;
+# the emulator runs on loopback. It prints figures; nothing asserts on time.
 set -euo pipefail
 N=${1:-10000}
 RUNS=${RUNS:-5}
@@ -28,6 +35,7 @@ cleanup() {
 trap cleanup EXIT
 
 now() { date +%s.%N; }
+ratio() { echo "$1 / $2" | bc -l; }
 # median_time COMMAND...: runs it RUNS times, prints the median in seconds.
 median_time() {
 	local times=() s e
@@ -37,28 +45,55 @@ median_time() {
 	done
 	printf '%s\n' "${times[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p"
 }
+# requests [watch]: API requests in the emulator's log so far (by verb).
+requests() {
+	python3 -c '
+import collections, json, sys
+c = collections.Counter()
+for l in open(sys.argv[1]):
+    if l.strip():
+        r = json.loads(l)
+        c["WATCH" if r.get("watch") else ("LIST" if "limit=" in r.get("query", "") else r["method"])] += 1
+print(" ".join("%s %d" % kv for kv in sorted(c.items())) or "none")' "$T/requests.log"
+}
 
 echo "gitopsfs bench: $N objects, median of $RUNS runs, $(nproc) cores"
 python3 "$ROOT/tests/apiserver/kube_emulator.py" --port 0 --portfile "$T/port" \
 	--tls-dir "$T/tls" --token bench --kubeconfig "$KUBECONFIG" --bulk "$N" \
-	--history 100000 >"$T/emulator.log" 2>&1 &
+	--history 100000 --logfile "$T/requests.log" >"$T/emulator.log" 2>&1 &
 EMU=$!
-for _ in $(seq 600); do [ -s "$KUBECONFIG" ] && break; sleep 0.1; done
+for _ in $(seq 1200); do [ -s "$KUBECONFIG" ] && break; sleep 0.1; done
 git init -q --bare "$T/repo.git"
+: >"$T/requests.log"
 
 MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 s=$(now)
-"$GFS" mount --state-dir "$T/state" --metrics-addr "127.0.0.1:$MPORT" "$T/repo.git" "$T/mnt"
+"$GFS" mount -q --timeout 600 --state-dir "$T/state" --metrics-addr "127.0.0.1:$MPORT" \
+	"$T/repo.git" "$T/mnt"
 e=$(now)
-printf 'mount ready:             %6.2f s\n' "$(echo "$e - $s" | bc -l)"
-files=$(find "$T/mnt" -name '*.yaml' | wc -l)
+ready=$(echo "$e - $s" | bc -l)
+printf 'mount ready:             %6.2f s   (API requests: %s)\n' "$ready" "$(requests)"
+files=$(find "$T/mnt" -name '*.yaml' -not -path '*/.git*' | wc -l)
 echo "files in the mount:      $files"
 
-# cat every file: first read (kernel cache cold), then warm.
+# cat every file: first read (kernel cache cold).
 s=$(now); find "$T/mnt" -name '*.yaml' -exec cat {} + >/dev/null; e=$(now)
 cold_mnt=$(echo "$e - $s" | bc -l)
 
-(cd "$T/mnt" && git add -A && git commit -qm import && git push -q origin HEAD:main)
+# The first import: in the mount (the index was staged at mount), and the
+# same files in a fresh repository on tmpfs.
+mkdir -p "$SHM/import"
+(cd "$T/mnt" && find . -name '*.yaml' -not -path './.git*' -print0 |
+	xargs -0 cp --parents -t "$SHM/import")
+git -C "$SHM/import" init -q
+s=$(now); (cd "$T/mnt" && git add -A && git commit -qm import); e=$(now)
+imp_mnt=$(echo "$e - $s" | bc -l)
+s=$(now); (cd "$SHM/import" && git add -A && git commit -qm import); e=$(now)
+imp_shm=$(echo "$e - $s" | bc -l)
+printf 'first import, mount:     %6.3f s   (git add -A && git commit)\n' "$imp_mnt"
+printf 'first import, tmpfs:     %6.3f s   ratio %.2fx\n' "$imp_shm" "$(ratio "$imp_mnt" "$imp_shm")"
+(cd "$T/mnt" && git push -q origin HEAD:main)
+
 git clone -q "$T/repo.git" "$SHM/tree"
 s=$(now); find "$SHM/tree" -name '*.yaml' -exec cat {} + >/dev/null; e=$(now)
 cold_shm=$(echo "$e - $s" | bc -l)
@@ -72,13 +107,65 @@ clean=$(git -C "$T/mnt" status --porcelain | wc -l)
 
 printf 'git status, mount:       %6.3f s\n' "$st_mnt"
 printf 'git status, tmpfs:       %6.3f s   ratio %.2fx  (dirty entries in mount: %s)\n' \
-	"$st_shm" "$(echo "$st_mnt / $st_shm" | bc -l)" "$clean"
+	"$st_shm" "$(ratio "$st_mnt" "$st_shm")" "$clean"
 printf 'cat all, mount (first):  %6.3f s   tmpfs (first) %.3f s\n' "$cold_mnt" "$cold_shm"
 printf 'cat all, mount (warm):   %6.3f s\n' "$warm_mnt"
-printf 'cat all, tmpfs (warm):   %6.3f s   ratio %.2fx\n' "$warm_shm" \
-	"$(echo "$warm_mnt / $warm_shm" | bc -l)"
+printf 'cat all, tmpfs (warm):   %6.3f s   ratio %.2fx\n' "$warm_shm" "$(ratio "$warm_mnt" "$warm_shm")"
+
+# A change through the API until its file shows it: RUNS changes.
+python3 - "$T/mnt/bulk-0/configmaps/cm-000000.yaml" "$RUNS" <<'EOF'
+import json, os, ssl, subprocess, sys, time, urllib.request
+path, runs = sys.argv[1], int(sys.argv[2])
+cfg = subprocess.run(["kubectl", "config", "view", "--raw", "-o", "json"],
+                     capture_output=True, text=True, check=True).stdout
+c = json.loads(cfg)
+server = c["clusters"][0]["cluster"]["server"]
+token = c["users"][0]["user"]["token"]
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+lat = []
+for i in range(runs):
+    want = "bench-change-%d-%d" % (os.getpid(), i)
+    body = json.dumps({"data": {"value": want}}).encode()
+    req = urllib.request.Request(
+        server + "/api/v1/namespaces/bulk-0/configmaps/cm-000000", data=body, method="PATCH",
+        headers={"Authorization": "Bearer " + token,
+                 "Content-Type": "application/merge-patch+json"})
+    t0 = time.monotonic()
+    urllib.request.urlopen(req, context=ctx).read()
+    while want not in open(path).read():
+        if time.monotonic() - t0 > 10:
+            sys.exit("the change did not reach the file in 10 s")
+        time.sleep(0.0002)
+    lat.append(time.monotonic() - t0)
+lat.sort()
+print("change -> file (median): %6.1f ms  (PATCH answered and file read included)"
+      % (lat[len(lat) // 2] * 1000))
+EOF
+
+python3 - "$T/mnt/.gitopsfs/status" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))["memory"]
+MiB = 1048576
+goal = 3 * m["rendered_bytes"] + 30 * MiB
+print("memory: rendered %.1f MiB, RSS %.1f MiB, peak %.1f MiB; goal 3x rendered + 30 MiB = %.1f MiB"
+      % (m["rendered_bytes"] / MiB, m["rss_bytes"] / MiB, m["peak_rss_bytes"] / MiB, goal / MiB))
+EOF
+
 scrape=$(median_time curl -sf "http://127.0.0.1:$MPORT/metrics")
 printf 'scrape /metrics:         %6.3f s   (%s bytes)\n' "$scrape" \
 	"$(curl -sf "http://127.0.0.1:$MPORT/metrics" | wc -c)"
-pid=$(pgrep -f "gitopsfs mount --state-dir $T/state" | head -n1)
-echo "gitopsfs peak RSS:       $(awk '/VmHWM/ {printf "%.1f MiB", $2/1024}' /proc/$pid/status)"
+
+# Steady state: API requests over 10 quiet seconds.
+: >"$T/requests.log"
+sleep 10
+echo "API requests in 10 quiet seconds: $(requests)"
+fusermount3 -u "$T/mnt"
+
+# export against kubectl, each reading every resource of the cluster.
+resources=$(kubectl api-resources --verbs=list -o name | paste -sd, -)
+exp=$(median_time bash -c 'rm -rf "$1" && "$2" export -q "$1"' _ "$T/export" "$GFS")
+kc=$(median_time bash -c 'kubectl get "$1" -A -o yaml >"$2"' _ "$resources" "$T/kubectl.yaml")
+printf 'export:                  %6.3f s   (%s files)\n' "$exp" "$(find "$T/export" -name '*.yaml' | wc -l)"
+printf 'kubectl get -A -o yaml:  %6.3f s   export/kubectl %.2fx\n' "$kc" "$(ratio "$exp" "$kc")"
