@@ -15,6 +15,11 @@
 struct gfs_export_ctx {
 	const char *dir;
 	int dir_fd; /* DIR itself, the only path followed as given */
+	/* The directory of the last file written (files come directory by
+	 * directory): its path below DIR and an fd, so that each file costs
+	 * its own open and not one per directory above it. */
+	char last_rel[4096];
+	int last_fd;
 	unsigned long files;
 	unsigned long long total; /* objects in the store, for the progress line */
 	struct gfs_progress progress;
@@ -52,7 +57,15 @@ static int gfs_export_write(int dfd, const char *name, const struct gfs_blob *co
 			    unsigned mode, const char *shown)
 {
 	char tmp[300];
-	int fd = -1, rc = 0;
+	int rc = 0;
+	/* Nothing at that name yet (a fresh export): create it exclusively,
+	 * which never follows a link either, and write it in place. */
+	int fd =
+	    openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	bool direct = fd >= 0;
+	if (fd < 0 && errno != EEXIST)
+		return gfs_error_set(-errno, "cannot write %s: %s", shown,
+				     strerror(errno));
 	for (unsigned i = 0; fd < 0 && i < 100; i++) {
 		snprintf(tmp, sizeof(tmp), ".%.200s.gitopsfs-%08x", name,
 			 (unsigned)(gfs_now_ns() ^ (uint64_t)getpid() << 16) + i);
@@ -74,10 +87,10 @@ static int gfs_export_write(int dfd, const char *name, const struct gfs_blob *co
 	}
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
-	if (rc == 0 && renameat(dfd, tmp, dfd, name) < 0)
+	if (rc == 0 && !direct && renameat(dfd, tmp, dfd, name) < 0)
 		rc = -errno;
 	if (rc < 0) {
-		unlinkat(dfd, tmp, 0);
+		unlinkat(dfd, direct ? name : tmp, 0);
 		return gfs_error_set(rc, "cannot write %s: %s", shown, strerror(-rc));
 	}
 	return 0;
@@ -90,9 +103,21 @@ static int gfs_export_file(const char *path, const struct gfs_blob *content,
 	char rel[4096], shown[4200];
 	int dfd = ctx->dir_fd, rc = 0;
 	snprintf(rel, sizeof(rel), "%s", path);
+	const char *base = strrchr(path, '/');
+	size_t dir_len = base ? (size_t)(base - path) : 0;
 	char *name = rel;
+	if (ctx->last_fd >= 0 && strlen(ctx->last_rel) == dir_len &&
+	    strncmp(ctx->last_rel, path, dir_len) == 0) {
+		dfd = ctx->last_fd; /* the same directory as the last file */
+		name = rel + dir_len + 1;
+	} else {
+		if (ctx->last_fd >= 0)
+			close(ctx->last_fd);
+		ctx->last_fd = -1;
+	}
 	/* Walk down the directories of `path` one at a time. */
-	for (char *slash; rc == 0 && (slash = strchr(name, '/')); name = slash + 1) {
+	for (char *slash; rc == 0 && dfd != ctx->last_fd && (slash = strchr(name, '/'));
+	     name = slash + 1) {
 		*slash = '\0';
 		snprintf(shown, sizeof(shown), "%s/%s", ctx->dir, rel);
 		int fd = gfs_export_subdir(dfd, name, shown);
@@ -102,11 +127,14 @@ static int gfs_export_file(const char *path, const struct gfs_blob *content,
 		dfd = fd;
 		rc = fd < 0 ? fd : 0;
 	}
+	if (rc == 0 && dfd != ctx->dir_fd && dfd != ctx->last_fd) {
+		ctx->last_fd = dfd; /* kept for the next file */
+		snprintf(ctx->last_rel, sizeof(ctx->last_rel), "%.*s", (int)dir_len,
+			 path);
+	}
 	snprintf(shown, sizeof(shown), "%s/%s", ctx->dir, path);
 	if (rc == 0)
 		rc = gfs_export_write(dfd, name, content, attr->mode, shown);
-	if (dfd >= 0 && dfd != ctx->dir_fd)
-		close(dfd);
 	if (rc == 0)
 		ctx->files++;
 	gfs_progress_show(&ctx->progress, "gitopsfs: writing files: %lu/%llu", ctx->files,
@@ -117,7 +145,7 @@ static int gfs_export_file(const char *path, const struct gfs_blob *content,
 int gfs_cmd_export(struct gfs_cli *cli)
 {
 	struct gfs_cluster c;
-	struct gfs_export_ctx ctx = {.dir = cli->args[0], .dir_fd = -1};
+	struct gfs_export_ctx ctx = {.dir = cli->args[0], .dir_fd = -1, .last_fd = -1};
 	if (cli->n_args != 1) {
 		fprintf(stderr, "gitopsfs: usage: gitopsfs export [OPTIONS] DIR\n");
 		return -EINVAL;
@@ -152,6 +180,8 @@ int gfs_cmd_export(struct gfs_cli *cli)
 		rc = gfs_store_foreach_file(c.store, gfs_export_file, &ctx);
 		gfs_progress_end(&ctx.progress);
 	}
+	if (ctx.last_fd >= 0)
+		close(ctx.last_fd);
 	if (ctx.dir_fd >= 0)
 		close(ctx.dir_fd);
 	if (rc < 0)

@@ -25,7 +25,7 @@
 
 /* Bytes handed to the indexer at a time. */
 #define PACKWRITE_CHUNK (1u << 20)
-#define PACK_TYPE_BLOB 3
+#define PACK_TYPE_BLOB  3
 
 struct gfs_packwrite_entry {
 	git_oid id;

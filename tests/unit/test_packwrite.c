@@ -70,7 +70,8 @@ static void blobs_read_back_and_fsck_is_clean(void)
 		      memcmp(git_blob_rawcontent(blob), b[i]->data, b[i]->len) == 0);
 		git_blob_free(blob);
 	}
-	snprintf(cmd, sizeof(cmd), "git --git-dir=%s fsck --full --strict --no-dangling 2>&1", scratch);
+	snprintf(cmd, sizeof(cmd),
+		 "git --git-dir=%s fsck --full --strict --no-dangling 2>&1", scratch);
 	FILE *p = popen(cmd, "r");
 	char line[512];
 	int bad = 0;
