@@ -296,6 +296,7 @@ int main(int argc, char **argv)
 		return gfs_cmd_wait(argc, argv);
 	if (gfs_cli_parse(&cli, argc, argv) < 0)
 		return 2;
+	(void)gfs_raise_fd_limit();
 	int rc;
 	if (strcmp(cli.command, "mount") == 0)
 		rc = gfs_cmd_mount(&cli);

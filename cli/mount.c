@@ -50,6 +50,25 @@ static json_t *gfs_status_time(int64_t ns)
 
 /* The JSON of .gitopsfs/status: what a person or a monitor asks first -
  * which way it syncs, whether the view is current, and what failed. */
+/* How the mount reaches the API server: watches, connections, protocol,
+ * and the descriptors they take against the limit. */
+static json_t *gfs_mount_api_json(const struct gfs_agent *a)
+{
+	struct gfs_informers_stats is = {0};
+	struct gfs_kube_transport tr;
+	unsigned fds = 0;
+	uint64_t limit = 0;
+	if (a->cluster.informers)
+		gfs_informers_get_stats(a->cluster.informers, &is);
+	gfs_kube_transport_get(&tr);
+	(void)gfs_self_fds(&fds, &limit);
+	return json_pack("{s:I, s:I, s:I, s:s?, s:I, s:I}", "resources",
+			 (json_int_t)is.informers, "watches", (json_int_t)is.watches,
+			 "connections", (json_int_t)tr.connections, "http", tr.http,
+			 "descriptors", (json_int_t)fds, "descriptor_limit",
+			 (json_int_t)limit);
+}
+
 static int gfs_mount_status_json(void *payload, struct gfs_buf *out)
 {
 	struct gfs_mount_ctx *m = payload;
@@ -99,6 +118,7 @@ static int gfs_mount_status_json(void *payload, struct gfs_buf *out)
 	    j, "memory",
 	    json_pack("{s:I, s:I, s:I}", "rendered_bytes", (json_int_t)st.rendered_bytes,
 		      "rss_bytes", (json_int_t)rss, "peak_rss_bytes", (json_int_t)peak));
+	json_object_set_new(j, "api", gfs_mount_api_json(a));
 	if (a->alerter && gfs_alerter_failing_json(&failing, a->alerter) == 0)
 		json_object_set_new(j, "failing", failing);
 	/* Counts per health state and the objects not Current. */

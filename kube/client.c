@@ -8,7 +8,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gfs_common.h"
 #include "gfs_kube.h"
@@ -157,6 +160,25 @@ int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf,
 			long os_errno)
 {
 	const char *detail = errbuf && *errbuf ? errbuf : curl_easy_strerror(code);
+	if (os_errno == EMFILE || os_errno == ENFILE) {
+		/* Say which limit, and the two ways out: a descriptor per
+		 * connection is what HTTP/1.1 costs for every watch. */
+		struct rlimit lim = {0};
+		(void)getrlimit(RLIMIT_NOFILE, &lim);
+		if (os_errno == ENFILE)
+			return gfs_error_set(-EMFILE,
+					     "cannot open a connection to %s: the system "
+					     "is out of file descriptors (fs.file-max)",
+					     server);
+		return gfs_error_set(
+		    -EMFILE,
+		    "cannot open a connection to %s: the process is at its limit of "
+		    "%llu open file descriptors (ulimit -n; %d are kept for files "
+		    "and Git); raise the limit (ulimit -n, LimitNOFILE= in a systemd "
+		    "unit) or reach the API server over HTTP/2, which carries every "
+		    "watch on one connection",
+		    server, (unsigned long long)lim.rlim_cur, GFS_KUBE_FD_RESERVE);
+	}
 	switch (code) {
 	case CURLE_COULDNT_CONNECT:
 		/* The system's reason says it best ("Connection refused"). */
@@ -547,10 +569,31 @@ void gfs_kube_conn_set_stop(struct gfs_kube_conn *conn, const atomic_bool *stop)
 	conn->stop = stop;
 }
 
+void gfs_kube_conn_multiplex(struct gfs_kube_conn *conn)
+{
+	conn->multiplexed = true;
+}
+
 bool gfs_kube_conn_stopping(const struct gfs_kube_conn *conn)
 {
 	return (conn->stop && atomic_load(conn->stop)) ||
 	       (conn->xfer_stop && atomic_load(conn->xfer_stop));
+}
+
+bool gfs_kube_conn_should_end(struct gfs_kube_conn *conn)
+{
+	if (gfs_kube_conn_stopping(conn))
+		return true;
+	if (conn->idle_limit_ms &&
+	    gfs_monotonic_ms() - conn->last_rx_ms > conn->idle_limit_ms) {
+		conn->idle_expired = true;
+		return true;
+	}
+	if (conn->tick && conn->tick(conn->tick_payload)) {
+		conn->tick_ended = true;
+		return true;
+	}
+	return false;
 }
 
 /* Called by libcurl at least about once a second, even when idle: the
@@ -558,19 +601,67 @@ bool gfs_kube_conn_stopping(const struct gfs_kube_conn *conn)
 static int kube_xferinfo(void *p, curl_off_t dltotal, curl_off_t dlnow,
 			 curl_off_t ultotal, curl_off_t ulnow)
 {
+	return gfs_kube_conn_should_end(p);
+}
+
+/* ---- sockets: counted, and never the last descriptors ------------------------ */
+
+/* Connections to the API server open now (every conn of the process). */
+static atomic_uint kube_sockets;
+/* The HTTP version of the latest answer to a multiplexed conn: 0 none yet,
+ * else CURL_HTTP_VERSION_1_1 or _2_0. */
+static atomic_int kube_http_version;
+
+static curl_socket_t kube_open_socket(void *p, curlsocktype purpose,
+				      struct curl_sockaddr *addr)
+{
 	struct gfs_kube_conn *conn = p;
-	if (gfs_kube_conn_stopping(conn))
-		return 1;
-	if (conn->idle_limit_ms &&
-	    gfs_monotonic_ms() - conn->last_rx_ms > conn->idle_limit_ms) {
-		conn->idle_expired = true;
-		return 1;
+	struct rlimit lim;
+	int fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+	if (fd < 0) {
+		conn->socket_errno = errno;
+		return CURL_SOCKET_BAD;
 	}
-	if (conn->tick && conn->tick(conn->tick_payload)) {
-		conn->tick_ended = true;
-		return 1;
+	/* Descriptors are handed out lowest first: one this high means
+	 * fewer than the reserve are left for the mount's files and Git. */
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)fd + GFS_KUBE_FD_RESERVE >= lim.rlim_cur) {
+		close(fd);
+		conn->socket_errno = EMFILE;
+		return CURL_SOCKET_BAD;
 	}
-	return 0;
+	atomic_fetch_add(&kube_sockets, 1);
+	return fd;
+}
+
+static int kube_close_socket(void *p, curl_socket_t fd)
+{
+	atomic_fetch_sub(&kube_sockets, 1);
+	return close(fd);
+}
+
+void gfs_kube_transport_get(struct gfs_kube_transport *out)
+{
+	int v = atomic_load(&kube_http_version);
+	out->connections = atomic_load(&kube_sockets);
+	out->http = v == CURL_HTTP_VERSION_2_0 ? "2" : v ? "1.1" : NULL;
+}
+
+void gfs_kube_transport_saw(struct gfs_kube_conn *conn)
+{
+	long v = 0;
+	if (conn->multiplexed &&
+	    curl_easy_getinfo(conn->curl, CURLINFO_HTTP_VERSION, &v) == CURLE_OK && v)
+		atomic_store(&kube_http_version, (int)v);
+}
+
+long gfs_kube_conn_os_errno(const struct gfs_kube_conn *conn)
+{
+	long os_errno = 0;
+	if (conn->socket_errno)
+		return conn->socket_errno;
+	curl_easy_getinfo(conn->curl, CURLINFO_OS_ERRNO, &os_errno);
+	return os_errno;
 }
 
 static size_t kube_body_write(char *ptr, size_t size, size_t n, void *p)
@@ -667,7 +758,22 @@ int gfs_kube_conn_prepare(struct gfs_kube_conn *conn, const char *method,
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	if (conn->multiplexed) {
+		/* HTTP/2 where the server offers it (ALPN h2, as kube-apiserver
+		 * does): every transfer of the multi handle then shares one
+		 * connection. PIPEWAIT makes a transfer that starts while the
+		 * first connection is still being set up wait to learn whether
+		 * it can share it, instead of opening its own. */
+		curl_easy_setopt(curl, CURLOPT_HTTP_VERSION,
+				 (long)CURL_HTTP_VERSION_2TLS);
+		curl_easy_setopt(curl, CURLOPT_PIPEWAIT, 1L);
+	} else {
+		curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	}
+	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, kube_open_socket);
+	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, conn);
+	curl_easy_setopt(curl, CURLOPT_CLOSESOCKETFUNCTION, kube_close_socket);
+	curl_easy_setopt(curl, CURLOPT_CLOSESOCKETDATA, NULL);
 	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, c->user_agent);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, conn->headers);
@@ -693,6 +799,7 @@ int gfs_kube_conn_prepare(struct gfs_kube_conn *conn, const char *method,
 	gfs_buf_reset(&conn->body);
 	conn->body_overflow = false;
 	conn->errbuf[0] = '\0';
+	conn->socket_errno = 0;
 	conn->xfer_stop = NULL;
 	conn->idle_limit_ms = 0;
 	conn->idle_expired = false;
@@ -739,9 +846,8 @@ static int kube_perform(struct gfs_kube_conn *conn, long *status, const char *me
 	if (cc == CURLE_ABORTED_BY_CALLBACK && gfs_kube_conn_stopping(conn))
 		return gfs_error_set(-ECANCELED, "%s %.*s: cancelled (stopping)", method,
 				     plen, path);
-	long os_errno = 0;
-	curl_easy_getinfo(conn->curl, CURLINFO_OS_ERRNO, &os_errno);
-	return gfs_kube_curl_errno(cc, conn->client->server, conn->errbuf, os_errno);
+	return gfs_kube_curl_errno(cc, conn->client->server, conn->errbuf,
+				   gfs_kube_conn_os_errno(conn));
 }
 
 /* Should an answer be tried again, after the wait it asks for? As

@@ -1,8 +1,9 @@
 /*
  * gfs_informer.h - keep a local copy of every resource current: for each
  * list-and-watchable resource (and, with a namespace filter, each
- * namespace), one thread lists it (paged with limit/continue) and then
- * watches from the list's resourceVersion with bookmarks, re-listing on
+ * namespace), an informer lists it (a streaming list, or paged with
+ * limit/continue) and then watches from the list's resourceVersion with
+ * bookmarks, re-listing on
  * 410 Gone and backing off (exponential, capped, jittered) on 429, 5xx
  * and dropped connections. The set of resources follows discovery: it is
  * re-run when a CustomResourceDefinition changes and every
@@ -22,9 +23,14 @@
  * handed to the ops is the informer's copy from its start, while
  * gfs_informers_resources has the current `versions`.
  *
+ * All informers run on one thread with one libcurl multi handle (HTTP/2
+ * multiplexes their watches over one connection where the server offers
+ * it), plus one discovery thread, whatever the number of resources.
+ *
  * The informer owns no object store: it reports what it sees through
- * gfs_informer_ops, called from its threads (several at once - the
- * receiver locks). Objects are borrowed for the duration of a call.
+ * gfs_informer_ops, called from that one thread (the receiver still
+ * locks: its readers run elsewhere). Objects are borrowed for the
+ * duration of a call. An op must not block for long: every watch waits.
  */
 #ifndef GFS_INFORMER_H
 #define GFS_INFORMER_H
@@ -102,6 +108,13 @@ int gfs_informers_resources(struct gfs_resource_list **out, struct gfs_informers
 typedef int (*gfs_resources_cb)(const struct gfs_resource_list *l, void *payload);
 int gfs_informers_with_resources(struct gfs_informers *inf, gfs_resources_cb cb,
 				 void *payload);
+
+/* What the informers hold now, for status. */
+struct gfs_informers_stats {
+	unsigned informers; /* one per resource (and namespace, with a filter) */
+	unsigned watches;   /* of them, with a watch open (answered 200) */
+};
+void gfs_informers_get_stats(struct gfs_informers *inf, struct gfs_informers_stats *out);
 
 /* Asks for discovery to run again now (want() may answer differently)
  * and for every informer to list its resource again, within about a

@@ -47,6 +47,15 @@ const char *gfs_kube_client_server(const struct gfs_kube_client *c);
 int gfs_kube_conn_open(struct gfs_kube_conn **out, struct gfs_kube_client *c);
 void gfs_kube_conn_close(struct gfs_kube_conn *conn);
 
+/* How the process reaches the API server, for .gitopsfs/status. */
+struct gfs_kube_transport {
+	unsigned connections; /* TCP connections open now, of every conn */
+	/* "2" or "1.1": the protocol of the latest answer to a list or watch
+	 * of the informers' event loop; NULL before the first. Static. */
+	const char *http;
+};
+void gfs_kube_transport_get(struct gfs_kube_transport *out);
+
 /* One request. `path` is the URL path with query ("/api/v1/namespaces").
  * `content_type` and `body` may be NULL (no body). On any HTTP answer,
  * *status (if not NULL) gets the HTTP status and *out (if not NULL) the

@@ -104,69 +104,83 @@ static const char *inf_list_page(struct gfs_informer *inf, json_t *doc)
 	return cont && *cont ? cont : NULL;
 }
 
+/* Starts the GET of the page at inf->cont (NULL: the first). */
+static int inf_list_start(struct gfs_informer *inf)
+{
+	char *esc = inf->cont ? curl_easy_escape(NULL, inf->cont, 0) : NULL;
+	free(inf->path);
+	if (asprintf(&inf->path, "%s?limit=%u%s%s", inf->base, inf->set->page_size,
+		     esc ? "&continue=" : "", esc ? esc : "") < 0)
+		inf->path = NULL;
+	curl_free(esc);
+	if (!inf->path)
+		return gfs_error_set(-ENOMEM, "out of memory");
+	return gfs_kube_list_begin(&inf->list, inf->conn, inf->path, inf_list_item, inf);
+}
+
+/* A paged list from its first page. */
 static int inf_list(struct gfs_informer *inf)
 {
-	char *cont = NULL, *path = NULL;
-	json_t *doc = NULL;
-	int restarts = 0, rc;
 	free(inf->rv);
 	inf->rv = NULL;
+	free(inf->cont);
+	inf->cont = NULL;
+	inf->list_restarts = 0;
 	inf_list_begin(inf);
-	for (;;) {
-		char *esc = cont ? curl_easy_escape(NULL, cont, 0) : NULL;
-		free(path);
-		if (asprintf(&path, "%s?limit=%u%s%s", inf->base, inf->set->page_size,
-			     esc ? "&continue=" : "", esc ? esc : "") < 0)
-			path = NULL;
-		curl_free(esc);
-		if (!path) {
-			rc = gfs_error_set(-ENOMEM, "out of memory");
-			goto out;
-		}
-		json_decref(doc);
-		doc = NULL;
-		rc = gfs_kube_list_page(inf->conn, &doc, path, inf_list_item, inf);
-		if (rc == -ESTALE && cont && restarts++ < INF_LIST_RESTARTS) {
-			/* The continue token expired (a slow list of a busy
-			 * resource): start over, consistently. */
-			free(cont);
-			cont = NULL;
-			inf_list_begin(inf);
-			continue;
-		}
-		if (rc < 0)
-			goto out;
-		const char *next = inf_list_page(inf, doc);
-		free(cont);
-		cont = gfs_strdup(next);
-		if (!next)
-			break;
-		if (!cont) {
-			rc = gfs_error_set(-ENOMEM, "out of memory");
-			goto out;
-		}
+	return inf_list_start(inf);
+}
+
+static void inf_recovered(struct gfs_informer *inf);
+static void inf_synced(struct gfs_informer *inf);
+
+/* A page's transfer ended: 1 when the next page (or this one again) is
+ * under way, 0 when the list is complete, else -errno. */
+static int inf_list_page_done(struct gfs_informer *inf, CURLcode cc)
+{
+	json_t *doc = NULL;
+	int rc = gfs_kube_list_end(inf->list, cc, &doc);
+	if (rc == GFS_KUBE_AGAIN)
+		return 1;
+	inf->list = NULL;
+	if (rc == -ESTALE && inf->cont && inf->list_restarts++ < INF_LIST_RESTARTS) {
+		/* The continue token expired (a slow list of a busy
+		 * resource): start over, consistently. */
+		free(inf->cont);
+		inf->cont = NULL;
+		inf_list_begin(inf);
+		rc = inf_list_start(inf);
+		return rc < 0 ? rc : 1;
 	}
-	if (!inf->rv)
-		rc = gfs_error_set(-EPROTO, "GET %s: the list has no resourceVersion",
-				   inf->base);
-	else if (inf->set->ops->list_end)
-		inf->set->ops->list_end(inf->set->payload, &inf->res, inf->ns);
-out:
-	if (rc < 0) {
-		free(inf->rv);
-		inf->rv = NULL;
+	if (rc == 0) {
+		const char *next = inf_list_page(inf, doc);
+		free(inf->cont);
+		inf->cont = gfs_strdup(next);
+		if (next && !inf->cont)
+			rc = gfs_error_set(-ENOMEM, "out of memory");
+		else if (next && (rc = inf_list_start(inf)) == 0)
+			rc = 1;
+		else if (!next && !inf->rv)
+			rc = gfs_error_set(-EPROTO,
+					   "GET %s: the list has no resourceVersion",
+					   inf->base);
 	}
 	json_decref(doc);
-	free(cont);
-	free(path);
-	return rc;
+	if (rc != 0) {
+		if (rc < 0) {
+			free(inf->rv);
+			inf->rv = NULL;
+		}
+		return rc;
+	}
+	if (inf->set->ops->list_end)
+		inf->set->ops->list_end(inf->set->payload, &inf->res, inf->ns);
+	inf->paged_next = false; /* stream the next list again */
+	inf_recovered(inf);
+	inf_synced(inf);
+	return 0;
 }
 
 /* ---- one informer: watch ----------------------------------------------------- */
-
-static void inf_recovered(struct gfs_informer *inf);
-
-static void inf_synced(struct gfs_informer *inf);
 
 /* The bookmark that ends a streaming list's initial events. */
 static bool inf_initial_end(const json_t *obj)
@@ -222,6 +236,7 @@ static void inf_watch_opened(void *payload)
 {
 	struct gfs_informer *inf = payload;
 	inf->watch_opened_ms = gfs_monotonic_ms();
+	inf->watch_open = true;
 }
 
 /* Ends the watch when a refresh asks every informer to list again, or a
@@ -283,60 +298,83 @@ static int inf_initial_cut(struct gfs_informer *inf, int rc)
 			     inf->base);
 }
 
-/* One watch from inf->rv; or, with inf->rv NULL, a streaming list
+/* Starts one watch from inf->rv; or, with inf->rv NULL, a streaming list
  * (sendInitialEvents, KEP-3157): the watch first sends every object as
  * ADDED, then a bookmark annotated k8s.io/initial-events-end (inf_event
  * ends the list there), and goes on as an ordinary watch. The server
  * builds no list pages, and the objects are decoded and rendered while it
  * sends them instead of between page requests. */
-static int inf_watch(struct gfs_informer *inf)
+static int inf_watch_start(struct gfs_informer *inf)
 {
 	static const struct gfs_watch_hooks hooks = {.opened = inf_watch_opened,
 						     .tick = inf_watch_tick};
-	char *path = NULL;
 	unsigned timeout = INF_WATCH_SECONDS - INF_WATCH_JITTER +
 			   (unsigned)rand_r(&inf->seed) % (2 * INF_WATCH_JITTER + 1);
 	char *esc = inf->rv ? curl_easy_escape(NULL, inf->rv, 0) : NULL;
-	int rc;
-	if (inf->rv ? !esc || asprintf(&path,
+	free(inf->path);
+	inf->path = NULL;
+	if (inf->rv ? !esc || asprintf(&inf->path,
 				       "%s?watch=1&allowWatchBookmarks=true&"
 				       "resourceVersion=%s&timeoutSeconds=%u",
 				       inf->base, esc, timeout) < 0
-		    : asprintf(&path,
+		    : asprintf(&inf->path,
 			       "%s?watch=1&sendInitialEvents=true&"
 			       "resourceVersionMatch=NotOlderThan&"
 			       "allowWatchBookmarks=true&timeoutSeconds=%u",
 			       inf->base, timeout) < 0) {
+		inf->path = NULL;
 		curl_free(esc);
 		return gfs_error_set(-ENOMEM, "out of memory");
 	}
 	curl_free(esc);
-	int64_t t0 = gfs_monotonic_ms();
+	inf->watch_t0 = gfs_monotonic_ms();
 	inf->events = 0;
 	inf->watch_opened_ms = 0;
-	inf->last_event_ms = t0;
+	inf->watch_open = false;
+	inf->last_event_ms = inf->watch_t0;
 	if (!inf->rv) {
 		inf->initial = true;
 		inf_list_begin(inf);
 	}
-	rc = gfs_kube_watch_ex(inf->conn, path, inf_event, inf, &inf->stop, &hooks);
-	if (inf->initial) {
-		free(path);
-		return inf_initial_cut(inf, rc);
-	}
-	if (rc == -ECONNRESET &&
-	    (inf->events > 0 || gfs_monotonic_ms() - t0 >= INF_WATCH_HEALTHY_MS)) {
+	int rc = gfs_kube_watch_begin(&inf->watch, inf->conn, inf->path, inf_event, inf,
+				      &inf->stop, &hooks);
+	if (rc < 0)
+		inf->initial = false; /* not begun: the next step starts over */
+	return rc;
+}
+
+/* The watch's transfer ended: 1 when it is under way again (a renewed
+ * credential), 0 to go on at inf->wake_ms, else -errno. */
+static int inf_watch_done(struct gfs_informer *inf, CURLcode cc)
+{
+	int rc = gfs_kube_watch_end(inf->watch, cc);
+	if (rc == GFS_KUBE_AGAIN)
+		return 1;
+	inf->watch = NULL;
+	inf->watch_open = false;
+	int64_t now = gfs_monotonic_ms();
+	inf->wake_ms = now;
+	if (inf->initial)
+		rc = inf_initial_cut(inf, rc);
+	else if (rc == -ECONNRESET &&
+		 (inf->events > 0 || now - inf->watch_t0 >= INF_WATCH_HEALTHY_MS)) {
 		gfs_debug("watch %s ended: %s; resuming", inf->base, gfs_error_last());
 		rc = 0;
 	} else if (rc == 0 && inf->events == 0 && !atomic_load(&inf->stop) &&
-		   gfs_monotonic_ms() - t0 < INF_WATCH_SHORT_MS) {
+		   now - inf->watch_t0 < INF_WATCH_SHORT_MS) {
 		/* A server that ends every watch at once would have us spin.
 		 * Closing all watches is also normal (an API server restarting),
 		 * so this is no failure: just do not come back at once. */
 		gfs_debug("watch %s ended at once without events", inf->base);
-		gfs_sleep_ms(INF_WATCH_SHORT_MS, &inf->stop);
+		inf->wake_ms = now + INF_WATCH_SHORT_MS;
 	}
-	free(path);
+	if (rc == -ESTALE) {
+		/* Our resourceVersion is too old: list again, no back-off. */
+		gfs_debug("%s: %s; listing again", inf->base, gfs_error_last());
+		free(inf->rv);
+		inf->rv = NULL;
+		rc = 0;
+	}
 	return rc;
 }
 
@@ -365,8 +403,8 @@ static void inf_synced(struct gfs_informer *inf)
 	pthread_mutex_unlock(&set->lock);
 }
 
-/* Records a failure, tells the receiver when this is news, and sleeps the
- * back-off (returning early on stop). */
+/* Records a failure, tells the receiver when this is news, and sets the
+ * back-off before the next step. */
 static void inf_failed(struct gfs_informer *inf, int rc)
 {
 	char msg[300];
@@ -375,6 +413,9 @@ static void inf_failed(struct gfs_informer *inf, int rc)
 		snprintf(msg, sizeof(msg), "%s", strerror(-rc));
 	pthread_mutex_lock(&inf->set->lock);
 	snprintf(inf->last_error, sizeof(inf->last_error), "%s", msg);
+	inf->out_of_fds = rc == -EMFILE;
+	if (inf->out_of_fds) /* wait_synced gives up at once: nothing will change */
+		pthread_cond_broadcast(&inf->set->synced_cond);
 	pthread_mutex_unlock(&inf->set->lock);
 	/* 404: the resource is going away (its CRD was deleted) and the
 	 * discoverer is about to stop us; only a lasting 404 is news. */
@@ -391,11 +432,13 @@ static void inf_failed(struct gfs_informer *inf, int rc)
 	inf->backoff_ms = d;
 	/* Equal jitter: between half and all of d, so that informers that
 	 * failed together do not come back together. */
-	gfs_sleep_ms(d / 2 + (unsigned)rand_r(&inf->seed) % (d / 2 + 1), &inf->stop);
+	inf->wake_ms =
+	    gfs_monotonic_ms() + d / 2 + (unsigned)rand_r(&inf->seed) % (d / 2 + 1);
 }
 
-/* One round: list if needed, then one watch. */
-static int inf_step(struct gfs_informer *inf)
+/* Starts what comes next: a streaming list, a paged list or a watch.
+ * Returns 0 (a transfer was set up) or -errno. */
+static int inf_begin(struct gfs_informer *inf)
 {
 	int rc;
 	if (!inf->conn) {
@@ -403,6 +446,7 @@ static int inf_step(struct gfs_informer *inf)
 		if (rc < 0)
 			return rc;
 		gfs_kube_conn_set_stop(inf->conn, &inf->stop);
+		gfs_kube_conn_multiplex(inf->conn);
 	}
 	unsigned gen = atomic_load(&inf->set->refresh_gen);
 	if (gen != inf->refresh_seen) {
@@ -412,47 +456,79 @@ static int inf_step(struct gfs_informer *inf)
 		free(inf->rv);
 		inf->rv = NULL;
 	}
-	if (!inf->rv && atomic_load(&inf->set->watch_list) >= 0 && !inf->paged_next) {
-		rc = inf_watch(inf); /* a streaming list, then its watch */
-		if (rc == -ESTALE) {
-			free(inf->rv);
-			inf->rv = NULL;
-			return 0;
-		}
-		if (rc < 0 || inf->rv || atomic_load(&inf->set->watch_list) >= 0)
-			return rc;
-	}
-	if (!inf->rv) {
-		rc = inf_list(inf);
-		if (rc < 0)
-			return rc;
-		inf->paged_next = false; /* stream the next list again */
-		inf_recovered(inf);
-		inf_synced(inf);
-	}
-	rc = inf_watch(inf);
-	if (rc == -ESTALE) {
-		/* Our resourceVersion is too old: list again, no back-off. */
-		gfs_debug("%s: %s; listing again", inf->base, gfs_error_last());
-		free(inf->rv);
-		inf->rv = NULL;
-		return 0;
-	}
-	return rc;
+	if (!inf->rv && atomic_load(&inf->set->watch_list) >= 0 && !inf->paged_next)
+		return inf_watch_start(inf); /* a streaming list, then its watch */
+	if (!inf->rv)
+		return inf_list(inf);
+	return inf_watch_start(inf);
 }
 
-void *gfs_informer_main(void *p)
+/* What the loop does with inf after a step: perform its transfer (true),
+ * or wait (false) until wake_ms. rc is 1 (a transfer is set up), 0 (go
+ * on: begin the next one now unless waiting) or -errno (back off). */
+static bool inf_next(struct gfs_informer *inf, int rc)
 {
-	struct gfs_informer *inf = p;
-	while (!atomic_load(&inf->stop)) {
+	if (rc == 0 && !atomic_load(&inf->stop) && inf->wake_ms <= gfs_monotonic_ms()) {
 		gfs_error_clear();
-		int rc = inf_step(inf);
-		if (rc < 0 && !atomic_load(&inf->stop))
-			inf_failed(inf, rc);
+		rc = inf_begin(inf);
+		rc = rc == 0 ? 1 : rc;
 	}
+	if (rc > 0)
+		return true;
+	if (rc < 0 && !atomic_load(&inf->stop))
+		inf_failed(inf, rc);
+	return false;
+}
+
+bool gfs_informer_step(struct gfs_informer *inf)
+{
+	if (atomic_load(&inf->stop)) {
+		inf->wake_ms = INT64_MAX;
+		return false;
+	}
+	inf->wake_ms = gfs_monotonic_ms();
+	return inf_next(inf, 0);
+}
+
+bool gfs_informer_done(struct gfs_informer *inf, CURLcode cc)
+{
+	int rc;
+	gfs_error_clear();
+	if (inf->watch) {
+		rc = inf_watch_done(inf, cc);
+	} else if (inf->list) {
+		rc = inf_list_page_done(inf, cc);
+		inf->wake_ms = gfs_monotonic_ms();
+	} else {
+		rc = 0;
+	}
+	return inf_next(inf, rc);
+}
+
+bool gfs_informer_tick(struct gfs_informer *inf)
+{
+	return inf->conn && gfs_kube_conn_should_end(inf->conn);
+}
+
+bool gfs_informer_watching(const struct gfs_informer *inf)
+{
+	return inf->watch && inf->watch_open;
+}
+
+void gfs_informer_halt(struct gfs_informer *inf)
+{
+	json_t *doc = NULL;
+	atomic_store(&inf->stop, true);
+	/* Ended as a stopped transfer: nothing is reported. */
+	if (inf->watch)
+		(void)gfs_kube_watch_end(inf->watch, CURLE_ABORTED_BY_CALLBACK);
+	if (inf->list)
+		(void)gfs_kube_list_end(inf->list, CURLE_ABORTED_BY_CALLBACK, &doc);
+	json_decref(doc);
+	inf->watch = NULL;
+	inf->list = NULL;
 	gfs_kube_conn_close(inf->conn);
 	inf->conn = NULL;
-	return NULL;
 }
 
 void gfs_informer_free(struct gfs_informer *inf)
@@ -463,6 +539,8 @@ void gfs_informer_free(struct gfs_informer *inf)
 	free(inf->ns);
 	free(inf->base);
 	free(inf->rv);
+	free(inf->path);
+	free(inf->cont);
 	free(inf);
 }
 
@@ -487,17 +565,4 @@ struct gfs_informer *gfs_informer_new(struct gfs_informers *set,
 		return NULL;
 	}
 	return inf;
-}
-
-void gfs_informer_chain_stop(struct gfs_informer *chain)
-{
-	for (struct gfs_informer *i = chain; i; i = i->next)
-		atomic_store(&i->stop, true);
-	while (chain) {
-		struct gfs_informer *next = chain->next;
-		if (chain->started)
-			pthread_join(chain->thread, NULL);
-		gfs_informer_free(chain);
-		chain = next;
-	}
 }

@@ -1,6 +1,7 @@
 /*
- * informers.c - the set of informer threads, and the discoverer thread
- * that keeps it in line with what the server serves.
+ * informers.c - the set of informers (driven by one event loop, loop.c),
+ * and the discoverer thread that keeps it in line with what the server
+ * serves.
  *
  * The discoverer watches CustomResourceDefinitions; once a burst of
  * changes goes quiet (and every rediscover_seconds) it re-runs discovery
@@ -83,7 +84,7 @@ static struct gfs_informer *set_detach(struct gfs_informers *set,
 }
 
 /* Stops the detached informers and tells the receiver, once per resource,
- * after their threads are gone (so no upsert can follow resource_gone). */
+ * after the loop halted them (so no upsert can follow resource_gone). */
 static void set_retire(struct gfs_informers *set, struct gfs_informer *gone)
 {
 	struct gfs_resource_list told = {0};
@@ -101,7 +102,7 @@ static void set_retire(struct gfs_informers *set, struct gfs_informer *gone)
 		if (!dup && gfs_resource_copy(&items[told.count], &i->res) == 0)
 			told.count++;
 	}
-	gfs_informer_chain_stop(gone);
+	gfs_loop_retire(set, gone);
 	for (size_t k = 0; k < told.count; k++) {
 		gfs_info("%s is no longer served; dropping it", items[k].dirname);
 		if (set->ops->resource_gone)
@@ -121,7 +122,7 @@ static bool set_has(struct gfs_informers *set, const char *dirname)
 	return has;
 }
 
-/* Starts the thread of one new informer and links it in. */
+/* Links in one new informer and hands it to the loop. */
 static void set_launch(struct gfs_informers *set, const struct gfs_resource *r,
 		       const char *ns)
 {
@@ -131,18 +132,12 @@ static void set_launch(struct gfs_informers *set, const struct gfs_resource *r,
 		return;
 	}
 	pthread_mutex_lock(&set->lock);
-	int err = pthread_create(&inf->thread, NULL, gfs_informer_main, inf);
-	if (err == 0) {
-		inf->started = true;
-		inf->next = set->informers;
-		set->informers = inf;
-	}
+	inf->next = set->informers;
+	set->informers = inf;
+	inf->handed = set->pending;
+	set->pending = inf;
 	pthread_mutex_unlock(&set->lock);
-	if (err) {
-		gfs_error("%s: cannot start a thread: %s; not watched", r->dirname,
-			  strerror(err));
-		gfs_informer_free(inf);
-	}
+	gfs_loop_wake(set);
 }
 
 static int resource_cmp(const void *a, const void *b)
@@ -405,6 +400,8 @@ int gfs_informers_start(struct gfs_informers **out, struct gfs_kube_client *c,
 	int rc = set_init(set, c, opts);
 	if (rc == 0)
 		rc = set_rediscover(set);
+	if (rc == 0)
+		rc = gfs_loop_start(set);
 	if (rc == 0) {
 		rc = -pthread_create(&set->discoverer, NULL, disco_main, set);
 		if (rc < 0)
@@ -429,6 +426,17 @@ static bool set_all_synced(const struct gfs_informers *set)
 		if (!i->synced)
 			return false;
 	return true;
+}
+
+/* An informer that cannot even open its connection for want of file
+ * descriptors will not sync by waiting: the first such error, or NULL.
+ * Called with set->lock held. */
+static const struct gfs_informer *set_out_of_fds(const struct gfs_informers *set)
+{
+	for (const struct gfs_informer *i = set->informers; i; i = i->next)
+		if (!i->synced && i->out_of_fds)
+			return i;
+	return NULL;
 }
 
 /* "still loading after 5000 ms: pods (GET ...: 500 ...), ..." Called
@@ -477,6 +485,12 @@ int gfs_informers_wait_synced_progress(struct gfs_informers *set, unsigned timeo
 	pthread_mutex_lock(&set->lock);
 	while (!set_all_synced(set)) {
 		int64_t now = gfs_monotonic_ms();
+		const struct gfs_informer *starved = set_out_of_fds(set);
+		if (starved) {
+			rc = gfs_error_set(-EMFILE, "%s: %s", starved->res.dirname,
+					   starved->last_error);
+			break;
+		}
 		if (now >= deadline) {
 			rc = set_not_synced_error(set, timeout_ms);
 			break;
@@ -535,21 +549,26 @@ void gfs_informers_stop(struct gfs_informers *set)
 {
 	if (!set)
 		return;
-	/* Every thread is told at once, so that stopping takes about one
-	 * second in all, not one per thread. */
+	/* Everything is told at once, so that stopping takes about one
+	 * second in all. */
 	atomic_store(&set->stop, true);
 	pthread_mutex_lock(&set->lock);
 	for (struct gfs_informer *i = set->informers; i; i = i->next)
 		atomic_store(&i->stop, true);
 	pthread_mutex_unlock(&set->lock);
+	gfs_loop_wake(set);
 	/* The discoverer first, so that it starts no informer behind us. */
 	if (set->discoverer_started)
 		pthread_join(set->discoverer, NULL);
-	pthread_mutex_lock(&set->lock);
+	gfs_loop_stop(set); /* halts every informer it drove */
 	struct gfs_informer *chain = set->informers;
 	set->informers = NULL;
-	pthread_mutex_unlock(&set->lock);
-	gfs_informer_chain_stop(chain);
+	while (chain) {
+		struct gfs_informer *next = chain->next;
+		gfs_informer_halt(chain); /* a no-op unless never driven */
+		gfs_informer_free(chain);
+		chain = next;
+	}
 	gfs_kube_conn_close(set->disco_conn);
 	gfs_resource_list_free(set->watched);
 	gfs_strv_free(set->namespaces);
@@ -559,10 +578,22 @@ void gfs_informers_stop(struct gfs_informers *set)
 	free(set);
 }
 
+void gfs_informers_get_stats(struct gfs_informers *set, struct gfs_informers_stats *out)
+{
+	unsigned n = 0;
+	pthread_mutex_lock(&set->lock);
+	for (const struct gfs_informer *i = set->informers; i; i = i->next)
+		n++;
+	pthread_mutex_unlock(&set->lock);
+	out->informers = n;
+	out->watches = atomic_load(&set->watches_open);
+}
+
 void gfs_informers_refresh(struct gfs_informers *set)
 {
 	/* Informers see the new generation at their next watch tick (about
 	 * a second); those between watches, at their next step. */
 	atomic_fetch_add(&set->refresh_gen, 1);
 	atomic_store(&set->refresh_disco, true);
+	gfs_loop_wake(set);
 }

@@ -79,8 +79,33 @@ struct gfs_kube_conn {
 	bool idle_expired;            /* the transfer ended because of idle_limit_ms */
 	int (*tick)(void *payload);   /* the current watch's tick hook, or NULL */
 	void *tick_payload;
-	bool tick_ended; /* the transfer ended because tick said so */
+	bool tick_ended;  /* the transfer ended because tick said so */
+	bool multiplexed; /* driven by a multi handle: HTTP/2 where offered */
+	int socket_errno; /* why our socket callback refused, 0 if it did not */
 };
+
+/* Descriptors a connection must leave free for the rest of the process
+ * (FUSE, files, Git): a socket that would take one of them is refused,
+ * with EMFILE and a message naming the limit. */
+#define GFS_KUBE_FD_RESERVE 64
+
+/* A begin/end pair's "perform the transfer again": the credential was
+ * renewed after a 401 and the handle is set up for a second attempt. */
+#define GFS_KUBE_AGAIN 1
+
+/* True when the transfer on conn should end now: a stop flag, a silent
+ * connection (idle_limit_ms) or the watch's tick hook (each sets its flag
+ * for the end function to read). What libcurl's progress callback checks
+ * in curl_easy_perform; an event loop calls it about once a second. */
+bool gfs_kube_conn_should_end(struct gfs_kube_conn *conn);
+
+/* The errno behind a failed connection: our socket callback's refusal,
+ * else CURLINFO_OS_ERRNO. */
+long gfs_kube_conn_os_errno(const struct gfs_kube_conn *conn);
+
+/* Records the HTTP version of conn's answer (multiplexed conns only), for
+ * gfs_kube_transport_get. Called when the answer starts. */
+void gfs_kube_transport_saw(struct gfs_kube_conn *conn);
 
 /* Extra hooks of gfs_kube_watch_ex, both optional, both called on the
  * watching thread with the watch's payload. */
@@ -91,6 +116,18 @@ struct gfs_watch_hooks {
 	 * the watch, which then returns 0. Used to coalesce bursts. */
 	int (*tick)(void *payload);
 };
+
+/* One watch transfer, split for an event loop: begin sets up conn->curl
+ * (path, cb, payload, stop and hooks are borrowed until end); the caller
+ * performs it (curl_easy_perform, or a multi handle) and passes its
+ * result to end, which returns what gfs_kube_watch would, or
+ * GFS_KUBE_AGAIN: perform the same handle again. Otherwise the watch is
+ * freed. */
+struct gfs_kube_watch;
+int gfs_kube_watch_begin(struct gfs_kube_watch **out, struct gfs_kube_conn *conn,
+			 const char *path, gfs_watch_cb cb, void *payload,
+			 const atomic_bool *stop, const struct gfs_watch_hooks *hooks);
+int gfs_kube_watch_end(struct gfs_kube_watch *w, CURLcode cc);
 
 /* gfs_kube_watch with hooks (may be NULL). */
 int gfs_kube_watch_ex(struct gfs_kube_conn *conn, const char *path, gfs_watch_cb cb,
@@ -115,6 +152,9 @@ int gfs_kube_curl_errno(CURLcode code, const char *server, const char *errbuf,
 int gfs_kube_conn_prepare(struct gfs_kube_conn *conn, const char *method,
 			  const char *path, const char *content_type, bool watch,
 			  unsigned *auth_gen);
+/* Marks conn as driven by a multi handle (the informers' event loop): its
+ * transfers ask for HTTP/2 and wait to share a connection. */
+void gfs_kube_conn_multiplex(struct gfs_kube_conn *conn);
 /* True when the current transfer was aborted because a stop flag was set. */
 bool gfs_kube_conn_stopping(const struct gfs_kube_conn *conn);
 
@@ -172,6 +212,13 @@ void gfs_list_split_release(struct gfs_list_split *sp);
  * handed over. */
 int gfs_kube_list_page(struct gfs_kube_conn *conn, json_t **envelope, const char *path,
 		       gfs_list_item_cb cb, void *payload);
+
+/* gfs_kube_list_page split for an event loop, as gfs_kube_watch_begin
+ * and _end: end gives the envelope (or an error), or GFS_KUBE_AGAIN. */
+struct gfs_kube_list;
+int gfs_kube_list_begin(struct gfs_kube_list **out, struct gfs_kube_conn *conn,
+			const char *path, gfs_list_item_cb cb, void *payload);
+int gfs_kube_list_end(struct gfs_kube_list *x, CURLcode cc, json_t **envelope);
 
 /* ---- discovery (discovery.c) -------------------------------------------- */
 

@@ -13,6 +13,7 @@
  * size of the page.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gfs_common.h"
@@ -211,8 +212,13 @@ int gfs_list_split_finish(struct gfs_list_split *sp, json_t **envelope)
 
 /* ---- the transfer ------------------------------------------------------------- */
 
-struct list_xfer {
+struct gfs_kube_list {
 	struct gfs_kube_conn *conn;
+	const char *path; /* borrowed from the caller of begin */
+	gfs_list_item_cb cb;
+	void *payload;
+	unsigned gen; /* of the credential used */
+	int attempts; /* 401 retries so far */
 	struct gfs_list_split split;
 	long status;
 	int rc; /* why the write callback stopped the transfer */
@@ -220,11 +226,13 @@ struct list_xfer {
 
 static size_t list_write(char *ptr, size_t size, size_t nmemb, void *payload)
 {
-	struct list_xfer *x = payload;
+	struct gfs_kube_list *x = payload;
 	size_t n = size * nmemb;
 	x->conn->last_rx_ms = gfs_monotonic_ms();
-	if (!x->status)
+	if (!x->status) {
 		curl_easy_getinfo(x->conn->curl, CURLINFO_RESPONSE_CODE, &x->status);
+		gfs_kube_transport_saw(x->conn);
+	}
 	if (x->status < 200 || x->status >= 300) {
 		/* A Status document, not a list; a huge one is cut short. */
 		(void)gfs_buf_add(&x->conn->body, ptr, n);
@@ -237,7 +245,7 @@ static size_t list_write(char *ptr, size_t size, size_t nmemb, void *payload)
 	return 0; /* aborts the transfer */
 }
 
-static int list_finish(struct list_xfer *x, CURLcode cc, const char *path,
+static int list_finish(struct gfs_kube_list *x, CURLcode cc, const char *path,
 		       json_t **envelope)
 {
 	struct gfs_kube_conn *conn = x->conn;
@@ -251,10 +259,8 @@ static int list_finish(struct list_xfer *x, CURLcode cc, const char *path,
 		return gfs_error_set(-ECANCELED, "GET %.*s: cancelled (stopping)", plen,
 				     path);
 	if (cc != CURLE_OK) {
-		long os_errno = 0;
-		curl_easy_getinfo(conn->curl, CURLINFO_OS_ERRNO, &os_errno);
 		return gfs_kube_curl_errno(cc, gfs_kube_client_server(conn->client),
-					   conn->errbuf, os_errno);
+					   conn->errbuf, gfs_kube_conn_os_errno(conn));
 	}
 	if (x->status < 200 || x->status >= 300) {
 		json_t *doc = json_loadb(conn->body.data ? conn->body.data : "",
@@ -272,44 +278,83 @@ static int list_finish(struct list_xfer *x, CURLcode cc, const char *path,
 	return 0;
 }
 
+/* Sets up conn's handle for (another attempt at) the page, from its
+ * first byte. */
+static int list_prepare(struct gfs_kube_list *x)
+{
+	struct gfs_kube_conn *conn = x->conn;
+	gfs_list_split_release(&x->split);
+	gfs_list_split_init(&x->split, x->cb, x->payload);
+	int rc = gfs_kube_conn_prepare(conn, "GET", x->path, NULL, false, &x->gen);
+	if (rc < 0)
+		return rc;
+	conn->body.limit = LIST_MAX_ENVELOPE; /* for a Status answer */
+	curl_easy_setopt(conn->curl, CURLOPT_WRITEFUNCTION, list_write);
+	curl_easy_setopt(conn->curl, CURLOPT_WRITEDATA, x);
+	x->status = 0;
+	x->rc = 0;
+	return 0;
+}
+
+static void list_free(struct gfs_kube_list *x)
+{
+	x->conn->body.limit = GFS_KUBE_MAX_BODY;
+	gfs_list_split_release(&x->split);
+	free(x);
+}
+
+int gfs_kube_list_begin(struct gfs_kube_list **out, struct gfs_kube_conn *conn,
+			const char *path, gfs_list_item_cb cb, void *payload)
+{
+	struct gfs_kube_list *x = calloc(1, sizeof(*x));
+	if (!x)
+		return gfs_error_set(-ENOMEM, "out of memory");
+	*x = (struct gfs_kube_list){
+	    .conn = conn, .path = path, .cb = cb, .payload = payload};
+	gfs_list_split_init(&x->split, cb, payload);
+	int rc = list_prepare(x);
+	if (rc < 0) {
+		list_free(x);
+		return rc;
+	}
+	*out = x;
+	return 0;
+}
+
+int gfs_kube_list_end(struct gfs_kube_list *x, CURLcode cc, json_t **envelope)
+{
+	struct gfs_kube_conn *conn = x->conn;
+	int rc;
+	*envelope = NULL;
+	if (!x->status)
+		curl_easy_getinfo(conn->curl, CURLINFO_RESPONSE_CODE, &x->status);
+	gfs_metrics_api_request("LIST", x->status);
+	/* As for requests: a rejected exec credential is renewed once. */
+	if (x->status == 401 && x->attempts++ == 0 &&
+	    gfs_kube_client_auth_failed(conn->client, x->gen)) {
+		gfs_buf_reset(&conn->body);
+		rc = list_prepare(x);
+		if (rc == 0)
+			return GFS_KUBE_AGAIN;
+	} else {
+		rc = list_finish(x, cc, x->path, envelope);
+		gfs_debug("GET %.*s: %ld (%zu items)", (int)strcspn(x->path, "?"),
+			  x->path, x->status, x->split.items);
+	}
+	list_free(x);
+	return rc;
+}
+
 int gfs_kube_list_page(struct gfs_kube_conn *conn, json_t **envelope, const char *path,
 		       gfs_list_item_cb cb, void *payload)
 {
-	struct list_xfer x = {.conn = conn};
-	unsigned gen = 0;
-	int rc;
+	struct gfs_kube_list *x;
 	*envelope = NULL;
-	gfs_list_split_init(&x.split, cb, payload);
-	for (int attempt = 0;; attempt++) {
-		if (attempt > 0) { /* start the page over */
-			gfs_list_split_release(&x.split);
-			gfs_list_split_init(&x.split, cb, payload);
-		}
-		rc = gfs_kube_conn_prepare(conn, "GET", path, NULL, false, &gen);
-		if (rc < 0)
-			goto out;
-		conn->body.limit = LIST_MAX_ENVELOPE; /* for a Status answer */
-		curl_easy_setopt(conn->curl, CURLOPT_WRITEFUNCTION, list_write);
-		curl_easy_setopt(conn->curl, CURLOPT_WRITEDATA, &x);
-		x.status = 0;
-		x.rc = 0;
-		CURLcode cc = curl_easy_perform(conn->curl);
-		if (!x.status)
-			curl_easy_getinfo(conn->curl, CURLINFO_RESPONSE_CODE, &x.status);
-		gfs_metrics_api_request("LIST", x.status);
-		/* As for requests: a rejected exec credential is renewed once. */
-		if (x.status == 401 && attempt == 0 &&
-		    gfs_kube_client_auth_failed(conn->client, gen)) {
-			gfs_buf_reset(&conn->body);
-			continue;
-		}
-		rc = list_finish(&x, cc, path, envelope);
-		break;
-	}
-	gfs_debug("GET %.*s: %ld (%zu items)", (int)strcspn(path, "?"), path, x.status,
-		  x.split.items);
-out:
-	conn->body.limit = GFS_KUBE_MAX_BODY;
-	gfs_list_split_release(&x.split);
+	int rc = gfs_kube_list_begin(&x, conn, path, cb, payload);
+	if (rc < 0)
+		return rc;
+	do
+		rc = gfs_kube_list_end(x, curl_easy_perform(conn->curl), envelope);
+	while (rc == GFS_KUBE_AGAIN);
 	return rc;
 }

@@ -10,6 +10,7 @@
  * which libcurl calls about once a second even when nothing arrives.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gfs_common.h"
@@ -23,12 +24,15 @@
 #define WATCH_IDLE_LIMIT_MS  (15 * 60 * 1000)
 #define WATCH_MAX_ERROR_BODY (1u << 20)
 
-struct watch {
+struct gfs_kube_watch {
 	struct gfs_kube_conn *conn;
-	const char *path;
+	const char *path; /* borrowed from the caller of begin */
 	gfs_watch_cb cb;
 	void *payload;
+	const atomic_bool *stop;             /* may be NULL */
 	const struct gfs_watch_hooks *hooks; /* may be NULL */
+	unsigned gen;                        /* of the credential used */
+	int attempts;                        /* 401 retries so far */
 	struct gfs_buf line;                 /* the incomplete last line */
 	long status;                         /* HTTP status, once known */
 	int rc;                              /* why a callback aborted the transfer */
@@ -58,7 +62,7 @@ static int watch_type(const char *type, enum gfs_watch_event *out)
 
 /* An ERROR event carries a Status; 410 (Expired/Gone) means the
  * resourceVersion we resumed from is too old. */
-static int watch_error_event(struct watch *w, const json_t *status)
+static int watch_error_event(struct gfs_kube_watch *w, const json_t *status)
 {
 	long code = (long)json_integer_value(json_object_get(status, "code"));
 	const char *reason = json_string_value(json_object_get(status, "reason"));
@@ -74,7 +78,7 @@ static int watch_error_event(struct watch *w, const json_t *status)
 
 /* Handles one complete line. Returns 0 to go on, 1 when the caller ended
  * the watch, or -errno. */
-static int watch_line(struct watch *w, const char *line, size_t len)
+static int watch_line(struct gfs_kube_watch *w, const char *line, size_t len)
 {
 	enum gfs_watch_event type;
 	int rc = 0;
@@ -104,7 +108,7 @@ static int watch_line(struct watch *w, const char *line, size_t len)
 
 /* Feeds a chunk of the stream: complete lines are handled straight from
  * the chunk, the incomplete rest waits in w->line. */
-static int watch_feed(struct watch *w, const char *p, size_t n)
+static int watch_feed(struct gfs_kube_watch *w, const char *p, size_t n)
 {
 	while (n > 0) {
 		const char *nl = memchr(p, '\n', n);
@@ -136,11 +140,12 @@ static int watch_feed(struct watch *w, const char *p, size_t n)
 
 static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *payload)
 {
-	struct watch *w = payload;
+	struct gfs_kube_watch *w = payload;
 	size_t n = size * nmemb;
 	w->conn->last_rx_ms = gfs_monotonic_ms();
 	if (!w->status) {
 		curl_easy_getinfo(w->conn->curl, CURLINFO_RESPONSE_CODE, &w->status);
+		gfs_kube_transport_saw(w->conn);
 		if (w->status == 200 && w->hooks && w->hooks->opened)
 			w->hooks->opened(w->payload);
 		/* Counted once it answers: a watch may stay open for minutes
@@ -164,7 +169,7 @@ static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *payload)
 }
 
 /* The result of one watch transfer that got an answer or failed. */
-static int watch_finish(struct watch *w, CURLcode cc)
+static int watch_finish(struct gfs_kube_watch *w, CURLcode cc)
 {
 	struct gfs_kube_conn *conn = w->conn;
 	int plen = (int)strcspn(w->path, "?");
@@ -187,10 +192,8 @@ static int watch_finish(struct watch *w, CURLcode cc)
 		return rc;
 	}
 	if (cc != CURLE_OK) {
-		long os_errno = 0;
-		curl_easy_getinfo(conn->curl, CURLINFO_OS_ERRNO, &os_errno);
 		return gfs_kube_curl_errno(cc, gfs_kube_client_server(conn->client),
-					   conn->errbuf, os_errno);
+					   conn->errbuf, gfs_kube_conn_os_errno(conn));
 	}
 	/* The server ended the stream; a last line without '\n' still counts. */
 	if (w->line.len) {
@@ -199,6 +202,82 @@ static int watch_finish(struct watch *w, CURLcode cc)
 			return rc;
 	}
 	return 0;
+}
+
+/* Sets up conn's handle for (another attempt at) the watch. */
+static int watch_prepare(struct gfs_kube_watch *w)
+{
+	struct gfs_kube_conn *conn = w->conn;
+	int rc = gfs_kube_conn_prepare(conn, "GET", w->path, NULL, true, &w->gen);
+	if (rc < 0)
+		return rc;
+	conn->xfer_stop = w->stop;
+	conn->idle_limit_ms = WATCH_IDLE_LIMIT_MS;
+	conn->body.limit = WATCH_MAX_ERROR_BODY;
+	conn->tick = w->hooks ? w->hooks->tick : NULL;
+	conn->tick_payload = w->payload;
+	curl_easy_setopt(conn->curl, CURLOPT_WRITEFUNCTION, watch_write);
+	curl_easy_setopt(conn->curl, CURLOPT_WRITEDATA, w);
+	w->status = 0;
+	w->counted = false;
+	return 0;
+}
+
+/* Gives conn back as gfs_kube_conn_prepare expects it, and frees w. */
+static void watch_free(struct gfs_kube_watch *w)
+{
+	struct gfs_kube_conn *conn = w->conn;
+	conn->body.limit = GFS_KUBE_MAX_BODY;
+	conn->xfer_stop = NULL;
+	conn->idle_limit_ms = 0;
+	conn->tick = NULL;
+	gfs_buf_release(&w->line);
+	free(w);
+}
+
+int gfs_kube_watch_begin(struct gfs_kube_watch **out, struct gfs_kube_conn *conn,
+			 const char *path, gfs_watch_cb cb, void *payload,
+			 const atomic_bool *stop, const struct gfs_watch_hooks *hooks)
+{
+	struct gfs_kube_watch *w = calloc(1, sizeof(*w));
+	if (!w)
+		return gfs_error_set(-ENOMEM, "out of memory");
+	*w = (struct gfs_kube_watch){.conn = conn,
+				     .path = path,
+				     .cb = cb,
+				     .payload = payload,
+				     .stop = stop,
+				     .hooks = hooks};
+	gfs_buf_init(&w->line, GFS_KUBE_MAX_EVENT);
+	int rc = watch_prepare(w);
+	if (rc < 0) {
+		watch_free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+int gfs_kube_watch_end(struct gfs_kube_watch *w, CURLcode cc)
+{
+	struct gfs_kube_conn *conn = w->conn;
+	int rc;
+	if (!w->status)
+		curl_easy_getinfo(conn->curl, CURLINFO_RESPONSE_CODE, &w->status);
+	if (!w->counted)
+		gfs_metrics_api_request("WATCH", w->status);
+	/* As for requests: a rejected exec credential is renewed once. */
+	if (w->status == 401 && w->attempts++ == 0 &&
+	    gfs_kube_client_auth_failed(conn->client, w->gen)) {
+		gfs_buf_reset(&conn->body);
+		rc = watch_prepare(w);
+		if (rc == 0)
+			return GFS_KUBE_AGAIN;
+	} else {
+		rc = watch_finish(w, cc);
+	}
+	watch_free(w);
+	return rc;
 }
 
 int gfs_kube_watch(struct gfs_kube_conn *conn, const char *path, gfs_watch_cb cb,
@@ -211,43 +290,12 @@ int gfs_kube_watch_ex(struct gfs_kube_conn *conn, const char *path, gfs_watch_cb
 		      void *payload, const atomic_bool *stop,
 		      const struct gfs_watch_hooks *hooks)
 {
-	struct watch w = {
-	    .conn = conn, .path = path, .cb = cb, .payload = payload, .hooks = hooks};
-	unsigned gen = 0;
-	int rc;
-	gfs_buf_init(&w.line, GFS_KUBE_MAX_EVENT);
-	for (int attempt = 0;; attempt++) {
-		rc = gfs_kube_conn_prepare(conn, "GET", path, NULL, true, &gen);
-		if (rc < 0)
-			goto out;
-		conn->xfer_stop = stop;
-		conn->idle_limit_ms = WATCH_IDLE_LIMIT_MS;
-		conn->body.limit = WATCH_MAX_ERROR_BODY;
-		conn->tick = hooks ? hooks->tick : NULL;
-		conn->tick_payload = payload;
-		curl_easy_setopt(conn->curl, CURLOPT_WRITEFUNCTION, watch_write);
-		curl_easy_setopt(conn->curl, CURLOPT_WRITEDATA, &w);
-		w.status = 0;
-		w.counted = false;
-		CURLcode cc = curl_easy_perform(conn->curl);
-		if (!w.status)
-			curl_easy_getinfo(conn->curl, CURLINFO_RESPONSE_CODE, &w.status);
-		if (!w.counted)
-			gfs_metrics_api_request("WATCH", w.status);
-		/* As for requests: a rejected exec credential is renewed once. */
-		if (w.status == 401 && attempt == 0 &&
-		    gfs_kube_client_auth_failed(conn->client, gen)) {
-			gfs_buf_reset(&conn->body);
-			continue;
-		}
-		rc = watch_finish(&w, cc);
-		break;
-	}
-out:
-	conn->body.limit = GFS_KUBE_MAX_BODY;
-	conn->xfer_stop = NULL;
-	conn->idle_limit_ms = 0;
-	conn->tick = NULL;
-	gfs_buf_release(&w.line);
+	struct gfs_kube_watch *w;
+	int rc = gfs_kube_watch_begin(&w, conn, path, cb, payload, stop, hooks);
+	if (rc < 0)
+		return rc;
+	do
+		rc = gfs_kube_watch_end(w, curl_easy_perform(conn->curl));
+	while (rc == GFS_KUBE_AGAIN);
 	return rc;
 }

@@ -152,6 +152,15 @@ char *gfs_strdup(const char *s); /* NULL-safe strdup */
 /* This process's resident set now and at its peak, in bytes (VmRSS and
  * VmHWM of /proc/self/status); 0 or -errno. */
 int gfs_self_memory(uint64_t *rss, uint64_t *peak);
+/* This process's open file descriptors (entries of /proc/self/fd, less
+ * the one used to read it) and its soft limit (RLIMIT_NOFILE); 0 or
+ * -errno. */
+int gfs_self_fds(unsigned *open, uint64_t *limit);
+/* Raises the soft limit of open files to the hard limit, as Go programs
+ * (kubectl, Argo CD, Flux) do at start: a watch over HTTP/1.1 takes a
+ * descriptor, and a thousand resources outgrow the usual 1,024. Returns
+ * the soft limit now. */
+uint64_t gfs_raise_fd_limit(void);
 
 /* Condition variables: every one in gitopsfs is made with
  * gfs_cond_init_monotonic and waited on with the two helpers below, so a

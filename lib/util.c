@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -122,4 +124,32 @@ int gfs_self_memory(uint64_t *rss, uint64_t *peak)
 	}
 	fclose(f);
 	return found == 2 ? 0 : -ENOENT;
+}
+
+int gfs_self_fds(unsigned *open, uint64_t *limit)
+{
+	struct rlimit lim;
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+	if (!d)
+		return -errno;
+	for (const struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	*open = n ? n - 1 : 0; /* not the DIR's own */
+	*limit = getrlimit(RLIMIT_NOFILE, &lim) == 0 ? (uint64_t)lim.rlim_cur : 0;
+	return 0;
+}
+
+uint64_t gfs_raise_fd_limit(void)
+{
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) < 0)
+		return 0;
+	if (lim.rlim_cur < lim.rlim_max) {
+		struct rlimit want = {lim.rlim_max, lim.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			lim.rlim_cur = lim.rlim_max;
+	}
+	return (uint64_t)lim.rlim_cur;
 }
