@@ -28,9 +28,9 @@ static int fuzz_watch_cb(enum gfs_watch_event type, json_t *obj, void *payload)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned seen = 0;
-	struct watch w = {.path = "/api/v1/configmaps?watch=1&resourceVersion=1",
-			  .cb = fuzz_watch_cb,
-			  .payload = &seen};
+	struct gfs_kube_watch w = {.path = "/api/v1/configmaps?watch=1&resourceVersion=1",
+				   .cb = fuzz_watch_cb,
+				   .payload = &seen};
 	size_t chunk;
 	int rc = 0;
 
