@@ -155,6 +155,33 @@ static void gfs_collect_commits(struct gfs_metrics_family *f, void *payload)
 	gfs_metrics_sample(f, (double)ss.applied, "direction", "apply", GFS_LABELS_END);
 }
 
+/* The connections to the API server and the protocol the watches use. */
+static void gfs_collect_connections(struct gfs_metrics_family *f, void *payload)
+{
+	struct gfs_kube_transport tr;
+	gfs_kube_transport_get(&tr);
+	gfs_metrics_sample(f, (double)tr.connections, "http", tr.http ? tr.http : "",
+			   GFS_LABELS_END);
+}
+
+/* The names and meaning of Prometheus' process collector, which client
+ * libraries export by default: dashboards and alerts know them. */
+static void gfs_collect_open_fds(struct gfs_metrics_family *f, void *payload)
+{
+	unsigned open = 0;
+	uint64_t limit = 0;
+	(void)gfs_self_fds(&open, &limit);
+	gfs_metrics_sample(f, (double)open, GFS_LABELS_END);
+}
+
+static void gfs_collect_max_fds(struct gfs_metrics_family *f, void *payload)
+{
+	unsigned open = 0;
+	uint64_t limit = 0;
+	(void)gfs_self_fds(&open, &limit);
+	gfs_metrics_sample(f, (double)limit, GFS_LABELS_END);
+}
+
 static const struct {
 	const char *name, *help;
 	enum gfs_metric_type type;
@@ -174,6 +201,13 @@ static const struct {
      "Objects shown, by health (kstatus: Current, InProgress, Failed, Terminating, "
      "Unknown)",
      GFS_METRIC_GAUGE, gfs_collect_health},
+    {"gitopsfs_api_connections",
+     "TCP connections open to the API server, by the protocol of the watches",
+     GFS_METRIC_GAUGE, gfs_collect_connections},
+    {"process_open_fds", "Number of open file descriptors", GFS_METRIC_GAUGE,
+     gfs_collect_open_fds},
+    {"process_max_fds", "Maximum number of open file descriptors", GFS_METRIC_GAUGE,
+     gfs_collect_max_fds},
     {"gitopsfs_sync_commits_total",
      "Commits made to the branch (commit) or applied from it (apply)", GFS_METRIC_COUNTER,
      gfs_collect_commits},

@@ -62,6 +62,13 @@ is "$(val 'gitopsfs_watches{state="stale"}')" "0" "no stale watch"
 # Each resource is read with a streaming list: a WATCH on the wire, counted
 # as kube-apiserver counts it (t_watchlist.sh has the paged lists).
 check "streaming lists are counted by verb and code" gt 'gitopsfs_api_requests_total{verb="WATCH",code="200"}' 0
+# The connections: the emulator speaks HTTP/1.1 (t_h2.sh has HTTP/2), so
+# one per watch, and the process's descriptors as status counts them.
+conns=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"]["connections"])' "$MNT/.gitopsfs/status")
+check "API connections are counted, by protocol" gt 'gitopsfs_api_connections{http="1.1"}' 0
+check "process_open_fds is there" gt process_open_fds 0
+is "$(val process_max_fds)" "$(awk '/Max open files/ {print $4}' /proc/"$(daemon_pid)"/limits)" "process_max_fds is the soft limit"
+diag "connections: status $conns, metric $(val 'gitopsfs_api_connections{http="1.1"}')"
 check "discovery GETs are counted" gt 'gitopsfs_api_requests_total{verb="GET",code="200"}' 0
 is "$(val 'gitopsfs_applies_total{op="apply",result="ok"}')" "0" "no apply yet"
 
