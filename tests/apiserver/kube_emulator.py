@@ -370,7 +370,10 @@ def write_atomic(path, text):
 class EmuHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 128
+    # kube-apiserver listens with the system's somaxconn (4096 here): a
+    # client opening hundreds of watches at once must not see SYNs dropped
+    # (and retried a second later) because the backlog is short.
+    request_queue_size = 1024
 
     def get_request(self):
         sock, addr = self.socket.accept()
