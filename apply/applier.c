@@ -478,7 +478,9 @@ static int gfs_write_base(struct gfs_applier *a, struct gfs_write *w,
 	const char *want = gfs_json_str(w->written, "apiVersion");
 	if (strcmp(want, gfs_object_api_version(f->live)) == 0) {
 		w->bytes = gfs_blob_ref(f->content);
-		w->live = json_incref((json_t *)gfs_object_json(f->live));
+		w->live = gfs_object_doc(f->live);
+		if (!w->live)
+			return -ENOMEM;
 	} else {
 		rc = gfs_resource_url(url, sizeof(url), w->r, w->version, w->p->ns,
 				      w->p->name);

@@ -501,7 +501,7 @@ static int gfs_store_put(struct gfs_store *s, const char *dirname, bool namespac
 		return 0;
 	}
 	const char *name = strrchr(path, '/') + 1;
-	int64_t mtime = gfs_json_change_time(gfs_object_json(o));
+	int64_t mtime = gfs_object_change_time(o);
 	if (!mtime)
 		mtime = now;
 	char dirpath[GFS_PATH_MAX];
@@ -522,8 +522,7 @@ static int gfs_store_put(struct gfs_store *s, const char *dirname, bool namespac
 	n->live = gfs_object_ref(o);
 	n->mtime_ns = mtime;
 	n->seen = ++s->mark;
-	if (gfs_store_filter(s)->secrets == GFS_SECRETS_SHOW &&
-	    gfs_json_is_secret(gfs_object_json(o)))
+	if (gfs_store_filter(s)->secrets == GFS_SECRETS_SHOW && gfs_object_is_secret(o))
 		n->mode = 0600;
 	s->objects++;
 	s->rendered_bytes += content->len;
@@ -578,15 +577,20 @@ int gfs_store_render(struct gfs_blob **out, struct gfs_store *s, const char *pat
 }
 
 void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool namespaced,
-			     struct gfs_object *o)
+			     struct gfs_object *o, const json_t *doc)
 {
 	char path[GFS_PATH_MAX];
 	struct gfs_pending pending = {.n = 0};
 	struct gfs_blob *content = NULL;
+	json_t *parsed = NULL;
 
 	if (gfs_object_path(s, path, sizeof(path), dirname, namespaced, o) < 0)
 		return; /* a name that cannot be a file; nothing to show */
-	const json_t *obj = gfs_object_json(o);
+	if (!doc && !(doc = parsed = gfs_object_doc(o))) {
+		gfs_warn("cannot render %s: %s", path, gfs_error_last());
+		return;
+	}
+	const json_t *obj = doc;
 	bool wanted =
 	    gfs_store_ns_allowed(s, namespaced ? gfs_object_namespace(o) : NULL) &&
 	    gfs_filter_object_wanted(gfs_store_filter(s), dirname, obj);
@@ -598,6 +602,7 @@ void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool name
 		uint64_t gen = atomic_load(&s->render_gen);
 		if (wanted && gfs_store_render(&content, s, path, dirname, obj) < 0) {
 			gfs_warn("cannot render %s: %s", path, gfs_error_last());
+			json_decref(parsed);
 			return;
 		}
 		pthread_rwlock_wrlock(&s->lock);
@@ -619,6 +624,7 @@ void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool name
 	pthread_rwlock_unlock(&s->lock);
 	gfs_pending_deliver(s, &pending);
 	gfs_blob_unref(content);
+	json_decref(parsed);
 }
 
 static void gfs_store_upsert(void *payload, const struct gfs_resource *r, json_t *obj)
@@ -626,7 +632,7 @@ static void gfs_store_upsert(void *payload, const struct gfs_resource *r, json_t
 	struct gfs_object *o = NULL;
 	if (gfs_object_new(&o, json_incref(obj)) < 0)
 		return;
-	gfs_store_upsert_object(payload, r->dirname, r->namespaced, o);
+	gfs_store_upsert_object(payload, r->dirname, r->namespaced, o, obj);
 	gfs_object_unref(o);
 }
 

@@ -94,8 +94,10 @@ struct gfs_node *gfs_store_cluster_root(struct gfs_store *s);
 bool gfs_store_ns_allowed(const struct gfs_store *s, const char *ns);
 /* Shows the live object o at its path under resource dirname (lock not
  * held): rendered, then put in the tree unless the store holds a newer
- * version of it (see gfs_store.h on ordering). */
+ * version of it (see gfs_store.h on ordering). doc is o's document when
+ * the caller has it parsed (an informer's event), else NULL (parsed
+ * here). */
 void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool namespaced,
-			     struct gfs_object *o);
+			     struct gfs_object *o, const json_t *doc);
 
 #endif

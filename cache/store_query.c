@@ -151,7 +151,7 @@ int gfs_store_refresh(struct gfs_store *s, const char *path)
 	if (rc == 0)
 		rc = gfs_store_live(&live, s, path);
 	if (rc == 0)
-		gfs_store_upsert_object(s, p.dirname, p.ns != NULL, live);
+		gfs_store_upsert_object(s, p.dirname, p.ns != NULL, live, NULL);
 	gfs_object_unref(live);
 	return rc;
 }
@@ -377,7 +377,8 @@ int gfs_store_set_filter(struct gfs_store *s, struct gfs_filter *f)
 		struct gfs_path_parts p;
 		const char *rel = gfs_store_cluster_path(s, c.paths[i]);
 		if (rel && gfs_path_parse(&p, rel) == 0)
-			gfs_store_upsert_object(s, p.dirname, p.ns != NULL, c.lives[i]);
+			gfs_store_upsert_object(s, p.dirname, p.ns != NULL, c.lives[i],
+						NULL);
 		gfs_object_unref(c.lives[i]);
 		free(c.paths[i]);
 	}

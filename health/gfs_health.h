@@ -53,6 +53,14 @@ int gfs_health_state_parse(const char *word);
 /* The health of obj by its own status only (a pod's included). */
 void gfs_health_of_object(struct gfs_health *out, const json_t *obj);
 
+/* The health of an object known by its kind and two facts, when they
+ * are enough: it has no status, is not being deleted, and its kind has
+ * no rule of its own - a ConfigMap, a Role. Then true, with *out what
+ * gfs_health_of_object would say of the whole document; else false (the
+ * document must be read). Spares parsing most objects of a cluster. */
+bool gfs_health_of_plain(struct gfs_health *out, const char *kind, bool has_status,
+			 bool deleting);
+
 /* The health of obj given the pods it owns (pods[i] borrowed, any order;
  * n_pods may be 0). For a workload, a failing pod (image that cannot be
  * pulled, crash loop, failed) makes it Failed with that pod's reason;

@@ -425,6 +425,9 @@ static void namespace_(struct gfs_health *out, const json_t *obj)
 /* Any other object: the conventions of custom resources (kstatus'
  * Stalled/Reconciling; Flux' and many operators' Ready). An object
  * without such conditions is Current: nothing says otherwise. */
+/* What generic() says of an object without a status. */
+#define NO_CONDITIONS "no conditions to wait for"
+
 static void generic(struct gfs_health *out, const json_t *obj)
 {
 	const json_t *st = get(obj, "status");
@@ -448,28 +451,30 @@ static void generic(struct gfs_health *out, const json_t *obj)
 	else if (ready)
 		set(out, GFS_HEALTH_CURRENT, "Ready");
 	else
-		set(out, GFS_HEALTH_CURRENT, "no conditions to wait for");
+		set(out, GFS_HEALTH_CURRENT, NO_CONDITIONS);
 }
 
 /* ---- entry points ------------------------------------------------------------------ */
 
+/* The kinds with rules of their own (CronJob aside, below). */
+static const struct {
+	const char *kind;
+	void (*fn)(struct gfs_health *, const json_t *);
+} health_kinds[] = {
+    {"Deployment", deployment},
+    {"ReplicaSet", replicaset},
+    {"StatefulSet", statefulset},
+    {"DaemonSet", daemonset},
+    {"Job", job},
+    {"Pod", pod},
+    {"PersistentVolumeClaim", pvc},
+    {"Service", service},
+    {"CustomResourceDefinition", crd},
+    {"Namespace", namespace_},
+};
+
 void gfs_health_of_object(struct gfs_health *out, const json_t *obj)
 {
-	static const struct {
-		const char *kind;
-		void (*fn)(struct gfs_health *, const json_t *);
-	} kinds[] = {
-	    {"Deployment", deployment},
-	    {"ReplicaSet", replicaset},
-	    {"StatefulSet", statefulset},
-	    {"DaemonSet", daemonset},
-	    {"Job", job},
-	    {"Pod", pod},
-	    {"PersistentVolumeClaim", pvc},
-	    {"Service", service},
-	    {"CustomResourceDefinition", crd},
-	    {"Namespace", namespace_},
-	};
 	if (!json_is_object(obj) || !json_is_object(get(obj, "metadata"))) {
 		set(out, GFS_HEALTH_UNKNOWN, "not a Kubernetes object");
 		return;
@@ -483,9 +488,9 @@ void gfs_health_of_object(struct gfs_health *out, const json_t *obj)
 		set(out, GFS_HEALTH_TERMINATING, "being deleted");
 		return;
 	}
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		if (kind_is(obj, kinds[i].kind)) {
-			kinds[i].fn(out, obj);
+	for (size_t i = 0; i < sizeof(health_kinds) / sizeof(health_kinds[0]); i++) {
+		if (kind_is(obj, health_kinds[i].kind)) {
+			health_kinds[i].fn(out, obj);
 			return;
 		}
 	}
@@ -497,6 +502,18 @@ void gfs_health_of_object(struct gfs_health *out, const json_t *obj)
 		return;
 	}
 	generic(out, obj);
+}
+
+bool gfs_health_of_plain(struct gfs_health *out, const char *kind, bool has_status,
+			 bool deleting)
+{
+	if (has_status || deleting || !kind || strcmp(kind, "CronJob") == 0)
+		return false;
+	for (size_t i = 0; i < sizeof(health_kinds) / sizeof(health_kinds[0]); i++)
+		if (strcmp(kind, health_kinds[i].kind) == 0)
+			return false;
+	set(out, GFS_HEALTH_CURRENT, NO_CONDITIONS); /* as generic() */
+	return true;
 }
 
 bool gfs_health_kind_has_pods(const char *kind)

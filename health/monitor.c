@@ -346,12 +346,24 @@ int gfs_monitor_health(struct gfs_health *out, struct gfs_monitor *m, const char
 	struct gfs_object *o = NULL;
 	if (gfs_store_live(&o, m->opts.store, path) < 0)
 		return -ENOENT;
-	const json_t *obj = gfs_object_json(o);
+	/* Most objects of a cluster (ConfigMaps, RBAC) have no status to
+	 * read: their verdict needs no parsing. */
+	if (gfs_health_of_plain(out, gfs_object_kind(o), gfs_object_has_status(o),
+				gfs_object_deleting(o))) {
+		gfs_object_unref(o);
+		return 0;
+	}
+	json_t *obj = gfs_object_doc(o);
 	struct mon_pods p = {0};
+	if (!obj) {
+		gfs_object_unref(o);
+		return -ENOMEM;
+	}
 	if (gfs_health_kind_has_pods(gfs_object_kind(o)))
 		mon_pods_of(&p, m, gfs_object_uid(o));
 	gfs_health_of(out, obj, p.items, p.n);
 	mon_pods_release(&p);
+	json_decref(obj);
 	gfs_object_unref(o);
 	return 0;
 }

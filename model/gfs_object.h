@@ -2,12 +2,15 @@
  * gfs_object.h - one Kubernetes object, parsed once, and the facts about
  * objects that every module needs (each of them here and nowhere else).
  *
- * A gfs_object wraps the JSON document the API server sent (a watch
- * event, a list item, the answer to a write). It is immutable once made:
- * the store keeps it as the live object behind a file, and the applier,
- * the sync thread and the queries read it through the accessors below
- * instead of re-parsing text. Refcounted; a reference may be shared
- * between threads freely (nobody writes to it).
+ * A gfs_object is what is kept of the JSON document the API server sent
+ * (a watch event, a list item, the answer to a write): the document as
+ * compact JSON text, and the facts read from it on arrival (identity,
+ * resourceVersion, newest manager, change time, Secret-ness). A parsed
+ * jansson tree costs about ten times its text, so none is kept: callers
+ * that need the whole document (the applier's write-back, health, a
+ * re-render) parse it with gfs_object_doc, which gives back exactly the
+ * document that was wrapped. Immutable once made; refcounted; a
+ * reference may be shared between threads freely (nobody writes to it).
  *
  * The free functions on `const json_t *` answer the same questions for any
  * document, manifests read from a file or from Git included.
@@ -21,17 +24,20 @@
 
 struct gfs_object;
 
-/* Wraps `doc` (a JSON object), taking over the caller's reference: doc
- * must not be modified afterwards by anyone. Returns 0, -EINVAL when doc
- * is not a JSON object (the reference is then released), or -ENOMEM. */
+/* Keeps what is described above of `doc` (a JSON object), taking over
+ * the caller's reference (released before it returns; the caller may
+ * keep its own). Returns 0, -EINVAL when doc is not a JSON object, or
+ * -ENOMEM. */
 int gfs_object_new(struct gfs_object **out, json_t *doc);
 /* A new reference (NULL-safe). */
 struct gfs_object *gfs_object_ref(struct gfs_object *o);
 void gfs_object_unref(struct gfs_object *o);
 
-/* The document, borrowed for as long as the caller holds its reference;
- * never to be modified (json_deep_copy it to change it). */
-const json_t *gfs_object_json(const struct gfs_object *o);
+/* The document, parsed again: a new reference the caller owns (and may
+ * change). NULL (per-thread error set) only when out of memory. */
+json_t *gfs_object_doc(const struct gfs_object *o);
+/* The bytes of the document's compact JSON text. */
+size_t gfs_object_size(const struct gfs_object *o);
 
 /* Borrowed strings, or NULL when the object has none. */
 const char *gfs_object_kind(const struct gfs_object *o);
@@ -47,6 +53,19 @@ const char *gfs_object_resource_version(const struct gfs_object *o);
  * a is older, the same or newer than b. Anything else (NULL, not a
  * number) compares as 0: "cannot tell", which callers treat as "newer". */
 int gfs_rv_cmp(const char *a, const char *b);
+
+/* The facts below, read once when the object was made. */
+struct gfs_manager_entry;
+/* gfs_json_newest_manager of the document (strings borrowed from o). */
+void gfs_object_newest_manager(struct gfs_manager_entry *out, const struct gfs_object *o);
+/* gfs_json_change_time of the document. */
+int64_t gfs_object_change_time(const struct gfs_object *o);
+/* gfs_json_is_secret of the document. */
+bool gfs_object_is_secret(const struct gfs_object *o);
+/* The document has a status member (of any value). */
+bool gfs_object_has_status(const struct gfs_object *o);
+/* Its metadata has a deletionTimestamp: it is being deleted. */
+bool gfs_object_deleting(const struct gfs_object *o);
 
 /* ---- facts about any document -------------------------------------------- */
 

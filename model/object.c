@@ -10,16 +10,34 @@
 #include "gfs_common.h"
 #include "gfs_object.h"
 
+/* One allocation: the struct, then the facts' strings, then the compact
+ * JSON text (NUL-terminated). */
 struct gfs_object {
 	atomic_int refs;
-	json_t *doc;
-	/* Borrowed from doc (immutable, so they stay valid): */
+	size_t len; /* of text */
+	const char *text;
+	/* Into the same allocation; NULL when the document has none: */
 	const char *kind, *api_version, *name, *ns, *uid, *rv;
+	struct gfs_manager_entry newest;
+	int64_t change_time;
+	bool secret, has_status, deleting;
+	char data[];
 };
 
 static const char *gfs_str(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
+}
+
+/* Copies s (if any) to *p, returns the copy and moves *p past it. */
+static const char *gfs_pack(char **p, const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	char *copy = memcpy(*p, s, n);
+	*p += n;
+	return copy;
 }
 
 int gfs_object_new(struct gfs_object **out, json_t *doc)
@@ -28,20 +46,46 @@ int gfs_object_new(struct gfs_object **out, json_t *doc)
 		json_decref(doc);
 		return -EINVAL;
 	}
-	struct gfs_object *o = calloc(1, sizeof(*o));
+	const json_t *md = json_object_get(doc, "metadata");
+	const char *facts[] = {gfs_str(doc, "kind"), gfs_str(doc, "apiVersion"),
+			       gfs_str(md, "name"),  gfs_str(md, "namespace"),
+			       gfs_str(md, "uid"),   gfs_str(md, "resourceVersion")};
+	struct gfs_manager_entry m;
+	gfs_json_newest_manager(&m, doc);
+	const char *mfacts[] = {m.manager, m.operation, m.time};
+	/* JSON_COMPACT keeps the members' order; reals are written with
+	 * 17 digits: parsing the text gives back the same document. */
+	size_t len = json_dumpb(doc, NULL, 0, JSON_COMPACT), strs = 0;
+	for (size_t i = 0; i < GFS_ARRAY_SIZE(facts); i++)
+		strs += facts[i] ? strlen(facts[i]) + 1 : 0;
+	for (size_t i = 0; i < GFS_ARRAY_SIZE(mfacts); i++)
+		strs += mfacts[i] ? strlen(mfacts[i]) + 1 : 0;
+	struct gfs_object *o = len ? malloc(sizeof(*o) + strs + len + 1) : NULL;
 	if (!o) {
 		json_decref(doc);
 		return -ENOMEM;
 	}
 	atomic_init(&o->refs, 1);
-	o->doc = doc;
-	const json_t *md = json_object_get(doc, "metadata");
-	o->kind = gfs_str(doc, "kind");
-	o->api_version = gfs_str(doc, "apiVersion");
-	o->name = gfs_str(md, "name");
-	o->ns = gfs_str(md, "namespace");
-	o->uid = gfs_str(md, "uid");
-	o->rv = gfs_str(md, "resourceVersion");
+	char *p = o->data;
+	o->kind = gfs_pack(&p, facts[0]);
+	o->api_version = gfs_pack(&p, facts[1]);
+	o->name = gfs_pack(&p, facts[2]);
+	o->ns = gfs_pack(&p, facts[3]);
+	o->uid = gfs_pack(&p, facts[4]);
+	o->rv = gfs_pack(&p, facts[5]);
+	o->newest = m;
+	o->newest.manager = gfs_pack(&p, m.manager);
+	o->newest.operation = gfs_pack(&p, m.operation);
+	o->newest.time = gfs_pack(&p, m.time);
+	o->change_time = gfs_json_change_time(doc);
+	o->secret = gfs_json_is_secret(doc);
+	o->has_status = json_object_get(doc, "status") != NULL;
+	o->deleting = json_object_get(md, "deletionTimestamp") != NULL;
+	json_dumpb(doc, p, len, JSON_COMPACT);
+	p[len] = '\0';
+	o->text = p;
+	o->len = len;
+	json_decref(doc);
 	*out = o;
 	return 0;
 }
@@ -57,13 +101,22 @@ void gfs_object_unref(struct gfs_object *o)
 {
 	if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
 		return;
-	json_decref(o->doc);
 	free(o);
 }
 
-const json_t *gfs_object_json(const struct gfs_object *o)
+json_t *gfs_object_doc(const struct gfs_object *o)
 {
-	return o->doc;
+	json_error_t err;
+	json_t *doc = json_loadb(o->text, o->len, 0, &err);
+	if (!doc)
+		gfs_error_set(-ENOMEM, "cannot read back %s/%s: %s", o->ns ? o->ns : "",
+			      o->name ? o->name : "?", err.text);
+	return doc;
+}
+
+size_t gfs_object_size(const struct gfs_object *o)
+{
+	return o->len;
 }
 
 const char *gfs_object_kind(const struct gfs_object *o)
@@ -94,6 +147,31 @@ const char *gfs_object_uid(const struct gfs_object *o)
 const char *gfs_object_resource_version(const struct gfs_object *o)
 {
 	return o->rv;
+}
+
+void gfs_object_newest_manager(struct gfs_manager_entry *out, const struct gfs_object *o)
+{
+	*out = o->newest;
+}
+
+int64_t gfs_object_change_time(const struct gfs_object *o)
+{
+	return o->change_time;
+}
+
+bool gfs_object_is_secret(const struct gfs_object *o)
+{
+	return o->secret;
+}
+
+bool gfs_object_has_status(const struct gfs_object *o)
+{
+	return o->has_status;
+}
+
+bool gfs_object_deleting(const struct gfs_object *o)
+{
+	return o->deleting;
 }
 
 /* A decimal resourceVersion as a number; false for anything else. */

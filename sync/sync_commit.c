@@ -23,7 +23,7 @@ static void gfs_object_changer(struct gfs_store *store, const char *path, char *
 	snprintf(out, outsz, "%s", "");
 	if (gfs_store_live(&live, store, path) < 0)
 		return;
-	gfs_json_newest_manager(&m, gfs_object_json(live));
+	gfs_object_newest_manager(&m, live);
 	if (m.manager)
 		snprintf(out, outsz, "%s (%s), %s", m.manager,
 			 m.operation ? m.operation : "Update", m.time);
@@ -94,7 +94,7 @@ static int gfs_authors_add(const char *path, void *value, void *payload)
 	char name[128];
 	int64_t t = 0;
 	if (gfs_store_live(&live, a->store, path) == 0) {
-		gfs_json_newest_manager(&m, gfs_object_json(live));
+		gfs_object_newest_manager(&m, live);
 		gfs_author_name(name, sizeof(name), m.manager);
 		t = m.time_ns;
 	} else {

@@ -302,6 +302,39 @@ static void every_kind_follows_kstatus_rules(void)
 	}
 }
 
+/* The verdict from kind and facts alone, where it is given, is the one
+ * the whole document gets: over every case of the table and a few
+ * objects without status. */
+static void a_plain_verdict_is_the_documents(void)
+{
+	static const char *const extra[] = {
+	    "{'kind':'ConfigMap','metadata':{'name':'a'},'data':{'k':'v'}}",
+	    "{'kind':'Role','metadata':{'name':'r','generation':3},'rules':[]}",
+	    "{'kind':'Widget','metadata':{'name':'w','generation':2},'spec':{}}",
+	    "{'kind':'ConfigMap','metadata':{'name':'a','deletionTimestamp':'x'}}",
+	    "{'kind':'Deployment','metadata':{'name':'d'},'spec':{}}",
+	    "{'kind':'CronJob','metadata':{'name':'c'},'spec':{'suspend':true}}",
+	    "{'kind':'Widget','metadata':{'name':'w'},'status':{'conditions':[]}}",
+	};
+	size_t n = sizeof(cases) / sizeof(cases[0]), plain = 0;
+	for (size_t i = 0; i < n + sizeof(extra) / sizeof(extra[0]); i++) {
+		json_t *obj = parse_quoted(i < n ? cases[i].obj : extra[i - n]);
+		struct gfs_health whole, h;
+		const json_t *md = json_object_get(obj, "metadata");
+		gfs_health_of_object(&whole, obj);
+		if (gfs_health_of_plain(
+			&h, json_string_value(json_object_get(obj, "kind")),
+			json_object_get(obj, "status") != NULL,
+			json_object_get(md, "deletionTimestamp") != NULL)) {
+			plain++;
+			CHECK_INT(h.state, whole.state);
+			CHECK_STR(h.reason, whole.reason);
+		}
+		json_decref(obj);
+	}
+	CHECK(plain >= 3); /* the extra ConfigMap, Role and Widget at least */
+}
+
 static void state_words_round_trip(void)
 {
 	for (int s = 0; s < GFS_HEALTH_NSTATES; s++)
@@ -392,6 +425,7 @@ int main(void)
 {
 	gfs_log_init(GFS_LOG_ERROR, "/dev/null");
 	TAP_RUN(every_kind_follows_kstatus_rules);
+	TAP_RUN(a_plain_verdict_is_the_documents);
 	TAP_RUN(state_words_round_trip);
 	TAP_RUN(a_long_reason_is_cut_on_a_character_boundary);
 	TAP_RUN(health_alerts_are_apart_from_apply_alerts);

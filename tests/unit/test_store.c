@@ -142,9 +142,10 @@ static void a_snapshot_pairs_bytes_and_live_object(void)
 	/* The snapshot stays as it was while the store moves on. */
 	deliver(s, "6", "six", false);
 	CHECK(strstr(sf.content->data, "v: five") != NULL);
-	CHECK_STR(json_string_value(json_object_get(
-		      json_object_get(gfs_object_json(sf.live), "data"), "v")),
+	json_t *live = gfs_object_doc(sf.live);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(live, "data"), "v")),
 		  "five");
+	json_decref(live);
 	gfs_store_file_release(&sf);
 	CHECK_INT(gfs_store_get(&sf, s, "shop/configmaps/none.yaml"), -ENOENT);
 	CHECK_INT(gfs_store_get(&sf, s, "shop/configmaps"), -EISDIR);
