@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# bench/bench.sh [N] - gitopsfs at scale, measured side by side in one run
-# against the emulator holding N ConfigMaps (default 10,000; N=100000 for
-# the large row) plus its start-up objects:
+# bench/bench.sh [N | mix [COPIES]] - gitopsfs at scale, measured side by
+# side in one run against the emulator holding N ConfigMaps (default
+# 10,000; 30000 and 100000 for the larger rows), or a realistic mix of
+# real upstream manifests (see below), plus its start-up objects:
 #   * mount until every object is listed (empty repository), and the
 #     API requests that took,
 #   * the first import, `git add -A && git commit`, in the mount against
@@ -16,6 +17,18 @@
 # the emulator runs on loopback. It prints figures; nothing asserts on time.
 set -euo pipefail
 N=${1:-10000}
+# `bench.sh mix [COPIES]`: a realistic mix instead of N small ConfigMaps -
+# the vendored upstream manifests (bench/mix.py: CRDs with large schemas,
+# multi-line ConfigMaps, workloads, RBAC) with their namespaced objects
+# copied COPIES times (default 14, about 8,000 objects), plus one bulk
+# ConfigMap that the change row edits.
+SEED=()
+WHAT="$N ConfigMaps"
+COPIES=0
+if [ "$N" = mix ]; then
+	COPIES=${2:-14}
+	N=1
+fi
 RUNS=${RUNS:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 GFS=${GFS_BIN:-$ROOT/build/gitopsfs}
@@ -57,12 +70,17 @@ for l in open(sys.argv[1]):
 print(" ".join("%s %d" % kv for kv in sorted(c.items())) or "none")' "$T/requests.log"
 }
 
-echo "gitopsfs bench: $N objects, median of $RUNS runs, $(nproc) cores"
+if [ "$COPIES" -gt 0 ]; then
+	SEED=(--seed "$T/mix.yaml")
+	WHAT="realistic mix ($(python3 "$ROOT/bench/mix.py" "$COPIES" "$T/mix.yaml") upstream objects: $COPIES copies of tests/fixtures/upstream)"
+fi
+echo "gitopsfs bench: $WHAT, median of $RUNS runs, $(nproc) cores"
 python3 "$ROOT/tests/apiserver/kube_emulator.py" --port 0 --portfile "$T/port" \
 	--tls-dir "$T/tls" --token bench --kubeconfig "$KUBECONFIG" --bulk "$N" \
-	--history 100000 --logfile "$T/requests.log" >"$T/emulator.log" 2>&1 &
+	"${SEED[@]}" --history 100000 --logfile "$T/requests.log" >"$T/emulator.log" 2>&1 &
 EMU=$!
-for _ in $(seq 1200); do [ -s "$KUBECONFIG" ] && break; sleep 0.1; done
+# Seeding the mix takes the emulator a while (each object is validated).
+for _ in $(seq 6000); do [ -s "$KUBECONFIG" ] && break; sleep 0.1; done
 git init -q --bare "$T/repo.git"
 : >"$T/requests.log"
 

@@ -63,6 +63,9 @@ is "$(lac)" "$lac0" "kubectl's last-applied-configuration annotation survives"
 is "$(rev)" "$rev0" "the deployment.kubernetes.io/revision annotation survives"
 out=$(kc apply -f "$T/applied.yaml" 2>&1)
 check "kubectl apply afterwards gives no missing-annotation warning" bash -c '! grep -qi "missing the kubectl.kubernetes.io/last-applied-configuration" <<<"$1"' _ "$out"
+# The watch brings kubectl's change to the file a moment later; an edit of
+# the bytes from before it would be refused (EBUSY), rightly.
+check "the file shows kubectl's apply" wait_for 10 grep -q '^  replicas: 1$' "$F"
 
 # 3. A field deleted from the file is deleted from the object.
 check "deleting a label line succeeds" sed -i '/^    tier: backend$/d' "$F"
