@@ -46,8 +46,8 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIBGFS := $(BUILD)/libgfs.a
 BIN := $(BUILD)/gitopsfs
 
-.PHONY: all check unit-tests deps demo demo-stop install uninstall clean format format-check bench lint deb \
-	fuzz fuzz-targets fuzz-smoke soak
+.PHONY: all check unit-tests deps demo demo-stop install uninstall clean format format-check bench bench-crds \
+	lint deb fuzz fuzz-targets fuzz-smoke soak
 all: $(BIN)
 
 # Rebuild everything when the flags change.
@@ -119,8 +119,15 @@ demo: all
 demo-stop:
 	$(Q)tests/demo/demo.sh stop
 
+# The scale bench (N objects), then the many-CRDs bench of issue 15
+# (bench/bench_crds.sh: 300 and 1,000 CRDs over HTTP/1.1 and through an
+# HTTP/2 front); `make bench-crds` runs the latter alone.
 bench: all
 	$(Q)bench/bench.sh
+	$(Q)bench/bench_crds.sh
+
+bench-crds: all
+	$(Q)bench/bench_crds.sh
 
 # The fault soak (tests/soak/soak.py): writers and a sync-apply agent for
 # SOAK_SECONDS under injected faults, kills and restarts, then checks that

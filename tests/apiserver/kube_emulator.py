@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import resource
 import select
 import signal
 import socket
@@ -370,10 +371,9 @@ def write_atomic(path, text):
 class EmuHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    # kube-apiserver listens with the system's somaxconn (4096 here): a
-    # client opening hundreds of watches at once must not see SYNs dropped
-    # (and retried a second later) because the backlog is short.
-    request_queue_size = 1024
+    # the listen backlog: a client that opens a watch per resource at once (a thousand CRDs)
+    # must not see SYNs dropped and retried a second later (the kernel caps it at somaxconn)
+    request_queue_size = 4096
 
     def get_request(self):
         sock, addr = self.socket.accept()
@@ -431,6 +431,8 @@ class Emulator:
             self.seed(self.args.seed)
         if self.args.bulk:
             self.bulk(self.args.bulk)
+        if self.args.crds:
+            self.crds(self.args.crds, self.args.crd_objects)
 
     def seed(self, path):
         with open(path) as f:
@@ -471,6 +473,50 @@ class Emulator:
                 'apiVersion': 'v1', 'kind': 'ConfigMap',
                 'metadata': {'name': 'cm-%06d' % i, 'labels': {'bulk': 'true'}},
                 'data': {'index': str(i), 'value': 'bulk value %d' % i}}, 'emulator-bulk')
+
+    @staticmethod
+    def crd_names(n):
+        """--crds N: [(group, kind, plural)] for N CustomResourceDefinitions, ten per API
+        group: Widget0000 .. Widget0009 in g000.scale.example.com, Widget0010 in g001..."""
+        w = max(4, len(str(n - 1)))
+        gw = max(3, len(str((n - 1) // 10)))
+        return [('g%0*d.scale.example.com' % (gw, i // 10), 'Widget%0*d' % (w, i),
+                 'widget%0*ds' % (w, i)) for i in range(n)]
+
+    def crds(self, n, k):
+        """N CRDs created as `kubectl create -f` creates them (the CRD controller registers
+        and establishes each), then K objects of each in namespace `crds`."""
+        st = self.store
+        crd_rt = st.rtype('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')
+        if not st.ns_exists('crds'):
+            st.create(st.rtype('', 'v1', 'namespaces'), None, {
+                'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'crds'}},
+                'emulator-crds')
+        schema = {'type': 'object', 'properties': {'spec': {
+            'type': 'object', 'x-kubernetes-preserve-unknown-fields': True,
+            'properties': {'index': {'type': 'integer'}, 'value': {'type': 'string'}}}}}
+        made = []
+        for group, kind, plural in self.crd_names(n):
+            st.create(crd_rt, None, {
+                'apiVersion': 'apiextensions.k8s.io/v1', 'kind': 'CustomResourceDefinition',
+                'metadata': {'name': '%s.%s' % (plural, group),
+                             'labels': {'scale.example.com/crd': 'true'}},
+                'spec': {'group': group, 'scope': 'Namespaced',
+                         'names': {'plural': plural, 'singular': kind.lower(), 'kind': kind,
+                                   'listKind': kind + 'List', 'categories': ['scale']},
+                         'versions': [{'name': 'v1', 'served': True, 'storage': True,
+                                       'schema': {'openAPIV3Schema': schema}}]}},
+                'emulator-crds')
+            made.append((group, kind, plural))
+        for i, (group, kind, plural) in enumerate(made):
+            rt = st.rtype(group, 'v1', plural)
+            for j in range(k):
+                st.create(rt, 'crds', {
+                    'apiVersion': group + '/v1', 'kind': kind,
+                    'metadata': {'name': '%s-%d' % (kind.lower(), j),
+                                 'labels': {'scale.example.com/index': str(i)}},
+                    'spec': {'index': j, 'value': 'object %d of %s' % (j, kind)}},
+                    'emulator-crds')
 
     def listen(self):
         httpd = EmuHTTPServer(('127.0.0.1', self.port), Handler)
@@ -1224,8 +1270,13 @@ class Handler(BaseHTTPRequestHandler):
                 now = time.time()
                 if now >= deadline or self.emu.stop.is_set():
                     break
+                # an idle watch looks at its client 4 times a second; with hundreds open, once
+                # a second (a thousand watches would otherwise keep a core a quarter busy)
+                idle = 0.25 if len(store.watchers) <= 200 else 1.0
+                if bookmarks:
+                    idle = min(idle, max(0.01, next_bm - now))
                 try:
-                    item = w.q.get(timeout=min(0.25, deadline - now))
+                    item = w.q.get(timeout=min(idle, deadline - now))
                 except Exception:   # queue.Empty
                     item = None
                 if item is Watcher.CLOSE:
@@ -1270,12 +1321,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def client_gone(self):
         """While a watch is idle the client sends nothing (HTTP/1.1 has no pipelining over a
-        streaming response), so a readable socket means EOF or a TLS close: it went away."""
+        streaming response), so a readable socket means EOF or a TLS close: it went away.
+        poll, not select: with a thousand watches the descriptors pass FD_SETSIZE (1024)."""
         try:
-            r, _, _ = select.select([self.connection], [], [], 0)
+            p = select.poll()
+            p.register(self.connection, select.POLLIN)
+            return bool(p.poll(0))
         except (OSError, ValueError):
             return True
-        return bool(r)
 
 
 def main(argv=None):
@@ -1291,6 +1344,10 @@ def main(argv=None):
     p.add_argument('--kubeconfig')
     p.add_argument('--seed')
     p.add_argument('--bulk', type=int, default=0)
+    p.add_argument('--crds', type=int, default=0,
+                   help='create N CustomResourceDefinitions (ten per API group) at start')
+    p.add_argument('--crd-objects', type=int, default=1,
+                   help='with --crds: objects of each CRD, in namespace crds (default 1)')
     p.add_argument('--history', type=int, default=1000)
     p.add_argument('--audit', help='append every stored change to this file, one JSON line each')
     p.add_argument('--bookmark-seconds', type=float, default=5)
@@ -1299,6 +1356,15 @@ def main(argv=None):
                         'without the WatchList feature does')
     p.add_argument('--verbose', action='store_true', help='log every request to stderr')
     args = p.parse_args(argv)
+    # one descriptor per connection, a thousand watches and more: the soft limit (often 1024)
+    # up to the hard one
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY
+                                                        else max(soft, 1 << 16), hard))
+        except (ValueError, OSError):
+            pass
     emu = Emulator(args)
 
     def stop(*_):

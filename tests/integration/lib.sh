@@ -18,7 +18,7 @@ export GIT_CONFIG_NOSYSTEM=1 HOME=$T/home
 mkdir -p "$MNT" "$HOME"
 git config --global init.defaultBranch main
 git config --global safe.directory '*'
-EMU_PID=
+EMU_PID= H2_PID=
 _n=0 _failed=0
 
 ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
@@ -59,6 +59,7 @@ cleanup() {
 	# The daemon exits once unmounted; give ASan a moment to report.
 	for _ in $(seq 50); do daemon_running || break; sleep 0.1; done
 	pkill -f "[g]itopsfs mount .*$T" 2>/dev/null
+	[ -n "$H2_PID" ] && kill "$H2_PID" 2>/dev/null
 	[ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null
 	[ -n "${GFS_KEEP:-}" ] || rm -rf "$T"
 }
@@ -72,6 +73,77 @@ start_emulator() {
 	EMU_PID=$!
 	wait_for 20 test -s "$KUBECONFIG" || { echo "Bail out! emulator did not start"; cat "$T/emulator.out"; exit 1; }
 	EMU_URL=https://127.0.0.1:$(cat "$T/port")
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on (now).
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_h2_front [KUBECONFIG_OUT]: an HTTP/2 front for the running emulator: nghttpx
+# (Debian's nghttp2-proxy) on a free port of 127.0.0.1, TLS with the emulator's server
+# certificate (SAN 127.0.0.1) and ALPN h2 then http/1.1, proxying every request over TLS
+# to the emulator, which speaks HTTP/1.1: one backend connection per concurrent stream. The
+# backend is verified against the emulator's CA as "localhost" (sni=localhost: nghttpx 1.52
+# does not match an IP address against the certificate's IP SANs). A kubeconfig for the front (the token: a client
+# certificate would end at the proxy) goes to KUBECONFIG_OUT (default $T/kubeconfig-h2).
+# Sets H2_PORT, H2_URL, H2_KUBECONFIG and H2_PID (stopped by the trap). Options:
+#   no limit on concurrent streams a client may open (4096) or on backend connections
+#   (--backend-connections-per-frontend=0; per-host too, for --http2-proxy mode), so a
+#   thousand watches fit in one connection; read timeouts of an hour on both sides (the
+#   defaults, 1 to 3 minutes, would cut a quiet watch); no stream write timeout; nghttpx
+#   forwards each chunk as it reads it (its response buffer is a bound on what it holds
+#   for a slow client, not a delay). --conf=/dev/null: no system config; --no-ocsp: no
+#   OCSP fetch script (no network here).
+start_h2_front() {
+	H2_KUBECONFIG=${1:-$T/kubeconfig-h2}
+	command -v nghttpx >/dev/null || { echo "Bail out! nghttpx is missing: make deps (package nghttp2-proxy)"; exit 1; }
+	local emu_port nofile try
+	emu_port=$(cat "$T/port")
+	nofile=$(ulimit -Hn)
+	{ [ "$nofile" = unlimited ] || [ "$nofile" -gt 65536 ]; } && nofile=65536
+	for try in 1 2 3; do
+		H2_PORT=$(free_port)
+		nghttpx --conf=/dev/null --no-ocsp --workers=1 \
+			--frontend="127.0.0.1,$H2_PORT" \
+			--backend="127.0.0.1,$emu_port;;tls;sni=localhost;proto=http/1.1" --cacert="$T/tls/ca.crt" \
+			--npn-list=h2,http/1.1 \
+			--frontend-http2-max-concurrent-streams=4096 \
+			--backend-connections-per-frontend=0 --backend-connections-per-host=4096 \
+			--frontend-read-timeout=1h --frontend-http2-read-timeout=1h \
+			--frontend-keep-alive-timeout=1h --frontend-write-timeout=5m \
+			--stream-read-timeout=0 --stream-write-timeout=0 \
+			--backend-read-timeout=1h --backend-write-timeout=5m \
+			--rlimit-nofile="$nofile" \
+			--errorlog-file="$T/nghttpx.log" --accesslog-file="$T/nghttpx-access.log" \
+			"$T/tls/server.key" "$T/tls/server.crt" >>"$T/nghttpx.log" 2>&1 &
+		H2_PID=$!
+		wait_for 10 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$H2_PORT" && break
+		kill "$H2_PID" 2>/dev/null
+		H2_PID=
+	done
+	[ -n "$H2_PID" ] || { echo "Bail out! nghttpx did not start"; cat "$T/nghttpx.log"; exit 1; }
+	H2_URL=https://127.0.0.1:$H2_PORT
+	cat >"$H2_KUBECONFIG" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: h2
+  cluster:
+    server: $H2_URL
+    certificate-authority-data: $(base64 -w0 "$T/tls/ca.crt")
+users:
+- name: h2
+  user:
+    token: test-token-$$
+contexts:
+- name: h2
+  context:
+    cluster: h2
+    user: h2
+    namespace: default
+current-context: h2
+EOF
 }
 
 # emu METHOD PATH [JSON]: a control request to the emulator.
