@@ -124,9 +124,11 @@ demo-stop:
 # HTTP/2 front); `make bench-crds` runs the latter alone.
 bench: all
 	$(Q)bench/bench.sh
+	$(Q)bench/bench.sh mix
 	$(Q)bench/bench_crds.sh
 
 bench-crds: all
+	$(Q)bench/bench.sh mix
 	$(Q)bench/bench_crds.sh
 
 # The fault soak (tests/soak/soak.py): writers and a sync-apply agent for

@@ -650,6 +650,7 @@ void gfs_kube_transport_get(struct gfs_kube_transport *out)
 void gfs_kube_transport_saw(struct gfs_kube_conn *conn)
 {
 	long v = 0;
+	conn->answered = true;
 	if (conn->multiplexed &&
 	    curl_easy_getinfo(conn->curl, CURLINFO_HTTP_VERSION, &v) == CURLE_OK && v)
 		atomic_store(&kube_http_version, (int)v);
@@ -800,6 +801,7 @@ int gfs_kube_conn_prepare(struct gfs_kube_conn *conn, const char *method,
 	conn->body_overflow = false;
 	conn->errbuf[0] = '\0';
 	conn->socket_errno = 0;
+	conn->answered = false;
 	conn->xfer_stop = NULL;
 	conn->idle_limit_ms = 0;
 	conn->idle_expired = false;

@@ -510,6 +510,11 @@ bool gfs_informer_tick(struct gfs_informer *inf)
 	return inf->conn && gfs_kube_conn_should_end(inf->conn);
 }
 
+bool gfs_informer_starting(const struct gfs_informer *inf)
+{
+	return inf->in_multi && !inf->conn->answered;
+}
+
 bool gfs_informer_watching(const struct gfs_informer *inf)
 {
 	return inf->watch && inf->watch_open;

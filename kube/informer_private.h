@@ -145,6 +145,9 @@ bool gfs_informer_done(struct gfs_informer *inf, CURLcode cc);
  * end now (stop, refresh, a silent connection, stalled initial events);
  * the loop then takes it out and calls gfs_informer_done. */
 bool gfs_informer_tick(struct gfs_informer *inf);
+/* Whether inf's transfer is in the multi handle and not answered yet
+ * (connecting, or waiting for the server). */
+bool gfs_informer_starting(const struct gfs_informer *inf);
 /* Whether inf has a watch open (answered 200). */
 bool gfs_informer_watching(const struct gfs_informer *inf);
 /* Ends whatever inf was doing (its handle out of the multi already) and

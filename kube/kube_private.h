@@ -82,6 +82,7 @@ struct gfs_kube_conn {
 	bool tick_ended;  /* the transfer ended because tick said so */
 	bool multiplexed; /* driven by a multi handle: HTTP/2 where offered */
 	int socket_errno; /* why our socket callback refused, 0 if it did not */
+	bool answered;    /* the current list or watch has its answer's status */
 };
 
 /* Descriptors a connection must leave free for the rest of the process
@@ -103,8 +104,9 @@ bool gfs_kube_conn_should_end(struct gfs_kube_conn *conn);
  * else CURLINFO_OS_ERRNO. */
 long gfs_kube_conn_os_errno(const struct gfs_kube_conn *conn);
 
-/* Records the HTTP version of conn's answer (multiplexed conns only), for
- * gfs_kube_transport_get. Called when the answer starts. */
+/* Marks conn's list or watch answered and records the HTTP version of
+ * the answer (multiplexed conns only), for gfs_kube_transport_get.
+ * Called when the answer starts. */
 void gfs_kube_transport_saw(struct gfs_kube_conn *conn);
 
 /* Extra hooks of gfs_kube_watch_ex, both optional, both called on the

@@ -29,6 +29,15 @@
 #include "informer_private.h"
 
 #define LOOP_TICK_MS 1000
+/* Transfers started and not answered yet, at most: the rest wait their
+ * turn. Before the server's SETTINGS arrive libcurl assumes an HTTP/2
+ * connection takes 100 streams and opens another for the next ones; a
+ * thousand informers starting at once would so open dozens of
+ * connections (and over HTTP/1.1 a thousand TLS handshakes at once).
+ * Started in waves, they all find the first connection with its real
+ * limit. */
+#define LOOP_MAX_STARTING 64
+#define LOOP_HELD_MS      20
 /* Streams we are willing to open on one HTTP/2 connection; the server's
  * SETTINGS_MAX_CONCURRENT_STREAMS caps it further (kube-apiserver: 1000
  * by default), and libcurl opens another connection past it. */
@@ -153,10 +162,23 @@ static long loop_round(struct loop *l)
 	struct gfs_informers *set = l->set;
 	int64_t now = gfs_monotonic_ms();
 	int running = 0;
+	unsigned starting = 0;
+	bool held = false;
 	loop_take(l);
 	for (struct gfs_informer *inf = l->driven; inf; inf = inf->driven)
-		if (!inf->in_multi && inf->wake_ms <= now && gfs_informer_step(inf))
+		starting += gfs_informer_starting(inf);
+	for (struct gfs_informer *inf = l->driven; inf; inf = inf->driven) {
+		if (inf->in_multi || inf->wake_ms > now)
+			continue;
+		if (starting >= LOOP_MAX_STARTING) {
+			held = true; /* its turn comes when answers arrive */
+			continue;
+		}
+		if (gfs_informer_step(inf)) {
 			loop_add(l, inf);
+			starting++;
+		}
+	}
 	curl_multi_perform(set->multi, &running);
 	loop_reap(l);
 	now = gfs_monotonic_ms();
@@ -166,9 +188,13 @@ static long loop_round(struct loop *l)
 	unsigned watching = 0;
 	for (struct gfs_informer *inf = l->driven; inf; inf = inf->driven) {
 		watching += gfs_informer_watching(inf);
-		if (!inf->in_multi && inf->wake_ms < wake)
+		if (!inf->in_multi && inf->wake_ms < wake && !held)
 			wake = inf->wake_ms;
 	}
+	/* Held informers wait for answers, which wake the poll; a short
+	 * timeout covers answers that came during this round. */
+	if (held && wake > now + LOOP_HELD_MS)
+		wake = now + LOOP_HELD_MS;
 	atomic_store(&set->watches_open, watching);
 	long curl_ms = -1;
 	curl_multi_timeout(set->multi, &curl_ms);

@@ -3,6 +3,7 @@
  * See gfs_object.h.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,6 +28,11 @@ struct gfs_object {
 static const char *gfs_str(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
+}
+
+static int gfs_object_text_add(const char *buffer, size_t size, void *payload)
+{
+	return gfs_buf_add(payload, buffer, size);
 }
 
 /* Copies s (if any) to *p, returns the copy and moves *p past it. */
@@ -54,14 +60,23 @@ int gfs_object_new(struct gfs_object **out, json_t *doc)
 	gfs_json_newest_manager(&m, doc);
 	const char *mfacts[] = {m.manager, m.operation, m.time};
 	/* JSON_COMPACT keeps the members' order; reals are written with
-	 * 17 digits: parsing the text gives back the same document. */
-	size_t len = json_dumpb(doc, NULL, 0, JSON_COMPACT), strs = 0;
+	 * 17 digits: parsing the text gives back the same document. Dumped
+	 * once into a buffer (json_dumpb would dump twice: to size, then
+	 * to write). */
+	struct gfs_buf text = GFS_BUF_INIT(SIZE_MAX);
+	if (json_dump_callback(doc, gfs_object_text_add, &text, JSON_COMPACT) < 0) {
+		gfs_buf_release(&text);
+		json_decref(doc);
+		return -ENOMEM;
+	}
+	size_t len = text.len, strs = 0;
 	for (size_t i = 0; i < GFS_ARRAY_SIZE(facts); i++)
 		strs += facts[i] ? strlen(facts[i]) + 1 : 0;
 	for (size_t i = 0; i < GFS_ARRAY_SIZE(mfacts); i++)
 		strs += mfacts[i] ? strlen(mfacts[i]) + 1 : 0;
 	struct gfs_object *o = len ? malloc(sizeof(*o) + strs + len + 1) : NULL;
 	if (!o) {
+		gfs_buf_release(&text);
 		json_decref(doc);
 		return -ENOMEM;
 	}
@@ -81,8 +96,8 @@ int gfs_object_new(struct gfs_object **out, json_t *doc)
 	o->secret = gfs_json_is_secret(doc);
 	o->has_status = json_object_get(doc, "status") != NULL;
 	o->deleting = json_object_get(md, "deletionTimestamp") != NULL;
-	json_dumpb(doc, p, len, JSON_COMPACT);
-	p[len] = '\0';
+	memcpy(p, text.data, len + 1);
+	gfs_buf_release(&text);
 	o->text = p;
 	o->len = len;
 	json_decref(doc);
