@@ -7,6 +7,8 @@
 #   * mount ready: `gitopsfs mount` until it returns (every resource listed),
 #   * threads (/proc/PID/status), TCP connections to the server it was given (the emulator
 #     or the front), descriptors and, of them, sockets (/proc/PID/fd), RSS,
+#   * a change to an object of a kind chosen at random (five of them) until its file shows
+#     it, median (bench/change_latency.py),
 #   * what .gitopsfs/status's "api" object says (http, connections, watches), when it has one.
 # One run per row; the emulator and nghttpx run on loopback. It prints figures; nothing
 # asserts on time. A mount that fails is printed as such, with its first error.
@@ -58,9 +60,22 @@ row() {
 	sleep 1   # let the watches settle after the last list
 	pid=$(daemon_pid)
 	measure "$pid" "$port"
-	printf '%5s  %-16s  %7.2f s  %7s  %9s  %11s  %7s  %7.1f  %s\n' "$n" "$label" \
+	# A change to an object of five kinds chosen at random, each until its file shows it.
+	local targets=() i w plural group
+	w=$(( ${#n} > 4 ? ${#n} : 4 ))
+	for _ in 1 2 3 4 5; do
+		i=$((RANDOM % n))
+		plural=$(printf 'widget%0*ds' "$w" "$i")
+		group=$(printf 'g%03d.scale.example.com' $((i / 10)))
+		targets+=("/apis/$group/v1/namespaces/crds/$plural/${plural%s}-0=$MNT/crds/$plural.$group/${plural%s}-0.yaml")
+	done
+	local change
+	change=$(KUBECONFIG=$kc python3 "$ROOT/bench/change_latency.py" 5 "${targets[@]}" 2>&1) ||
+		change="failed: $change"
+	printf '%5s  %-16s  %7.2f s  %7s  %9s  %11s  %7s  %7.1f  %9s  %s\n' "$n" "$label" \
 		"$(echo "$e - $s" | bc -l)" "$(val threads)" "$(val "tcp_to_$port")" "$(val fds)" \
-		"$(val sockets)" "$(echo "$(val rss_kib) * 1024 / $MiB" | bc -l)" "$(api_summary)"
+		"$(val sockets)" "$(echo "$(val rss_kib) * 1024 / $MiB" | bc -l)" "$change ms" \
+		"$(api_summary)"
 	unmount_gfs || { fusermount3 -uz "$MNT"; sleep 1; }
 }
 
@@ -68,8 +83,8 @@ command -v nghttpx >/dev/null || { echo "bench_crds: nghttpx is missing (make de
 make_repo
 echo "gitopsfs bench: many CRDs (issue 15), $OBJECTS objects each, one run per row, $(nproc) cores," \
 	"open files $(ulimit -Sn)/$(ulimit -Hn)"
-printf '%5s  %-16s  %9s  %7s  %9s  %11s  %7s  %7s  %s\n' CRDs via "ready" threads "TCP conns" \
-	descriptors sockets "RSS MiB" "status api"
+printf '%5s  %-16s  %9s  %7s  %9s  %11s  %7s  %7s  %9s  %s\n' CRDs via "ready" threads "TCP conns" \
+	descriptors sockets "RSS MiB" "change" "status api"
 for n in $SIZES; do
 	# bookmarks every 60 s, as a real API server sends them about once a minute
 	start_emulator --crds "$n" --crd-objects "$OBJECTS" --bookmark-seconds 60

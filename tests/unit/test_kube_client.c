@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "../../kube/kube_private.h"
@@ -160,6 +161,36 @@ static void errno_mapping_is_as_documented(void)
 	CHECK_INT(gfs_kube_errno(429, "TooManyRequests"), -EAGAIN);
 	CHECK_INT(gfs_kube_errno(500, NULL), -EIO);
 	CHECK_INT(gfs_kube_errno(503, NULL), -EIO);
+}
+
+/* A connection that would leave fewer than GFS_KUBE_FD_RESERVE
+ * descriptors for the rest of the process is refused with EMFILE and a
+ * message that names the limit and the ways out. */
+static void a_socket_near_the_descriptor_limit_is_refused_by_name(void)
+{
+	struct rlimit old, tight;
+	struct gfs_kube_conn *c2 = NULL;
+	json_t *doc = NULL;
+	char want[96];
+	int lowest = dup(0); /* the lowest free descriptor */
+	close(lowest);
+	CHECK_INT(getrlimit(RLIMIT_NOFILE, &old), 0);
+	tight = old;
+	tight.rlim_cur = (rlim_t)lowest + GFS_KUBE_FD_RESERVE / 2;
+	CHECK_INT(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	CHECK_INT(gfs_kube_conn_open(&c2, client), 0);
+	CHECK_INT(gfs_kube_request(c2, &doc, NULL, "GET", "/api", NULL, NULL, 0),
+		  -EMFILE);
+	snprintf(want, sizeof(want), "at its limit of %llu open file descriptors",
+		 (unsigned long long)tight.rlim_cur);
+	CHECK(strstr(gfs_error_last(), want) != NULL);
+	CHECK(strstr(gfs_error_last(), "ulimit -n") != NULL);
+	CHECK(strstr(gfs_error_last(), "HTTP/2") != NULL);
+	CHECK_INT(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* With room again, the same conn connects. */
+	CHECK_INT(gfs_kube_request(c2, &doc, NULL, "GET", "/api", NULL, NULL, 0), 0);
+	json_decref(doc);
+	gfs_kube_conn_close(c2);
 }
 
 static void request_over_verified_tls_succeeds(void)
@@ -1482,6 +1513,7 @@ int main(void)
 	}
 	gfs_kube_creds_free(c);
 	TAP_RUN(request_over_verified_tls_succeeds);
+	TAP_RUN(a_socket_near_the_descriptor_limit_is_refused_by_name);
 	TAP_RUN(wrong_ca_fails_with_a_clear_tls_error);
 	TAP_RUN(tls_server_name_is_used_for_verification);
 	TAP_RUN(bad_token_is_401_eacces_without_the_token);
