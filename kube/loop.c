@@ -38,10 +38,11 @@
  * limit. */
 #define LOOP_MAX_STARTING 64
 #define LOOP_HELD_MS      20
-/* Streams we are willing to open on one HTTP/2 connection; the server's
- * SETTINGS_MAX_CONCURRENT_STREAMS caps it further (kube-apiserver: 1000
- * by default), and libcurl opens another connection past it. */
-#define LOOP_MAX_STREAMS 1000L
+/* Streams we are willing to open on one HTTP/2 connection (libcurl's
+ * default is 100): as many as the server allows. Its
+ * SETTINGS_MAX_CONCURRENT_STREAMS is the real cap, and libcurl opens
+ * another connection past it. */
+#define LOOP_MAX_STREAMS 100000L
 
 /* The loop thread's own state. */
 struct loop {
