@@ -280,7 +280,10 @@ static void mon_tick_one(struct gfs_monitor *m, const char *path)
 	struct gfs_health h;
 	char reason[GFS_HEALTH_REASON_MAX + 64], *commit = NULL;
 	int64_t now = gfs_monotonic_ms();
-	bool gone = gfs_monitor_health(&h, m, path) < 0;
+	int hrc = gfs_monitor_health(&h, m, path);
+	if (hrc < 0 && hrc != -ENOENT)
+		return; /* out of memory reading it: look again next tick */
+	bool gone = hrc == -ENOENT;
 	pthread_mutex_lock(&m->lock);
 	enum mon_action act = MON_NOTHING;
 	if (gone) { /* deleted, or no longer shown: nothing to follow */

@@ -69,7 +69,8 @@ extern const struct gfs_informer_ops gfs_monitor_informer_ops;
 bool gfs_monitor_want_resource(void *payload, const struct gfs_resource *r);
 
 /* The health of the object file at path, from the store and the pods the
- * monitor knows. 0, or -ENOENT when there is no such object file. */
+ * monitor knows. 0, -ENOENT when there is no such object file, or -ENOMEM
+ * when its document cannot be read back (out of memory). */
 int gfs_monitor_health(struct gfs_health *out, struct gfs_monitor *m, const char *path);
 
 /* .gitopsfs/health: "PATH\tSTATE: REASON\n" for each object file that is

@@ -403,8 +403,13 @@ static int mon_summary(struct gfs_monitor *m, json_t **status, struct gfs_blob *
 	int rc = (j && counts_j && list) ? mon_all_paths(m, &paths) : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < paths.n; i++) {
 		struct gfs_health h;
-		if (gfs_monitor_health(&h, m, paths.v[i]) < 0)
-			continue;
+		int hrc = gfs_monitor_health(&h, m, paths.v[i]);
+		if (hrc == -ENOENT)
+			continue; /* deleted since the paths were collected */
+		if (hrc < 0) {
+			rc = hrc; /* not counted silently as fewer objects */
+			break;
+		}
 		counts[h.state]++;
 		if (h.state == GFS_HEALTH_CURRENT)
 			continue;
