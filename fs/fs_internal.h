@@ -157,6 +157,9 @@ void gfs_handle_put(struct gfs_handles *t, struct gfs_open *of);
  * (NULL-safe). */
 struct gfs_open *gfs_handle_lock(struct gfs_handles *t, uint64_t id);
 void gfs_handle_unlock(struct gfs_handles *t, struct gfs_open *of);
+/* Whether `id` is an object file opened for writing (whose flush and
+ * release apply it); false when released. */
+bool gfs_handle_writable(struct gfs_handles *t, uint64_t id);
 /* release: takes the id out of the table and drops the table's reference. */
 void gfs_handle_close(struct gfs_handles *t, uint64_t id);
 /* A new gfs_open with one reference (for gfs_handle_add, or
@@ -218,6 +221,9 @@ struct gfs_fs {
 	struct gfs_inodes *inodes;
 	struct gfs_handles *handles;
 	struct gfs_notifier *notifier;
+	/* Set by gfs_dispatch_run for its duration; read on the dispatcher
+	 * thread only (gfs_defer). */
+	struct gfs_dispatch *dispatch;
 	bool mounted;
 	/* Bytes held by the write buffers of every open object file: one
 	 * budget (GFS_WRITE_BUDGET) for all, so that many writers cannot
@@ -230,5 +236,44 @@ struct gfs_fs {
 };
 
 extern const struct fuse_lowlevel_ops gfs_fs_ops;
+
+/* ---- who answers a request (dispatch.c) ---------------------------------- */
+
+/* A request handed from the dispatcher to a worker: the handler's
+ * arguments, copied (the kernel's buffer is reused for the next one). */
+enum gfs_job_op {
+	GFS_JOB_LOOKUP,
+	GFS_JOB_GETATTR,
+	GFS_JOB_OPEN,
+	GFS_JOB_OPENDIR,
+	GFS_JOB_FLUSH,
+	GFS_JOB_FSYNC,
+	GFS_JOB_RELEASE,
+	GFS_JOB_UNLINK,
+	GFS_JOB_RENAME,
+};
+
+struct gfs_job {
+	struct gfs_job *next;
+	enum gfs_job_op op;
+	fuse_req_t req;
+	fuse_ino_t ino; /* the parent, for lookup, unlink and rename */
+	fuse_ino_t newparent;
+	const char *name, *newname; /* owned copies once queued */
+	struct fuse_file_info fi;
+	bool has_fi;
+	int datasync;
+	unsigned int flags; /* rename's */
+};
+
+/* Serves the session's requests on this thread until it ends (unmount or
+ * a signal); returns 0, or -errno with gfs_error_last() set. */
+int gfs_dispatch_run(struct gfs_fs *fs);
+/* Called first by a handler that may wait (for the API server, or on
+ * rendering a special file): true when the request was handed to a worker
+ * (or answered with ENOMEM) and the handler must return at once; false
+ * when it is to go on here - it runs on a worker already, or no
+ * dispatcher runs. */
+bool gfs_defer(fuse_req_t req, const struct gfs_job *args);
 
 #endif

@@ -135,3 +135,14 @@ void gfs_handle_unlock(struct gfs_handles *t, struct gfs_open *of)
 	pthread_mutex_unlock(&of->lock);
 	gfs_handle_put(t, of);
 }
+
+bool gfs_handle_writable(struct gfs_handles *t, uint64_t id)
+{
+	char key[17];
+	gfs_handle_key(key, id);
+	pthread_mutex_lock(&t->lock);
+	const struct gfs_open *of = gfs_map_get(t->map, key);
+	bool writable = of && of->writable; /* immutable once in the table */
+	pthread_mutex_unlock(&t->lock);
+	return writable;
+}

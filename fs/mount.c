@@ -118,11 +118,10 @@ int gfs_fs_mount(struct gfs_fs *fs, const char *mountpoint)
 
 int gfs_fs_loop(struct gfs_fs *fs)
 {
-	struct fuse_loop_config cfg = {.clone_fd = 0, .max_idle_threads = 10};
 	/* SIGTERM, SIGINT and SIGHUP end the loop; we then unmount. */
 	if (fuse_set_signal_handlers(fs->se) != 0)
 		return gfs_error_set(-EIO, "cannot install signal handlers");
-	int rc = fuse_session_loop_mt(fs->se, &cfg);
+	int rc = gfs_dispatch_run(fs);
 	fuse_remove_signal_handlers(fs->se);
 	return rc < 0 ? rc : 0;
 }

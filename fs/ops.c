@@ -137,6 +137,14 @@ static int gfs_resolve_special(struct gfs_fs *fs, const char *path, struct gfs_r
 	return 0;
 }
 
+/* Whether answering for `path` renders a special file (status, health:
+ * a walk over every object), which is left to a worker (dispatch.c). */
+static bool gfs_path_renders(const char *path)
+{
+	size_t n = sizeof(GFS_META_DIR) - 1;
+	return strncmp(path, GFS_META_DIR, n) == 0 && (!path[n] || path[n] == '/');
+}
+
 /* What `path` shows. Returns 0 or -ENOENT (or another -errno). */
 int gfs_resolve(struct gfs_fs *fs, const char *path, struct gfs_res *r)
 {
@@ -207,6 +215,10 @@ static void gfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc = gfs_inodes_path(ppath, sizeof(ppath), fs->inodes, parent);
 	if (rc == 0)
 		rc = gfs_child_path(path, sizeof(path), ppath, name);
+	if (rc == 0 && gfs_path_renders(path) &&
+	    gfs_defer(req, &(struct gfs_job){
+			       .op = GFS_JOB_LOOKUP, .ino = parent, .name = name}))
+		return;
 	if (rc == 0)
 		rc = gfs_resolve(fs, path, &r);
 	if (rc == -ENOENT) {
@@ -252,11 +264,26 @@ int gfs_resolve_ino(struct gfs_fs *fs, fuse_ino_t ino, char *path, size_t pathsz
 	return rc < 0 ? rc : gfs_resolve(fs, path, r);
 }
 
+/* A worker answers for the special files (gfs_path_renders): true when
+ * the request at ino was handed over as `job`. */
+static bool gfs_defer_renders(fuse_req_t req, fuse_ino_t ino, enum gfs_job_op op,
+			      struct fuse_file_info *fi)
+{
+	char path[GFS_PATH_MAX];
+	struct gfs_job job = {.op = op, .ino = ino, .has_fi = fi != NULL};
+	if (fi)
+		job.fi = *fi;
+	return gfs_inodes_path(path, sizeof(path), gfs_req_fs(req)->inodes, ino) == 0 &&
+	       gfs_path_renders(path) && gfs_defer(req, &job);
+}
+
 static void gfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
 	char path[GFS_PATH_MAX];
 	struct gfs_res r;
+	if (gfs_defer_renders(req, ino, GFS_JOB_GETATTR, fi))
+		return;
 	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -273,6 +300,8 @@ static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	char path[GFS_PATH_MAX];
 	struct gfs_res r;
 	struct gfs_open *of = NULL;
+	if (gfs_defer_renders(req, ino, GFS_JOB_OPEN, fi))
+		return;
 	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
 	if (rc < 0)
 		goto out;
@@ -366,6 +395,12 @@ static void gfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 static void gfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	/* Releasing a file opened for writing may apply it. */
+	if (((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) &&
+	    gfs_defer(req,
+		      &(struct gfs_job){
+			  .op = GFS_JOB_RELEASE, .ino = ino, .fi = *fi, .has_fi = true}))
+		return;
 	gfs_handle_close(gfs_req_fs(req)->handles, fi->fh);
 	fuse_reply_err(req, 0);
 }
@@ -522,6 +557,8 @@ static void gfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 	char path[GFS_PATH_MAX];
 	struct gfs_res r;
 	struct gfs_dirlist *l = NULL;
+	if (gfs_defer_renders(req, ino, GFS_JOB_OPENDIR, fi))
+		return;
 	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
 	if (rc == 0 && !S_ISDIR(r.st.st_mode))
 		rc = -ENOTDIR;

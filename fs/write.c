@@ -482,6 +482,11 @@ void gfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, 
 void gfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
+	if (gfs_handle_writable(fs->handles, fi->fh) &&
+	    gfs_defer(req,
+		      &(struct gfs_job){
+			  .op = GFS_JOB_FLUSH, .ino = ino, .fi = *fi, .has_fi = true}))
+		return;
 	struct gfs_open *of = gfs_handle_lock(fs->handles, fi->fh);
 	if (of)
 		gfs_write_wait(of);
@@ -493,6 +498,12 @@ void gfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void gfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
+	if (gfs_defer(req, &(struct gfs_job){.op = GFS_JOB_FSYNC,
+					     .ino = ino,
+					     .fi = *fi,
+					     .has_fi = true,
+					     .datasync = datasync}))
+		return;
 	struct gfs_open *of = gfs_handle_lock(fs->handles, fi->fh);
 	int rc = -EBADF;
 	if (of)
@@ -626,6 +637,11 @@ void gfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char path[GFS_PATH_MAX];
 	struct gfs_res r;
 	int rc = gfs_req_existing_child(fs, parent, name, path, &r);
+	/* Deleting an object asks the API server. */
+	if (rc == 0 && r.kind == GFS_K_STORE_FILE &&
+	    gfs_defer(req, &(struct gfs_job){
+			       .op = GFS_JOB_UNLINK, .ino = parent, .name = name}))
+		return;
 	if (rc == 0) {
 		switch (r.kind) {
 		case GFS_K_LOCAL:
@@ -785,6 +801,17 @@ void gfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int rc = gfs_req_child(fs, parent, name, sp, src);
 	if (rc == 0)
 		rc = gfs_req_child(fs, newparent, newname, dp, dst);
+	/* Renaming to or from an object file applies or deletes it. */
+	if (rc == 0 &&
+	    (gfs_store_is_object_path(fs->opts.store, src) ||
+	     gfs_store_is_object_path(fs->opts.store, dst)) &&
+	    gfs_defer(req, &(struct gfs_job){.op = GFS_JOB_RENAME,
+					     .ino = parent,
+					     .name = name,
+					     .newparent = newparent,
+					     .newname = newname,
+					     .flags = flags}))
+		return;
 	if (rc == 0 && !gfs_fs_writable(fs))
 		rc = -EROFS;
 	if (rc == 0)
