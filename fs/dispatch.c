@@ -128,7 +128,8 @@ static void *gfs_worker_main(void *arg)
 static bool gfs_dispatch_queue(struct gfs_dispatch *d, struct gfs_job *j)
 {
 	if (d->idle == 0 && d->nworkers < GFS_DISPATCH_WORKERS) {
-		int rc = pthread_create(&d->workers[d->nworkers], NULL, gfs_worker_main, d);
+		int rc =
+		    pthread_create(&d->workers[d->nworkers], NULL, gfs_worker_main, d);
 		if (rc == 0)
 			d->nworkers++;
 		else

@@ -34,6 +34,7 @@ struct gfs_notifier {
 	pthread_cond_t cond;
 	/* Guarded by lock: */
 	struct gfs_queue queue; /* of struct gfs_change_item, in change order */
+	bool waiting;           /* the thread sleeps on cond: a push wakes it */
 	bool stop;
 };
 
@@ -59,6 +60,18 @@ static void gfs_notifier_inval_entry(struct gfs_notifier *n, const char *path)
 		gfs_debug("invalidate dir %s: %s", parent, strerror(-rc));
 }
 
+static bool gfs_notifier_parent_known(struct gfs_notifier *n, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
+	char parent[GFS_PATH_MAX];
+	if (len >= sizeof(parent))
+		return true; /* cannot tell: let the thread decide */
+	memcpy(parent, path, len);
+	parent[len] = '\0';
+	return gfs_inodes_known(n->inodes, gfs_path_ino(parent));
+}
+
 static void gfs_notifier_send(struct gfs_notifier *n, struct gfs_change_item *it)
 {
 	uint64_t ino = gfs_path_ino(it->path);
@@ -82,17 +95,28 @@ static void gfs_change_item_free(struct gfs_queue_node *node)
 static void *gfs_notifier_main(void *arg)
 {
 	struct gfs_notifier *n = arg;
+	struct gfs_queue batch = GFS_QUEUE_INIT;
 	pthread_mutex_lock(&n->lock);
 	for (;;) {
-		while (gfs_queue_empty(&n->queue) && !n->stop)
+		while (gfs_queue_empty(&n->queue) && !n->stop) {
+			n->waiting = true;
 			pthread_cond_wait(&n->cond, &n->lock);
+		}
+		n->waiting = false;
 		if (n->stop)
 			break;
-		struct gfs_change_item *it = GFS_QUEUE_ENTRY(
-		    gfs_queue_pop(&n->queue), struct gfs_change_item, node);
+		/* Everything queued so far, in one go: while a list of
+		 * 100,000 objects arrives, the informers wake this thread
+		 * once per batch, not once per object. */
+		gfs_queue_move(&batch, &n->queue);
 		pthread_mutex_unlock(&n->lock);
-		gfs_notifier_send(n, it);
-		free(it);
+		struct gfs_queue_node *node;
+		while ((node = gfs_queue_pop(&batch))) {
+			struct gfs_change_item *it =
+			    GFS_QUEUE_ENTRY(node, struct gfs_change_item, node);
+			gfs_notifier_send(n, it);
+			free(it);
+		}
 		pthread_mutex_lock(&n->lock);
 	}
 	pthread_mutex_unlock(&n->lock);
@@ -123,6 +147,15 @@ void gfs_notifier_change(void *payload, const char *path, enum gfs_entry_type ty
 			 enum gfs_change change)
 {
 	struct gfs_notifier *n = payload;
+	/* Nothing to tell a kernel that holds neither the inode nor (for
+	 * an entry that came or went) its directory: most changes while a
+	 * first list streams in. Safe to decide now: the store already
+	 * shows the change, and a lookup makes the inode known before it
+	 * reads the store (gfs_op_lookup), so it either sees the change or
+	 * is invalidated for it. */
+	if (!gfs_inodes_known(n->inodes, gfs_path_ino(path)) &&
+	    (change == GFS_CHANGE_MODIFIED || !gfs_notifier_parent_known(n, path)))
+		return;
 	size_t len = strlen(path);
 	struct gfs_change_item *it = malloc(sizeof(*it) + len + 1);
 	if (!it)
@@ -131,7 +164,10 @@ void gfs_notifier_change(void *payload, const char *path, enum gfs_entry_type ty
 	memcpy(it->path, path, len + 1);
 	pthread_mutex_lock(&n->lock);
 	gfs_queue_push(&n->queue, &it->node);
-	pthread_cond_signal(&n->cond);
+	if (n->waiting) {
+		n->waiting = false; /* one wake-up is enough */
+		pthread_cond_signal(&n->cond);
+	}
 	pthread_mutex_unlock(&n->lock);
 }
 

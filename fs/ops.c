@@ -219,8 +219,17 @@ static void gfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	    gfs_defer(req, &(struct gfs_job){
 			       .op = GFS_JOB_LOOKUP, .ino = parent, .name = name}))
 		return;
+	/* The inode is known before what it shows is read: a change that
+	 * lands after this read is then invalidated (notify.c skips inodes
+	 * the kernel does not hold), and one before it is what we answer. */
+	uint64_t ino = gfs_path_ino(path);
+	bool held = false;
+	if (rc == 0)
+		held = (rc = gfs_inodes_remember(fs->inodes, ino, path)) == 0;
 	if (rc == 0)
 		rc = gfs_resolve(fs, path, &r);
+	if (held && rc < 0)
+		gfs_inodes_forget(fs->inodes, ino, 1);
 	if (rc == -ENOENT) {
 		/* A cached negative entry: when the name appears, notify.c
 		 * invalidates it. */
@@ -229,8 +238,6 @@ static void gfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 		return;
 	}
-	if (rc == 0)
-		rc = gfs_inodes_remember(fs->inodes, r.st.st_ino, path);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -595,18 +602,33 @@ static void gfs_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_
 		if (plus) {
 			char child[GFS_PATH_MAX];
 			struct fuse_entry_param e;
+			struct gfs_res r;
 			memset(&e, 0, sizeof(e));
 			e.ino = de->st.st_ino;
 			e.attr = de->st;
 			e.attr_timeout = de->cacheable ? GFS_CACHE_SECONDS : 0;
+			/* An entry returned by readdirplus counts as a lookup:
+			 * known first, then its attributes read again, as in
+			 * gfs_op_lookup (the listing may be older than a
+			 * change whose invalidation found the inode unknown). */
+			bool held =
+			    gfs_child_path(child, sizeof(child), ppath, de->name) == 0 &&
+			    gfs_inodes_remember(fs->inodes, e.ino, child) == 0;
+			if (held && de->cacheable) {
+				if (gfs_resolve(fs, child, &r) == 0 &&
+				    r.st.st_ino == e.ino)
+					e.attr = r.st;
+				else
+					e.attr_timeout = 0; /* gone or changed kind */
+			}
 			e.entry_timeout = e.attr_timeout;
 			n = fuse_add_direntry_plus(req, buf + used, size - used, de->name,
 						   &e, (off_t)i + 1);
-			if (n > size - used)
+			if (n > size - used) {
+				if (held) /* not handed to the kernel after all */
+					gfs_inodes_forget(fs->inodes, e.ino, 1);
 				break;
-			/* An entry returned by readdirplus counts as a lookup. */
-			if (gfs_child_path(child, sizeof(child), ppath, de->name) == 0)
-				gfs_inodes_remember(fs->inodes, e.ino, child);
+			}
 		} else {
 			n = fuse_add_direntry(req, buf + used, size - used, de->name,
 					      &de->st, (off_t)i + 1);
