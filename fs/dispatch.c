@@ -77,6 +77,12 @@ static void gfs_job_run(struct gfs_job *j)
 	case GFS_JOB_OPENDIR:
 		ops->opendir(j->req, j->ino, fi);
 		break;
+	case GFS_JOB_READDIR:
+		ops->readdir(j->req, j->ino, j->size, j->off, fi);
+		break;
+	case GFS_JOB_READDIRPLUS:
+		ops->readdirplus(j->req, j->ino, j->size, j->off, fi);
+		break;
 	case GFS_JOB_FLUSH:
 		ops->flush(j->req, j->ino, fi);
 		break;

@@ -48,6 +48,48 @@ uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid);
 void gfs_inodes_note_written(struct gfs_inodes *t, uint64_t ino, uint64_t version,
 			     pid_t pid);
 
+/* ---- directory listings (dirlist.c) -------------------------------------- */
+
+/* One entry of a listing; `cookie` is where a listing resumes after it
+ * (a hash of the name: the same in every listing of the directory). */
+struct gfs_dirent {
+	char *name;
+	struct stat st;
+	bool cacheable; /* the kernel may keep its attributes */
+	off_t cookie;
+};
+
+/* A listing: built whole (ops.c, gfs_dirlist_add), then sealed (sorted by
+ * cookie) and immutable; refcounted, as a kept listing may be read by a
+ * request while the table replaces it. */
+struct gfs_dirlist {
+	struct gfs_dirent *items;
+	size_t n, cap;
+	atomic_int refs;
+};
+
+struct gfs_dirlist *gfs_dirlist_new(void);
+int gfs_dirlist_add(struct gfs_dirlist *l, const char *name, const struct stat *st,
+		    bool cacheable);
+void gfs_dirlist_seal(struct gfs_dirlist *l);
+/* The index of the first entry after `cookie` (0: from the start). */
+size_t gfs_dirlist_seek(const struct gfs_dirlist *l, off_t cookie);
+struct gfs_dirlist *gfs_dirlist_ref(struct gfs_dirlist *l);
+void gfs_dirlist_unref(struct gfs_dirlist *l); /* NULL-safe */
+
+/* The listings kept between the readdir calls of one directory (the
+ * kernel opens directories without telling us: no handle holds them). */
+struct gfs_dirsnaps;
+int gfs_dirsnaps_new(struct gfs_dirsnaps **out);
+void gfs_dirsnaps_free(struct gfs_dirsnaps *t);
+/* A reference to the kept listing of ino, or NULL. */
+struct gfs_dirlist *gfs_dirsnaps_get(struct gfs_dirsnaps *t, uint64_t ino);
+/* Keeps l (a reference of its own) as ino's, replacing the older one or
+ * the least recently used. */
+void gfs_dirsnaps_put(struct gfs_dirsnaps *t, uint64_t ino, struct gfs_dirlist *l);
+/* Forgets ino's kept listing if it is still l (a listing read to its end). */
+void gfs_dirsnaps_drop(struct gfs_dirsnaps *t, uint64_t ino, const struct gfs_dirlist *l);
+
 /* ---- invalidation thread (notify.c) -------------------------------------- */
 
 struct gfs_notifier;
@@ -224,6 +266,9 @@ struct gfs_fs {
 	/* Set by gfs_dispatch_run for its duration; read on the dispatcher
 	 * thread only (gfs_defer). */
 	struct gfs_dispatch *dispatch;
+	struct gfs_dirsnaps *dirsnaps;
+	/* The kernel opens directories itself (set at init, read after). */
+	bool no_opendir;
 	bool mounted;
 	/* Bytes held by the write buffers of every open object file: one
 	 * budget (GFS_WRITE_BUDGET) for all, so that many writers cannot
@@ -246,6 +291,8 @@ enum gfs_job_op {
 	GFS_JOB_GETATTR,
 	GFS_JOB_OPEN,
 	GFS_JOB_OPENDIR,
+	GFS_JOB_READDIR,
+	GFS_JOB_READDIRPLUS,
 	GFS_JOB_FLUSH,
 	GFS_JOB_FSYNC,
 	GFS_JOB_RELEASE,
@@ -264,6 +311,8 @@ struct gfs_job {
 	bool has_fi;
 	int datasync;
 	unsigned int flags; /* rename's */
+	size_t size;        /* readdir's */
+	off_t off;
 };
 
 /* Serves the session's requests on this thread until it ends (unmount or

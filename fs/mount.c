@@ -51,6 +51,8 @@ int gfs_fs_new(struct gfs_fs **out, const struct gfs_fs_opts *opts)
 		goto fail;
 	}
 	rc = gfs_inodes_new(&fs->inodes);
+	if (rc == 0)
+		rc = gfs_dirsnaps_new(&fs->dirsnaps);
 	if (rc < 0)
 		goto fail;
 	fs->se = fuse_session_new(&args, &gfs_fs_ops, sizeof(gfs_fs_ops), fs);
@@ -149,6 +151,7 @@ void gfs_fs_free(struct gfs_fs *fs)
 	if (fs->se)
 		fuse_session_destroy(fs->se);
 	gfs_inodes_free(fs->inodes);
+	gfs_dirsnaps_free(fs->dirsnaps);
 	gfs_map_free(fs->pending); /* its open files are freed by release */
 	gfs_handles_free(fs->handles);
 	if (fs->errors) {

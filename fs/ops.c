@@ -14,18 +14,6 @@
 #include "fs_internal.h"
 #include "gfs_path.h"
 
-/* A directory listing, built at opendir and served from memory. */
-struct gfs_dirent {
-	char *name;
-	struct stat st;
-	bool cacheable;
-};
-
-struct gfs_dirlist {
-	struct gfs_dirent *items;
-	size_t n, cap;
-};
-
 struct gfs_fs *gfs_req_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
@@ -274,10 +262,11 @@ int gfs_resolve_ino(struct gfs_fs *fs, fuse_ino_t ino, char *path, size_t pathsz
 /* A worker answers for the special files (gfs_path_renders): true when
  * the request at ino was handed over as `job`. */
 static bool gfs_defer_renders(fuse_req_t req, fuse_ino_t ino, enum gfs_job_op op,
-			      struct fuse_file_info *fi)
+			      struct fuse_file_info *fi, size_t size, off_t off)
 {
 	char path[GFS_PATH_MAX];
-	struct gfs_job job = {.op = op, .ino = ino, .has_fi = fi != NULL};
+	struct gfs_job job = {
+	    .op = op, .ino = ino, .has_fi = fi != NULL, .size = size, .off = off};
 	if (fi)
 		job.fi = *fi;
 	return gfs_inodes_path(path, sizeof(path), gfs_req_fs(req)->inodes, ino) == 0 &&
@@ -289,7 +278,7 @@ static void gfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 	struct gfs_fs *fs = gfs_req_fs(req);
 	char path[GFS_PATH_MAX];
 	struct gfs_res r;
-	if (gfs_defer_renders(req, ino, GFS_JOB_GETATTR, fi))
+	if (gfs_defer_renders(req, ino, GFS_JOB_GETATTR, fi, 0, 0))
 		return;
 	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
 	if (rc < 0) {
@@ -307,7 +296,7 @@ static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	char path[GFS_PATH_MAX];
 	struct gfs_res r;
 	struct gfs_open *of = NULL;
-	if (gfs_defer_renders(req, ino, GFS_JOB_OPEN, fi))
+	if (gfs_defer_renders(req, ino, GFS_JOB_OPEN, fi, 0, 0))
 		return;
 	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
 	if (rc < 0)
@@ -434,35 +423,6 @@ static void gfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- directories ------------------------------------------------------------- */
 
-static int gfs_dirlist_add(struct gfs_dirlist *l, const char *name, const struct stat *st,
-			   bool cacheable)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct gfs_dirent *items = realloc(l->items, cap * sizeof(*items));
-		if (!items)
-			return -ENOMEM;
-		l->items = items;
-		l->cap = cap;
-	}
-	if (!(l->items[l->n].name = strdup(name)))
-		return -ENOMEM;
-	l->items[l->n].st = *st;
-	l->items[l->n].cacheable = cacheable;
-	l->n++;
-	return 0;
-}
-
-static void gfs_dirlist_free(struct gfs_dirlist *l)
-{
-	if (!l)
-		return;
-	for (size_t i = 0; i < l->n; i++)
-		free(l->items[i].name);
-	free(l->items);
-	free(l);
-}
-
 struct gfs_list_payload {
 	struct gfs_fs *fs;
 	struct gfs_dirlist *list;
@@ -518,7 +478,7 @@ static int gfs_list_local(struct gfs_list_payload *p, const char *path)
 static int gfs_dirlist_build(struct gfs_fs *fs, const char *path, const struct gfs_res *r,
 			     struct gfs_dirlist **out)
 {
-	struct gfs_dirlist *l = calloc(1, sizeof(*l));
+	struct gfs_dirlist *l = gfs_dirlist_new();
 	struct gfs_list_payload p = {fs, l, gfs_map_new()};
 	int rc = (!l || !p.seen) ? -ENOMEM : 0;
 	if (rc == 0 && !*path) {
@@ -551,11 +511,32 @@ static int gfs_dirlist_build(struct gfs_fs *fs, const char *path, const struct g
 		rc = gfs_list_local(&p, path);
 	gfs_map_free(p.seen);
 	if (rc < 0) {
-		gfs_dirlist_free(l);
+		gfs_dirlist_unref(l);
 		return rc;
 	}
+	gfs_dirlist_seal(l);
 	*out = l;
 	return 0;
+}
+
+/* The listing of directory ino for a readdir at `off` when the kernel
+ * opened it itself (no handle): a new one from the start, else the one
+ * kept since the previous reply (dirlist.c). */
+static int gfs_dirlist_for(struct gfs_fs *fs, fuse_ino_t ino, off_t off,
+			   struct gfs_dirlist **out)
+{
+	char path[GFS_PATH_MAX];
+	struct gfs_res r;
+	if (off > 0 && (*out = gfs_dirsnaps_get(fs->dirsnaps, ino)))
+		return 0;
+	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
+	if (rc == 0 && !S_ISDIR(r.st.st_mode))
+		rc = -ENOTDIR;
+	if (rc == 0)
+		rc = gfs_dirlist_build(fs, path, &r, out);
+	if (rc == 0)
+		gfs_dirsnaps_put(fs->dirsnaps, ino, *out);
+	return rc;
 }
 
 static void gfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -564,7 +545,15 @@ static void gfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 	char path[GFS_PATH_MAX];
 	struct gfs_res r;
 	struct gfs_dirlist *l = NULL;
-	if (gfs_defer_renders(req, ino, GFS_JOB_OPENDIR, fi))
+	/* Nothing to open: the kernel then opens every directory without
+	 * asking (two requests less per directory: `git status` and `find`
+	 * open them all) and keeps the listings (as with FOPEN_CACHE_DIR);
+	 * readdir builds them (gfs_dirlist_for). */
+	if (fs->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	if (gfs_defer_renders(req, ino, GFS_JOB_OPENDIR, fi, 0, 0))
 		return;
 	int rc = gfs_resolve_ino(fs, ino, path, sizeof(path), &r);
 	if (rc == 0 && !S_ISDIR(r.st.st_mode))
@@ -587,16 +576,31 @@ static void gfs_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_
 			       struct fuse_file_info *fi, bool plus)
 {
 	struct gfs_fs *fs = gfs_req_fs(req);
-	struct gfs_dirlist *l = (struct gfs_dirlist *)(uintptr_t)fi->fh;
-	char *buf = malloc(size), ppath[GFS_PATH_MAX];
+	struct gfs_dirlist *l = NULL;
+	char *buf = NULL, ppath[GFS_PATH_MAX];
 	size_t used = 0;
+	int rc = 0;
+	if (fi->fh) {
+		l = gfs_dirlist_ref((struct gfs_dirlist *)(uintptr_t)fi->fh);
+	} else {
+		/* Building the listing of .gitopsfs renders its files. */
+		if (gfs_defer_renders(req, ino,
+				      plus ? GFS_JOB_READDIRPLUS : GFS_JOB_READDIR, fi,
+				      size, off))
+			return;
+		rc = gfs_dirlist_for(fs, ino, off, &l);
+	}
+	if (rc == 0)
+		buf = malloc(size);
 	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+		gfs_dirlist_unref(l);
+		fuse_reply_err(req, rc < 0 ? -rc : ENOMEM);
 		return;
 	}
 	if (plus && gfs_inodes_path(ppath, sizeof(ppath), fs->inodes, ino) < 0)
 		plus = false;
-	for (size_t i = (size_t)off; i < l->n; i++) {
+	size_t first = gfs_dirlist_seek(l, off), i;
+	for (i = first; i < l->n; i++) {
 		const struct gfs_dirent *de = &l->items[i];
 		size_t n;
 		if (plus) {
@@ -623,7 +627,7 @@ static void gfs_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_
 			}
 			e.entry_timeout = e.attr_timeout;
 			n = fuse_add_direntry_plus(req, buf + used, size - used, de->name,
-						   &e, (off_t)i + 1);
+						   &e, de->cookie);
 			if (n > size - used) {
 				if (held) /* not handed to the kernel after all */
 					gfs_inodes_forget(fs->inodes, e.ino, 1);
@@ -631,12 +635,16 @@ static void gfs_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_
 			}
 		} else {
 			n = fuse_add_direntry(req, buf + used, size - used, de->name,
-					      &de->st, (off_t)i + 1);
+					      &de->st, de->cookie);
 			if (n > size - used)
 				break;
 		}
 		used += n;
 	}
+	/* Read to its end: a kept listing is not needed any more. */
+	if (!fi->fh && i == l->n)
+		gfs_dirsnaps_drop(fs->dirsnaps, ino, l);
+	gfs_dirlist_unref(l);
 	fuse_reply_buf(req, buf, used);
 	free(buf);
 }
@@ -655,7 +663,7 @@ static void gfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_
 
 static void gfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	gfs_dirlist_free((struct gfs_dirlist *)(uintptr_t)fi->fh);
+	gfs_dirlist_unref((struct gfs_dirlist *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -683,6 +691,9 @@ static void gfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	/* Directories opened by the kernel alone (Linux 5.1+). */
+	struct gfs_fs *fs = userdata;
+	fs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
 }
 
 const struct fuse_lowlevel_ops gfs_fs_ops = {
