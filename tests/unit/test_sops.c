@@ -408,12 +408,21 @@ static void sops_refuses_a_path_regex_that_explodes(void)
 	    "((a{100}){100}){100}",
 	    "((a{,100}){,100}){,100}",
 	    "a{1001}",
+	    /* Seconds in regcomp though the tree stays small (fuzz_sops). */
+	    "qfv+~++++++++b???????r??????????????\?)??????????????????????+ys02",
+	    ")+++++++++++++++++++++++++++++++++++++++++++++++++++++qvv.",
+	    "+++",
+	    "a+++",
+	    "a*??",
 	    "(a)\\1",
 	    "[a-z",
 	};
-	static const char *const good[] = {"^kube-system/", "secrets/.*\\.yaml$",
+	static const char *const good[] = {"^kube-system/",
+					   "secrets/.*\\.yaml$",
 					   "^(prod|staging)/[a-z0-9-]{1,63}/",
-					   "[[:alpha:]]+_[]x]?\\.ya?ml", "a{2,}b{,3}c"};
+					   "[[:alpha:]]+_[]x]?\\.ya?ml",
+					   "a{2,}b{,3}c",
+					   "a+?b*?c??d{2}?"};
 	char rules[512];
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		snprintf(rules, sizeof(rules),
