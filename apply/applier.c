@@ -460,10 +460,10 @@ static void gfs_applier_release_delete(struct gfs_applier *a,
 
 /* What the writer was shown: the file's bytes at the version it read (or,
  * for a writer that read nothing, at the moment it wrote), parsed the
- * same way as what it wrote, and the live object they show. A manifest
- * in another served version than the one watched is compared with the
- * object read, and rendered, at its own version: a diff across versions
- * would mean nothing. -EBUSY when the object changed since it was read. */
+ * same way as what it wrote. A manifest in another served version than
+ * the one watched is compared with the object read, and rendered, at its
+ * own version (w->live is then that object): a diff across versions would
+ * mean nothing. -EBUSY when the object changed since it was read. */
 static int gfs_write_base(struct gfs_applier *a, struct gfs_write *w,
 			  struct gfs_kube_conn *conn, const struct gfs_store_file *f,
 			  uint64_t expect_version)
@@ -478,9 +478,6 @@ static int gfs_write_base(struct gfs_applier *a, struct gfs_write *w,
 	const char *want = gfs_json_str(w->written, "apiVersion");
 	if (strcmp(want, gfs_object_api_version(f->live)) == 0) {
 		w->bytes = gfs_blob_ref(f->content);
-		w->live = gfs_object_doc(f->live);
-		if (!w->live)
-			return -ENOMEM;
 	} else {
 		rc = gfs_resource_url(url, sizeof(url), w->r, w->version, w->p->ns,
 				      w->p->name);
@@ -500,6 +497,96 @@ static int gfs_write_base(struct gfs_applier *a, struct gfs_write *w,
 	/* secrets: sops - the edit is worked out on plaintext, from what
 	 * the file showed, decrypted. */
 	return gfs_applier_unseal(a, &w->shown, NULL);
+}
+
+static const char *gfs_doc_rv(const json_t *doc)
+{
+	return gfs_json_str(json_object_get(doc, "metadata"), "resourceVersion");
+}
+
+/* The live object the edit goes onto, once there is an edit to send (an
+ * unchanged file sends nothing, not even this): the store's whole
+ * document where it kept one, else read from the API server (most objects
+ * keep none: gfs_object.h). A read that finds a newer object than the file
+ * showed goes on only if that object still shows what the writer was
+ * shown (a controller wrote its status, someone changed a hidden field);
+ * otherwise it is someone else's edit: -EBUSY rather than overwrite it. */
+static int gfs_write_live(struct gfs_applier *a, struct gfs_write *w,
+			  struct gfs_kube_conn *conn, const struct gfs_store_file *f)
+{
+	char url[GFS_PATH_MAX + 256];
+	if (w->live)
+		return 0; /* read at the manifest's version already */
+	if (gfs_object_whole(f->live))
+		return (w->live = gfs_object_doc(f->live)) ? 0 : -ENOMEM;
+	json_t *fresh = NULL;
+	struct gfs_blob *now = NULL;
+	int rc =
+	    gfs_resource_url(url, sizeof(url), w->r, w->version, w->p->ns, w->p->name);
+	if (rc == 0)
+		rc = gfs_kube_request(conn, &fresh, NULL, "GET", url, NULL, NULL, 0);
+	if (rc == -ENOENT) {
+		json_decref(fresh);
+		return gfs_error_set(-EBUSY,
+				     "the object was deleted in the cluster since "
+				     "you read this file");
+	}
+	if (rc == 0 && !json_is_object(fresh))
+		rc = gfs_error_set(
+		    -EIO, "the API server's answer to GET %s is not an object", url);
+	const char *rv = gfs_object_resource_version(f->live),
+		   *fresh_rv = gfs_doc_rv(fresh);
+	if (rc == 0 && !(rv && fresh_rv && strcmp(rv, fresh_rv) == 0)) {
+		rc = gfs_store_render(&now, a->opts.store, w->path, w->r->dirname, fresh);
+		if (rc == 0 && (now->len != w->bytes->len ||
+				memcmp(now->data, w->bytes->data, now->len) != 0))
+			rc = gfs_error_set(-EBUSY,
+					   "someone changed the object in the cluster "
+					   "meanwhile; re-read the file and apply your "
+					   "change again");
+	}
+	gfs_blob_unref(now);
+	if (rc < 0) {
+		json_decref(fresh);
+		return rc;
+	}
+	w->live = fresh;
+	return 0;
+}
+
+/* Renders path again now that what gitopsfs applied there changed (its
+ * record keeps the server's defaults out of the file). The store may hold
+ * a newer version than the answer (the watch was first) and keep no
+ * document of it: then the object is read and handed to the store. */
+static void gfs_applier_refresh(struct gfs_applier *a, struct gfs_kube_conn *conn,
+				const struct gfs_write *w, const json_t *answer)
+{
+	char url[GFS_PATH_MAX + 256];
+	int rc = gfs_store_refresh(a->opts.store, w->path, answer);
+	for (int tries = 0; rc == -ENODATA && tries < 3; tries++) {
+		struct gfs_object *held = NULL;
+		json_t *fresh = NULL;
+		rc = gfs_store_live(&held, a->opts.store, w->path);
+		if (rc == 0)
+			rc = gfs_resource_url(
+			    url, sizeof(url), w->r,
+			    gfs_api_version_version(gfs_object_api_version(held)),
+			    w->p->ns, w->p->name);
+		gfs_object_unref(held);
+		if (rc == 0)
+			rc = gfs_kube_request(conn, &fresh, NULL, "GET", url, NULL, NULL,
+					      0);
+		if (rc == 0) {
+			gfs_store_informer_ops.upsert(a->opts.store, w->r, fresh);
+			rc = gfs_store_refresh(a->opts.store, w->path, fresh);
+		}
+		json_decref(fresh);
+	}
+	/* Gone meanwhile: nothing to show. Otherwise the next event of the
+	 * object renders it with the record. */
+	if (rc < 0 && rc != -ENOENT)
+		gfs_warn("%s: applied, but not shown again yet: %s", w->path,
+			 gfs_error_last());
 }
 
 static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char *path,
@@ -536,8 +623,9 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 		goto out;
 	if (exists) {
 		/* Unchanged bytes (or an unchanged document) send nothing. */
-		rc =
-		    json_equal(w.shown, m) ? 1 : gfs_applier_update(a, &answer, conn, &w);
+		rc = json_equal(w.shown, m) ? 1 : gfs_write_live(a, &w, conn, &f);
+		if (rc == 0)
+			rc = gfs_applier_update(a, &answer, conn, &w);
 	} else {
 		gfs_filter_ignore_keep(gfs_store_filter(a->opts.store), r.dirname, m,
 				       NULL);
@@ -559,7 +647,7 @@ static int gfs_applier_apply_parsed(struct gfs_applier *a, json_t *m, const char
 	 * first, with newer events rendered before the record above existed:
 	 * render what the store holds again, now without the defaults. */
 	gfs_store_informer_ops.upsert(a->opts.store, &r, answer);
-	gfs_store_refresh(a->opts.store, path);
+	gfs_applier_refresh(a, conn, &w, answer);
 	gfs_info("%s: applied (%s)", path, exists ? "updated" : "created");
 out:
 	if (conn)
@@ -616,8 +704,8 @@ int gfs_applier_apply(struct gfs_applier *a, const char *path, const char *data,
 		rc = gfs_applier_apply_parsed(a, m, path, &p, expect_version);
 	/* Also when nothing needed applying (the same values, other
 	 * ciphertext): show the file as written. */
-	if (rc == 0 && sealed)
-		gfs_store_refresh(a->opts.store, path);
+	if (rc == 0 && sealed && gfs_store_refresh(a->opts.store, path, NULL) < 0)
+		gfs_warn("%s: not shown again as written: %s", path, gfs_error_last());
 out:
 	gfs_applier_release_delete(a, held, rc == 0);
 	gfs_metrics_apply(false, rc);

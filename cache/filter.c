@@ -154,8 +154,15 @@ bool gfs_filter_object_wanted(const struct gfs_filter *f, const char *dirname,
 			      const json_t *obj)
 {
 	const json_t *md = json_object_get(obj, "metadata");
-	const char *ns = json_string_value(json_object_get(md, "namespace"));
-	const char *name = json_string_value(json_object_get(md, "name"));
+	return gfs_filter_facts_wanted(
+	    f, dirname, json_string_value(json_object_get(md, "namespace")),
+	    json_string_value(json_object_get(md, "name")),
+	    gfs_json_controller_owned(obj));
+}
+
+bool gfs_filter_facts_wanted(const struct gfs_filter *f, const char *dirname,
+			     const char *ns, const char *name, bool controller_owned)
+{
 	if (!name)
 		return false;
 	if (gfs_rules_match(f->include, f->n_include, dirname, ns, name))
@@ -164,7 +171,7 @@ bool gfs_filter_object_wanted(const struct gfs_filter *f, const char *dirname,
 		return false;
 	if (f->no_defaults)
 		return true;
-	if (gfs_json_controller_owned(obj))
+	if (controller_owned)
 		return false;
 	if (strcmp(dirname, "configmaps") == 0 && strcmp(name, "kube-root-ca.crt") == 0)
 		return false;

@@ -68,6 +68,10 @@ bool gfs_filter_path_wanted(const struct gfs_filter *f, const char *dirname,
  * (controller-owned objects, kube-root-ca.crt, Secrets in exclude mode). */
 bool gfs_filter_object_wanted(const struct gfs_filter *f, const char *dirname,
 			      const json_t *obj);
+/* The same decision from the object's facts (gfs_object.h): its
+ * namespace, name and whether a controller owns it. */
+bool gfs_filter_facts_wanted(const struct gfs_filter *f, const char *dirname,
+			     const char *ns, const char *name, bool controller_owned);
 
 /* Adds an ignore rule (everything copied). Returns 0 or -ENOMEM. */
 int gfs_filter_add_ignore(struct gfs_filter *f, const char *resource, const char *ns,

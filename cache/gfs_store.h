@@ -76,6 +76,12 @@ typedef void (*gfs_store_change_cb)(void *payload, const char *path,
 typedef json_t *(*gfs_store_prepare_cb)(void *payload, const char *path,
 					const json_t *obj);
 
+/* Optional hook: what to keep, as text, of each live object besides its
+ * facts and rendered bytes (gfs_object.h) - a new reference to a document
+ * made from obj, or NULL for nothing. Called from informer threads
+ * without the store's lock. */
+typedef json_t *(*gfs_store_keep_cb)(void *payload, const json_t *obj);
+
 struct gfs_store_opts {
 	const struct gfs_filter *filter; /* borrowed; must outlive the store */
 	const char *const *namespaces;   /* NULL-terminated or NULL (all) */
@@ -101,16 +107,19 @@ const char *gfs_store_cluster_path(const struct gfs_store *s, const char *path);
  * after a later gfs_store_set_filter). */
 const struct gfs_filter *gfs_store_filter(struct gfs_store *s);
 
-/* Replaces the filter (the store takes `f` over) and renders every object
- * it holds again under it: newly excluded objects disappear, ignore rules
- * and the secrets policy apply at once. Objects newly *included* were never
- * kept: the caller asks the informers to list again
- * (gfs_informers_refresh). The old filter stays valid for readers that
+/* Replaces the filter (the store takes `f` over): newly excluded objects
+ * disappear at once; objects that kept their document are rendered again
+ * under it. The rest (most: gfs_object.h), and objects newly *included*
+ * (never kept), need the caller to ask the informers to list again
+ * (gfs_informers_refresh), whose items are rendered under the new ignore
+ * rules and secrets policy as they come. The old filter stays valid for readers that
  * still hold it, until the store is freed. */
 int gfs_store_set_filter(struct gfs_store *s, struct gfs_filter *f);
 
 /* Installs the prepare hook; call before the informers start. */
 void gfs_store_set_prepare(struct gfs_store *s, gfs_store_prepare_cb cb, void *payload);
+/* Installs the keep hook; call before the informers start. */
+void gfs_store_set_keep(struct gfs_store *s, gfs_store_keep_cb cb, void *payload);
 
 /* The key redacted Secret values are digested with (gfs_render.h); copied.
  * Set before the informers start: without one, redacted values show
@@ -214,8 +223,12 @@ void gfs_store_file_release(struct gfs_store_file *f);
 
 /* Renders the file at path again from the live object the store holds
  * (after what the prepare hook depends on changed: gitopsfs applied the
- * object). 0 or -ENOENT. */
-int gfs_store_refresh(struct gfs_store *s, const char *path);
+ * object). doc is that object's document when the caller has it (the
+ * answer to its write), else NULL. 0; -ENOENT; -ENODATA when the store
+ * holds another version than doc and kept no document of it: the caller
+ * GETs the object, hands it to the store (gfs_store_informer_ops.upsert)
+ * and calls again with it. */
+int gfs_store_refresh(struct gfs_store *s, const char *path, const json_t *doc);
 
 /* Renders obj as the file at path (of resource dirname) would show it -
  * the prepare hook, the filter's ignore rules and secrets policy - into a

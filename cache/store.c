@@ -33,20 +33,19 @@ struct gfs_pending {
 static struct gfs_node *gfs_node_new(struct gfs_node *parent, const char *name,
 				     bool is_dir, const char *path)
 {
-	struct gfs_node *n = calloc(1, sizeof(*n));
+	size_t len = strlen(name) + 1;
+	struct gfs_node *n = calloc(1, sizeof(*n) + len);
 	if (!n)
 		return NULL;
-	n->name = strdup(name);
+	memcpy(n->name, name, len);
 	n->parent = parent;
 	n->is_dir = is_dir;
 	n->ino = gfs_path_ino(path);
 	n->version = 1; /* 0 means "no version" to readers of gfs_entry_attr */
 	n->mode = is_dir ? 0755 : 0644;
 	if (is_dir)
-		n->children = gfs_map_new();
-	if (!n->name || (is_dir && !n->children)) {
-		free(n->name);
-		gfs_map_free(n->children);
+		n->children = gfs_map_new_borrowed();
+	if (is_dir && !n->children) {
 		free(n);
 		return NULL;
 	}
@@ -65,7 +64,6 @@ static void gfs_node_free(struct gfs_node *n)
 	}
 	gfs_blob_unref(n->content);
 	gfs_object_unref(n->live);
-	free(n->name);
 	free(n);
 }
 
@@ -155,7 +153,7 @@ static struct gfs_node *gfs_store_mkdirs(struct gfs_store *s, const char *dirpat
 			child = gfs_node_new(dir, name, true, path);
 			if (!child)
 				return NULL;
-			gfs_map_put(dir->children, name, child, &err);
+			gfs_map_put(dir->children, child->name, child, &err);
 			if (err) {
 				gfs_node_free(child);
 				return NULL;
@@ -513,7 +511,7 @@ static int gfs_store_put(struct gfs_store *s, const char *dirname, bool namespac
 	if (!n)
 		return -ENOMEM;
 	int err = 0;
-	gfs_map_put(dir->children, name, n, &err);
+	gfs_map_put(dir->children, n->name, n, &err);
 	if (err) {
 		gfs_node_free(n);
 		return err;
@@ -576,8 +574,8 @@ int gfs_store_render(struct gfs_blob **out, struct gfs_store *s, const char *pat
 	return rc;
 }
 
-void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool namespaced,
-			     struct gfs_object *o, const json_t *doc)
+int gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool namespaced,
+			    struct gfs_object *o, const json_t *doc)
 {
 	char path[GFS_PATH_MAX];
 	struct gfs_pending pending = {.n = 0};
@@ -585,15 +583,16 @@ void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool name
 	json_t *parsed = NULL;
 
 	if (gfs_object_path(s, path, sizeof(path), dirname, namespaced, o) < 0)
-		return; /* a name that cannot be a file; nothing to show */
-	if (!doc && !(doc = parsed = gfs_object_doc(o))) {
-		gfs_warn("cannot render %s: %s", path, gfs_error_last());
-		return;
-	}
-	const json_t *obj = doc;
+		return 0; /* a name that cannot be a file; nothing to show */
 	bool wanted =
 	    gfs_store_ns_allowed(s, namespaced ? gfs_object_namespace(o) : NULL) &&
-	    gfs_filter_object_wanted(gfs_store_filter(s), dirname, obj);
+	    gfs_filter_facts_wanted(gfs_store_filter(s), dirname, gfs_object_namespace(o),
+				    gfs_object_name(o), gfs_object_controller_owned(o));
+	/* Without the document (most objects keep none: gfs_object.h) it
+	 * cannot be rendered again here; the caller fetches it. */
+	if (wanted && !doc && !(doc = parsed = gfs_object_doc(o)))
+		return -ENODATA;
+	const json_t *obj = doc;
 	/* Rendering runs without the lock. If what the prepare hook reads
 	 * changed meanwhile (gfs_store_refresh: gitopsfs applied an object),
 	 * this rendering may predate it: render again rather than put it over
@@ -603,7 +602,7 @@ void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool name
 		if (wanted && gfs_store_render(&content, s, path, dirname, obj) < 0) {
 			gfs_warn("cannot render %s: %s", path, gfs_error_last());
 			json_decref(parsed);
-			return;
+			return 0;
 		}
 		pthread_rwlock_wrlock(&s->lock);
 		if (gen == atomic_load(&s->render_gen))
@@ -625,12 +624,27 @@ void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool name
 	gfs_pending_deliver(s, &pending);
 	gfs_blob_unref(content);
 	json_decref(parsed);
+	return 0;
+}
+
+static int gfs_store_object_new(struct gfs_object **out, struct gfs_store *s, json_t *obj)
+{
+	/* A Secret shown encrypted (secrets: sops) is rendered again when a
+	 * write changes what its path remembers (gfs_store_refresh), with
+	 * no answer to render: it keeps its whole document. Anything else
+	 * keeps what the keep hook asks for (the monitor: what health reads). */
+	if (gfs_store_filter(s)->secrets == GFS_SECRETS_SOPS && gfs_json_is_secret(obj))
+		return gfs_object_new(out, json_incref(obj), obj);
+	json_t *keep = s->keep ? s->keep(s->keep_payload, obj) : NULL;
+	int rc = gfs_object_new(out, json_incref(obj), keep);
+	json_decref(keep);
+	return rc;
 }
 
 static void gfs_store_upsert(void *payload, const struct gfs_resource *r, json_t *obj)
 {
 	struct gfs_object *o = NULL;
-	if (gfs_object_new(&o, json_incref(obj)) < 0)
+	if (gfs_store_object_new(&o, payload, obj) < 0)
 		return;
 	gfs_store_upsert_object(payload, r->dirname, r->namespaced, o, obj);
 	gfs_object_unref(o);
@@ -642,7 +656,7 @@ static void gfs_store_remove(void *payload, const struct gfs_resource *r, json_t
 	char path[GFS_PATH_MAX];
 	struct gfs_pending pending = {.n = 0};
 	struct gfs_object *o = NULL;
-	if (gfs_object_new(&o, json_incref(obj)) < 0)
+	if (gfs_object_new(&o, json_incref(obj), NULL) < 0)
 		return;
 	if (gfs_object_path(s, path, sizeof(path), r->dirname, r->namespaced, o) == 0) {
 		pthread_rwlock_wrlock(&s->lock);
@@ -791,6 +805,12 @@ void gfs_store_set_prepare(struct gfs_store *s, gfs_store_prepare_cb cb, void *p
 {
 	s->prepare = cb;
 	s->prepare_payload = payload;
+}
+
+void gfs_store_set_keep(struct gfs_store *s, gfs_store_keep_cb cb, void *payload)
+{
+	s->keep = cb;
+	s->keep_payload = payload;
 }
 
 void gfs_store_set_redaction_key(struct gfs_store *s, const struct gfs_redact_key *k)

@@ -14,18 +14,20 @@
 #define GFS_STORE_MAX_SUBSCRIBERS 8
 
 struct gfs_node {
-	char *name; /* one path component; "" for the root */
 	struct gfs_node *parent;
 	bool is_dir;
 	uint64_t ino;
 	int64_t mtime_ns;
 	uint64_t version;
-	struct gfs_map *children; /* dirs: name -> struct gfs_node* */
+	struct gfs_map *children; /* dirs: name (the child's own) -> struct gfs_node* */
 	struct gfs_blob *content; /* files: rendered bytes of `live` */
 	struct gfs_object *live;  /* files: the newest live object */
 	uint64_t seen;            /* files: store->mark when last upserted */
 	uint32_t mode;
 	bool hidden; /* files: deletion pending, invisible */
+	/* One path component; "" for the root. The parent's children map
+	 * borrows it as the key (gfs_map_new_borrowed). */
+	char name[];
 };
 
 /* What the store knows of one watched resource. */
@@ -75,6 +77,8 @@ struct gfs_store {
 	int n_subs;
 	gfs_store_prepare_cb prepare;
 	void *prepare_payload;
+	gfs_store_keep_cb keep;
+	void *keep_payload;
 	/* Bumped by gfs_store_refresh when what the prepare hook reads
 	 * changed: a rendering begun before it is not put (store.c). */
 	_Atomic uint64_t render_gen;
@@ -95,9 +99,10 @@ bool gfs_store_ns_allowed(const struct gfs_store *s, const char *ns);
 /* Shows the live object o at its path under resource dirname (lock not
  * held): rendered, then put in the tree unless the store holds a newer
  * version of it (see gfs_store.h on ordering). doc is o's document when
- * the caller has it parsed (an informer's event), else NULL (parsed
- * here). */
-void gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool namespaced,
-			     struct gfs_object *o, const json_t *doc);
+ * the caller has it parsed (an informer's event), else NULL: parsed from
+ * what o kept, or -ENODATA when o kept no whole document (nothing done;
+ * an object the filter no longer wants is removed all the same). */
+int gfs_store_upsert_object(struct gfs_store *s, const char *dirname, bool namespaced,
+			    struct gfs_object *o, const json_t *doc);
 
 #endif

@@ -141,7 +141,7 @@ int gfs_store_get(struct gfs_store_file *out, struct gfs_store *s, const char *p
 	return rc;
 }
 
-int gfs_store_refresh(struct gfs_store *s, const char *path)
+int gfs_store_refresh(struct gfs_store *s, const char *path, const json_t *doc)
 {
 	struct gfs_path_parts p;
 	struct gfs_object *live = NULL;
@@ -150,8 +150,15 @@ int gfs_store_refresh(struct gfs_store *s, const char *path)
 	atomic_fetch_add(&s->render_gen, 1);
 	if (rc == 0)
 		rc = gfs_store_live(&live, s, path);
-	if (rc == 0)
-		gfs_store_upsert_object(s, p.dirname, p.ns != NULL, live, NULL);
+	if (rc == 0) {
+		/* doc is the version held when the resourceVersions match. */
+		const char *rv = gfs_object_resource_version(live),
+			   *doc_rv = json_string_value(json_object_get(
+			       json_object_get(doc, "metadata"), "resourceVersion"));
+		bool same = doc && rv && doc_rv && strcmp(rv, doc_rv) == 0;
+		rc = gfs_store_upsert_object(s, p.dirname, p.ns != NULL, live,
+					     same ? doc : NULL);
+	}
 	gfs_object_unref(live);
 	return rc;
 }
@@ -372,13 +379,16 @@ int gfs_store_set_filter(struct gfs_store *s, struct gfs_filter *f)
 	atomic_store(&s->filter, f);
 	int rc = gfs_rerender_collect(&c, s->root);
 	pthread_rwlock_unlock(&s->lock);
-	/* Each object again, as if the informer had just sent it. */
+	/* Each object again, as if the informer had just sent it: one the
+	 * filter no longer wants goes now; one that kept no document
+	 * (most: gfs_object.h) is rendered again by the list that the
+	 * caller asks the informers for (gfs_informers_refresh). */
 	for (size_t i = 0; i < c.n; i++) {
 		struct gfs_path_parts p;
 		const char *rel = gfs_store_cluster_path(s, c.paths[i]);
 		if (rel && gfs_path_parse(&p, rel) == 0)
-			gfs_store_upsert_object(s, p.dirname, p.ns != NULL, c.lives[i],
-						NULL);
+			(void)gfs_store_upsert_object(s, p.dirname, p.ns != NULL,
+						      c.lives[i], NULL);
 		gfs_object_unref(c.lives[i]);
 		free(c.paths[i]);
 	}

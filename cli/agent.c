@@ -2,6 +2,7 @@
  * agent.c - the pieces around the cluster that mount and sync share.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +244,10 @@ int gfs_agent_start(struct gfs_agent *a)
 	if (rc == 0)
 		rc = gfs_gitstate_prepare(a->git, a->cluster.store);
 	gfs_debug("Git state prepared in %lld ms", (long long)(gfs_monotonic_ms() - t0));
+	/* Start-up's transient memory - list pages parsed, the first import's
+	 * packs and index - is free but still held by malloc's arenas, in
+	 * holes between what stays: give it back to the system once. */
+	malloc_trim(0);
 	if (rc == 0 && a->sync)
 		gfs_sync_ready(a->sync, a->applier);
 	return rc;

@@ -11,23 +11,26 @@
 
 #define GFS_READERS 8
 
+/* One per inode the kernel holds: at 100k objects, 100k of them. */
 struct gfs_inode {
 	char *path;
 	uint64_t nlookup;
 	uint64_t served_version; /* of the newest open, for FOPEN_KEEP_CACHE */
-	bool served;
 	/* The version each of the last few reading processes got, so that
-	 * a write is checked against what *its writer* read. */
-	struct {
-		pid_t pid;
-		uint64_t version;
-	} readers[GFS_READERS];
-	unsigned next_reader;
+	 * a write is checked against what *its writer* read (two arrays:
+	 * no padding between a pid and a version). */
+	uint64_t reader_version[GFS_READERS];
+	pid_t reader_pid[GFS_READERS];
+	uint8_t next_reader;
+	bool served;
+	char key[17]; /* the map's key (borrowed): gfs_ino_key */
 };
 
 struct gfs_inodes {
 	pthread_mutex_t lock;
-	struct gfs_map *map; /* "%016" PRIx64 ino -> struct gfs_inode*; guarded by lock */
+	/* "%016" PRIx64 ino -> struct gfs_inode* (keys borrowed from the
+	 * inodes); guarded by lock */
+	struct gfs_map *map;
 };
 
 _Static_assert(FUSE_ROOT_ID == 1, "gfs_path_ino gives the root inode number 1");
@@ -40,7 +43,7 @@ static void gfs_ino_key(char key[17], uint64_t ino)
 int gfs_inodes_new(struct gfs_inodes **out)
 {
 	struct gfs_inodes *t = calloc(1, sizeof(*t));
-	if (!t || !(t->map = gfs_map_new())) {
+	if (!t || !(t->map = gfs_map_new_borrowed())) {
 		free(t);
 		return -ENOMEM;
 	}
@@ -82,9 +85,10 @@ int gfs_inodes_remember(struct gfs_inodes *t, uint64_t ino, const char *path)
 			free(i);
 			i = NULL;
 		}
-		if (i)
-			gfs_map_put(t->map, key, i, &rc);
-		else
+		if (i) {
+			memcpy(i->key, key, sizeof(i->key));
+			gfs_map_put(t->map, i->key, i, &rc);
+		} else
 			rc = -ENOMEM;
 		if (rc < 0 && i) {
 			free(i->path);
@@ -167,12 +171,12 @@ bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version, 
 		i->served_version = version;
 		unsigned slot = i->next_reader;
 		for (unsigned k = 0; k < GFS_READERS; k++)
-			if (i->readers[k].pid == pid)
+			if (i->reader_pid[k] == pid)
 				slot = k;
 		if (slot == i->next_reader)
-			i->next_reader = (i->next_reader + 1) % GFS_READERS;
-		i->readers[slot].pid = pid;
-		i->readers[slot].version = version;
+			i->next_reader = (uint8_t)((i->next_reader + 1) % GFS_READERS);
+		i->reader_pid[slot] = pid;
+		i->reader_version[slot] = version;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return keep;
@@ -186,8 +190,8 @@ uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid)
 	pthread_mutex_lock(&t->lock);
 	struct gfs_inode *i = gfs_map_get(t->map, key);
 	for (unsigned k = 0; i && k < GFS_READERS; k++)
-		if (i->readers[k].pid == pid && pid > 0)
-			v = i->readers[k].version;
+		if (i->reader_pid[k] == pid && pid > 0)
+			v = i->reader_version[k];
 	pthread_mutex_unlock(&t->lock);
 	return v;
 }
@@ -200,8 +204,8 @@ void gfs_inodes_note_written(struct gfs_inodes *t, uint64_t ino, uint64_t versio
 	pthread_mutex_lock(&t->lock);
 	struct gfs_inode *i = gfs_map_get(t->map, key);
 	for (unsigned k = 0; i && pid > 0 && k < GFS_READERS; k++)
-		if (i->readers[k].pid == pid)
-			i->readers[k].version = version;
+		if (i->reader_pid[k] == pid)
+			i->reader_version[k] = version;
 	pthread_mutex_unlock(&t->lock);
 }
 

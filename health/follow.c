@@ -88,6 +88,15 @@ void gfs_monitor_free(struct gfs_monitor *m)
 	free(m);
 }
 
+/* The store's keep hook: of each object, what the health rules read
+ * (nothing for most: gfs_health_view), so that gfs_monitor_health needs
+ * no request. */
+static json_t *mon_keep(void *payload, const json_t *obj)
+{
+	(void)payload;
+	return gfs_health_view(obj);
+}
+
 int gfs_monitor_new(struct gfs_monitor **out, const struct gfs_monitor_opts *opts)
 {
 	struct gfs_monitor *m = calloc(1, sizeof(*m));
@@ -119,6 +128,8 @@ int gfs_monitor_new(struct gfs_monitor **out, const struct gfs_monitor_opts *opt
 		return gfs_error_set(rc, "cannot start the health monitor: %s",
 				     strerror(-rc));
 	}
+	if (m->opts.store)
+		gfs_store_set_keep(m->opts.store, mon_keep, NULL);
 	*out = m;
 	return 0;
 }

@@ -68,6 +68,15 @@ bool gfs_health_of_plain(struct gfs_health *out, const char *kind, bool has_stat
 void gfs_health_of(struct gfs_health *out, const json_t *obj, const json_t *const *pods,
 		   size_t n_pods);
 
+/* What the rules read of obj, and nothing else - kind and apiVersion, the
+ * metadata's name, namespace, generation and deletionTimestamp, status,
+ * and the few fields of spec that some rule reads (replicas,
+ * updateStrategy, backoffLimit, type, suspend): a new document that
+ * gfs_health_of judges exactly as it judges obj. NULL when
+ * gfs_health_of_plain answers for obj (nothing to keep) or out of memory.
+ * What the monitor keeps of each object between events. */
+json_t *gfs_health_view(const json_t *obj);
+
 /* Does the health of objects of this kind depend on the pods they own
  * (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job)? */
 bool gfs_health_kind_has_pods(const char *kind);

@@ -516,6 +516,60 @@ bool gfs_health_of_plain(struct gfs_health *out, const char *kind, bool has_stat
 	return true;
 }
 
+/* Every field of spec that a rule above reads; keep in step with them
+ * (test_health checks the verdicts of views against whole documents). */
+static const char *const view_spec_fields[] = {"replicas", "updateStrategy",
+					       "backoffLimit", "type", "suspend"};
+static const char *const view_metadata_fields[] = {"name", "namespace", "generation",
+						   "deletionTimestamp"};
+
+/* Copies obj's members named in keys to a new object (shared values:
+ * the view is dumped to text at once, never changed). */
+static json_t *view_pick(const json_t *obj, const char *const *keys, size_t n)
+{
+	json_t *out = json_object();
+	for (size_t i = 0; out && i < n; i++) {
+		json_t *v = json_object_get(obj, keys[i]);
+		if (v && json_object_set(out, keys[i], v) < 0) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+json_t *gfs_health_view(const json_t *obj)
+{
+	struct gfs_health h;
+	const json_t *md = get(obj, "metadata"), *st = get(obj, "status");
+	if (!json_is_object(obj) ||
+	    gfs_health_of_plain(&h, str(obj, "kind"), st != NULL,
+				get(md, "deletionTimestamp") != NULL))
+		return NULL;
+	static const char *const top[] = {"apiVersion", "kind", "status"};
+	json_t *v = view_pick(obj, top, sizeof(top) / sizeof(top[0]));
+	/* Not an object's metadata (or none): kept as it is, which the
+	 * rules judge as they judge the document. */
+	json_t *m = json_is_object(md) ? view_pick(md, view_metadata_fields,
+						   sizeof(view_metadata_fields) /
+						       sizeof(view_metadata_fields[0]))
+				       : json_incref((json_t *)md);
+	const json_t *spec = get(obj, "spec");
+	json_t *sp =
+	    spec ? view_pick(spec, view_spec_fields,
+			     sizeof(view_spec_fields) / sizeof(view_spec_fields[0]))
+		 : NULL;
+	bool ok = v && (!md || (m && json_object_set(v, "metadata", m) == 0)) &&
+		  (!spec || (sp && json_object_set(v, "spec", sp) == 0));
+	json_decref(m);
+	json_decref(sp);
+	if (!ok) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
 bool gfs_health_kind_has_pods(const char *kind)
 {
 	static const char *const kinds[] = {"Deployment", "ReplicaSet", "StatefulSet",

@@ -353,11 +353,13 @@ int gfs_monitor_health(struct gfs_health *out, struct gfs_monitor *m, const char
 		gfs_object_unref(o);
 		return 0;
 	}
-	json_t *obj = gfs_object_doc(o);
+	/* What the store kept of it for this (follow.c: mon_keep). */
+	json_t *obj = gfs_object_kept(o);
 	struct mon_pods p = {0};
 	if (!obj) {
+		int rc = gfs_object_size(o) ? -ENOMEM : -ENODATA;
 		gfs_object_unref(o);
-		return -ENOMEM;
+		return rc;
 	}
 	if (gfs_health_kind_has_pods(gfs_object_kind(o)))
 		mon_pods_of(&p, m, gfs_object_uid(o));

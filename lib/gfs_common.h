@@ -117,6 +117,11 @@ void gfs_blob_unref(struct gfs_blob *b);
 struct gfs_map;
 
 struct gfs_map *gfs_map_new(void);
+/* A map whose keys are the caller's, not copied: each must stay valid,
+ * unchanged, while its entry is in the map (a put that replaces an entry
+ * takes the new key). For keys that live in the values (a node's name):
+ * one string per entry instead of two. */
+struct gfs_map *gfs_map_new_borrowed(void);
 void gfs_map_free(struct gfs_map *m);
 void *gfs_map_get(const struct gfs_map *m, const char *key);
 /* Inserts or replaces; returns the old value (or NULL). On -ENOMEM through

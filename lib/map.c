@@ -19,7 +19,16 @@ struct gfs_map {
 	struct gfs_map_slot *slots;
 	size_t cap; /* power of two */
 	size_t count;
+	bool borrowed; /* keys are the caller's (gfs_map_new_borrowed) */
 };
+
+struct gfs_map *gfs_map_new_borrowed(void)
+{
+	struct gfs_map *m = gfs_map_new();
+	if (m)
+		m->borrowed = true;
+	return m;
+}
 
 struct gfs_map *gfs_map_new(void)
 {
@@ -39,7 +48,7 @@ void gfs_map_free(struct gfs_map *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->cap; i++)
+	for (size_t i = 0; i < m->cap && !m->borrowed; i++)
 		free(m->slots[i].key);
 	free(m->slots);
 	free(m);
@@ -98,9 +107,11 @@ void *gfs_map_put(struct gfs_map *m, const char *key, void *value, int *err)
 	if (m->slots[i].key) {
 		void *old = m->slots[i].value;
 		m->slots[i].value = value;
+		if (m->borrowed)
+			m->slots[i].key = (char *)key; /* the old one may go with old */
 		return old;
 	}
-	char *k = strdup(key);
+	char *k = m->borrowed ? (char *)key : strdup(key);
 	if (!k) {
 		if (err)
 			*err = -ENOMEM;
@@ -121,7 +132,8 @@ void *gfs_map_del(struct gfs_map *m, const char *key)
 	if (!m->slots[i].key)
 		return NULL;
 	void *value = m->slots[i].value;
-	free(m->slots[i].key);
+	if (!m->borrowed)
+		free(m->slots[i].key);
 	m->slots[i].key = NULL;
 	m->count--;
 	/* Backward-shift: move later entries of the probe run into the hole

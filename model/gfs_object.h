@@ -3,14 +3,19 @@
  * objects that every module needs (each of them here and nowhere else).
  *
  * A gfs_object is what is kept of the JSON document the API server sent
- * (a watch event, a list item, the answer to a write): the document as
- * compact JSON text, and the facts read from it on arrival (identity,
- * resourceVersion, newest manager, change time, Secret-ness). A parsed
- * jansson tree costs about ten times its text, so none is kept: callers
- * that need the whole document (the applier's write-back, health, a
- * re-render) parse it with gfs_object_doc, which gives back exactly the
- * document that was wrapped. Immutable once made; refcounted; a
- * reference may be shared between threads freely (nobody writes to it).
+ * (a watch event, a list item, the answer to a write): the facts read from
+ * it on arrival (identity, resourceVersion, newest manager, change time,
+ * Secret-ness, ownership), and - only where a reader needs it - part or
+ * all of the document as compact JSON text. Most objects of a cluster
+ * keep no text at all: their file's rendered bytes (the store's) are what
+ * is read, and a write GETs the object it changes. The health monitor
+ * keeps what its rules read (gfs_health_view) of the objects whose
+ * verdict needs parsing; the store keeps a sops-mode Secret whole (its
+ * file is rendered again when a write changes what it remembers). A
+ * parsed jansson tree costs about ten times its text, so no tree is kept:
+ * readers parse the text with gfs_object_kept / gfs_object_doc. Immutable
+ * once made; refcounted; a reference may be shared between threads freely
+ * (nobody writes to it).
  *
  * The free functions on `const json_t *` answer the same questions for any
  * document, manifests read from a file or from Git included.
@@ -24,19 +29,26 @@
 
 struct gfs_object;
 
-/* Keeps what is described above of `doc` (a JSON object), taking over
- * the caller's reference (released before it returns; the caller may
- * keep its own). Returns 0, -EINVAL when doc is not a JSON object, or
- * -ENOMEM. */
-int gfs_object_new(struct gfs_object **out, json_t *doc);
+/* Keeps the facts of `doc` (a JSON object) and the text of `keep`: NULL
+ * (nothing), doc itself (the whole document) or a document made from it
+ * (borrowed for the call). Takes over the caller's reference to doc
+ * (released before it returns; the caller may keep its own). Returns 0,
+ * -EINVAL when doc is not a JSON object, or -ENOMEM. */
+int gfs_object_new(struct gfs_object **out, json_t *doc, const json_t *keep);
 /* A new reference (NULL-safe). */
 struct gfs_object *gfs_object_ref(struct gfs_object *o);
 void gfs_object_unref(struct gfs_object *o);
 
-/* The document, parsed again: a new reference the caller owns (and may
- * change). NULL (per-thread error set) only when out of memory. */
+/* The document kept, parsed again: a new reference the caller owns (and
+ * may change). NULL (per-thread error set) when none was kept (-ENODATA)
+ * or out of memory. */
+json_t *gfs_object_kept(const struct gfs_object *o);
+/* The same, only when the whole document was kept (else -ENODATA):
+ * exactly the document that was wrapped. */
 json_t *gfs_object_doc(const struct gfs_object *o);
-/* The bytes of the document's compact JSON text. */
+/* Was the whole document kept? */
+bool gfs_object_whole(const struct gfs_object *o);
+/* The bytes of the kept text (0: none). */
 size_t gfs_object_size(const struct gfs_object *o);
 
 /* Borrowed strings, or NULL when the object has none. */
@@ -66,6 +78,8 @@ bool gfs_object_is_secret(const struct gfs_object *o);
 bool gfs_object_has_status(const struct gfs_object *o);
 /* Its metadata has a deletionTimestamp: it is being deleted. */
 bool gfs_object_deleting(const struct gfs_object *o);
+/* gfs_json_controller_owned of the document. */
+bool gfs_object_controller_owned(const struct gfs_object *o);
 
 /* ---- facts about any document -------------------------------------------- */
 

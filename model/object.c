@@ -11,19 +11,42 @@
 #include "gfs_common.h"
 #include "gfs_object.h"
 
-/* One allocation: the struct, then the facts' strings, then the compact
- * JSON text (NUL-terminated). */
+/* The facts' strings, in the order of their offsets. */
+enum gfs_fact {
+	GFS_FACT_KIND,
+	GFS_FACT_API_VERSION,
+	GFS_FACT_NAME,
+	GFS_FACT_NS,
+	GFS_FACT_UID,
+	GFS_FACT_RV,
+	GFS_FACT_MANAGER,
+	GFS_FACT_OPERATION,
+	GFS_FACT_TIME,
+	GFS_FACTS
+};
+
+#define GFS_FACT_NONE UINT32_MAX
+
+/* One allocation: the struct, then the facts' strings (NUL-terminated,
+ * found by offset: a cluster holds one of these per object, and offsets
+ * cost half what pointers do), then the compact JSON text of the document
+ * kept, if any (NUL-terminated). */
 struct gfs_object {
 	atomic_int refs;
-	size_t len; /* of text */
-	const char *text;
-	/* Into the same allocation; NULL when the document has none: */
-	const char *kind, *api_version, *name, *ns, *uid, *rv;
-	struct gfs_manager_entry newest;
+	uint32_t len; /* of the text; 0: nothing kept */
 	int64_t change_time;
-	bool secret, has_status, deleting;
+	int64_t newest_time_ns;
+	uint32_t off[GFS_FACTS]; /* into data; GFS_FACT_NONE: absent */
+	uint32_t text_off;
+	bool whole; /* the text is the whole document */
+	bool secret, has_status, deleting, controller_owned;
 	char data[];
 };
+
+static const char *gfs_fact(const struct gfs_object *o, enum gfs_fact f)
+{
+	return o->off[f] == GFS_FACT_NONE ? NULL : o->data + o->off[f];
+}
 
 static const char *gfs_str(const json_t *obj, const char *key)
 {
@@ -35,71 +58,66 @@ static int gfs_object_text_add(const char *buffer, size_t size, void *payload)
 	return gfs_buf_add(payload, buffer, size);
 }
 
-/* Copies s (if any) to *p, returns the copy and moves *p past it. */
-static const char *gfs_pack(char **p, const char *s)
-{
-	if (!s)
-		return NULL;
-	size_t n = strlen(s) + 1;
-	char *copy = memcpy(*p, s, n);
-	*p += n;
-	return copy;
-}
-
-int gfs_object_new(struct gfs_object **out, json_t *doc)
+int gfs_object_new(struct gfs_object **out, json_t *doc, const json_t *keep)
 {
 	if (!json_is_object(doc)) {
 		json_decref(doc);
 		return -EINVAL;
 	}
 	const json_t *md = json_object_get(doc, "metadata");
-	const char *facts[] = {gfs_str(doc, "kind"), gfs_str(doc, "apiVersion"),
-			       gfs_str(md, "name"),  gfs_str(md, "namespace"),
-			       gfs_str(md, "uid"),   gfs_str(md, "resourceVersion")};
 	struct gfs_manager_entry m;
 	gfs_json_newest_manager(&m, doc);
-	const char *mfacts[] = {m.manager, m.operation, m.time};
+	const char *facts[GFS_FACTS] = {[GFS_FACT_KIND] = gfs_str(doc, "kind"),
+					[GFS_FACT_API_VERSION] =
+					    gfs_str(doc, "apiVersion"),
+					[GFS_FACT_NAME] = gfs_str(md, "name"),
+					[GFS_FACT_NS] = gfs_str(md, "namespace"),
+					[GFS_FACT_UID] = gfs_str(md, "uid"),
+					[GFS_FACT_RV] = gfs_str(md, "resourceVersion"),
+					[GFS_FACT_MANAGER] = m.manager,
+					[GFS_FACT_OPERATION] = m.operation,
+					[GFS_FACT_TIME] = m.time};
 	/* JSON_COMPACT keeps the members' order; reals are written with
 	 * 17 digits: parsing the text gives back the same document. Dumped
 	 * once into a buffer (json_dumpb would dump twice: to size, then
 	 * to write). */
-	struct gfs_buf text = GFS_BUF_INIT(SIZE_MAX);
-	if (json_dump_callback(doc, gfs_object_text_add, &text, JSON_COMPACT) < 0) {
-		gfs_buf_release(&text);
-		json_decref(doc);
-		return -ENOMEM;
-	}
-	size_t len = text.len, strs = 0;
-	for (size_t i = 0; i < GFS_ARRAY_SIZE(facts); i++)
+	struct gfs_buf text = GFS_BUF_INIT(UINT32_MAX - 1);
+	size_t strs = 0;
+	for (size_t i = 0; i < GFS_FACTS; i++)
 		strs += facts[i] ? strlen(facts[i]) + 1 : 0;
-	for (size_t i = 0; i < GFS_ARRAY_SIZE(mfacts); i++)
-		strs += mfacts[i] ? strlen(mfacts[i]) + 1 : 0;
-	struct gfs_object *o = len ? malloc(sizeof(*o) + strs + len + 1) : NULL;
+	struct gfs_object *o = NULL;
+	if (strs < UINT32_MAX / 2 &&
+	    !(keep &&
+	      json_dump_callback(keep, gfs_object_text_add, &text, JSON_COMPACT) < 0))
+		o = malloc(sizeof(*o) + strs + text.len + 1);
 	if (!o) {
 		gfs_buf_release(&text);
 		json_decref(doc);
 		return -ENOMEM;
 	}
 	atomic_init(&o->refs, 1);
-	char *p = o->data;
-	o->kind = gfs_pack(&p, facts[0]);
-	o->api_version = gfs_pack(&p, facts[1]);
-	o->name = gfs_pack(&p, facts[2]);
-	o->ns = gfs_pack(&p, facts[3]);
-	o->uid = gfs_pack(&p, facts[4]);
-	o->rv = gfs_pack(&p, facts[5]);
-	o->newest = m;
-	o->newest.manager = gfs_pack(&p, m.manager);
-	o->newest.operation = gfs_pack(&p, m.operation);
-	o->newest.time = gfs_pack(&p, m.time);
+	uint32_t at = 0;
+	for (size_t i = 0; i < GFS_FACTS; i++) {
+		o->off[i] = facts[i] ? at : GFS_FACT_NONE;
+		if (facts[i]) {
+			size_t n = strlen(facts[i]) + 1;
+			memcpy(o->data + at, facts[i], n);
+			at += (uint32_t)n;
+		}
+	}
+	o->newest_time_ns = m.time_ns;
 	o->change_time = gfs_json_change_time(doc);
 	o->secret = gfs_json_is_secret(doc);
 	o->has_status = json_object_get(doc, "status") != NULL;
 	o->deleting = json_object_get(md, "deletionTimestamp") != NULL;
-	memcpy(p, text.data, len + 1);
+	o->controller_owned = gfs_json_controller_owned(doc);
+	o->whole = keep == doc;
+	o->text_off = at;
+	o->len = (uint32_t)text.len;
+	o->data[at] = '\0';
+	if (text.len)
+		memcpy(o->data + at, text.data, text.len + 1);
 	gfs_buf_release(&text);
-	o->text = p;
-	o->len = len;
 	json_decref(doc);
 	*out = o;
 	return 0;
@@ -121,12 +139,39 @@ void gfs_object_unref(struct gfs_object *o)
 
 json_t *gfs_object_doc(const struct gfs_object *o)
 {
+	if (!o->whole) {
+		gfs_error_set(-ENODATA, "%s/%s: the document was not kept",
+			      gfs_fact(o, GFS_FACT_NS) ? gfs_fact(o, GFS_FACT_NS) : "",
+			      gfs_fact(o, GFS_FACT_NAME) ? gfs_fact(o, GFS_FACT_NAME)
+							 : "?");
+		return NULL;
+	}
+	return gfs_object_kept(o);
+}
+
+json_t *gfs_object_kept(const struct gfs_object *o)
+{
 	json_error_t err;
-	json_t *doc = json_loadb(o->text, o->len, 0, &err);
+	if (!o->len) {
+		gfs_error_set(-ENODATA, "%s/%s: nothing of the document was kept",
+			      gfs_fact(o, GFS_FACT_NS) ? gfs_fact(o, GFS_FACT_NS) : "",
+			      gfs_fact(o, GFS_FACT_NAME) ? gfs_fact(o, GFS_FACT_NAME)
+							 : "?");
+		return NULL;
+	}
+	json_t *doc = json_loadb(o->data + o->text_off, o->len, 0, &err);
 	if (!doc)
-		gfs_error_set(-ENOMEM, "cannot read back %s/%s: %s", o->ns ? o->ns : "",
-			      o->name ? o->name : "?", err.text);
+		gfs_error_set(-ENOMEM, "cannot read back %s/%s: %s",
+			      gfs_fact(o, GFS_FACT_NS) ? gfs_fact(o, GFS_FACT_NS) : "",
+			      gfs_fact(o, GFS_FACT_NAME) ? gfs_fact(o, GFS_FACT_NAME)
+							 : "?",
+			      err.text);
 	return doc;
+}
+
+bool gfs_object_whole(const struct gfs_object *o)
+{
+	return o->whole;
 }
 
 size_t gfs_object_size(const struct gfs_object *o)
@@ -136,37 +181,40 @@ size_t gfs_object_size(const struct gfs_object *o)
 
 const char *gfs_object_kind(const struct gfs_object *o)
 {
-	return o->kind;
+	return gfs_fact(o, GFS_FACT_KIND);
 }
 
 const char *gfs_object_api_version(const struct gfs_object *o)
 {
-	return o->api_version;
+	return gfs_fact(o, GFS_FACT_API_VERSION);
 }
 
 const char *gfs_object_name(const struct gfs_object *o)
 {
-	return o->name;
+	return gfs_fact(o, GFS_FACT_NAME);
 }
 
 const char *gfs_object_namespace(const struct gfs_object *o)
 {
-	return o->ns;
+	return gfs_fact(o, GFS_FACT_NS);
 }
 
 const char *gfs_object_uid(const struct gfs_object *o)
 {
-	return o->uid;
+	return gfs_fact(o, GFS_FACT_UID);
 }
 
 const char *gfs_object_resource_version(const struct gfs_object *o)
 {
-	return o->rv;
+	return gfs_fact(o, GFS_FACT_RV);
 }
 
 void gfs_object_newest_manager(struct gfs_manager_entry *out, const struct gfs_object *o)
 {
-	*out = o->newest;
+	out->manager = gfs_fact(o, GFS_FACT_MANAGER);
+	out->operation = gfs_fact(o, GFS_FACT_OPERATION);
+	out->time = gfs_fact(o, GFS_FACT_TIME);
+	out->time_ns = o->newest_time_ns;
 }
 
 int64_t gfs_object_change_time(const struct gfs_object *o)
@@ -187,6 +235,11 @@ bool gfs_object_has_status(const struct gfs_object *o)
 bool gfs_object_deleting(const struct gfs_object *o)
 {
 	return o->deleting;
+}
+
+bool gfs_object_controller_owned(const struct gfs_object *o)
+{
+	return o->controller_owned;
 }
 
 /* A decimal resourceVersion as a number; false for anything else. */

@@ -335,6 +335,53 @@ static void a_plain_verdict_is_the_documents(void)
 	CHECK(plain >= 3); /* the extra ConfigMap, Role and Widget at least */
 }
 
+/* What the monitor keeps of an object (gfs_health_view) is judged as the
+ * whole document is, pods included, over every case of the table; and
+ * it is kept exactly where the plain verdict does not answer. */
+static void a_view_is_judged_as_the_document(void)
+{
+	static const char *const extra[] = {
+	    "{'kind':'ConfigMap','metadata':{'name':'a'},'data':{'k':'v'}}",
+	    "{'kind':'Deployment','metadata':{'name':'d','generation':2,'labels':{'a':'b'"
+	    "}},"
+	    "'spec':{'replicas':3,'template':{'spec':{'containers':[]}}},"
+	    "'status':{'observedGeneration':1}}",
+	    "{'kind':'Widget','metadata':'odd','status':{}}",
+	    "{'kind':'Widget','metadata':{'name':'w'},'spec':7,'status':{}}",
+	};
+	size_t n = sizeof(cases) / sizeof(cases[0]), kept = 0;
+	for (size_t i = 0; i < n + sizeof(extra) / sizeof(extra[0]); i++) {
+		const struct hcase *c = i < n ? &cases[i] : NULL;
+		json_t *obj = parse_quoted(c ? c->obj : extra[i - n]),
+		       *pods = c && c->pods ? parse_quoted(c->pods) : NULL;
+		const json_t *items[8];
+		size_t np = 0;
+		for (; pods && np < json_array_size(pods) && np < 8; np++)
+			items[np] = json_array_get(pods, np);
+		const json_t *md = json_object_get(obj, "metadata");
+		struct gfs_health whole, h;
+		json_t *view = gfs_health_view(obj);
+		bool plain = gfs_health_of_plain(
+		    &h, json_string_value(json_object_get(obj, "kind")),
+		    json_object_get(obj, "status") != NULL,
+		    json_object_get(md, "deletionTimestamp") != NULL);
+		CHECK(plain == (view == NULL) || !json_is_object(obj));
+		if (view) {
+			kept++;
+			gfs_health_of(&whole, obj, items, np);
+			gfs_health_of(&h, view, items, np);
+			CHECK_INT(h.state, whole.state);
+			CHECK_STR(h.reason, whole.reason);
+			CHECK(
+			    !json_object_get(json_object_get(view, "spec"), "template"));
+		}
+		json_decref(view);
+		json_decref(obj);
+		json_decref(pods);
+	}
+	CHECK(kept >= n);
+}
+
 static void state_words_round_trip(void)
 {
 	for (int s = 0; s < GFS_HEALTH_NSTATES; s++)
@@ -426,6 +473,7 @@ int main(void)
 	gfs_log_init(GFS_LOG_ERROR, "/dev/null");
 	TAP_RUN(every_kind_follows_kstatus_rules);
 	TAP_RUN(a_plain_verdict_is_the_documents);
+	TAP_RUN(a_view_is_judged_as_the_document);
 	TAP_RUN(state_words_round_trip);
 	TAP_RUN(a_long_reason_is_cut_on_a_character_boundary);
 	TAP_RUN(health_alerts_are_apart_from_apply_alerts);

@@ -303,8 +303,44 @@ static void a_signal_ends_a_timed_wait_early(void)
 	pthread_cond_destroy(&c);
 }
 
+/* Both kinds of map over the same operations: a copied key may be
+ * changed after the put; a borrowed one is the caller's, and a replacing
+ * put takes the new key. Many deletions keep every other entry found
+ * (backward shift). */
+static void maps_find_what_was_put_with_copied_or_borrowed_keys(void)
+{
+	struct gfs_map *copied = gfs_map_new(), *borrowed = gfs_map_new_borrowed();
+	static char keys[2000][12];
+	int err = 0;
+	for (int i = 0; i < 2000; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+		CHECK(gfs_map_put(copied, keys[i], keys[i], &err) == NULL && err == 0);
+		CHECK(gfs_map_put(borrowed, keys[i], keys[i], &err) == NULL && err == 0);
+	}
+	for (int i = 0; i < 2000; i += 2) {
+		CHECK(gfs_map_del(copied, keys[i]) == keys[i]);
+		CHECK(gfs_map_del(borrowed, keys[i]) == keys[i]);
+	}
+	CHECK_INT((int)gfs_map_count(copied), 1000);
+	CHECK_INT((int)gfs_map_count(borrowed), 1000);
+	for (int i = 0; i < 2000; i++) {
+		char k[12];
+		snprintf(k, sizeof(k), "k%d", i);
+		CHECK(gfs_map_get(copied, k) == (i % 2 ? keys[i] : NULL));
+		CHECK(gfs_map_get(borrowed, k) == (i % 2 ? keys[i] : NULL));
+	}
+	/* A replacing put in a borrowed map takes the new key. */
+	static char again[] = "k1";
+	CHECK(gfs_map_put(borrowed, again, again, &err) == keys[1]);
+	keys[1][0] = 'x'; /* the old key may change or go now */
+	CHECK(gfs_map_get(borrowed, "k1") == again);
+	gfs_map_free(copied);
+	gfs_map_free(borrowed);
+}
+
 int main(void)
 {
+	TAP_RUN(maps_find_what_was_put_with_copied_or_borrowed_keys);
 	TAP_RUN(a_queue_gives_back_what_was_pushed_in_order);
 	TAP_RUN(a_node_put_back_at_the_front_leaves_first);
 	TAP_RUN(sorted_inserts_keep_order_and_arrival_order_among_equals);

@@ -142,10 +142,7 @@ static void a_snapshot_pairs_bytes_and_live_object(void)
 	/* The snapshot stays as it was while the store moves on. */
 	deliver(s, "6", "six", false);
 	CHECK(strstr(sf.content->data, "v: five") != NULL);
-	json_t *live = gfs_object_doc(sf.live);
-	CHECK_STR(json_string_value(json_object_get(json_object_get(live, "data"), "v")),
-		  "five");
-	json_decref(live);
+	CHECK_STR(gfs_object_resource_version(sf.live), "5");
 	gfs_store_file_release(&sf);
 	CHECK_INT(gfs_store_get(&sf, s, "shop/configmaps/none.yaml"), -ENOENT);
 	CHECK_INT(gfs_store_get(&sf, s, "shop/configmaps"), -EISDIR);
@@ -196,6 +193,59 @@ static void a_hidden_file_shows_a_new_object_at_its_path(void)
 	gfs_filter_free(f);
 }
 
+/* A keep hook that keeps data.v alone, or (payload set) the whole. */
+static json_t *keep_v(void *payload, const json_t *obj)
+{
+	if (payload)
+		return json_incref((json_t *)obj);
+	json_t *v = json_object_get(json_object_get(obj, "data"), "v");
+	return json_pack("{s:O}", "v", v);
+}
+
+static void an_object_keeps_only_what_the_keep_hook_asks_for(void)
+{
+	struct gfs_filter *f;
+	struct gfs_store *s = new_store(&f);
+	struct gfs_object *live = NULL;
+	/* No hook: facts and bytes only. */
+	deliver(s, "5", "five", false);
+	CHECK_INT(gfs_store_live(&live, s, PATH), 0);
+	CHECK_INT((int)gfs_object_size(live), 0);
+	CHECK(gfs_object_kept(live) == NULL);
+	CHECK(gfs_object_doc(live) == NULL);
+	gfs_object_unref(live);
+	/* Re-rendering needs the document: the store holds 5, not 4. */
+	json_t *four = cm_at("4", "four");
+	CHECK_INT(gfs_store_refresh(s, PATH, NULL), -ENODATA);
+	CHECK_INT(gfs_store_refresh(s, PATH, four), -ENODATA);
+	json_decref(four);
+	json_t *five = cm_at("5", "five");
+	CHECK_INT(gfs_store_refresh(s, PATH, five), 0);
+	json_decref(five);
+	/* A part kept. */
+	gfs_store_set_keep(s, keep_v, NULL);
+	deliver(s, "6", "six", false);
+	CHECK_INT(gfs_store_live(&live, s, PATH), 0);
+	json_t *kept = gfs_object_kept(live);
+	CHECK_STR(json_string_value(json_object_get(kept, "v")), "six");
+	CHECK(gfs_object_doc(live) == NULL);
+	CHECK(!gfs_object_whole(live));
+	json_decref(kept);
+	gfs_object_unref(live);
+	/* The whole kept: rendered again without a document given. */
+	gfs_store_set_keep(s, keep_v, s);
+	deliver(s, "7", "seven", false);
+	CHECK_INT(gfs_store_live(&live, s, PATH), 0);
+	json_t *doc = gfs_object_doc(live), *want = cm_at("7", "seven");
+	CHECK(gfs_object_whole(live) && json_equal(doc, want));
+	json_decref(doc);
+	json_decref(want);
+	gfs_object_unref(live);
+	CHECK_INT(gfs_store_refresh(s, PATH, NULL), 0);
+	gfs_store_free(s);
+	gfs_filter_free(f);
+}
+
 int main(void)
 {
 	TAP_RUN(an_upsert_becomes_a_file);
@@ -205,5 +255,6 @@ int main(void)
 	TAP_RUN(a_snapshot_pairs_bytes_and_live_object);
 	TAP_RUN(a_status_only_update_keeps_the_bytes_but_takes_the_object);
 	TAP_RUN(a_hidden_file_shows_a_new_object_at_its_path);
+	TAP_RUN(an_object_keeps_only_what_the_keep_hook_asks_for);
 	return tap_done();
 }
