@@ -9,11 +9,18 @@
 
 #include "gfs_common.h"
 
+/* Two words: the hash is computed again where it is needed (a resize, a
+ * deletion's shift) rather than kept - at 100k objects the maps of the
+ * store and the inode table hold a few hundred thousand slots. */
 struct gfs_map_slot {
 	char *key; /* NULL = empty slot */
-	uint64_t hash;
 	void *value;
 };
+
+static uint64_t gfs_map_hash(const char *key)
+{
+	return gfs_hash64(key, strlen(key));
+}
 
 struct gfs_map {
 	struct gfs_map_slot *slots;
@@ -59,7 +66,7 @@ static size_t gfs_map_find(const struct gfs_map *m, const char *key, uint64_t h)
 	size_t mask = m->cap - 1;
 	size_t i = h & mask;
 	while (m->slots[i].key) {
-		if (m->slots[i].hash == h && strcmp(m->slots[i].key, key) == 0)
+		if (strcmp(m->slots[i].key, key) == 0)
 			return i;
 		i = (i + 1) & mask;
 	}
@@ -68,8 +75,7 @@ static size_t gfs_map_find(const struct gfs_map *m, const char *key, uint64_t h)
 
 void *gfs_map_get(const struct gfs_map *m, const char *key)
 {
-	uint64_t h = gfs_hash64(key, strlen(key));
-	size_t i = gfs_map_find(m, key, h);
+	size_t i = gfs_map_find(m, key, gfs_map_hash(key));
 	return m->slots[i].key ? m->slots[i].value : NULL;
 }
 
@@ -85,7 +91,7 @@ static int gfs_map_resize(struct gfs_map *m, size_t cap)
 	for (size_t i = 0; i < old_cap; i++) {
 		if (!old[i].key)
 			continue;
-		size_t j = gfs_map_find(m, old[i].key, old[i].hash);
+		size_t j = gfs_map_find(m, old[i].key, gfs_map_hash(old[i].key));
 		m->slots[j] = old[i];
 	}
 	free(old);
@@ -102,7 +108,7 @@ void *gfs_map_put(struct gfs_map *m, const char *key, void *value, int *err)
 			*err = -ENOMEM;
 		return NULL;
 	}
-	uint64_t h = gfs_hash64(key, strlen(key));
+	uint64_t h = gfs_map_hash(key);
 	size_t i = gfs_map_find(m, key, h);
 	if (m->slots[i].key) {
 		void *old = m->slots[i].value;
@@ -119,7 +125,6 @@ void *gfs_map_put(struct gfs_map *m, const char *key, void *value, int *err)
 	}
 	/* The slot owns k from here on (freed by gfs_map_del/_free). */
 	m->slots[i].key = k;
-	m->slots[i].hash = h;
 	m->slots[i].value = value;
 	m->count++;
 	return NULL;
@@ -127,7 +132,7 @@ void *gfs_map_put(struct gfs_map *m, const char *key, void *value, int *err)
 
 void *gfs_map_del(struct gfs_map *m, const char *key)
 {
-	uint64_t h = gfs_hash64(key, strlen(key));
+	uint64_t h = gfs_map_hash(key);
 	size_t i = gfs_map_find(m, key, h);
 	if (!m->slots[i].key)
 		return NULL;
@@ -144,7 +149,7 @@ void *gfs_map_del(struct gfs_map *m, const char *key)
 		j = (j + 1) & mask;
 		if (!m->slots[j].key)
 			break;
-		size_t home = m->slots[j].hash & mask;
+		size_t home = gfs_map_hash(m->slots[j].key) & mask;
 		int movable =
 		    (hole <= j) ? (home <= hole || home > j) : (home <= hole && home > j);
 		if (movable) {
