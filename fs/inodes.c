@@ -11,20 +11,37 @@
 
 #define GFS_READERS 8
 
-/* One per inode the kernel holds: at 100k objects, 100k of them. */
+/* The version each of the last few reading processes of a file got, so
+ * that a write is checked against what *its writer* read (two arrays: no
+ * padding between a pid and a version). Made at the file's first open:
+ * `git status`, `ls -l` and `find` look files up without opening them. */
+struct gfs_readers {
+	uint64_t version[GFS_READERS];
+	pid_t pid[GFS_READERS];
+	uint8_t next;
+};
+
+/* One per inode the kernel holds: at 100k objects, 100k of them. One
+ * allocation with its path (a rename makes a new one). */
 struct gfs_inode {
-	char *path;
 	uint64_t nlookup;
-	uint64_t served_version; /* of the newest open, for FOPEN_KEEP_CACHE */
-	/* The version each of the last few reading processes got, so that
-	 * a write is checked against what *its writer* read (two arrays:
-	 * no padding between a pid and a version). */
-	uint64_t reader_version[GFS_READERS];
-	pid_t reader_pid[GFS_READERS];
-	uint8_t next_reader;
+	uint64_t served_version;     /* of the newest open, for FOPEN_KEEP_CACHE */
+	struct gfs_readers *readers; /* NULL until the first open */
 	bool served;
 	char key[17]; /* the map's key (borrowed): gfs_ino_key */
+	char path[];
 };
+
+static struct gfs_inode *gfs_inode_new(const char *key, const char *path)
+{
+	size_t len = strlen(path) + 1;
+	struct gfs_inode *i = calloc(1, sizeof(*i) + len);
+	if (i) {
+		memcpy(i->key, key, sizeof(i->key));
+		memcpy(i->path, path, len);
+	}
+	return i;
+}
 
 struct gfs_inodes {
 	pthread_mutex_t lock;
@@ -55,7 +72,7 @@ int gfs_inodes_new(struct gfs_inodes **out)
 static int gfs_inode_free_cb(const char *key, void *value, void *payload)
 {
 	struct gfs_inode *i = value;
-	free(i->path);
+	free(i->readers);
 	free(i);
 	return 0;
 }
@@ -80,18 +97,12 @@ int gfs_inodes_remember(struct gfs_inodes *t, uint64_t ino, const char *path)
 	pthread_mutex_lock(&t->lock);
 	struct gfs_inode *i = gfs_map_get(t->map, key);
 	if (!i) {
-		i = calloc(1, sizeof(*i));
-		if (i && !(i->path = strdup(path))) {
-			free(i);
-			i = NULL;
-		}
-		if (i) {
-			memcpy(i->key, key, sizeof(i->key));
+		i = gfs_inode_new(key, path);
+		if (i)
 			gfs_map_put(t->map, i->key, i, &rc);
-		} else
+		else
 			rc = -ENOMEM;
 		if (rc < 0 && i) {
-			free(i->path);
 			free(i);
 			i = NULL;
 		}
@@ -169,14 +180,21 @@ bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version, 
 		keep = i->served && i->served_version == version;
 		i->served = true;
 		i->served_version = version;
-		unsigned slot = i->next_reader;
+		if (!i->readers)
+			i->readers = calloc(1, sizeof(*i->readers));
+	}
+	/* Out of memory: this reader's version is not kept, and its write
+	 * is checked as one that read nothing. */
+	struct gfs_readers *r = i ? i->readers : NULL;
+	if (r) {
+		unsigned slot = r->next;
 		for (unsigned k = 0; k < GFS_READERS; k++)
-			if (i->reader_pid[k] == pid)
+			if (r->pid[k] == pid)
 				slot = k;
-		if (slot == i->next_reader)
-			i->next_reader = (uint8_t)((i->next_reader + 1) % GFS_READERS);
-		i->reader_pid[slot] = pid;
-		i->reader_version[slot] = version;
+		if (slot == r->next)
+			r->next = (uint8_t)((r->next + 1) % GFS_READERS);
+		r->pid[slot] = pid;
+		r->version[slot] = version;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return keep;
@@ -189,9 +207,10 @@ uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid)
 	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
 	struct gfs_inode *i = gfs_map_get(t->map, key);
-	for (unsigned k = 0; i && k < GFS_READERS; k++)
-		if (i->reader_pid[k] == pid && pid > 0)
-			v = i->reader_version[k];
+	struct gfs_readers *r = i ? i->readers : NULL;
+	for (unsigned k = 0; r && k < GFS_READERS; k++)
+		if (r->pid[k] == pid && pid > 0)
+			v = r->version[k];
 	pthread_mutex_unlock(&t->lock);
 	return v;
 }
@@ -203,36 +222,69 @@ void gfs_inodes_note_written(struct gfs_inodes *t, uint64_t ino, uint64_t versio
 	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
 	struct gfs_inode *i = gfs_map_get(t->map, key);
-	for (unsigned k = 0; i && pid > 0 && k < GFS_READERS; k++)
-		if (i->reader_pid[k] == pid)
-			i->reader_version[k] = version;
+	struct gfs_readers *r = i ? i->readers : NULL;
+	for (unsigned k = 0; r && pid > 0 && k < GFS_READERS; k++)
+		if (r->pid[k] == pid)
+			r->version[k] = version;
 	pthread_mutex_unlock(&t->lock);
 }
 
 struct gfs_rename_ctx {
-	const char *src, *dst;
+	const char *src;
 	size_t src_len;
+	struct gfs_inode **moved; /* the inodes under src */
+	size_t n, cap;
 };
 
-static int gfs_inodes_rename_one(const char *key, void *value, void *payload)
+static int gfs_inodes_rename_collect(const char *key, void *value, void *payload)
 {
 	struct gfs_rename_ctx *c = payload;
 	struct gfs_inode *i = value;
 	if (strncmp(i->path, c->src, c->src_len) != 0 ||
 	    (i->path[c->src_len] != '\0' && i->path[c->src_len] != '/'))
 		return 0;
-	char *moved = NULL;
-	if (asprintf(&moved, "%s%s", c->dst, i->path + c->src_len) < 0)
-		return 0; /* keeps the old path: the entry invalidation fixes it */
-	free(i->path);
-	i->path = moved;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct gfs_inode **v = realloc(c->moved, cap * sizeof(*v));
+		if (!v)
+			return 0; /* keeps the old path: the entry invalidation fixes it
+				   */
+		c->moved = v;
+		c->cap = cap;
+	}
+	c->moved[c->n++] = i;
 	return 0;
 }
 
 void gfs_inodes_rename(struct gfs_inodes *t, const char *src, const char *dst)
 {
-	struct gfs_rename_ctx c = {src, dst, strlen(src)};
+	struct gfs_rename_ctx c = {.src = src, .src_len = strlen(src)};
 	pthread_mutex_lock(&t->lock);
-	gfs_map_foreach(t->map, gfs_inodes_rename_one, &c);
+	gfs_map_foreach(t->map, gfs_inodes_rename_collect, &c);
+	/* Each inode moved is made again with its new path, taking over
+	 * the old one's counts and readers (the map is not changed during
+	 * the walk above). One that cannot be keeps the old path: the entry
+	 * invalidation fixes it. */
+	for (size_t k = 0; k < c.n; k++) {
+		struct gfs_inode *old = c.moved[k], *i = NULL;
+		char *path = NULL;
+		int err = 0;
+		if (asprintf(&path, "%s%s", dst, old->path + c.src_len) >= 0)
+			i = gfs_inode_new(old->key, path);
+		free(path);
+		if (!i)
+			continue;
+		i->nlookup = old->nlookup;
+		i->served_version = old->served_version;
+		i->served = old->served;
+		i->readers = old->readers;
+		gfs_map_put(t->map, i->key, i, &err);
+		if (err) { /* cannot happen: the key is there; be safe */
+			free(i);
+			continue;
+		}
+		free(old);
+	}
 	pthread_mutex_unlock(&t->lock);
+	free(c.moved);
 }

@@ -3,6 +3,7 @@
  * See gfs_object.h.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,56 @@ enum gfs_fact {
 	GFS_FACTS
 };
 
-#define GFS_FACT_NONE UINT32_MAX
+#define GFS_FACT_NONE     UINT32_MAX
+#define GFS_FACT_INTERNED 0x80000000u /* off[] holds an index of gfs_interned */
+
+/* Strings that repeat across objects - kinds, apiVersions, field managers
+ * and their operations: a few dozen in a cluster - are kept once, for the
+ * life of the process, and an object names them by index. At most
+ * GFS_INTERN_MAX of them, each shorter than GFS_INTERN_LEN (the rest stay
+ * in their object): a cluster cannot make this grow without bound. */
+#define GFS_INTERN_MAX 4096
+#define GFS_INTERN_LEN 256
+
+static pthread_mutex_t gfs_intern_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Guarded by gfs_intern_lock: string (borrowed from gfs_interned) ->
+ * index + 1. */
+static struct gfs_map *gfs_intern_map;
+static uint32_t gfs_intern_n;
+/* Written once, under the lock, before its index is given out; read
+ * without it (an index reaches a reader through an object, published
+ * after the write). */
+static const char *gfs_interned[GFS_INTERN_MAX];
+
+/* s's index in gfs_interned, made if it is new; -1 when it stays inline
+ * (too long, the table full, out of memory). */
+static int gfs_intern(const char *s)
+{
+	if (strlen(s) >= GFS_INTERN_LEN)
+		return -1;
+	int idx = -1, err = 0;
+	pthread_mutex_lock(&gfs_intern_lock);
+	if (!gfs_intern_map)
+		gfs_intern_map = gfs_map_new_borrowed();
+	uintptr_t found = gfs_intern_map ? (uintptr_t)gfs_map_get(gfs_intern_map, s) : 0;
+	if (found) {
+		idx = (int)(found - 1);
+	} else if (gfs_intern_map && gfs_intern_n < GFS_INTERN_MAX) {
+		char *copy = strdup(s);
+		if (copy) {
+			gfs_map_put(gfs_intern_map, copy,
+				    (void *)(uintptr_t)(gfs_intern_n + 1), &err);
+			if (err) {
+				free(copy);
+			} else {
+				gfs_interned[gfs_intern_n] = copy;
+				idx = (int)gfs_intern_n++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&gfs_intern_lock);
+	return idx;
+}
 
 /* One allocation: the struct, then the facts' strings (NUL-terminated,
  * found by offset: a cluster holds one of these per object, and offsets
@@ -36,7 +86,9 @@ struct gfs_object {
 	uint32_t len; /* of the text; 0: nothing kept */
 	int64_t change_time;
 	int64_t newest_time_ns;
-	uint32_t off[GFS_FACTS]; /* into data; GFS_FACT_NONE: absent */
+	/* Into data; GFS_FACT_NONE: absent; GFS_FACT_INTERNED | i:
+	 * gfs_interned[i]. */
+	uint32_t off[GFS_FACTS];
 	uint32_t text_off;
 	bool whole; /* the text is the whole document */
 	bool secret, has_status, deleting, controller_owned;
@@ -45,7 +97,11 @@ struct gfs_object {
 
 static const char *gfs_fact(const struct gfs_object *o, enum gfs_fact f)
 {
-	return o->off[f] == GFS_FACT_NONE ? NULL : o->data + o->off[f];
+	uint32_t off = o->off[f];
+	if (off == GFS_FACT_NONE)
+		return NULL;
+	return off & GFS_FACT_INTERNED ? gfs_interned[off & ~GFS_FACT_INTERNED]
+				       : o->data + off;
 }
 
 static const char *gfs_str(const json_t *obj, const char *key)
@@ -81,10 +137,17 @@ int gfs_object_new(struct gfs_object **out, json_t *doc, const json_t *keep)
 	 * 17 digits: parsing the text gives back the same document. Dumped
 	 * once into a buffer (json_dumpb would dump twice: to size, then
 	 * to write). */
-	struct gfs_buf text = GFS_BUF_INIT(UINT32_MAX - 1);
+	struct gfs_buf text = GFS_BUF_INIT(UINT32_MAX / 4);
+	static const bool repeats[GFS_FACTS] = {[GFS_FACT_KIND] = true,
+						[GFS_FACT_API_VERSION] = true,
+						[GFS_FACT_MANAGER] = true,
+						[GFS_FACT_OPERATION] = true};
+	int interned[GFS_FACTS];
 	size_t strs = 0;
-	for (size_t i = 0; i < GFS_FACTS; i++)
-		strs += facts[i] ? strlen(facts[i]) + 1 : 0;
+	for (size_t i = 0; i < GFS_FACTS; i++) {
+		interned[i] = facts[i] && repeats[i] ? gfs_intern(facts[i]) : -1;
+		strs += facts[i] && interned[i] < 0 ? strlen(facts[i]) + 1 : 0;
+	}
 	struct gfs_object *o = NULL;
 	if (strs < UINT32_MAX / 2 &&
 	    !(keep &&
@@ -99,7 +162,9 @@ int gfs_object_new(struct gfs_object **out, json_t *doc, const json_t *keep)
 	uint32_t at = 0;
 	for (size_t i = 0; i < GFS_FACTS; i++) {
 		o->off[i] = facts[i] ? at : GFS_FACT_NONE;
-		if (facts[i]) {
+		if (interned[i] >= 0) {
+			o->off[i] = GFS_FACT_INTERNED | (uint32_t)interned[i];
+		} else if (facts[i]) {
 			size_t n = strlen(facts[i]) + 1;
 			memcpy(o->data + at, facts[i], n);
 			at += (uint32_t)n;

@@ -81,7 +81,17 @@ static void a_rename_moves_the_inode_and_everything_below(void)
 	CHECK_INT(gfs_inodes_remember(t, 10, "dir"), 0);
 	CHECK_INT(gfs_inodes_remember(t, 11, "dir/f.yaml"), 0);
 	CHECK_INT(gfs_inodes_remember(t, 12, "dirx/f.yaml"), 0);
+	CHECK_INT(gfs_inodes_remember(t, 11, "dir/f.yaml"), 0); /* two lookups */
+	gfs_inodes_note_open(t, 11, 3, 100);
 	gfs_inodes_rename(t, "dir", "new");
+	/* What the kernel and the readers had goes with it. */
+	CHECK_INT(gfs_inodes_served(t, 11, 100), 3);
+	CHECK(gfs_inodes_note_open(t, 11, 3, 200)); /* same version: keep cache */
+	gfs_inodes_forget(t, 11, 1);
+	CHECK(gfs_inodes_known(t, 11));
+	gfs_inodes_forget(t, 11, 1);
+	CHECK(!gfs_inodes_known(t, 11));
+	CHECK_INT(gfs_inodes_remember(t, 11, "new/f.yaml"), 0);
 	CHECK_INT(gfs_inodes_path(path, sizeof(path), t, 10), 0);
 	CHECK_STR(path, "new");
 	CHECK_INT(gfs_inodes_path(path, sizeof(path), t, 11), 0);

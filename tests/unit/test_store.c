@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gfs_filter.h"
+#include "gfs_object.h"
 #include "gfs_store.h"
 #include "tap.h"
 
@@ -246,6 +247,41 @@ static void an_object_keeps_only_what_the_keep_hook_asks_for(void)
 	gfs_filter_free(f);
 }
 
+/* The facts read back as they were sent; the strings that repeat across
+ * objects (kind, apiVersion, manager, operation) are one copy, one too
+ * long to share stays the object's own. */
+static void facts_read_back_and_repeated_strings_are_shared(void)
+{
+	char long_manager[400];
+	memset(long_manager, 'm', sizeof(long_manager) - 1);
+	long_manager[sizeof(long_manager) - 1] = '\0';
+	struct gfs_object *a = NULL, *b = NULL;
+	json_t *da = cm_at("5", "five"), *db = cm_at("6", "six");
+	json_object_set_new(json_object_get(db, "metadata"), "managedFields",
+			    json_pack("[{s:s, s:s, s:s}]", "manager", long_manager,
+				      "operation", "Update", "time",
+				      "2026-12-02T10:00:00Z"));
+	CHECK_INT(gfs_object_new(&a, da, NULL), 0);
+	CHECK_INT(gfs_object_new(&b, db, NULL), 0);
+	CHECK_STR(gfs_object_kind(a), "ConfigMap");
+	CHECK_STR(gfs_object_api_version(b), "v1");
+	CHECK_STR(gfs_object_name(b), "app");
+	CHECK_STR(gfs_object_namespace(b), "shop");
+	CHECK_STR(gfs_object_uid(b), "u-1");
+	CHECK_STR(gfs_object_resource_version(b), "6");
+	CHECK(gfs_object_kind(a) == gfs_object_kind(b));
+	CHECK(gfs_object_api_version(a) == gfs_object_api_version(b));
+	struct gfs_manager_entry m;
+	gfs_object_newest_manager(&m, b);
+	CHECK_STR(m.manager, long_manager);
+	CHECK_STR(m.operation, "Update");
+	CHECK_STR(m.time, "2026-12-02T10:00:00Z");
+	gfs_object_newest_manager(&m, a);
+	CHECK(m.manager == NULL && m.time == NULL);
+	gfs_object_unref(a);
+	gfs_object_unref(b);
+}
+
 int main(void)
 {
 	TAP_RUN(an_upsert_becomes_a_file);
@@ -256,5 +292,6 @@ int main(void)
 	TAP_RUN(a_status_only_update_keeps_the_bytes_but_takes_the_object);
 	TAP_RUN(a_hidden_file_shows_a_new_object_at_its_path);
 	TAP_RUN(an_object_keeps_only_what_the_keep_hook_asks_for);
+	TAP_RUN(facts_read_back_and_repeated_strings_are_shared);
 	return tap_done();
 }
