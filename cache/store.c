@@ -551,6 +551,12 @@ static int gfs_store_render_sops(struct gfs_buf *out, struct gfs_store *s,
 	return rc;
 }
 
+/* Is obj shown encrypted (secrets: sops)? */
+static bool gfs_store_sealed(const struct gfs_filter *f, const json_t *obj)
+{
+	return f->secrets == GFS_SECRETS_SOPS && gfs_json_is_secret(obj);
+}
+
 int gfs_store_render(struct gfs_blob **out, struct gfs_store *s, const char *path,
 		     const char *dirname, const json_t *obj)
 {
@@ -563,9 +569,8 @@ int gfs_store_render(struct gfs_blob **out, struct gfs_store *s, const char *pat
 	json_t *shown = s->prepare ? s->prepare(s->prepare_payload, path, obj) : NULL;
 	json_t *kept = gfs_filter_ignore_strip(f, dirname, shown ? shown : obj);
 	const json_t *what = kept ? kept : shown ? shown : obj;
-	int rc = f->secrets == GFS_SECRETS_SOPS && gfs_json_is_secret(what)
-		     ? gfs_store_render_sops(&buf, s, path, what)
-		     : gfs_render_object(&buf, what, &ro);
+	int rc = gfs_store_sealed(f, what) ? gfs_store_render_sops(&buf, s, path, what)
+					   : gfs_render_object(&buf, what, &ro);
 	json_decref(kept);
 	json_decref(shown);
 	if (rc == 0 && !(*out = gfs_blob_new(buf.data, buf.len)))
@@ -633,7 +638,7 @@ static int gfs_store_object_new(struct gfs_object **out, struct gfs_store *s, js
 	 * write changes what its path remembers (gfs_store_refresh), with
 	 * no answer to render: it keeps its whole document. Anything else
 	 * keeps what the keep hook asks for (the monitor: what health reads). */
-	if (gfs_store_filter(s)->secrets == GFS_SECRETS_SOPS && gfs_json_is_secret(obj))
+	if (gfs_store_sealed(gfs_store_filter(s), obj))
 		return gfs_object_new(out, json_incref(obj), obj);
 	json_t *keep = s->keep ? s->keep(s->keep_payload, obj) : NULL;
 	int rc = gfs_object_new(out, json_incref(obj), keep);

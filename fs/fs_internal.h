@@ -33,11 +33,13 @@ void gfs_inodes_rename(struct gfs_inodes *t, const char *src, const char *dst);
 int gfs_inodes_path(char *out, size_t outsz, struct gfs_inodes *t, uint64_t ino);
 bool gfs_inodes_known(struct gfs_inodes *t, uint64_t ino);
 /* Records that process `pid` opened ino and was served content `version`;
- * returns true when the previous open (by anyone) served the same
+ * *keep is set true when the previous open (by anyone) served the same
  * version, i.e. the kernel's cached pages are still right
- * (FOPEN_KEEP_CACHE). */
-bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version,
-			  pid_t pid);
+ * (FOPEN_KEEP_CACHE). 0, or -ENOMEM when the record could not be made (the
+ * open must fail: a write by that process could not be checked against
+ * what it read). */
+int gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version, pid_t pid,
+			 bool *keep);
 /* The content version process `pid` last read of ino, or 0 when it read
  * nothing (recently): what a write by that process is checked against. */
 uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid);

@@ -169,24 +169,22 @@ bool gfs_inodes_known(struct gfs_inodes *t, uint64_t ino)
 	return known;
 }
 
-bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version, pid_t pid)
+int gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version, pid_t pid,
+			 bool *keep)
 {
 	char key[17];
-	bool keep = false;
+	int rc = 0;
+	*keep = false;
 	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
 	struct gfs_inode *i = gfs_map_get(t->map, key);
-	if (i) {
-		keep = i->served && i->served_version == version;
+	if (i && !i->readers && !(i->readers = calloc(1, sizeof(*i->readers))))
+		rc = -ENOMEM;
+	struct gfs_readers *r = rc == 0 && i ? i->readers : NULL;
+	if (r) {
+		*keep = i->served && i->served_version == version;
 		i->served = true;
 		i->served_version = version;
-		if (!i->readers)
-			i->readers = calloc(1, sizeof(*i->readers));
-	}
-	/* Out of memory: this reader's version is not kept, and its write
-	 * is checked as one that read nothing. */
-	struct gfs_readers *r = i ? i->readers : NULL;
-	if (r) {
 		unsigned slot = r->next;
 		for (unsigned k = 0; k < GFS_READERS; k++)
 			if (r->pid[k] == pid)
@@ -197,7 +195,7 @@ bool gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version, 
 		r->version[slot] = version;
 	}
 	pthread_mutex_unlock(&t->lock);
-	return keep;
+	return rc;
 }
 
 uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid)

@@ -318,9 +318,11 @@ static void gfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		struct gfs_entry_attr a;
 		rc = gfs_store_read(&of->blob, &a, fs->opts.store, path);
 		/* Keep the kernel's pages only when they hold this version. */
+		bool keep = false;
 		if (rc == 0)
-			fi->keep_cache = gfs_inodes_note_open(fs->inodes, ino, a.version,
-							      fuse_req_ctx(req)->pid);
+			rc = gfs_inodes_note_open(fs->inodes, ino, a.version,
+						  fuse_req_ctx(req)->pid, &keep);
+		fi->keep_cache = keep;
 		break;
 	}
 	case GFS_K_LOCAL:

@@ -82,11 +82,14 @@ static void a_rename_moves_the_inode_and_everything_below(void)
 	CHECK_INT(gfs_inodes_remember(t, 11, "dir/f.yaml"), 0);
 	CHECK_INT(gfs_inodes_remember(t, 12, "dirx/f.yaml"), 0);
 	CHECK_INT(gfs_inodes_remember(t, 11, "dir/f.yaml"), 0); /* two lookups */
-	gfs_inodes_note_open(t, 11, 3, 100);
+	bool keep = true;
+	CHECK_INT(gfs_inodes_note_open(t, 11, 3, 100, &keep), 0);
+	CHECK(!keep); /* first open */
 	gfs_inodes_rename(t, "dir", "new");
 	/* What the kernel and the readers had goes with it. */
 	CHECK_INT(gfs_inodes_served(t, 11, 100), 3);
-	CHECK(gfs_inodes_note_open(t, 11, 3, 200)); /* same version: keep cache */
+	CHECK_INT(gfs_inodes_note_open(t, 11, 3, 200, &keep), 0);
+	CHECK(keep); /* same version: keep cache */
 	gfs_inodes_forget(t, 11, 1);
 	CHECK(gfs_inodes_known(t, 11));
 	gfs_inodes_forget(t, 11, 1);
@@ -106,18 +109,23 @@ static void a_write_is_checked_against_what_its_own_process_read(void)
 	struct gfs_inodes *t = NULL;
 	uint64_t ino = gfs_path_ino(CM);
 	CHECK_INT(gfs_inodes_new(&t), 0);
-	CHECK(!gfs_inodes_note_open(t, ino, 5, 100)); /* unknown: nothing kept */
+	bool keep = true;
+	CHECK_INT(gfs_inodes_note_open(t, ino, 5, 100, &keep), 0);
+	CHECK(!keep); /* unknown: nothing kept */
 	CHECK_INT(gfs_inodes_remember(t, ino, CM), 0);
-	CHECK(!gfs_inodes_note_open(t, ino, 5, 100)); /* first open: no cache */
-	CHECK(gfs_inodes_note_open(t, ino, 5, 200));  /* same version: keep */
-	CHECK(!gfs_inodes_note_open(t, ino, 6, 200)); /* changed: drop */
+	CHECK_INT(gfs_inodes_note_open(t, ino, 5, 100, &keep), 0);
+	CHECK(!keep); /* first open: no cache */
+	CHECK_INT(gfs_inodes_note_open(t, ino, 5, 200, &keep), 0);
+	CHECK(keep); /* same version: keep */
+	CHECK_INT(gfs_inodes_note_open(t, ino, 6, 200, &keep), 0);
+	CHECK(!keep); /* changed: drop */
 	CHECK_INT(gfs_inodes_served(t, ino, 100), 5);
 	CHECK_INT(gfs_inodes_served(t, ino, 200), 6);
 	CHECK_INT(gfs_inodes_served(t, ino, 300), 0); /* read nothing */
 	CHECK_INT(gfs_inodes_served(t, ino, 0), 0);
 	/* Only the last few readers are remembered. */
 	for (pid_t p = 1000; p < 1020; p++)
-		gfs_inodes_note_open(t, ino, 7, p);
+		CHECK_INT(gfs_inodes_note_open(t, ino, 7, p, &keep), 0);
 	CHECK_INT(gfs_inodes_served(t, ino, 100), 0);
 	CHECK_INT(gfs_inodes_served(t, ino, 1019), 7);
 	gfs_inodes_free(t);
