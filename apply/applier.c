@@ -360,6 +360,27 @@ static int gfs_applier_send(struct gfs_applier *a, json_t **answer,
 	return rc;
 }
 
+/* Does fresh (the object as the API server has it now) still render to
+ * the bytes the writer was shown? Then what changed since is nothing the
+ * file shows (a status, a hidden field) and the edit may go onto it;
+ * otherwise it is someone else's edit: -EBUSY (with `why` in the
+ * message), rather than overwrite it. */
+static int gfs_write_still_shown(struct gfs_applier *a, const struct gfs_write *w,
+				 const json_t *fresh, const char *why)
+{
+	struct gfs_blob *now = NULL;
+	int rc = gfs_store_render(&now, a->opts.store, w->path, w->r->dirname, fresh);
+	bool same = rc == 0 && now->len == w->bytes->len &&
+		    memcmp(now->data, w->bytes->data, now->len) == 0;
+	gfs_blob_unref(now);
+	if (rc == 0 && !same)
+		rc = gfs_error_set(-EBUSY,
+				   "someone changed the object in the cluster meanwhile; "
+				   "re-read the file and apply your change again%s%s%s",
+				   why ? " (" : "", why ? why : "", why ? ")" : "");
+	return rc;
+}
+
 /* PUT over the live object, carrying the live resourceVersion. On a 409
  * the object is read again: if what the writer was shown is still what it
  * would show (a controller wrote status, someone changed a hidden field),
@@ -379,24 +400,22 @@ static int gfs_applier_update(struct gfs_applier *a, json_t **answer,
 		snprintf(msg, sizeof(msg), "%s", gfs_error_last());
 		json_decref(fresh);
 		fresh = NULL;
-		struct gfs_blob *now = NULL;
-		bool same = gfs_resource_url(url, sizeof(url), w->r, w->version, w->p->ns,
-					     w->p->name) == 0 &&
-			    gfs_kube_request(conn, &fresh, NULL, "GET", url, NULL, NULL,
-					     0) == 0 &&
-			    gfs_store_render(&now, a->opts.store, w->path, w->r->dirname,
-					     fresh) == 0 &&
-			    now->len == w->bytes->len &&
-			    memcmp(now->data, w->bytes->data, now->len) == 0;
-		gfs_blob_unref(now);
-		if (!same) {
-			rc = gfs_error_set(
-			    -EBUSY,
-			    "someone changed the object in the cluster meanwhile; "
-			    "re-read the file and apply your change again (%s)",
-			    msg);
+		rc = gfs_resource_url(url, sizeof(url), w->r, w->version, w->p->ns,
+				      w->p->name);
+		if (rc == 0)
+			rc = gfs_kube_request(conn, &fresh, NULL, "GET", url, NULL, NULL,
+					      0);
+		if (rc == 0)
+			rc = gfs_write_still_shown(a, w, fresh, msg);
+		/* Not read, or not rendered: the conflict stands as it is. */
+		if (rc < 0 && rc != -EBUSY)
+			rc = gfs_error_set(-EBUSY,
+					   "someone changed the object in the cluster "
+					   "meanwhile; re-read the file and apply your "
+					   "change again (%s)",
+					   msg);
+		if (rc < 0)
 			break;
-		}
 		json_decref(body);
 		body = NULL;
 		rc = gfs_write_body(a, &body, w, fresh);
@@ -520,7 +539,6 @@ static int gfs_write_live(struct gfs_applier *a, struct gfs_write *w,
 	if (gfs_object_whole(f->live))
 		return (w->live = gfs_object_doc(f->live)) ? 0 : -ENOMEM;
 	json_t *fresh = NULL;
-	struct gfs_blob *now = NULL;
 	int rc =
 	    gfs_resource_url(url, sizeof(url), w->r, w->version, w->p->ns, w->p->name);
 	if (rc == 0)
@@ -536,16 +554,8 @@ static int gfs_write_live(struct gfs_applier *a, struct gfs_write *w,
 		    -EIO, "the API server's answer to GET %s is not an object", url);
 	const char *rv = gfs_object_resource_version(f->live),
 		   *fresh_rv = gfs_doc_rv(fresh);
-	if (rc == 0 && !(rv && fresh_rv && strcmp(rv, fresh_rv) == 0)) {
-		rc = gfs_store_render(&now, a->opts.store, w->path, w->r->dirname, fresh);
-		if (rc == 0 && (now->len != w->bytes->len ||
-				memcmp(now->data, w->bytes->data, now->len) != 0))
-			rc = gfs_error_set(-EBUSY,
-					   "someone changed the object in the cluster "
-					   "meanwhile; re-read the file and apply your "
-					   "change again");
-	}
-	gfs_blob_unref(now);
+	if (rc == 0 && !(rv && fresh_rv && strcmp(rv, fresh_rv) == 0))
+		rc = gfs_write_still_shown(a, w, fresh, NULL);
 	if (rc < 0) {
 		json_decref(fresh);
 		return rc;
