@@ -559,6 +559,8 @@ void gfs_kube_conn_close(struct gfs_kube_conn *conn)
 	if (!conn)
 		return;
 	curl_easy_cleanup(conn->curl);
+	if (conn->multi)
+		curl_multi_cleanup(conn->multi);
 	kube_headers_free(conn);
 	gfs_buf_release(&conn->body);
 	free(conn);
@@ -567,6 +569,55 @@ void gfs_kube_conn_close(struct gfs_kube_conn *conn)
 void gfs_kube_conn_set_stop(struct gfs_kube_conn *conn, const atomic_bool *stop)
 {
 	conn->stop = stop;
+}
+
+int gfs_kube_conn_wakeable(struct gfs_kube_conn *conn)
+{
+	if (!conn->multi && !(conn->multi = curl_multi_init()))
+		return gfs_error_set(-ENOMEM, "cannot create a libcurl multi handle");
+	return 0;
+}
+
+void gfs_kube_conn_wake(struct gfs_kube_conn *conn)
+{
+	if (conn && conn->multi)
+		curl_multi_wakeup(conn->multi);
+}
+
+CURLcode gfs_kube_conn_perform(struct gfs_kube_conn *conn)
+{
+	if (!conn->multi || curl_multi_add_handle(conn->multi, conn->curl) != CURLM_OK)
+		return curl_easy_perform(conn->curl);
+	/* What curl_easy_perform does, but for the poll a stopper can wake.
+	 * The progress callback (kube_xferinfo) still runs from
+	 * curl_multi_perform and ends the transfer as before. */
+	CURLcode cc = CURLE_OK;
+	for (bool done = false; !done;) {
+		int running = 0;
+		CURLMcode mc = curl_multi_perform(conn->multi, &running);
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(conn->multi, &left)))
+			if (msg->msg == CURLMSG_DONE && msg->easy_handle == conn->curl) {
+				cc = msg->data.result;
+				done = true;
+			}
+		if (done)
+			break;
+		if (mc != CURLM_OK) {
+			cc = CURLE_OUT_OF_MEMORY; /* the multi handle itself failed */
+			break;
+		}
+		if (gfs_kube_conn_stopping(conn)) {
+			cc =
+			    CURLE_ABORTED_BY_CALLBACK; /* as the callback would, sooner */
+			break;
+		}
+		/* libcurl shortens the wait to its own next timer. */
+		curl_multi_poll(conn->multi, NULL, 0, 1000, NULL);
+	}
+	curl_multi_remove_handle(conn->multi, conn->curl);
+	return cc;
 }
 
 void gfs_kube_conn_multiplex(struct gfs_kube_conn *conn)
@@ -833,7 +884,7 @@ static void kube_body_setup(CURL *curl, const char *method, const char *body, si
 static int kube_perform(struct gfs_kube_conn *conn, long *status, const char *method,
 			const char *path)
 {
-	CURLcode cc = curl_easy_perform(conn->curl);
+	CURLcode cc = gfs_kube_conn_perform(conn);
 	*status = 0;
 	curl_easy_getinfo(conn->curl, CURLINFO_RESPONSE_CODE, status);
 	gfs_metrics_api_request(method, *status);

@@ -383,8 +383,12 @@ static int set_init(struct gfs_informers *set, struct gfs_kube_client *c,
 	if (opts && gfs_strv_dup(&set->namespaces, opts->namespaces) < 0)
 		return -ENOMEM;
 	int rc = gfs_kube_conn_open(&set->disco_conn, c);
-	if (rc == 0)
+	if (rc == 0) {
 		gfs_kube_conn_set_stop(set->disco_conn, &set->stop);
+		/* Its CRD watch is idle nearly always: woken, a stop takes
+		 * milliseconds, not libcurl's second (an export waits on it). */
+		rc = gfs_kube_conn_wakeable(set->disco_conn);
+	}
 	return rc;
 }
 
@@ -557,6 +561,7 @@ void gfs_informers_stop(struct gfs_informers *set)
 		atomic_store(&i->stop, true);
 	pthread_mutex_unlock(&set->lock);
 	gfs_loop_wake(set);
+	gfs_kube_conn_wake(set->disco_conn);
 	/* The discoverer first, so that it starts no informer behind us. */
 	if (set->discoverer_started)
 		pthread_join(set->discoverer, NULL);

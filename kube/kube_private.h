@@ -83,6 +83,10 @@ struct gfs_kube_conn {
 	bool multiplexed; /* driven by a multi handle: HTTP/2 where offered */
 	int socket_errno; /* why our socket callback refused, 0 if it did not */
 	bool answered;    /* the current list or watch has its answer's status */
+	/* gfs_kube_conn_wakeable: drives this conn's blocking transfers so
+	 * that gfs_kube_conn_wake can cut their wait short. NULL: plain
+	 * curl_easy_perform. Set before the conn is shared; then fixed. */
+	CURLM *multi;
 };
 
 /* Descriptors a connection must leave free for the rest of the process
@@ -140,6 +144,19 @@ int gfs_kube_watch_ex(struct gfs_kube_conn *conn, const char *path, gfs_watch_cb
  * of *stop becoming true (-ECANCELED for a request, 0 for a watch).
  * `stop` is borrowed and must outlive the conn; NULL removes it. */
 void gfs_kube_conn_set_stop(struct gfs_kube_conn *conn, const atomic_bool *stop);
+
+/* ... and within milliseconds when the stopper calls gfs_kube_conn_wake
+ * after setting *stop. libcurl notices a stop only in its progress
+ * callback, about once a second on an idle transfer: a wakeable conn
+ * performs through a multi handle of its own, whose poll another thread
+ * can wake (curl_multi_wakeup, the one libcurl call meant for that).
+ * Call after set_stop, before the conn is used. */
+int gfs_kube_conn_wakeable(struct gfs_kube_conn *conn);
+/* Any thread; a no-op for a conn that is not wakeable. */
+void gfs_kube_conn_wake(struct gfs_kube_conn *conn);
+
+/* curl_easy_perform of conn's prepared transfer, wakeable as above. */
+CURLcode gfs_kube_conn_perform(struct gfs_kube_conn *conn);
 
 /* Transport-level result of curl_easy_perform to -errno, with a message
  * naming the server and what to check. The one mapping for CURLcode;

@@ -354,7 +354,7 @@ int gfs_kube_list_page(struct gfs_kube_conn *conn, json_t **envelope, const char
 	if (rc < 0)
 		return rc;
 	do
-		rc = gfs_kube_list_end(x, curl_easy_perform(conn->curl), envelope);
+		rc = gfs_kube_list_end(x, gfs_kube_conn_perform(conn), envelope);
 	while (rc == GFS_KUBE_AGAIN);
 	return rc;
 }

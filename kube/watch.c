@@ -295,7 +295,7 @@ int gfs_kube_watch_ex(struct gfs_kube_conn *conn, const char *path, gfs_watch_cb
 	if (rc < 0)
 		return rc;
 	do
-		rc = gfs_kube_watch_end(w, curl_easy_perform(conn->curl));
+		rc = gfs_kube_watch_end(w, gfs_kube_conn_perform(conn));
 	while (rc == GFS_KUBE_AGAIN);
 	return rc;
 }
