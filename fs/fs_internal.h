@@ -32,7 +32,9 @@ void gfs_inodes_rename(struct gfs_inodes *t, const char *src, const char *dst);
 /* Copies ino's path into out; -ENOENT for an id the kernel cannot hold. */
 int gfs_inodes_path(char *out, size_t outsz, struct gfs_inodes *t, uint64_t ino);
 bool gfs_inodes_known(struct gfs_inodes *t, uint64_t ino);
-/* Records that process `pid` opened ino and was served content `version`;
+/* Records that process `pid` opened ino and was served content `version`
+ * (it takes the record of one of the last GFS_READERS readers, preferring
+ * a process that has exited);
  * *keep is set true when the previous open (by anyone) served the same
  * version, i.e. the kernel's cached pages are still right
  * (FOPEN_KEEP_CACHE). 0, or -ENOMEM when the record could not be made (the
@@ -49,6 +51,9 @@ uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid);
  * its own first one. Changes nothing for a process that never read ino. */
 void gfs_inodes_note_written(struct gfs_inodes *t, uint64_t ino, uint64_t version,
 			     pid_t pid);
+/* Tests: how the table tells whether a reader's process still exists
+ * (kill(pid, 0) unless set). */
+void gfs_inodes_set_alive(struct gfs_inodes *t, bool (*alive)(pid_t pid));
 
 /* ---- directory listings (dirlist.c) -------------------------------------- */
 

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 
 #include "fs_internal.h"
@@ -12,25 +13,50 @@
 #define GFS_READERS 8
 
 /* The version each of the last few reading processes of a file got, so
- * that a write is checked against what *its writer* read (two arrays: no
- * padding between a pid and a version). Made at the file's first open:
- * `git status`, `ls -l` and `find` look files up without opening them. */
-struct gfs_readers {
-	uint64_t version[GFS_READERS];
-	pid_t pid[GFS_READERS];
-	uint8_t next;
+ * that a write is checked against what *its writer* read. The most
+ * common case - one process at a time reads a file (`cat`, an editor, a
+ * script) - is kept in the inode itself; the other GFS_READERS - 1 slots
+ * are made when a second process opens the file while the first is
+ * still alive. A record of a process that has exited is worth nothing
+ * (it cannot write; its pid, reused, would only make a stranger's write
+ * look stale) and is the one a new reader takes first. `git status`,
+ * `ls -l` and `find` look files up without opening them: no record. */
+struct gfs_readers_more {
+	uint64_t version[GFS_READERS - 1];
+	pid_t pid[GFS_READERS - 1]; /* 0: free */
 };
 
 /* One per inode the kernel holds: at 100k objects, 100k of them. One
  * allocation with its path (a rename makes a new one). */
 struct gfs_inode {
 	uint64_t nlookup;
-	uint64_t served_version;     /* of the newest open, for FOPEN_KEEP_CACHE */
-	struct gfs_readers *readers; /* NULL until the first open */
+	uint64_t served_version;       /* of the newest open, for FOPEN_KEEP_CACHE */
+	uint64_t version0;             /* what reader pid0 got */
+	struct gfs_readers_more *more; /* NULL until a second live reader */
+	pid_t pid0;                    /* reader slot 0; 0: free */
+	uint8_t next;                  /* the slot a new reader takes when none is free */
 	bool served;
 	char key[17]; /* the map's key (borrowed): gfs_ino_key */
 	char path[];
 };
+
+/* Reader slot k of i (0 in the inode, the rest in i->more). */
+static pid_t *gfs_reader_pid(struct gfs_inode *i, unsigned k)
+{
+	return k == 0 ? &i->pid0 : i->more ? &i->more->pid[k - 1] : NULL;
+}
+
+static uint64_t *gfs_reader_version(struct gfs_inode *i, unsigned k)
+{
+	return k == 0 ? &i->version0 : i->more ? &i->more->version[k - 1] : NULL;
+}
+
+/* Is process `pid` still there? A zombie counts as there and EPERM (a
+ * process of another user) too: when in doubt, keep its record. */
+static bool gfs_pid_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+}
 
 static struct gfs_inode *gfs_inode_new(const char *key, const char *path)
 {
@@ -48,6 +74,7 @@ struct gfs_inodes {
 	/* "%016" PRIx64 ino -> struct gfs_inode* (keys borrowed from the
 	 * inodes); guarded by lock */
 	struct gfs_map *map;
+	bool (*alive)(pid_t pid); /* gfs_pid_alive; set before use */
 };
 
 _Static_assert(FUSE_ROOT_ID == 1, "gfs_path_ino gives the root inode number 1");
@@ -65,6 +92,7 @@ int gfs_inodes_new(struct gfs_inodes **out)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&t->lock, NULL);
+	t->alive = gfs_pid_alive;
 	*out = t;
 	return 0;
 }
@@ -72,7 +100,7 @@ int gfs_inodes_new(struct gfs_inodes **out)
 static int gfs_inode_free_cb(const char *key, void *value, void *payload)
 {
 	struct gfs_inode *i = value;
-	free(i->readers);
+	free(i->more);
 	free(i);
 	return 0;
 }
@@ -169,6 +197,38 @@ bool gfs_inodes_known(struct gfs_inodes *t, uint64_t ino)
 	return known;
 }
 
+void gfs_inodes_set_alive(struct gfs_inodes *t, bool (*alive)(pid_t pid))
+{
+	t->alive = alive;
+}
+
+/* The slot for a new reader of i: a free one, else one whose process has
+ * exited, else (all GFS_READERS live) the oldest taken. Makes i->more
+ * when slot 0 is taken by a live process; -ENOMEM if it cannot. */
+static int gfs_reader_slot(struct gfs_inodes *t, struct gfs_inode *i, unsigned *slot)
+{
+	unsigned n = i->more ? GFS_READERS : 1;
+	for (unsigned k = 0; k < n; k++)
+		if (*gfs_reader_pid(i, k) == 0) {
+			*slot = k;
+			return 0;
+		}
+	for (unsigned k = 0; k < n; k++)
+		if (!t->alive(*gfs_reader_pid(i, k))) {
+			*slot = k;
+			return 0;
+		}
+	if (!i->more) {
+		if (!(i->more = calloc(1, sizeof(*i->more))))
+			return -ENOMEM;
+		*slot = 1;
+		return 0;
+	}
+	*slot = i->next;
+	i->next = (uint8_t)((i->next + 1) % GFS_READERS);
+	return 0;
+}
+
 int gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version, pid_t pid,
 			 bool *keep)
 {
@@ -178,24 +238,34 @@ int gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version, p
 	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
 	struct gfs_inode *i = gfs_map_get(t->map, key);
-	if (i && !i->readers && !(i->readers = calloc(1, sizeof(*i->readers))))
-		rc = -ENOMEM;
-	struct gfs_readers *r = rc == 0 && i ? i->readers : NULL;
-	if (r) {
+	unsigned slot = GFS_READERS;
+	if (i && pid > 0) {
+		for (unsigned k = 0; k < (i->more ? GFS_READERS : 1u); k++)
+			if (*gfs_reader_pid(i, k) == pid)
+				slot = k;
+		if (slot == GFS_READERS)
+			rc = gfs_reader_slot(t, i, &slot);
+	}
+	if (i && rc == 0) {
 		*keep = i->served && i->served_version == version;
 		i->served = true;
 		i->served_version = version;
-		unsigned slot = r->next;
-		for (unsigned k = 0; k < GFS_READERS; k++)
-			if (r->pid[k] == pid)
-				slot = k;
-		if (slot == r->next)
-			r->next = (uint8_t)((r->next + 1) % GFS_READERS);
-		r->pid[slot] = pid;
-		r->version[slot] = version;
+		if (slot < GFS_READERS) {
+			*gfs_reader_pid(i, slot) = pid;
+			*gfs_reader_version(i, slot) = version;
+		}
 	}
 	pthread_mutex_unlock(&t->lock);
 	return rc;
+}
+
+/* The slot of reader `pid` in i, or GFS_READERS. */
+static unsigned gfs_reader_find(struct gfs_inode *i, pid_t pid)
+{
+	for (unsigned k = 0; pid > 0 && k < (i->more ? GFS_READERS : 1u); k++)
+		if (*gfs_reader_pid(i, k) == pid)
+			return k;
+	return GFS_READERS;
 }
 
 uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid)
@@ -205,10 +275,9 @@ uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid)
 	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
 	struct gfs_inode *i = gfs_map_get(t->map, key);
-	struct gfs_readers *r = i ? i->readers : NULL;
-	for (unsigned k = 0; r && k < GFS_READERS; k++)
-		if (r->pid[k] == pid && pid > 0)
-			v = r->version[k];
+	unsigned k = i ? gfs_reader_find(i, pid) : GFS_READERS;
+	if (k < GFS_READERS)
+		v = *gfs_reader_version(i, k);
 	pthread_mutex_unlock(&t->lock);
 	return v;
 }
@@ -220,10 +289,9 @@ void gfs_inodes_note_written(struct gfs_inodes *t, uint64_t ino, uint64_t versio
 	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
 	struct gfs_inode *i = gfs_map_get(t->map, key);
-	struct gfs_readers *r = i ? i->readers : NULL;
-	for (unsigned k = 0; r && pid > 0 && k < GFS_READERS; k++)
-		if (r->pid[k] == pid)
-			r->version[k] = version;
+	unsigned k = i ? gfs_reader_find(i, pid) : GFS_READERS;
+	if (k < GFS_READERS)
+		*gfs_reader_version(i, k) = version;
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -275,7 +343,10 @@ void gfs_inodes_rename(struct gfs_inodes *t, const char *src, const char *dst)
 		i->nlookup = old->nlookup;
 		i->served_version = old->served_version;
 		i->served = old->served;
-		i->readers = old->readers;
+		i->version0 = old->version0;
+		i->pid0 = old->pid0;
+		i->next = old->next;
+		i->more = old->more;
 		gfs_map_put(t->map, i->key, i, &err);
 		if (err) { /* cannot happen: the key is there; be safe */
 			free(i);

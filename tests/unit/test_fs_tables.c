@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../../fs/fs_internal.h"
 #include "gfs_path.h"
@@ -104,11 +106,24 @@ static void a_rename_moves_the_inode_and_everything_below(void)
 	gfs_inodes_free(t);
 }
 
+/* The readers' processes as the tests pretend them: alive unless dead[]. */
+static pid_t dead[4];
+
+static bool fake_alive(pid_t pid)
+{
+	for (unsigned k = 0; k < sizeof(dead) / sizeof(dead[0]); k++)
+		if (dead[k] == pid)
+			return false;
+	return true;
+}
+
 static void a_write_is_checked_against_what_its_own_process_read(void)
 {
 	struct gfs_inodes *t = NULL;
 	uint64_t ino = gfs_path_ino(CM);
 	CHECK_INT(gfs_inodes_new(&t), 0);
+	memset(dead, 0, sizeof(dead));
+	gfs_inodes_set_alive(t, fake_alive);
 	bool keep = true;
 	CHECK_INT(gfs_inodes_note_open(t, ino, 5, 100, &keep), 0);
 	CHECK(!keep); /* unknown: nothing kept */
@@ -128,6 +143,77 @@ static void a_write_is_checked_against_what_its_own_process_read(void)
 		CHECK_INT(gfs_inodes_note_open(t, ino, 7, p, &keep), 0);
 	CHECK_INT(gfs_inodes_served(t, ino, 100), 0);
 	CHECK_INT(gfs_inodes_served(t, ino, 1019), 7);
+	for (pid_t p = 1012; p < 1020; p++)
+		CHECK_INT(gfs_inodes_served(t, ino, p), 7); /* the last eight */
+	/* A write remembers what its writer now has. */
+	gfs_inodes_note_written(t, ino, 9, 1015);
+	CHECK_INT(gfs_inodes_served(t, ino, 1015), 9);
+	gfs_inodes_note_written(t, ino, 9, 300); /* never read: nothing */
+	CHECK_INT(gfs_inodes_served(t, ino, 300), 0);
+	gfs_inodes_free(t);
+}
+
+static void a_reader_that_exited_gives_its_record_up_first(void)
+{
+	struct gfs_inodes *t = NULL;
+	uint64_t ino = gfs_path_ino(CM);
+	bool keep;
+	CHECK_INT(gfs_inodes_new(&t), 0);
+	memset(dead, 0, sizeof(dead));
+	gfs_inodes_set_alive(t, fake_alive);
+	CHECK_INT(gfs_inodes_remember(t, ino, CM), 0);
+	/* One `cat` after another: each takes the last one's record. */
+	CHECK_INT(gfs_inodes_note_open(t, ino, 5, 100, &keep), 0);
+	dead[0] = 100;
+	CHECK_INT(gfs_inodes_note_open(t, ino, 5, 101, &keep), 0);
+	CHECK_INT(gfs_inodes_served(t, ino, 100), 0);
+	CHECK_INT(gfs_inodes_served(t, ino, 101), 5);
+	/* An editor still running keeps its record while others read. */
+	for (pid_t p = 200; p < 207; p++)
+		CHECK_INT(gfs_inodes_note_open(t, ino, 6, p, &keep), 0);
+	CHECK_INT(gfs_inodes_served(t, ino, 101), 5);
+	CHECK_INT(gfs_inodes_served(t, ino, 206), 6);
+	/* All eight slots are live; one of them exits: the next reader
+	 * takes its slot, not the oldest live one's. */
+	dead[1] = 203;
+	CHECK_INT(gfs_inodes_note_open(t, ino, 7, 300, &keep), 0);
+	CHECK_INT(gfs_inodes_served(t, ino, 203), 0);
+	CHECK_INT(gfs_inodes_served(t, ino, 101), 5);
+	CHECK_INT(gfs_inodes_served(t, ino, 300), 7);
+	for (pid_t p = 200; p < 207; p++)
+		if (p != 203)
+			CHECK_INT(gfs_inodes_served(t, ino, p), 6);
+	/* A rename keeps every record. */
+	gfs_inodes_rename(t, CM, "elsewhere.yaml");
+	CHECK_INT(gfs_inodes_served(t, ino, 101), 5);
+	CHECK_INT(gfs_inodes_served(t, ino, 300), 7);
+	CHECK_INT(gfs_inodes_served(t, ino, 206), 6);
+	/* A pid the kernel could not map (0) is served, never recorded. */
+	CHECK_INT(gfs_inodes_note_open(t, ino, 8, 0, &keep), 0);
+	CHECK_INT(gfs_inodes_served(t, ino, 0), 0);
+	gfs_inodes_free(t);
+}
+
+static void the_real_liveness_check_knows_this_process(void)
+{
+	struct gfs_inodes *t = NULL;
+	uint64_t ino = gfs_path_ino(CM);
+	bool keep;
+	CHECK_INT(gfs_inodes_new(&t), 0);
+	CHECK_INT(gfs_inodes_remember(t, ino, CM), 0);
+	/* A child that has exited (and been reaped) and this process. */
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	CHECK(child > 0);
+	waitpid(child, NULL, 0);
+	CHECK_INT(gfs_inodes_note_open(t, ino, 5, child, &keep), 0);
+	CHECK_INT(gfs_inodes_note_open(t, ino, 6, getpid(), &keep), 0);
+	CHECK_INT(gfs_inodes_served(t, ino, child), 0); /* its slot was taken */
+	CHECK_INT(gfs_inodes_served(t, ino, getpid()), 6);
+	CHECK_INT(gfs_inodes_note_open(t, ino, 7, getppid(), &keep), 0);
+	CHECK_INT(gfs_inodes_served(t, ino, getpid()), 6); /* alive: kept */
+	CHECK_INT(gfs_inodes_served(t, ino, getppid()), 7);
 	gfs_inodes_free(t);
 }
 
@@ -248,6 +334,8 @@ int main(void)
 	TAP_RUN(a_second_path_for_a_held_inode_number_is_refused);
 	TAP_RUN(a_rename_moves_the_inode_and_everything_below);
 	TAP_RUN(a_write_is_checked_against_what_its_own_process_read);
+	TAP_RUN(a_reader_that_exited_gives_its_record_up_first);
+	TAP_RUN(the_real_liveness_check_knows_this_process);
 	TAP_RUN(handles_get_new_ids_and_find_their_file);
 	TAP_RUN(a_request_in_progress_keeps_a_released_file_alive);
 	TAP_RUN(ids_are_never_reused);
