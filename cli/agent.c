@@ -219,8 +219,20 @@ int gfs_agent_open(struct gfs_agent *a, const struct gfs_cli *cli, const char *w
 	return rc == 0 ? gfs_cli_metrics_start(a) : rc;
 }
 
+/* malloc's threshold for serving an allocation with its own mapping,
+ * fixed (see gfs_agent_start). */
+#define GFS_MMAP_THRESHOLD (128u << 10)
+
 int gfs_agent_start(struct gfs_agent *a)
 {
+	/* A mount runs for weeks and now and then handles something large
+	 * and short-lived: a list page, the first import's pack, a health
+	 * summary of every path. glibc raises its mmap threshold each time
+	 * such a block is freed (up to 32 MiB), after which the next ones
+	 * come from the arenas and their space stays resident (100k objects:
+	 * ~6 MB). Setting it fixes it at its default: large blocks keep
+	 * their own mappings and go back to the system when freed. */
+	mallopt(M_MMAP_THRESHOLD, GFS_MMAP_THRESHOLD);
 	int64_t t0 = gfs_monotonic_ms();
 	int rc = gfs_cluster_start(&a->cluster, a->cli);
 	if (rc < 0)

@@ -50,8 +50,13 @@ static const char *mon_uid(const json_t *obj)
 	    json_object_get(json_object_get(obj, "metadata"), "uid"));
 }
 
+/* A block of packed strings: large enough to be given back to the
+ * system when freed (above malloc's mmap threshold). */
+#define MON_PATHS_BLOCK (256u << 10)
+
 int mon_paths_push(struct mon_paths *p, const char *s)
 {
+	size_t len = strlen(s) + 1;
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
 		char **v = realloc(p->v, cap * sizeof(*v));
@@ -60,16 +65,29 @@ int mon_paths_push(struct mon_paths *p, const char *s)
 		p->v = v;
 		p->cap = cap;
 	}
-	if (!(p->v[p->n] = strdup(s)))
-		return -ENOMEM;
-	p->n++;
+	if (len > p->left) {
+		size_t size = len > MON_PATHS_BLOCK ? len : MON_PATHS_BLOCK;
+		char **blocks = realloc(p->blocks, (p->n_blocks + 1) * sizeof(*blocks));
+		if (!blocks)
+			return -ENOMEM;
+		p->blocks = blocks;
+		char *block = malloc(size);
+		if (!block)
+			return -ENOMEM;
+		p->blocks[p->n_blocks++] = p->at = block;
+		p->left = size;
+	}
+	p->v[p->n++] = memcpy(p->at, s, len);
+	p->at += len;
+	p->left -= len;
 	return 0;
 }
 
 void mon_paths_release(struct mon_paths *p)
 {
-	for (size_t i = 0; i < p->n; i++)
-		free(p->v[i]);
+	for (size_t i = 0; i < p->n_blocks; i++)
+		free(p->blocks[i]);
+	free(p->blocks);
 	free(p->v);
 	memset(p, 0, sizeof(*p));
 }
@@ -157,7 +175,7 @@ static int mon_sweep_cb(const char *uid, void *value, void *payload)
 static void mon_sweep(struct gfs_monitor *m, const char *dirname, const char *ns,
 		      uint64_t before)
 {
-	struct mon_sweep sw = {dirname, ns, before, {NULL, 0, 0}, 0};
+	struct mon_sweep sw = {.dirname = dirname, .ns = ns, .before = before};
 	gfs_map_foreach(m->objs, mon_sweep_cb, &sw);
 	for (size_t i = 0; i < sw.victims.n; i++)
 		mon_index_del(m, sw.victims.v[i]);

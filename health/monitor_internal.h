@@ -62,10 +62,17 @@ struct gfs_monitor {
 #define MON_SNAPSHOT_MS 250
 
 /* A growable list of strings (gfs_strv_push walks the whole vector on
- * each push: quadratic for the store's 100,000 paths). */
+ * each push: quadratic for the store's 100,000 paths). The strings are
+ * packed into a few large blocks, not one allocation each: a health
+ * summary lists every path, and 100,000 small allocations freed at once
+ * leave malloc's arena holding megabytes that stay resident. */
 struct mon_paths {
-	char **v; /* n entries, each owned */
+	char **v; /* n entries, pointing into blocks */
 	size_t n, cap;
+	char **blocks; /* n_blocks, owned */
+	size_t n_blocks;
+	char *at;    /* free space in the last block */
+	size_t left; /* bytes of it */
 };
 int mon_paths_push(struct mon_paths *p, const char *s); /* 0 or -ENOMEM */
 void mon_paths_release(struct mon_paths *p);
