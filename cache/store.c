@@ -58,12 +58,13 @@ static void gfs_node_free(struct gfs_node *n)
 {
 	if (!n)
 		return;
-	if (n->children) {
+	if (n->is_dir) {
 		gfs_map_foreach(n->children, gfs_node_free_cb, NULL);
 		gfs_map_free(n->children);
+	} else {
+		gfs_blob_unref(n->content);
+		gfs_object_unref(n->live);
 	}
-	gfs_blob_unref(n->content);
-	gfs_object_unref(n->live);
 	free(n);
 }
 
@@ -148,6 +149,8 @@ static struct gfs_node *gfs_store_mkdirs(struct gfs_store *s, const char *dirpat
 		if (end)
 			*end = '\0';
 		struct gfs_node *child = gfs_map_get(dir->children, name);
+		if (child && !child->is_dir)
+			return NULL; /* a file where a directory must be */
 		if (!child) {
 			int err = 0;
 			child = gfs_node_new(dir, name, true, path);
@@ -307,7 +310,8 @@ bool gfs_store_want_resource(void *payload, const struct gfs_resource *r)
 
 struct gfs_node *gfs_store_cluster_root(struct gfs_store *s)
 {
-	return s->prefix_len ? gfs_node_walk(s->root, s->prefix) : s->root;
+	struct gfs_node *n = s->prefix_len ? gfs_node_walk(s->root, s->prefix) : s->root;
+	return n && n->is_dir ? n : NULL;
 }
 
 const char *gfs_store_root(const struct gfs_store *s)
@@ -489,7 +493,7 @@ static int gfs_store_put(struct gfs_store *s, const char *dirname, bool namespac
 		if (n->content->len == content->len &&
 		    memcmp(n->content->data, content->data, content->len) == 0)
 			return 0;
-		s->rendered_bytes += content->len - n->content->len;
+		s->rendered_bytes = s->rendered_bytes - n->content->len + content->len;
 		gfs_blob_unref(n->content);
 		n->content = gfs_blob_ref(content);
 		n->mtime_ns = now > n->mtime_ns ? now : n->mtime_ns + 1;

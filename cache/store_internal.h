@@ -15,15 +15,23 @@
 
 struct gfs_node {
 	struct gfs_node *parent;
-	bool is_dir;
 	uint64_t ino;
 	int64_t mtime_ns;
-	uint64_t version;
-	struct gfs_map *children; /* dirs: name (the child's own) -> struct gfs_node* */
-	struct gfs_blob *content; /* files: rendered bytes of `live` */
-	struct gfs_object *live;  /* files: the newest live object */
-	uint64_t seen;            /* files: store->mark when last upserted */
-	uint32_t mode;
+	/* A directory's fields or a file's, never both (at 100k objects a
+	 * word saved here is 0.8 MB): read the one is_dir says. */
+	union {
+		struct gfs_map *children; /* dirs: name (the child's own) -> node */
+		struct {
+			struct gfs_blob *content; /* rendered bytes of `live` */
+			struct gfs_object *live;  /* the newest live object */
+			uint64_t seen;            /* store->mark when last upserted */
+		};
+	};
+	/* Bumped on each change of the file's bytes or the directory's
+	 * entries; 32 bits wrap after 4 billion changes of one object. */
+	uint32_t version;
+	uint16_t mode;
+	bool is_dir;
 	bool hidden; /* files: deletion pending, invisible */
 	/* One path component; "" for the root. The parent's children map
 	 * borrows it as the key (gfs_map_new_borrowed). */

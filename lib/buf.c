@@ -108,11 +108,13 @@ void gfs_buf_release(struct gfs_buf *b)
 
 struct gfs_blob *gfs_blob_new(const void *data, size_t len)
 {
+	if (len >= UINT32_MAX)
+		return NULL;
 	struct gfs_blob *b = malloc(sizeof(*b) + len + 1);
 	if (!b)
 		return NULL;
 	atomic_init(&b->refs, 1);
-	b->len = len;
+	b->len = (uint32_t)len;
 	if (len)
 		memcpy(b->data, data, len);
 	b->data[len] = '\0';

@@ -101,11 +101,12 @@ void gfs_buf_release(struct gfs_buf *b);
  * bytes safely. */
 struct gfs_blob {
 	atomic_int refs;
-	size_t len;
-	char data[]; /* NUL-terminated for convenience */
+	uint32_t len; /* a header of 8 bytes: one per object at 100k objects */
+	char data[];  /* NUL-terminated for convenience */
 };
 
-/* Returns a blob with one reference, or NULL when out of memory. */
+/* Returns a blob with one reference, or NULL when out of memory or len
+ * is 4 GiB or more. */
 struct gfs_blob *gfs_blob_new(const void *data, size_t len);
 struct gfs_blob *gfs_blob_ref(struct gfs_blob *b);
 void gfs_blob_unref(struct gfs_blob *b);

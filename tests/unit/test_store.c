@@ -78,6 +78,35 @@ static void an_upsert_becomes_a_file(void)
 	gfs_filter_free(f);
 }
 
+/* .gitopsfs/status reports it: the sum of the files' lengths, whichever
+ * way a file's length moves. */
+static void the_rendered_bytes_follow_every_change(void)
+{
+	struct gfs_filter *f;
+	struct gfs_store *s = new_store(&f);
+	struct gfs_store_stats st;
+	struct gfs_entry_attr a;
+	deliver(s, "5", "a-value-that-is-rather-long", false);
+	gfs_store_get_stats(&st, s);
+	CHECK_INT(gfs_store_stat(&a, s, PATH), 0);
+	CHECK_INT(st.rendered_bytes, a.size);
+	CHECK_INT(st.objects, 1);
+	deliver(s, "6", "short", false); /* shrinks */
+	gfs_store_get_stats(&st, s);
+	CHECK_INT(gfs_store_stat(&a, s, PATH), 0);
+	CHECK_INT(st.rendered_bytes, a.size);
+	deliver(s, "7", "a-value-that-is-longer-than-any-before", false);
+	gfs_store_get_stats(&st, s);
+	CHECK_INT(gfs_store_stat(&a, s, PATH), 0);
+	CHECK_INT(st.rendered_bytes, a.size);
+	deliver(s, "8", "x", true);
+	gfs_store_get_stats(&st, s);
+	CHECK_INT(st.rendered_bytes, 0);
+	CHECK_INT(st.objects, 0);
+	gfs_store_free(s);
+	gfs_filter_free(f);
+}
+
 static void an_older_version_never_replaces_a_newer_one(void)
 {
 	struct gfs_filter *f;
@@ -285,6 +314,7 @@ static void facts_read_back_and_repeated_strings_are_shared(void)
 int main(void)
 {
 	TAP_RUN(an_upsert_becomes_a_file);
+	TAP_RUN(the_rendered_bytes_follow_every_change);
 	TAP_RUN(an_older_version_never_replaces_a_newer_one);
 	TAP_RUN(resource_versions_compare_as_numbers);
 	TAP_RUN(a_deletion_is_not_undone_by_an_older_copy);
