@@ -2,7 +2,7 @@
  * inodes.c - the table of node ids the kernel holds (lookup counts).
  */
 #include <errno.h>
-#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -22,21 +22,23 @@
  * look stale) and is the one a new reader takes first. `git status`,
  * `ls -l` and `find` look files up without opening them: no record. */
 struct gfs_readers_more {
-	uint64_t version[GFS_READERS - 1];
+	uint32_t version[GFS_READERS - 1];
 	pid_t pid[GFS_READERS - 1]; /* 0: free */
 };
 
 /* One per inode the kernel holds: at 100k objects, 100k of them. One
- * allocation with its path (a rename makes a new one). */
+ * allocation with its path (a rename makes a new one), sized to the path
+ * (gfs_inode_new). Versions are the store's, which are 32-bit
+ * (cache/store_internal.h). */
 struct gfs_inode {
+	uint64_t ino; /* the table's key (gfs_idx) */
 	uint64_t nlookup;
-	uint64_t served_version;       /* of the newest open, for FOPEN_KEEP_CACHE */
-	uint64_t version0;             /* what reader pid0 got */
 	struct gfs_readers_more *more; /* NULL until a second live reader */
+	uint32_t served_version;       /* of the newest open, for FOPEN_KEEP_CACHE */
+	uint32_t version0;             /* what reader pid0 got */
 	pid_t pid0;                    /* reader slot 0; 0: free */
 	uint8_t next;                  /* the slot a new reader takes when none is free */
 	bool served;
-	char key[17]; /* the map's key (borrowed): gfs_ino_key */
 	char path[];
 };
 
@@ -46,7 +48,7 @@ static pid_t *gfs_reader_pid(struct gfs_inode *i, unsigned k)
 	return k == 0 ? &i->pid0 : i->more ? &i->more->pid[k - 1] : NULL;
 }
 
-static uint64_t *gfs_reader_version(struct gfs_inode *i, unsigned k)
+static uint32_t *gfs_reader_version(struct gfs_inode *i, unsigned k)
 {
 	return k == 0 ? &i->version0 : i->more ? &i->more->version[k - 1] : NULL;
 }
@@ -58,12 +60,14 @@ static bool gfs_pid_alive(pid_t pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
 }
 
-static struct gfs_inode *gfs_inode_new(const char *key, const char *path)
+static struct gfs_inode *gfs_inode_new(uint64_t ino, const char *path)
 {
 	size_t len = strlen(path) + 1;
-	struct gfs_inode *i = calloc(1, sizeof(*i) + len);
+	/* Not sizeof: the path starts where the fields end, not at the
+	 * padded size (at 100k entries, a malloc size class lower). */
+	struct gfs_inode *i = calloc(1, offsetof(struct gfs_inode, path) + len);
 	if (i) {
-		memcpy(i->key, key, sizeof(i->key));
+		i->ino = ino;
 		memcpy(i->path, path, len);
 	}
 	return i;
@@ -71,23 +75,16 @@ static struct gfs_inode *gfs_inode_new(const char *key, const char *path)
 
 struct gfs_inodes {
 	pthread_mutex_t lock;
-	/* "%016" PRIx64 ino -> struct gfs_inode* (keys borrowed from the
-	 * inodes); guarded by lock */
-	struct gfs_map *map;
+	struct gfs_idx *idx;      /* ino -> struct gfs_inode*; guarded by lock */
 	bool (*alive)(pid_t pid); /* gfs_pid_alive; set before use */
 };
 
 _Static_assert(FUSE_ROOT_ID == 1, "gfs_path_ino gives the root inode number 1");
 
-static void gfs_ino_key(char key[17], uint64_t ino)
-{
-	snprintf(key, 17, "%016" PRIx64, ino);
-}
-
 int gfs_inodes_new(struct gfs_inodes **out)
 {
 	struct gfs_inodes *t = calloc(1, sizeof(*t));
-	if (!t || !(t->map = gfs_map_new_borrowed())) {
+	if (!t || !(t->idx = gfs_idx_new(offsetof(struct gfs_inode, ino)))) {
 		free(t);
 		return -ENOMEM;
 	}
@@ -97,7 +94,7 @@ int gfs_inodes_new(struct gfs_inodes **out)
 	return 0;
 }
 
-static int gfs_inode_free_cb(const char *key, void *value, void *payload)
+static int gfs_inode_free_cb(void *value, void *payload)
 {
 	struct gfs_inode *i = value;
 	free(i->more);
@@ -109,25 +106,23 @@ void gfs_inodes_free(struct gfs_inodes *t)
 {
 	if (!t)
 		return;
-	gfs_map_foreach(t->map, gfs_inode_free_cb, NULL);
-	gfs_map_free(t->map);
+	gfs_idx_foreach(t->idx, gfs_inode_free_cb, NULL);
+	gfs_idx_free(t->idx);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
 
 int gfs_inodes_remember(struct gfs_inodes *t, uint64_t ino, const char *path)
 {
-	char key[17];
 	int rc = 0;
 	if (ino == FUSE_ROOT_ID)
 		return 0;
-	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
-	struct gfs_inode *i = gfs_map_get(t->map, key);
+	struct gfs_inode *i = gfs_idx_get(t->idx, ino);
 	if (!i) {
-		i = gfs_inode_new(key, path);
+		i = gfs_inode_new(ino, path);
 		if (i)
-			gfs_map_put(t->map, i->key, i, &rc);
+			gfs_idx_put(t->idx, i, &rc);
 		else
 			rc = -ENOMEM;
 		if (rc < 0 && i) {
@@ -150,17 +145,15 @@ int gfs_inodes_remember(struct gfs_inodes *t, uint64_t ino, const char *path)
 
 void gfs_inodes_forget(struct gfs_inodes *t, uint64_t ino, uint64_t n)
 {
-	char key[17];
 	if (ino == FUSE_ROOT_ID)
 		return;
-	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
-	struct gfs_inode *i = gfs_map_get(t->map, key);
+	struct gfs_inode *i = gfs_idx_get(t->idx, ino);
 	if (i) {
 		i->nlookup = i->nlookup > n ? i->nlookup - n : 0;
 		if (i->nlookup == 0) {
-			gfs_map_del(t->map, key);
-			gfs_inode_free_cb(NULL, i, NULL);
+			gfs_idx_del(t->idx, ino);
+			gfs_inode_free_cb(i, NULL);
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -168,15 +161,13 @@ void gfs_inodes_forget(struct gfs_inodes *t, uint64_t ino, uint64_t n)
 
 int gfs_inodes_path(char *out, size_t outsz, struct gfs_inodes *t, uint64_t ino)
 {
-	char key[17];
 	int rc = -ENOENT;
 	if (ino == FUSE_ROOT_ID) {
 		out[0] = '\0';
 		return 0;
 	}
-	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
-	struct gfs_inode *i = gfs_map_get(t->map, key);
+	struct gfs_inode *i = gfs_idx_get(t->idx, ino);
 	if (i) {
 		rc = (size_t)snprintf(out, outsz, "%s", i->path) < outsz ? 0
 									 : -ENAMETOOLONG;
@@ -187,12 +178,10 @@ int gfs_inodes_path(char *out, size_t outsz, struct gfs_inodes *t, uint64_t ino)
 
 bool gfs_inodes_known(struct gfs_inodes *t, uint64_t ino)
 {
-	char key[17];
 	if (ino == FUSE_ROOT_ID)
 		return true;
-	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
-	bool known = gfs_map_get(t->map, key) != NULL;
+	bool known = gfs_idx_get(t->idx, ino) != NULL;
 	pthread_mutex_unlock(&t->lock);
 	return known;
 }
@@ -232,12 +221,10 @@ static int gfs_reader_slot(struct gfs_inodes *t, struct gfs_inode *i, unsigned *
 int gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version, pid_t pid,
 			 bool *keep)
 {
-	char key[17];
 	int rc = 0;
 	*keep = false;
-	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
-	struct gfs_inode *i = gfs_map_get(t->map, key);
+	struct gfs_inode *i = gfs_idx_get(t->idx, ino);
 	unsigned slot = GFS_READERS;
 	if (i && pid > 0) {
 		for (unsigned k = 0; k < (i->more ? GFS_READERS : 1u); k++)
@@ -249,10 +236,10 @@ int gfs_inodes_note_open(struct gfs_inodes *t, uint64_t ino, uint64_t version, p
 	if (i && rc == 0) {
 		*keep = i->served && i->served_version == version;
 		i->served = true;
-		i->served_version = version;
+		i->served_version = (uint32_t)version; /* the store's: 32-bit */
 		if (slot < GFS_READERS) {
 			*gfs_reader_pid(i, slot) = pid;
-			*gfs_reader_version(i, slot) = version;
+			*gfs_reader_version(i, slot) = (uint32_t)version;
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -270,11 +257,9 @@ static unsigned gfs_reader_find(struct gfs_inode *i, pid_t pid)
 
 uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid)
 {
-	char key[17];
 	uint64_t v = 0;
-	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
-	struct gfs_inode *i = gfs_map_get(t->map, key);
+	struct gfs_inode *i = gfs_idx_get(t->idx, ino);
 	unsigned k = i ? gfs_reader_find(i, pid) : GFS_READERS;
 	if (k < GFS_READERS)
 		v = *gfs_reader_version(i, k);
@@ -285,13 +270,11 @@ uint64_t gfs_inodes_served(struct gfs_inodes *t, uint64_t ino, pid_t pid)
 void gfs_inodes_note_written(struct gfs_inodes *t, uint64_t ino, uint64_t version,
 			     pid_t pid)
 {
-	char key[17];
-	gfs_ino_key(key, ino);
 	pthread_mutex_lock(&t->lock);
-	struct gfs_inode *i = gfs_map_get(t->map, key);
+	struct gfs_inode *i = gfs_idx_get(t->idx, ino);
 	unsigned k = i ? gfs_reader_find(i, pid) : GFS_READERS;
 	if (k < GFS_READERS)
-		*gfs_reader_version(i, k) = version;
+		*gfs_reader_version(i, k) = (uint32_t)version;
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -302,7 +285,7 @@ struct gfs_rename_ctx {
 	size_t n, cap;
 };
 
-static int gfs_inodes_rename_collect(const char *key, void *value, void *payload)
+static int gfs_inodes_rename_collect(void *value, void *payload)
 {
 	struct gfs_rename_ctx *c = payload;
 	struct gfs_inode *i = value;
@@ -326,9 +309,9 @@ void gfs_inodes_rename(struct gfs_inodes *t, const char *src, const char *dst)
 {
 	struct gfs_rename_ctx c = {.src = src, .src_len = strlen(src)};
 	pthread_mutex_lock(&t->lock);
-	gfs_map_foreach(t->map, gfs_inodes_rename_collect, &c);
+	gfs_idx_foreach(t->idx, gfs_inodes_rename_collect, &c);
 	/* Each inode moved is made again with its new path, taking over
-	 * the old one's counts and readers (the map is not changed during
+	 * the old one's counts and readers (the index is not changed during
 	 * the walk above). One that cannot be keeps the old path: the entry
 	 * invalidation fixes it. */
 	for (size_t k = 0; k < c.n; k++) {
@@ -336,7 +319,7 @@ void gfs_inodes_rename(struct gfs_inodes *t, const char *src, const char *dst)
 		char *path = NULL;
 		int err = 0;
 		if (asprintf(&path, "%s%s", dst, old->path + c.src_len) >= 0)
-			i = gfs_inode_new(old->key, path);
+			i = gfs_inode_new(old->ino, path);
 		free(path);
 		if (!i)
 			continue;
@@ -347,7 +330,7 @@ void gfs_inodes_rename(struct gfs_inodes *t, const char *src, const char *dst)
 		i->pid0 = old->pid0;
 		i->next = old->next;
 		i->more = old->more;
-		gfs_map_put(t->map, i->key, i, &err);
+		gfs_idx_put(t->idx, i, &err);
 		if (err) { /* cannot happen: the key is there; be safe */
 			free(i);
 			continue;

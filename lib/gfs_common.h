@@ -138,6 +138,28 @@ int gfs_map_foreach(const struct gfs_map *m,
 		    int (*fn)(const char *key, void *value, void *payload),
 		    void *payload);
 
+/* ---- index by a 64-bit key held in the value (idx.c) ------------------- */
+
+/* Values borrowed; each holds its key, a uint64_t at key_offset, which
+ * must not change while the value is in the index. One pointer per slot.
+ * Not thread-safe: the owner's lock guards it. */
+struct gfs_idx;
+
+struct gfs_idx *gfs_idx_new(size_t key_offset);
+void gfs_idx_free(struct gfs_idx *x);
+void *gfs_idx_get(const struct gfs_idx *x, uint64_t key);
+/* Inserts value, or replaces the value with its key; returns the one
+ * replaced (or NULL). On -ENOMEM through *err, the index is unchanged. */
+void *gfs_idx_put(struct gfs_idx *x, void *value, int *err);
+/* Removes and returns the value with key, or NULL when absent. */
+void *gfs_idx_del(struct gfs_idx *x, uint64_t key);
+size_t gfs_idx_count(const struct gfs_idx *x);
+/* Calls fn for every value in unspecified order; the index must not be
+ * changed during the walk. Stops early when fn returns non-zero and
+ * returns that value. */
+int gfs_idx_foreach(const struct gfs_idx *x, int (*fn)(void *value, void *payload),
+		    void *payload);
+
 /* ---- process-wide initialisation ---------------------------------------- */
 
 /* The foreign libraries' global state, each made once per process by

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,9 +339,68 @@ static void maps_find_what_was_put_with_copied_or_borrowed_keys(void)
 	gfs_map_free(borrowed);
 }
 
+/* An index over random puts, replacements and deletions, against a plain
+ * array of what it should hold. Keys are few (many collide in their home
+ * slot, and deletions re-insert long probe runs) and include 0 and
+ * all-ones. */
+struct idx_item {
+	char pad[3]; /* the key is not first: the offset is honoured */
+	uint64_t key;
+	int tag;
+};
+
+static int idx_count_cb(void *value, void *payload)
+{
+	(*(size_t *)payload)++;
+	return ((struct idx_item *)value)->tag < 0; /* never stops */
+}
+
+static void an_index_finds_what_was_put_through_any_deletions(void)
+{
+	enum { KEYS = 600, OPS = 40000 };
+	static struct idx_item items[2][KEYS];
+	static bool held[KEYS];
+	static int tag_of[KEYS];
+	struct gfs_idx *x = gfs_idx_new(offsetof(struct idx_item, key));
+	uint64_t rng = 42;
+	int err = 0;
+	CHECK(x != NULL);
+	for (int k = 0; k < KEYS; k++) {
+		uint64_t key = k == 0 ? 0 : k == 1 ? UINT64_MAX : (uint64_t)k * 0x10000;
+		items[0][k] = (struct idx_item){.key = key, .tag = 0};
+		items[1][k] = (struct idx_item){.key = key, .tag = 1};
+	}
+	for (int op = 0; op < OPS; op++) {
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		int k = (int)((rng >> 33) % KEYS), what = (int)((rng >> 20) % 3);
+		if (what < 2) { /* put, or replace with the other copy */
+			void *old = gfs_idx_put(x, &items[what][k], &err);
+			CHECK(err == 0);
+			CHECK(old == (held[k] ? (void *)&items[tag_of[k]][k] : NULL));
+			held[k] = true;
+			tag_of[k] = what;
+		} else {
+			void *old = gfs_idx_del(x, items[0][k].key);
+			CHECK(old == (held[k] ? (void *)&items[tag_of[k]][k] : NULL));
+			held[k] = false;
+		}
+	}
+	size_t n = 0, seen = 0;
+	for (int k = 0; k < KEYS; k++) {
+		n += held[k];
+		CHECK(gfs_idx_get(x, items[0][k].key) ==
+		      (held[k] ? (void *)&items[tag_of[k]][k] : NULL));
+	}
+	CHECK_INT((int)gfs_idx_count(x), (int)n);
+	CHECK_INT(gfs_idx_foreach(x, idx_count_cb, &seen), 0);
+	CHECK_INT((int)seen, (int)n);
+	gfs_idx_free(x);
+}
+
 int main(void)
 {
 	TAP_RUN(maps_find_what_was_put_with_copied_or_borrowed_keys);
+	TAP_RUN(an_index_finds_what_was_put_through_any_deletions);
 	TAP_RUN(a_queue_gives_back_what_was_pushed_in_order);
 	TAP_RUN(a_node_put_back_at_the_front_leaves_first);
 	TAP_RUN(sorted_inserts_keep_order_and_arrival_order_among_equals);
