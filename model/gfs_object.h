@@ -100,8 +100,11 @@ void gfs_json_strip_server_metadata(json_t *obj);
 struct gfs_manager_entry {
 	const char *manager;   /* "kubectl-edit" */
 	const char *operation; /* "Update" or "Apply" */
-	const char *time;      /* RFC 3339 */
+	const char *time;      /* RFC 3339; may point into time_text */
 	int64_t time_ns;       /* the same, 0 when absent or unreadable */
+	/* gfs_object_newest_manager: the time written again from time_ns,
+	 * where the object did not keep its text (it was exactly that). */
+	char time_text[32];
 };
 void gfs_json_newest_manager(struct gfs_manager_entry *out, const json_t *obj);
 

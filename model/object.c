@@ -91,6 +91,9 @@ struct gfs_object {
 	uint32_t off[GFS_FACTS];
 	uint32_t text_off;
 	bool whole; /* the text is the whole document */
+	/* The newest manager's time is not kept as text: it was exactly
+	 * gfs_time_text(newest_time_ns) (a server's form: seconds, "Z"). */
+	bool time_rebuilt;
 	bool secret, has_status, deleting, controller_owned;
 	char data[];
 };
@@ -114,6 +117,16 @@ static int gfs_object_text_add(const char *buffer, size_t size, void *payload)
 	return gfs_buf_add(payload, buffer, size);
 }
 
+/* RFC 3339 in UTC to the second, as the API server writes times. */
+static void gfs_time_text(char out[32], int64_t ns)
+{
+	struct tm tm;
+	time_t secs = (time_t)(ns / 1000000000);
+	out[0] = '\0';
+	if (gmtime_r(&secs, &tm))
+		strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 int gfs_object_new(struct gfs_object **out, json_t *doc, const json_t *keep)
 {
 	if (!json_is_object(doc)) {
@@ -133,6 +146,14 @@ int gfs_object_new(struct gfs_object **out, json_t *doc, const json_t *keep)
 					[GFS_FACT_MANAGER] = m.manager,
 					[GFS_FACT_OPERATION] = m.operation,
 					[GFS_FACT_TIME] = m.time};
+	/* Nearly every object has one, and the server's form is rebuilt
+	 * exactly from the number: the text is kept only when it differs. */
+	char rebuilt[32] = "";
+	if (m.time && m.time_ns)
+		gfs_time_text(rebuilt, m.time_ns);
+	bool time_rebuilt = m.time && *rebuilt && strcmp(rebuilt, m.time) == 0;
+	if (time_rebuilt)
+		facts[GFS_FACT_TIME] = NULL;
 	/* JSON_COMPACT keeps the members' order; reals are written with
 	 * 17 digits: parsing the text gives back the same document. Dumped
 	 * once into a buffer (json_dumpb would dump twice: to size, then
@@ -177,6 +198,7 @@ int gfs_object_new(struct gfs_object **out, json_t *doc, const json_t *keep)
 	o->deleting = json_object_get(md, "deletionTimestamp") != NULL;
 	o->controller_owned = gfs_json_controller_owned(doc);
 	o->whole = keep == doc;
+	o->time_rebuilt = time_rebuilt;
 	o->text_off = at;
 	o->len = (uint32_t)text.len;
 	o->data[at] = '\0';
@@ -280,6 +302,11 @@ void gfs_object_newest_manager(struct gfs_manager_entry *out, const struct gfs_o
 	out->operation = gfs_fact(o, GFS_FACT_OPERATION);
 	out->time = gfs_fact(o, GFS_FACT_TIME);
 	out->time_ns = o->newest_time_ns;
+	out->time_text[0] = '\0';
+	if (o->time_rebuilt) {
+		gfs_time_text(out->time_text, o->newest_time_ns);
+		out->time = out->time_text;
+	}
 }
 
 int64_t gfs_object_change_time(const struct gfs_object *o)

@@ -305,10 +305,25 @@ static void facts_read_back_and_repeated_strings_are_shared(void)
 	CHECK_STR(m.manager, long_manager);
 	CHECK_STR(m.operation, "Update");
 	CHECK_STR(m.time, "2026-12-02T10:00:00Z");
+	CHECK(m.time_ns == 1796205600LL * 1000000000);
 	gfs_object_newest_manager(&m, a);
 	CHECK(m.manager == NULL && m.time == NULL);
 	gfs_object_unref(a);
 	gfs_object_unref(b);
+	/* A time the server's form does not rebuild is kept as it came. */
+	static const char *const odd[] = {"2026-12-02T10:00:00.5Z",
+					  "2026-12-02T11:00:00+01:00", "yesterday",
+					  "1969-12-31T23:59:59Z"};
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		json_t *d = cm_at("7", "seven");
+		json_object_set_new(
+		    json_object_get(d, "metadata"), "managedFields",
+		    json_pack("[{s:s, s:s}]", "manager", "x", "time", odd[i]));
+		CHECK_INT(gfs_object_new(&a, d, NULL), 0);
+		gfs_object_newest_manager(&m, a);
+		CHECK_STR(m.time, odd[i]);
+		gfs_object_unref(a);
+	}
 }
 
 int main(void)
