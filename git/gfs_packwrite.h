@@ -17,9 +17,10 @@ struct gfs_packwrite;
 
 int gfs_packwrite_new(struct gfs_packwrite **out, git_repository *repo);
 void gfs_packwrite_free(struct gfs_packwrite *pw);
-/* Sets *id to the blob's id and queues it for the next pack (once: a blob
- * already queued or written by this writer is not queued again). 0 or
- * -errno with a message. */
+/* Sets *id to the blob's id and queues it for the next pack. A blob
+ * queued twice before one flush is written once; after a flush, again
+ * into the next pack (git reads an object from whichever pack has it).
+ * 0 or -errno with a message. */
 int gfs_packwrite_add(struct gfs_packwrite *pw, git_oid *id, struct gfs_blob *data);
 /* The content bytes queued since the last flush. */
 size_t gfs_packwrite_pending_bytes(const struct gfs_packwrite *pw);

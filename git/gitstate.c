@@ -18,8 +18,10 @@
 #include "gfs_git.h"
 #include "gfs_gitcred.h"
 #include "gfs_gitstate.h"
+#include "gfs_indexwrite.h"
 #include "gfs_packwrite.h"
 #include "gfs_path.h"
+#include "gfs_strv.h"
 
 struct gfs_gitstate {
 	git_repository *repo;
@@ -291,35 +293,32 @@ static int gfs_seed_entry(const char *root, const git_tree_entry *entry, void *p
 
 /* Blobs of the import queued before they are written out as a pack: a
  * cluster of many or large objects is staged with bounded memory (a few
- * packs instead of ten thousand loose objects or one huge buffer). */
-#define GFS_STAGE_BATCH (32u << 20)
-
-struct gfs_stage_entry {
-	char *path;
-	git_oid id;
-	uint32_t size;
-};
+ * packs instead of ten thousand loose objects or one huge buffer; the
+ * indexer's memory, per object of a pack, is bounded with it). */
+#define GFS_STAGE_BATCH (4u << 20)
 
 struct gfs_stage {
 	struct gfs_packwrite *pack;
-	struct gfs_stage_entry *v; /* what the index will name */
+	struct gfs_indexwrite_entry *v; /* what the index will name */
 	size_t n, cap;
+	struct gfs_strpack paths; /* v's paths */
 };
 
 static int gfs_stage_blob(const char *path, const struct gfs_blob *content,
 			  const struct gfs_entry_attr *attr, void *payload)
 {
 	struct gfs_stage *st = payload;
+	(void)attr;
 	if (st->n == st->cap) {
-		size_t cap = st->cap ? st->cap * 2 : 1024;
-		struct gfs_stage_entry *v = realloc(st->v, cap * sizeof(*v));
+		size_t cap = st->cap ? st->cap + st->cap / 2 : 1024;
+		struct gfs_indexwrite_entry *v = realloc(st->v, cap * sizeof(*v));
 		if (!v)
 			return gfs_error_set(-ENOMEM, "out of memory");
 		st->v = v;
 		st->cap = cap;
 	}
-	struct gfs_stage_entry *e = &st->v[st->n];
-	if (!(e->path = strdup(path)))
+	struct gfs_indexwrite_entry *e = &st->v[st->n];
+	if (!(e->path = gfs_strpack_add(&st->paths, path, strlen(path))))
 		return gfs_error_set(-ENOMEM, "out of memory");
 	st->n++;
 	e->size = (uint32_t)content->len;
@@ -331,38 +330,29 @@ static int gfs_stage_blob(const char *path, const struct gfs_blob *content,
 
 /* Stages every live object in the index: the blobs first, written as
  * packs of GFS_STAGE_BATCH bytes (gfs_packwrite.h; ten thousand loose
- * objects would cost seconds), then the index that names them (libgit2
- * refuses an entry whose blob it cannot find). */
+ * objects would cost seconds), then the index that names them, written
+ * whole (gfs_indexwrite.h: libgit2's index would hold every entry in
+ * memory at the mount's peak). */
 static int gfs_gitstate_stage_live(struct gfs_gitstate *gs, struct gfs_store *store)
 {
 	struct gfs_stage st = {0};
-	git_index *index = NULL;
-	int rc = gfs_packwrite_new(&st.pack, gs->repo);
+	struct gfs_store_stats stats;
+	/* Room for every object known now (more may come while listing goes
+	 * on: then the array grows). */
+	gfs_store_get_stats(&stats, store);
+	st.cap = (size_t)stats.objects + 64;
+	st.v = malloc(st.cap * sizeof(*st.v));
+	int rc = st.v ? gfs_packwrite_new(&st.pack, gs->repo)
+		      : gfs_error_set(-ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = gfs_store_foreach_file(store, gfs_stage_blob, &st);
 	if (rc == 0)
 		rc = gfs_packwrite_flush(st.pack);
-	if (rc == 0 && (rc = git_repository_index(&index, gs->repo)) < 0)
-		rc = gfs_git_error(rc, "cannot stage the live cluster");
-	if (rc == 0)
-		git_index_clear(index);
-	for (size_t i = 0; rc == 0 && i < st.n; i++) {
-		git_index_entry e;
-		memset(&e, 0, sizeof(e));
-		e.path = st.v[i].path;
-		e.mode = GIT_FILEMODE_BLOB;
-		e.file_size = st.v[i].size;
-		git_oid_cpy(&e.id, &st.v[i].id);
-		if ((rc = git_index_add(index, &e)) < 0)
-			rc = gfs_git_error(rc, st.v[i].path);
-	}
-	if (rc == 0 && (rc = git_index_write(index)) < 0)
-		rc = gfs_git_error(rc, "cannot write the index");
-	for (size_t i = 0; i < st.n; i++)
-		free(st.v[i].path);
-	free(st.v);
-	git_index_free(index);
 	gfs_packwrite_free(st.pack);
+	if (rc == 0)
+		rc = gfs_indexwrite(git_repository_path(gs->repo), st.v, st.n);
+	gfs_strpack_release(&st.paths);
+	free(st.v);
 	return rc;
 }
 

@@ -50,44 +50,26 @@ static const char *mon_uid(const json_t *obj)
 	    json_object_get(json_object_get(obj, "metadata"), "uid"));
 }
 
-/* A block of packed strings: large enough to be given back to the
- * system when freed (above malloc's mmap threshold). */
-#define MON_PATHS_BLOCK (256u << 10)
-
 int mon_paths_push(struct mon_paths *p, const char *s)
 {
-	size_t len = strlen(s) + 1;
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
-		char **v = realloc(p->v, cap * sizeof(*v));
+		const char **v = realloc(p->v, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		p->v = v;
 		p->cap = cap;
 	}
-	if (len > p->left) {
-		size_t size = len > MON_PATHS_BLOCK ? len : MON_PATHS_BLOCK;
-		char **blocks = realloc(p->blocks, (p->n_blocks + 1) * sizeof(*blocks));
-		if (!blocks)
-			return -ENOMEM;
-		p->blocks = blocks;
-		char *block = malloc(size);
-		if (!block)
-			return -ENOMEM;
-		p->blocks[p->n_blocks++] = p->at = block;
-		p->left = size;
-	}
-	p->v[p->n++] = memcpy(p->at, s, len);
-	p->at += len;
-	p->left -= len;
+	const char *copy = gfs_strpack_add(&p->strings, s, strlen(s));
+	if (!copy)
+		return -ENOMEM;
+	p->v[p->n++] = copy;
 	return 0;
 }
 
 void mon_paths_release(struct mon_paths *p)
 {
-	for (size_t i = 0; i < p->n_blocks; i++)
-		free(p->blocks[i]);
-	free(p->blocks);
+	gfs_strpack_release(&p->strings);
 	free(p->v);
 	memset(p, 0, sizeof(*p));
 }

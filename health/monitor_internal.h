@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "gfs_monitor.h"
+#include "gfs_strv.h"
 
 /* One indexed object: a pod, ReplicaSet or Job. */
 struct mon_obj {
@@ -62,17 +63,12 @@ struct gfs_monitor {
 #define MON_SNAPSHOT_MS 250
 
 /* A growable list of strings (gfs_strv_push walks the whole vector on
- * each push: quadratic for the store's 100,000 paths). The strings are
- * packed into a few large blocks, not one allocation each: a health
- * summary lists every path, and 100,000 small allocations freed at once
- * leave malloc's arena holding megabytes that stay resident. */
+ * each push: quadratic for the store's 100,000 paths), the strings
+ * packed (a health summary lists every path). */
 struct mon_paths {
-	char **v; /* n entries, pointing into blocks */
+	const char **v; /* n entries, pointing into strings */
 	size_t n, cap;
-	char **blocks; /* n_blocks, owned */
-	size_t n_blocks;
-	char *at;    /* free space in the last block */
-	size_t left; /* bytes of it */
+	struct gfs_strpack strings;
 };
 int mon_paths_push(struct mon_paths *p, const char *s); /* 0 or -ENOMEM */
 void mon_paths_release(struct mon_paths *p);

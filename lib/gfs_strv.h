@@ -31,4 +31,21 @@ void gfs_strv_free(char **v);
 /* The same, wiping each string first (it may hold a token or a key). */
 void gfs_strv_free_secret(char **v);
 
+/* Many short strings kept together until all are freed at once: copies
+ * packed into large blocks, not one allocation each. 100,000 small
+ * allocations freed together leave malloc's arena holding megabytes that
+ * stay resident; a block is above malloc's mmap threshold and goes back
+ * to the system when freed. Zero-initialised is empty. */
+struct gfs_strpack {
+	char **blocks; /* n_blocks, owned */
+	size_t n_blocks;
+	char *at;    /* free space in the last block */
+	size_t left; /* bytes of it */
+};
+/* A NUL-terminated copy of s[0..len), valid until gfs_strpack_release;
+ * NULL when out of memory. */
+const char *gfs_strpack_add(struct gfs_strpack *p, const char *s, size_t len);
+/* Frees every copy; p is empty again. */
+void gfs_strpack_release(struct gfs_strpack *p);
+
 #endif

@@ -73,3 +73,37 @@ void gfs_strv_free_secret(char **v)
 	}
 	free(v);
 }
+
+/* A block: large enough to be given back to the system when freed (above
+ * malloc's mmap threshold, fixed by the mount at 128 KiB). */
+#define GFS_STRPACK_BLOCK (256u << 10)
+
+const char *gfs_strpack_add(struct gfs_strpack *p, const char *s, size_t len)
+{
+	if (len + 1 > p->left) {
+		size_t size = len + 1 > GFS_STRPACK_BLOCK ? len + 1 : GFS_STRPACK_BLOCK;
+		char **blocks = realloc(p->blocks, (p->n_blocks + 1) * sizeof(*blocks));
+		if (!blocks)
+			return NULL;
+		p->blocks = blocks;
+		char *block = malloc(size);
+		if (!block)
+			return NULL;
+		p->blocks[p->n_blocks++] = p->at = block;
+		p->left = size;
+	}
+	char *copy = p->at;
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	p->at += len + 1;
+	p->left -= len + 1;
+	return copy;
+}
+
+void gfs_strpack_release(struct gfs_strpack *p)
+{
+	for (size_t i = 0; i < p->n_blocks; i++)
+		free(p->blocks[i]);
+	free(p->blocks);
+	memset(p, 0, sizeof(*p));
+}

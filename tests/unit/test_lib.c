@@ -1,11 +1,12 @@
 /*
  * test_lib.c - the shared containers and helpers of lib/: the queue and
- * its invariants, the string vector, the buffer whose data is never NULL,
+ * its invariants, the string vector, packed strings, the buffer whose data is never NULL,
  * and the timed wait on a monotonic condition variable.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +165,38 @@ static void a_null_vector_is_the_empty_one(void)
 	CHECK(copy == NULL);
 	gfs_strv_free(NULL);
 	gfs_strv_free_secret(NULL);
+}
+
+/* Packed strings: each copy stays as it was while blocks fill and new
+ * ones start, including a string larger than a block. */
+static void packed_strings_stay_intact_across_blocks(void)
+{
+	struct gfs_strpack p = {0};
+	enum { N = 40000 };
+	static const char *copy[N];
+	char text[64];
+	static char big[300000];
+	memset(big, 'b', sizeof(big) - 1);
+	for (int i = 0; i < N; i++) {
+		int len = snprintf(text, sizeof(text), "ns-%d/configmaps/cm-%06d.yaml",
+				   i % 7, i);
+		copy[i] = gfs_strpack_add(&p, text, (size_t)len);
+		CHECK(copy[i] != NULL);
+		if (i == N / 2)
+			CHECK(strcmp(gfs_strpack_add(&p, big, sizeof(big) - 1), big) ==
+			      0);
+	}
+	CHECK(p.n_blocks > 2);
+	int bad = 0;
+	for (int i = 0; i < N; i++) {
+		snprintf(text, sizeof(text), "ns-%d/configmaps/cm-%06d.yaml", i % 7, i);
+		bad += strcmp(copy[i], text) != 0;
+	}
+	CHECK_INT(bad, 0);
+	/* Only len bytes are copied: what follows in s is not. */
+	CHECK(strcmp(gfs_strpack_add(&p, "abcdef", 3), "abc") == 0);
+	gfs_strpack_release(&p);
+	CHECK(p.n_blocks == 0 && p.blocks == NULL && p.left == 0);
 }
 
 static void push_appends_copies_and_dup_copies_deeply(void)
@@ -410,6 +443,7 @@ int main(void)
 	TAP_RUN(appends_stay_nul_terminated_and_respect_the_limit);
 	TAP_RUN(a_null_vector_is_the_empty_one);
 	TAP_RUN(push_appends_copies_and_dup_copies_deeply);
+	TAP_RUN(packed_strings_stay_intact_across_blocks);
 	TAP_RUN(a_timed_wait_lasts_about_its_time_on_the_monotonic_clock);
 	TAP_RUN(a_deadline_in_the_past_does_not_wait);
 	TAP_RUN(a_signal_ends_a_timed_wait_early);
