@@ -12,7 +12,9 @@
 #   * a change made through the API until its file shows it (median),
 #   * memory: objects, rendered bytes, RSS, against 3 x rendered + 30 MiB,
 #   * `gitopsfs export` against `kubectl get <every resource> -A -o yaml`,
-#   * a scrape of /metrics (--metrics-addr: one walk over every file).
+#   * a scrape of /metrics (--metrics-addr: one walk over every file),
+#   * API requests and bytes (gitopsfs_api_bytes_total) at mount and in 10
+#     quiet seconds.
 # Figures are medians of RUNS runs (default 5) where a row is repeated;
 # the emulator runs on loopback. It prints figures; nothing asserts on time.
 set -euo pipefail
@@ -90,7 +92,17 @@ s=$(now)
 	"$T/repo.git" "$T/mnt"
 e=$(now)
 ready=$(echo "$e - $s" | bc -l)
+# api_bytes: "RECEIVED SENT", the mount's gitopsfs_api_bytes_total so far.
+api_bytes() {
+	curl -sf "http://127.0.0.1:$MPORT/metrics" | awk '
+		/^gitopsfs_api_bytes_total\{direction="received"\}/ { r = $2 }
+		/^gitopsfs_api_bytes_total\{direction="sent"\}/ { s = $2 }
+		END { printf "%.0f %.0f\n", r, s }'
+}
+mib() { echo "$1 / 1048576" | bc -l; }
 printf 'mount ready:             %6.2f s   (API requests: %s)\n' "$ready" "$(requests)"
+read -r rx tx < <(api_bytes)
+printf 'API bytes at mount:      %6.1f MiB received, %.3f MiB sent (HTTP bodies)\n' "$(mib "$rx")" "$(mib "$tx")"
 files=$(find "$T/mnt" -name '*.yaml' -not -path '*/.git*' | wc -l)
 echo "files in the mount:      $files"
 
@@ -150,8 +162,10 @@ printf 'scrape /metrics:         %6.3f s   (%s bytes)\n' "$scrape" \
 
 # Steady state: API requests over 10 quiet seconds.
 : >"$T/requests.log"
+read -r rx0 tx0 < <(api_bytes)
 sleep 10
-echo "API requests in 10 quiet seconds: $(requests)"
+read -r rx tx < <(api_bytes)
+echo "API requests in 10 quiet seconds: $(requests); bytes received $((rx - rx0)), sent $((tx - tx0))"
 fusermount3 -u "$T/mnt"
 
 # export against kubectl, each reading every resource of the cluster.

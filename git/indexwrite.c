@@ -116,7 +116,8 @@ int gfs_indexwrite(const char *gitdir, struct gfs_indexwrite_entry *v, size_t n)
 	const char *sep = *gitdir && gitdir[strlen(gitdir) - 1] == '/' ? "" : "/";
 	if (n > UINT32_MAX)
 		return gfs_error_set(-EFBIG, "too many files for one index");
-	if ((size_t)snprintf(path, sizeof(path), "%s%sindex", gitdir, sep) >= sizeof(path) ||
+	if ((size_t)snprintf(path, sizeof(path), "%s%sindex", gitdir, sep) >=
+		sizeof(path) ||
 	    (size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >= sizeof(lock))
 		return gfs_error_set(-ENAMETOOLONG, "the repository's path is too long");
 	if (n)
@@ -147,8 +148,8 @@ int gfs_indexwrite(const char *gitdir, struct gfs_indexwrite_entry *v, size_t n)
 	rc = write_entries(o, v, n);
 	if (rc == 0)
 		rc = out_drain(o, true);
-	if (rc == 0 && (EVP_DigestFinal_ex(o->sha1, sum, &sum_len) != 1 ||
-			sum_len != GIT_OID_RAWSZ))
+	if (rc == 0 &&
+	    (EVP_DigestFinal_ex(o->sha1, sum, &sum_len) != 1 || sum_len != GIT_OID_RAWSZ))
 		rc = gfs_error_set(-EIO, "SHA-1 failed");
 	if (rc == 0) {
 		memcpy(o->buf, sum, sum_len);
@@ -158,7 +159,8 @@ int gfs_indexwrite(const char *gitdir, struct gfs_indexwrite_entry *v, size_t n)
 	if (close(o->fd) < 0 && rc == 0)
 		rc = gfs_error_set(-errno, "cannot write the index: %s", strerror(errno));
 	if (rc == 0 && rename(lock, path) < 0)
-		rc = gfs_error_set(-errno, "cannot replace %s: %s", path, strerror(errno));
+		rc =
+		    gfs_error_set(-errno, "cannot replace %s: %s", path, strerror(errno));
 	if (rc < 0)
 		unlink(lock);
 out:

@@ -720,6 +720,7 @@ static size_t kube_body_write(char *ptr, size_t size, size_t n, void *p)
 {
 	struct gfs_kube_conn *conn = p;
 	conn->last_rx_ms = gfs_monotonic_ms();
+	gfs_metrics_api_bytes(size * n, 0);
 	if (gfs_buf_add(&conn->body, ptr, size * n) < 0) {
 		conn->body_overflow = true;
 		return 0;
@@ -885,9 +886,13 @@ static int kube_perform(struct gfs_kube_conn *conn, long *status, const char *me
 			const char *path)
 {
 	CURLcode cc = gfs_kube_conn_perform(conn);
+	curl_off_t sent = 0;
 	*status = 0;
 	curl_easy_getinfo(conn->curl, CURLINFO_RESPONSE_CODE, status);
 	gfs_metrics_api_request(method, *status);
+	if (curl_easy_getinfo(conn->curl, CURLINFO_SIZE_UPLOAD_T, &sent) == CURLE_OK &&
+	    sent > 0)
+		gfs_metrics_api_bytes(0, (size_t)sent);
 	if (cc == CURLE_OK)
 		return 0;
 	int plen = (int)strcspn(path, "?");

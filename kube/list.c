@@ -229,6 +229,7 @@ static size_t list_write(char *ptr, size_t size, size_t nmemb, void *payload)
 	struct gfs_kube_list *x = payload;
 	size_t n = size * nmemb;
 	x->conn->last_rx_ms = gfs_monotonic_ms();
+	gfs_metrics_api_bytes(n, 0);
 	if (!x->status) {
 		curl_easy_getinfo(x->conn->curl, CURLINFO_RESPONSE_CODE, &x->status);
 		gfs_kube_transport_saw(x->conn);

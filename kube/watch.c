@@ -143,6 +143,7 @@ static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *payload)
 	struct gfs_kube_watch *w = payload;
 	size_t n = size * nmemb;
 	w->conn->last_rx_ms = gfs_monotonic_ms();
+	gfs_metrics_api_bytes(n, 0);
 	if (!w->status) {
 		curl_easy_getinfo(w->conn->curl, CURLINFO_RESPONSE_CODE, &w->status);
 		gfs_kube_transport_saw(w->conn);

@@ -45,6 +45,10 @@
  * `code`: the HTTP status, 0 when no answer came (a transport error,
  * shown as code="error"). */
 void gfs_metrics_api_request(const char *verb, long code);
+/* Bytes of HTTP bodies exchanged with the API server: received (as
+ * handed to gitopsfs, after any decompression; watches as they stream)
+ * and sent (request bodies). Headers and TLS are not counted. */
+void gfs_metrics_api_bytes(size_t received, size_t sent);
 
 /* A write or delete of one object through the applier: rc 0 is ok. */
 void gfs_metrics_apply(bool is_delete, int rc);

@@ -25,6 +25,7 @@ static const char *const gfs_verbs[] = {"GET", "LIST",  "WATCH", "POST",
 /* Indexed by verb and HTTP status: no lock and no allocation on the hot
  * path, at the cost of 38 KiB of mostly zeros. */
 static atomic_ulong gfs_api_requests[GFS_N_VERBS][GFS_N_CODES];
+static atomic_ullong gfs_api_bytes[2]; /* [0] received, [1] sent */
 static atomic_ulong gfs_applies[2][2]; /* [is_delete][failed] */
 static atomic_ulong gfs_alerts[2];     /* [failed] */
 static atomic_ulong gfs_drift_found_total;
@@ -46,6 +47,15 @@ void gfs_metrics_api_request(const char *verb, long code)
 		v++;
 	size_t c = code >= 100 && code < GFS_N_CODES ? (size_t)code : 0;
 	atomic_fetch_add_explicit(&gfs_api_requests[v][c], 1, memory_order_relaxed);
+}
+
+void gfs_metrics_api_bytes(size_t received, size_t sent)
+{
+	if (received)
+		atomic_fetch_add_explicit(&gfs_api_bytes[0], received,
+					  memory_order_relaxed);
+	if (sent)
+		atomic_fetch_add_explicit(&gfs_api_bytes[1], sent, memory_order_relaxed);
 }
 
 void gfs_metrics_apply(bool is_delete, int rc)
@@ -273,6 +283,18 @@ static int gfs_render_api(struct gfs_buf *out)
 					   GFS_LABELS_END);
 		}
 	}
+	if (rc == 0 && f.err == 0)
+		rc = gfs_family_begin(
+		    &f, out, "gitopsfs_api_bytes_total",
+		    "Bytes of HTTP bodies received from (after "
+		    "decompression) and sent to the Kubernetes API server",
+		    GFS_METRIC_COUNTER);
+	static const char *const dir[] = {"received", "sent"};
+	for (int d = 0; rc == 0 && d < 2; d++)
+		gfs_metrics_sample(
+		    &f,
+		    (double)atomic_load_explicit(&gfs_api_bytes[d], memory_order_relaxed),
+		    "direction", dir[d], GFS_LABELS_END);
 	return rc ? rc : f.err;
 }
 

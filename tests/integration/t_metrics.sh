@@ -71,11 +71,17 @@ is "$(val process_max_fds)" "$(awk '/Max open files/ {print $4}' /proc/"$(daemon
 diag "connections: status $conns, metric $(val 'gitopsfs_api_connections{http="1.1"}')"
 check "discovery GETs are counted" gt 'gitopsfs_api_requests_total{verb="GET",code="200"}' 0
 is "$(val 'gitopsfs_applies_total{op="apply",result="ok"}')" "0" "no apply yet"
+# Bytes exchanged: the lists' bodies at least as large as what they
+# rendered (JSON carries more than the YAML shows); nothing sent yet but
+# what start-up wrote (the redaction key's Secret).
+check "bytes received from the API server are counted" ge 'gitopsfs_api_bytes_total{direction="received"}' "$bytes"
+sent0=$(val 'gitopsfs_api_bytes_total{direction="sent"}')
 
 # A write through the mount: an apply, one more object, more bytes.
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: metered\n  namespace: shop\ndata:\n  a: "1"\n' | put "$MNT/shop/configmaps/metered.yaml"
 is "$(val 'gitopsfs_applies_total{op="apply",result="ok"}')" "1" "a write counts one apply ok"
 check "and one more configmap" wait_for 5 val_is 'gitopsfs_objects{resource="configmaps"}' "$((ncm + 1))"
+check "and its body as bytes sent" gt 'gitopsfs_api_bytes_total{direction="sent"}' "$((sent0 + 60))"
 check "the write's request is counted" bash -c 'test "$(cat "$1" | grep -c "verb=\"P[OU][ST]T\\?\",code=\"20[01]\"")" -ge 1' _ "$T/metrics.txt"
 err=$(printf 'data: [1, 2\n' | put "$MNT/shop/configmaps/metered.yaml" 2>&1)
 is "$err" "put: Invalid argument" "an invalid manifest is refused (EINVAL)"

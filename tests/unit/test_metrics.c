@@ -44,6 +44,24 @@ static void api_requests_are_counted_by_verb_and_code(void)
 	free(t);
 }
 
+static void api_bytes_are_counted_by_direction(void)
+{
+	char *t = scrape();
+	CHECK(has_line(t, "# TYPE gitopsfs_api_bytes_total counter"));
+	CHECK(has_line(t, "gitopsfs_api_bytes_total{direction=\"received\"} 0"));
+	CHECK(has_line(t, "gitopsfs_api_bytes_total{direction=\"sent\"} 0"));
+	free(t);
+	gfs_metrics_api_bytes(5000000000ULL > SIZE_MAX ? 1 : (size_t)5000000000ULL, 0);
+	gfs_metrics_api_bytes(7, 12);
+	t = scrape();
+	CHECK(has_line(t,
+		       SIZE_MAX > 5000000000ULL
+			   ? "gitopsfs_api_bytes_total{direction=\"received\"} 5000000007"
+			   : "gitopsfs_api_bytes_total{direction=\"received\"} 8"));
+	CHECK(has_line(t, "gitopsfs_api_bytes_total{direction=\"sent\"} 12"));
+	free(t);
+}
+
 static void *hammer(void *arg)
 {
 	for (int i = 0; i < 10000; i++)
@@ -138,6 +156,7 @@ static void an_address_needs_an_explicit_host(void)
 int main(void)
 {
 	TAP_RUN(api_requests_are_counted_by_verb_and_code);
+	TAP_RUN(api_bytes_are_counted_by_direction);
 	TAP_RUN(counters_lose_nothing_across_threads);
 	TAP_RUN(a_module_adds_a_family_with_one_call);
 	TAP_RUN(sync_rounds_keep_the_last_good_commit);
