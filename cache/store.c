@@ -650,11 +650,25 @@ static int gfs_store_object_new(struct gfs_object **out, struct gfs_store *s, js
 	return rc;
 }
 
+/* An object the store could not take in (out of memory): said, not
+ * dropped in silence - its file shows the older state, or none. */
+static void gfs_store_warn_dropped(const struct gfs_resource *r, json_t *obj,
+				   const char *what)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *name = json_string_value(json_object_get(md, "name"));
+	gfs_warn("a %s of %s %s%s%s is not shown in the mount: out of memory", what,
+		 r->dirname, ns ? ns : "", ns ? "/" : "", name ? name : "(no name)");
+}
+
 static void gfs_store_upsert(void *payload, const struct gfs_resource *r, json_t *obj)
 {
 	struct gfs_object *o = NULL;
-	if (gfs_store_object_new(&o, payload, obj) < 0)
+	if (gfs_store_object_new(&o, payload, obj) < 0) {
+		gfs_store_warn_dropped(r, obj, "change");
 		return;
+	}
 	gfs_store_upsert_object(payload, r->dirname, r->namespaced, o, obj);
 	gfs_object_unref(o);
 }
@@ -665,8 +679,10 @@ static void gfs_store_remove(void *payload, const struct gfs_resource *r, json_t
 	char path[GFS_PATH_MAX];
 	struct gfs_pending pending = {.n = 0};
 	struct gfs_object *o = NULL;
-	if (gfs_object_new(&o, json_incref(obj), NULL) < 0)
+	if (gfs_object_new(&o, json_incref(obj), NULL) < 0) {
+		gfs_store_warn_dropped(r, obj, "deletion");
 		return;
+	}
 	if (gfs_object_path(s, path, sizeof(path), r->dirname, r->namespaced, o) == 0) {
 		pthread_rwlock_wrlock(&s->lock);
 		struct gfs_node *n = gfs_node_walk(s->root, path);
