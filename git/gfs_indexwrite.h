@@ -6,9 +6,17 @@
  * per entry: ~17 MB at 100,000 objects, held at the mount's peak).
  *
  * Format: Documentation/gitformat-index.txt, version 2 - "DIRC", the
- * version, the count; per entry the stat data (zero: git refreshes it on
- * its first look), mode, size, blob id, flags and path, padded with NULs
- * to a multiple of eight; the SHA-1 of all of it. No extensions.
+ * version, the count; per entry the stat data, mode, size, blob id, flags
+ * and path, padded with NULs to a multiple of eight; the SHA-1 of all of
+ * it. No extensions.
+ *
+ * The stat data is what the mount will report for the file (its times,
+ * inode number, owner and size): git compares it with lstat() and, when
+ * it matches, trusts the entry without reading the file - the first
+ * `git add -A` in the mount reads nothing through FUSE. When it does not
+ * match (the object changed since, or a git that also compares st_dev),
+ * git reads and hashes the file as it would anyway: stat data can cost
+ * time, never a wrong answer.
  *
  * Owned by its caller's thread; no locks.
  */
@@ -23,15 +31,18 @@
 struct gfs_indexwrite_entry {
 	const char *path; /* relative to the work tree, no leading '/' */
 	git_oid id;
-	uint32_t size; /* the file's size, as git keeps it (mod 2^32) */
+	uint32_t size;    /* the file's size, as git keeps it (mod 2^32) */
+	int64_t mtime_ns; /* its st_mtim (and st_ctim: the mount's are equal) */
+	uint32_t ino;     /* its st_ino, the low 32 bits as git keeps them */
 };
 
 /* Sorts v[0..n) by path (the index's order: bytes, unsigned) and writes
  * them as the index of the repository at gitdir (replacing any index
- * there), through gitdir/index.lock as git does. The blobs are not
- * looked up: the caller has written them. 0, or -errno with a message:
- * -EEXIST for two entries with one path, or when index.lock exists
- * (another git is at work). */
-int gfs_indexwrite(const char *gitdir, struct gfs_indexwrite_entry *v, size_t n);
+ * there), through gitdir/index.lock as git does; uid and gid are every
+ * file's owner. The blobs are not looked up: the caller has written
+ * them. 0, or -errno with a message: -EEXIST for two entries with one
+ * path, or when index.lock exists (another git is at work). */
+int gfs_indexwrite(const char *gitdir, struct gfs_indexwrite_entry *v, size_t n,
+		   uint32_t uid, uint32_t gid);
 
 #endif

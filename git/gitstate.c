@@ -308,7 +308,6 @@ static int gfs_stage_blob(const char *path, const struct gfs_blob *content,
 			  const struct gfs_entry_attr *attr, void *payload)
 {
 	struct gfs_stage *st = payload;
-	(void)attr;
 	if (st->n == st->cap) {
 		size_t cap = st->cap ? st->cap + st->cap / 2 : 1024;
 		struct gfs_indexwrite_entry *v = realloc(st->v, cap * sizeof(*v));
@@ -322,6 +321,8 @@ static int gfs_stage_blob(const char *path, const struct gfs_blob *content,
 		return gfs_error_set(-ENOMEM, "out of memory");
 	st->n++;
 	e->size = (uint32_t)content->len;
+	e->mtime_ns = attr->mtime_ns;
+	e->ino = (uint32_t)attr->ino;
 	int rc = gfs_packwrite_add(st->pack, &e->id, (struct gfs_blob *)content);
 	if (rc == 0 && gfs_packwrite_pending_bytes(st->pack) >= GFS_STAGE_BATCH)
 		rc = gfs_packwrite_flush(st->pack);
@@ -332,7 +333,10 @@ static int gfs_stage_blob(const char *path, const struct gfs_blob *content,
  * packs of GFS_STAGE_BATCH bytes (gfs_packwrite.h; ten thousand loose
  * objects would cost seconds), then the index that names them, written
  * whole (gfs_indexwrite.h: libgit2's index would hold every entry in
- * memory at the mount's peak). */
+ * memory at the mount's peak), with the stat data the mount will show -
+ * the times and inode number of the store's attributes, the owner the
+ * mount reports (fs/mount.c: this process's uid and gid) - so that the
+ * import's `git add -A` need not read the files back. */
 static int gfs_gitstate_stage_live(struct gfs_gitstate *gs, struct gfs_store *store)
 {
 	struct gfs_stage st = {0};
@@ -350,7 +354,8 @@ static int gfs_gitstate_stage_live(struct gfs_gitstate *gs, struct gfs_store *st
 		rc = gfs_packwrite_flush(st.pack);
 	gfs_packwrite_free(st.pack);
 	if (rc == 0)
-		rc = gfs_indexwrite(git_repository_path(gs->repo), st.v, st.n);
+		rc = gfs_indexwrite(git_repository_path(gs->repo), st.v, st.n,
+				    (uint32_t)getuid(), (uint32_t)getgid());
 	gfs_strpack_release(&st.paths);
 	free(st.v);
 	return rc;

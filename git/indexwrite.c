@@ -81,7 +81,7 @@ static int entry_cmp(const void *a, const void *b)
 }
 
 static int write_entries(struct index_out *o, const struct gfs_indexwrite_entry *v,
-			 size_t n)
+			 size_t n, uint32_t uid, uint32_t gid)
 {
 	unsigned char head[12] = {'D', 'I', 'R', 'C'};
 	put32(head + 4, 2);
@@ -93,7 +93,19 @@ static int write_entries(struct index_out *o, const struct gfs_indexwrite_entry 
 		/* 1 to 8 NULs after the path, to a multiple of eight. */
 		size_t pad = 8 - (ENTRY_FIXED + len) % 8;
 		memset(e, 0, sizeof(e));
+		/* ctime and mtime, seconds and nanoseconds (the index keeps
+		 * 32 bits of seconds); dev stays 0 (git compares it only when
+		 * built with USE_STDEV). */
+		uint32_t sec = (uint32_t)(v[i].mtime_ns / 1000000000);
+		uint32_t nsec = (uint32_t)(v[i].mtime_ns % 1000000000);
+		put32(e + 0, sec);
+		put32(e + 4, nsec);
+		put32(e + 8, sec);
+		put32(e + 12, nsec);
+		put32(e + 20, v[i].ino);
 		put32(e + 24, MODE_FILE);
+		put32(e + 28, uid);
+		put32(e + 32, gid);
 		put32(e + 36, v[i].size);
 		memcpy(e + 40, v[i].id.id, GIT_OID_RAWSZ);
 		uint16_t flags = len < NAME_MASK ? (uint16_t)len : NAME_MASK;
@@ -108,7 +120,8 @@ static int write_entries(struct index_out *o, const struct gfs_indexwrite_entry 
 	return rc;
 }
 
-int gfs_indexwrite(const char *gitdir, struct gfs_indexwrite_entry *v, size_t n)
+int gfs_indexwrite(const char *gitdir, struct gfs_indexwrite_entry *v, size_t n,
+		   uint32_t uid, uint32_t gid)
 {
 	char path[4096], lock[4096];
 	unsigned char sum[EVP_MAX_MD_SIZE];
@@ -145,7 +158,7 @@ int gfs_indexwrite(const char *gitdir, struct gfs_indexwrite_entry *v, size_t n)
 					 strerror(errno));
 		goto out;
 	}
-	rc = write_entries(o, v, n);
+	rc = write_entries(o, v, n, uid, gid);
 	if (rc == 0)
 		rc = out_drain(o, true);
 	if (rc == 0 &&

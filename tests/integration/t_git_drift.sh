@@ -10,6 +10,11 @@ make_repo
 mount_gfs || { echo "Bail out! mount failed"; exit 1; }
 G() { git -C "$MNT" "$@"; }
 
+# The index carries the stat data the mount shows: git trusts every entry
+# by lstat alone, so the import reads nothing back through FUSE. First,
+# before git status refreshes the index: diff-files does not read a file
+# whose stat data differs from its entry's, it lists it.
+is "$(G diff-files --name-only | wc -l)" "0" "the staged index's stat data matches every file's"
 staged=$(G status --porcelain | grep -c '^A ')
 check "empty repo: the live cluster is staged for import ($staged files)" test "$staged" -ge 25
 check "git add -A && git commit imports the cluster" bash -c 'git -C "$1" add -A && git -C "$1" commit -qm import' _ "$MNT"

@@ -6,8 +6,9 @@
  * fsck --full` (real git, reading the pack and its index) finds nothing
  * wrong but the blobs being dangling, as nothing names them yet. The
  * index written whole (git/indexwrite.c): byte for byte what libgit2's
- * git_index_add and git_index_write write for the same files, in the
- * index's order whatever the order given, read by real git as staged.
+ * git_index_add and git_index_write write for the same files and stat
+ * data, in the index's order whatever the order given, read by real git
+ * as staged.
  */
 #include <errno.h>
 #include <git2.h>
@@ -176,16 +177,24 @@ static void the_index_is_what_libgit2_writes(void)
 			  0);
 		v[i].path = paths[k];
 		v[i].size = (uint32_t)len;
+		v[i].mtime_ns = 1700000000123456789LL + (int64_t)k * 1000000007;
+		v[i].ino = 0x80000000u + (uint32_t)k;
 		git_index_entry e;
 		memset(&e, 0, sizeof(e));
 		e.path = paths[k];
 		e.mode = GIT_FILEMODE_BLOB;
 		e.file_size = (uint32_t)len;
+		e.mtime.seconds = (int32_t)(v[i].mtime_ns / 1000000000);
+		e.mtime.nanoseconds = (uint32_t)(v[i].mtime_ns % 1000000000);
+		e.ctime = e.mtime;
+		e.ino = v[i].ino;
+		e.uid = 1234;
+		e.gid = 5678;
 		git_oid_cpy(&e.id, &in_ref);
 		CHECK_INT(git_index_add(index, &e), 0);
 	}
 	CHECK_INT(git_index_write(index), 0);
-	CHECK_INT(gfs_indexwrite(git_repository_path(repo), v, N), 0);
+	CHECK_INT(gfs_indexwrite(git_repository_path(repo), v, N, 1234, 5678), 0);
 	for (size_t i = 1; i < N; i++)
 		CHECK(strcmp(v[i - 1].path, v[i].path) < 0);
 	size_t n_ours = 0, n_theirs = 0;
@@ -202,14 +211,14 @@ static void the_index_is_what_libgit2_writes(void)
 	CHECK_INT(command_number(cmd, ""), N);
 	/* Two files at one path; a lock that is there. */
 	v[1].path = v[0].path;
-	CHECK_INT(gfs_indexwrite(git_repository_path(repo), v, N), -EEXIST);
+	CHECK_INT(gfs_indexwrite(git_repository_path(repo), v, N, 0, 0), -EEXIST);
 	snprintf(file, sizeof(file), "%s/.git/index.lock", ours);
 	FILE *f = fopen(file, "w");
 	CHECK(f != NULL);
 	if (f)
 		fclose(f);
 	v[1].path = paths[0];
-	CHECK_INT(gfs_indexwrite(git_repository_path(repo), v, N), -EEXIST);
+	CHECK_INT(gfs_indexwrite(git_repository_path(repo), v, N, 0, 0), -EEXIST);
 	CHECK(access(file, F_OK) == 0); /* someone else's: left alone */
 	git_index_free(index);
 	git_repository_free(ref);
