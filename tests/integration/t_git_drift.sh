@@ -89,4 +89,15 @@ mount_gfs || { echo "Bail out! remount failed"; exit 1; }
 after=$(stat -c '%i %s %Y' "$MNT/shop/services/web.yaml" "$MNT/_cluster/namespaces/shop.yaml")
 is "$after" "$before" "inode, size and mtime are the same after a remount"
 is "$(G status --porcelain)" "" "git status is clean after a remount"
+
+# A fresh state directory (a new machine) mounting a repository with
+# commits: HEAD's entries whose files the mount shows unchanged get the
+# mount's stat data; the one that drifted while unmounted does not (git
+# reads it and finds the change).
+G push -q origin HEAD:main
+unmount_gfs
+kc annotate -n shop service web drifted=yes >/dev/null
+STATE=$T/state-new mount_gfs || { echo "Bail out! mount with a new state dir failed"; exit 1; }
+is "$(G diff-files --name-only)" "shop/services/web.yaml" "new state dir: only the drifted file's stat data differs"
+is "$(G status --porcelain)" " M shop/services/web.yaml" "and git status shows it modified"
 done_testing
