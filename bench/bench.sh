@@ -15,6 +15,9 @@
 #   * a scrape of /metrics (--metrics-addr: one walk over every file),
 #   * API requests and bytes (gitopsfs_api_bytes_total) at mount and in 10
 #     quiet seconds.
+# EMU_ARGS adds emulator options: EMU_ARGS=--no-watch-list measures a
+# server without streaming lists (Kubernetes before 1.32, or 1.33, where
+# the WatchList gate is off), read in pages of 500.
 # Figures are medians of RUNS runs (default 5) where a row is repeated;
 # the emulator runs on loopback. It prints figures; nothing asserts on time.
 set -euo pipefail
@@ -79,7 +82,7 @@ fi
 echo "gitopsfs bench: $WHAT, median of $RUNS runs, $(nproc) cores"
 python3 "$ROOT/tests/apiserver/kube_emulator.py" --port 0 --portfile "$T/port" \
 	--tls-dir "$T/tls" --token bench --kubeconfig "$KUBECONFIG" --bulk "$N" \
-	"${SEED[@]}" --history 100000 --logfile "$T/requests.log" >"$T/emulator.log" 2>&1 &
+	"${SEED[@]}" ${EMU_ARGS:-} --history 100000 --logfile "$T/requests.log" >"$T/emulator.log" 2>&1 &
 EMU=$!
 # Seeding the mix takes the emulator a while (each object is validated).
 for _ in $(seq 6000); do [ -s "$KUBECONFIG" ] && break; sleep 0.1; done

@@ -9,6 +9,7 @@ Every stored object is immutable once stored: a write builds a new dict. So an o
 out of the store under the lock can be serialised after the lock is released.
 """
 import base64
+import bisect
 import calendar
 import collections
 import copy
@@ -989,6 +990,10 @@ class Store:
         self.lock = threading.RLock()
         self.types = {}                       # (group, version, plural) -> RType
         self.objects = collections.defaultdict(dict)   # (group, plural) -> {(ns, name): obj}
+        # (group, plural) -> [(etcd-order key, (ns, name))], sorted: a list page is a range
+        # of it, as etcd reads one (O(limit), not a sort of every key per page). Dropped
+        # when a key comes or goes; made again by the next list.
+        self.sorted_keys = {}
         self.rv = 0
         self.history = collections.deque()    # (rv, type, gk, obj, old)
         self.history_max = max(1, history)
@@ -1132,25 +1137,38 @@ class Store:
                                'the list.')
             rv = list_rv if list_rv is not None else self.rv
             # etcd keys are /registry/<resource>/<namespace>/<name>: lists come sorted by them
-            keys = sorted(self.objects.get(rt.gk, {}))
-            items = []
-            for key in keys:
-                if ns is not None and key[0] != ns:
-                    continue
-                skey = (key[0] + '/' + key[1]) if rt.namespaced else key[1]
-                if start is not None and skey < start:   # start = last key + NUL
-                    continue
-                o = self.objects[rt.gk][key]
-                if lm((o['metadata']).get('labels')) and fm(o):
-                    items.append((skey, o))
+            keys = self.sorted_keys.get(rt.gk)
+            if keys is None:
+                keys = sorted(((k[0] + '/' + k[1]) if rt.namespaced else k[1], k)
+                              for k in self.objects.get(rt.gk, {}))
+                self.sorted_keys[rt.gk] = keys
+            lo, hi = 0, len(keys)
+            if ns is not None and rt.namespaced:   # one namespace: one range of keys
+                lo, hi = bisect.bisect_left(keys, (ns + '/',)), bisect.bisect_left(keys, (ns + '0',))
+            if start is not None:                  # start = last key + NUL
+                lo = max(lo, bisect.bisect_left(keys, (start,)))
+            objs = self.objects[rt.gk]
+            if not label_sel and not field_sel and (ns is None or rt.namespaced):
+                # Every key of the range matches: the page is a slice of it.
+                items = [(s, objs[k]) for s, k in keys[lo:hi if not limit else min(hi, lo + limit + 1)]]
+                total = hi - lo
+            else:
+                items = []
+                for skey, key in keys[lo:hi]:
+                    if ns is not None and key[0] != ns:
+                        continue
+                    o = objs[key]
+                    if lm((o['metadata']).get('labels')) and fm(o):
+                        items.append((skey, o))
+                total = len(items)
         cont_out, remaining = None, None
-        if limit and len(items) > limit:
+        if limit and total > limit:
             last = items[limit - 1][0]
             cont_out = base64.urlsafe_b64encode(json.dumps(
                 {'v': 'meta.k8s.io/v1', 'rv': rv, 'start': last + '\x00'},
                 separators=(',', ':')).encode()).decode().rstrip('=')
             if not label_sel and not freqs:
-                remaining = len(items) - limit
+                remaining = total - limit
             items = items[:limit]
         return [o for _, o in items], rv, cont_out, remaining
 
@@ -1258,6 +1276,8 @@ class Store:
         self.rv += 1
         new['metadata']['resourceVersion'] = str(self.rv)
         ns = new['metadata'].get('namespace', '') if rt.namespaced else ''
+        if (ns, new['metadata']['name']) not in self.objects[rt.gk]:
+            self.sorted_keys.pop(rt.gk, None)
         self.objects[rt.gk][(ns, new['metadata']['name'])] = new
         self._emit('MODIFIED' if old else 'ADDED', rt, new, old)
         if new['metadata'].get('deletionTimestamp') and not new['metadata'].get('finalizers'):
@@ -1270,6 +1290,7 @@ class Store:
         if key not in self.objects.get(rt.gk, {}):
             return
         del self.objects[rt.gk][key]
+        self.sorted_keys.pop(rt.gk, None)
         self.rv += 1
         gone = copy.deepcopy(obj)
         gone['metadata']['resourceVersion'] = str(self.rv)   # DELETED carries the delete's RV
