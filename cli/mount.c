@@ -245,9 +245,7 @@ static int gfs_mount_paths(struct gfs_mount_ctx *m)
 	if (!realpath(cli->args[0], m->agent.repo))
 		snprintf(m->agent.repo, sizeof(m->agent.repo), "%s", cli->args[0]);
 	if (cli->state_dir) {
-		char abs[PATH_MAX];
-		m->agent.state_dir =
-		    strdup(realpath(cli->state_dir, abs) ? abs : cli->state_dir);
+		m->agent.state_dir = gfs_abspath(cli->state_dir);
 	} else {
 		m->agent.state_dir = gfs_gitstate_default_dir(m->mountpoint);
 	}

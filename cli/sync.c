@@ -41,10 +41,8 @@ int gfs_cmd_sync(struct gfs_cli *cli)
 	gfs_log_init(cli->debug ? GFS_LOG_DEBUG : GFS_LOG_INFO, NULL);
 	if (!realpath(cli->args[0], a.repo))
 		snprintf(a.repo, sizeof(a.repo), "%s", cli->args[0]);
-	char abs[PATH_MAX];
-	a.state_dir = cli->state_dir
-			  ? strdup(realpath(cli->state_dir, abs) ? abs : cli->state_dir)
-			  : gfs_sync_default_state_dir(a.repo);
+	a.state_dir = cli->state_dir ? gfs_abspath(cli->state_dir)
+				     : gfs_sync_default_state_dir(a.repo);
 	if (!a.state_dir)
 		return -ENOMEM;
 	/* Signals are taken synchronously below; block them before any

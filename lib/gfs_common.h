@@ -177,6 +177,11 @@ int64_t gfs_monotonic_ms(void);
 /* Sleep that returns early (returning 1) when *stop becomes true. */
 int gfs_sleep_ms(unsigned ms, const atomic_bool *stop);
 char *gfs_strdup(const char *s); /* NULL-safe strdup */
+/* path made absolute (malloc'ed; NULL when out of memory): resolved by
+ * realpath when it exists, else joined to the working directory - a
+ * directory the command is about to create is named as the user meant,
+ * not relative to wherever the daemon later runs. */
+char *gfs_abspath(const char *path);
 /* This process's resident set now and at its peak, in bytes (VmRSS and
  * VmHWM of /proc/self/status); 0 or -errno. */
 int gfs_self_memory(uint64_t *rss, uint64_t *peak);

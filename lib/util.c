@@ -1,6 +1,7 @@
 /*
  * util.c - hashing, clocks, an interruptible sleep and timed waits.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gfs_common.h"
 
@@ -152,4 +154,15 @@ uint64_t gfs_raise_fd_limit(void)
 			lim.rlim_cur = lim.rlim_max;
 	}
 	return (uint64_t)lim.rlim_cur;
+}
+
+char *gfs_abspath(const char *path)
+{
+	char abs[PATH_MAX], cwd[PATH_MAX];
+	char *out = NULL;
+	if (realpath(path, abs))
+		return strdup(abs);
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return strdup(path);
+	return asprintf(&out, "%s/%s", cwd, path) < 0 ? NULL : out;
 }

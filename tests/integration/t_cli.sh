@@ -57,4 +57,11 @@ pid=$(daemon_pid)
 kill -TERM $pid
 check "SIGTERM unmounts" wait_for 10 bash -c '! mountpoint -q "$1"' _ "$MNT"
 check "and the daemon exits" wait_for 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid"
+
+# A relative --state-dir that does not exist yet is the working
+# directory's, not the mount point's (git in the mount finds its clone).
+check "a relative new --state-dir mounts" bash -c 'cd "$1" && "$2" mount --state-dir rel-state "$3" "$4"' _ "$T" "$GFS" "$REPO" "$MNT"
+check "the state directory is made where the command ran" test -d "$T/rel-state/git"
+check "git in the mount finds it" git -C "$MNT" status --porcelain
+unmount_gfs
 done_testing
