@@ -36,6 +36,18 @@ struct gfs_indexwrite_entry {
 	uint32_t ino;     /* its st_ino, the low 32 bits as git keeps them */
 };
 
+/* The stat data git keeps for a file, as the mount reports it
+ * (fs/ops.c, gfs_fill_store_attr): its mtime as mtime and as ctime (the
+ * index keeps 32 bits of seconds), the low 32 bits of its inode number
+ * and of its size, and its owner. The one place that says how the
+ * mount's attributes become an index entry's: the first import's index
+ * (gfs_indexwrite) and HEAD's entries (gitstate.c) both use it. */
+struct gfs_index_stat {
+	uint32_t sec, nsec, ino, uid, gid, size;
+};
+void gfs_index_stat_of(struct gfs_index_stat *out, int64_t mtime_ns, uint64_t ino,
+		       uint64_t size, uint32_t uid, uint32_t gid);
+
 /* Sorts v[0..n) by path (the index's order: bytes, unsigned) and writes
  * them as the index of the repository at gitdir (replacing any index
  * there), through gitdir/index.lock as git does; uid and gid are every

@@ -291,6 +291,14 @@ static int gfs_seed_entry(const char *root, const git_tree_entry *entry, void *p
 	return 0;
 }
 
+/* The owner the mount reports for every file (fs/mount.c takes this
+ * process's uid and gid), as the index records it. */
+static void gfs_mount_owner(uint32_t *uid, uint32_t *gid)
+{
+	*uid = (uint32_t)getuid();
+	*gid = (uint32_t)getgid();
+}
+
 /* Blobs of the import queued before they are written out as a pack: a
  * cluster of many or large objects is staged with bounded memory (a few
  * packs instead of ten thousand loose objects or one huge buffer; the
@@ -341,6 +349,8 @@ static int gfs_gitstate_stage_live(struct gfs_gitstate *gs, struct gfs_store *st
 {
 	struct gfs_stage st = {0};
 	struct gfs_store_stats stats;
+	uint32_t uid, gid;
+	gfs_mount_owner(&uid, &gid);
 	/* Room for every object known now (more may come while listing goes
 	 * on: then the array grows). */
 	gfs_store_get_stats(&stats, store);
@@ -354,8 +364,7 @@ static int gfs_gitstate_stage_live(struct gfs_gitstate *gs, struct gfs_store *st
 		rc = gfs_packwrite_flush(st.pack);
 	gfs_packwrite_free(st.pack);
 	if (rc == 0)
-		rc = gfs_indexwrite(git_repository_path(gs->repo), st.v, st.n,
-				    (uint32_t)getuid(), (uint32_t)getgid());
+		rc = gfs_indexwrite(git_repository_path(gs->repo), st.v, st.n, uid, gid);
 	gfs_strpack_release(&st.paths);
 	free(st.v);
 	return rc;
@@ -422,7 +431,8 @@ int gfs_gitstate_foreach_file(struct gfs_gitstate *gs, bool (*want)(const char *
  * reads that file and finds it changed. */
 static int gfs_index_stat_live(git_index *index, struct gfs_store *store)
 {
-	uint32_t uid = (uint32_t)getuid(), gid = (uint32_t)getgid();
+	uint32_t uid, gid;
+	gfs_mount_owner(&uid, &gid);
 	size_t n = git_index_entrycount(index);
 	for (size_t i = 0; i < n; i++) {
 		const git_index_entry *e = git_index_get_byindex(index, i);
@@ -434,15 +444,17 @@ static int gfs_index_stat_live(git_index *index, struct gfs_store *store)
 			continue;
 		int rc = git_odb_hash(&id, content->data, content->len, GIT_OBJECT_BLOB);
 		if (rc == 0 && git_oid_equal(&id, &e->id)) {
+			struct gfs_index_stat st;
+			gfs_index_stat_of(&st, a.mtime_ns, a.ino, content->len, uid, gid);
 			git_index_entry u = *e;
-			u.mtime.seconds = (int32_t)(a.mtime_ns / 1000000000);
-			u.mtime.nanoseconds = (uint32_t)(a.mtime_ns % 1000000000);
+			u.mtime.seconds = (int32_t)st.sec;
+			u.mtime.nanoseconds = st.nsec;
 			u.ctime = u.mtime;
 			u.dev = 0;
-			u.ino = (uint32_t)a.ino;
-			u.uid = uid;
-			u.gid = gid;
-			u.file_size = (uint32_t)content->len;
+			u.ino = st.ino;
+			u.uid = st.uid;
+			u.gid = st.gid;
+			u.file_size = st.size;
 			/* Replaces the entry in place: positions do not move. */
 			rc = git_index_add(index, &u);
 		}

@@ -73,6 +73,17 @@ static void put32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)v;
 }
 
+void gfs_index_stat_of(struct gfs_index_stat *out, int64_t mtime_ns, uint64_t ino,
+		       uint64_t size, uint32_t uid, uint32_t gid)
+{
+	out->sec = (uint32_t)(mtime_ns / 1000000000);
+	out->nsec = (uint32_t)(mtime_ns % 1000000000);
+	out->ino = (uint32_t)ino;
+	out->uid = uid;
+	out->gid = gid;
+	out->size = (uint32_t)size;
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
 	/* strcmp compares as unsigned char: the index's order. */
@@ -96,17 +107,17 @@ static int write_entries(struct index_out *o, const struct gfs_indexwrite_entry 
 		/* ctime and mtime, seconds and nanoseconds (the index keeps
 		 * 32 bits of seconds); dev stays 0 (git compares it only when
 		 * built with USE_STDEV). */
-		uint32_t sec = (uint32_t)(v[i].mtime_ns / 1000000000);
-		uint32_t nsec = (uint32_t)(v[i].mtime_ns % 1000000000);
-		put32(e + 0, sec);
-		put32(e + 4, nsec);
-		put32(e + 8, sec);
-		put32(e + 12, nsec);
-		put32(e + 20, v[i].ino);
+		struct gfs_index_stat st;
+		gfs_index_stat_of(&st, v[i].mtime_ns, v[i].ino, v[i].size, uid, gid);
+		put32(e + 0, st.sec);
+		put32(e + 4, st.nsec);
+		put32(e + 8, st.sec);
+		put32(e + 12, st.nsec);
+		put32(e + 20, st.ino);
 		put32(e + 24, MODE_FILE);
-		put32(e + 28, uid);
-		put32(e + 32, gid);
-		put32(e + 36, v[i].size);
+		put32(e + 28, st.uid);
+		put32(e + 32, st.gid);
+		put32(e + 36, st.size);
 		memcpy(e + 40, v[i].id.id, GIT_OID_RAWSZ);
 		uint16_t flags = len < NAME_MASK ? (uint16_t)len : NAME_MASK;
 		e[60] = (unsigned char)(flags >> 8);
